@@ -1,0 +1,114 @@
+# memscope - build, test, bench. Generated files go to .output/.
+#   make            build memscope-trace, the examples and the sampling library
+#   make deps       install the Debian packages the build and tests need (only missing ones)
+#   make demo       deps + build + trace a bundled example and print the report
+#   make test       deps + build + every test (unit, integration with real BPF)
+#   make bench      deps + build + benchmarks (ratios from one run)
+
+OUTPUT  := .output
+CC      ?= cc
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+ARCH    := x86
+V       ?= 0
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS_COMMON := -g -O2 -Wall -Wextra -Werror -std=gnu11 -Iinclude -Iuser -I$(OUTPUT) -MMD -MP
+CFLAGS  ?=
+LIBS    := -lbpf -lelf -lz -ldw -lcapstone -lcap -Wl,--push-state,--no-as-needed -lstdc++ -Wl,--pop-state
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude \
+	      -I/usr/include/x86_64-linux-gnu -Wall -Werror -MMD -MP
+
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+# the registry and writers without libbpf: what unit tests and the fuzzer link
+CORE_SRCS := user/registry.c user/registry_heap.c user/registry_task.c user/hashmap.c \
+	     user/strtab.c user/json.c user/report_common.c user/report_json.c user/report_text.c
+
+EXAMPLES := $(patsubst examples/%.c,$(OUTPUT)/examples/%,$(wildcard examples/*.c)) \
+	    $(patsubst examples/%.cpp,$(OUTPUT)/examples/%,$(wildcard examples/*.cpp))
+TEST_PROGS := $(patsubst tests/progs/%.c,$(OUTPUT)/tests/%,$(wildcard tests/progs/*.c)) \
+	      $(patsubst tests/progs/%.cpp,$(OUTPUT)/tests/%,$(wildcard tests/progs/*.cpp))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(wildcard tests/unit/*.c))
+
+.PHONY: all deps demo test unit bench clean
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(OUTPUT)/memscope-trace $(EXAMPLES) $(TEST_PROGS)
+
+deps:
+	$(Q)./scripts/deps.sh
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/examples $(OUTPUT)/tests $(OUTPUT)/unit:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# every user object may include the skeleton (loader.c does)
+$(OUTPUT)/user/%.o: user/%.c $(OUTPUT)/memscope.skel.h | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/memscope-trace: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+# examples: real programs a user can trace (frame pointers for cheap stacks)
+EX_CFLAGS := -g -O2 -fno-omit-frame-pointer -Wall -Wextra -Werror -Iinclude -pthread
+EX_LIBS_libuv_server := -luv
+$(OUTPUT)/examples/%: examples/%.c include/memscope.h | $(OUTPUT)/examples
+	$(call msg,EXAMPLE,$@)
+	$(Q)$(CC) $(EX_CFLAGS) $< -o $@ $(EX_LIBS_$*)
+$(OUTPUT)/examples/%: examples/%.cpp include/memscope.h | $(OUTPUT)/examples
+	$(call msg,EXAMPLE,$@)
+	$(Q)$(CXX) $(filter-out -std=%,$(EX_CFLAGS)) $< -o $@
+
+# test targets (tests/progs): built like examples; *_static linked statically
+$(OUTPUT)/tests/%: tests/progs/%.c include/memscope.h | $(OUTPUT)/tests
+	$(call msg,TESTPROG,$@)
+	$(Q)$(CC) $(EX_CFLAGS) -fno-builtin-malloc -fno-builtin-free $< -o $@ $(if $(findstring _static,$*),-static)
+$(OUTPUT)/tests/%: tests/progs/%.cpp include/memscope.h | $(OUTPUT)/tests
+	$(call msg,TESTPROG,$@)
+	$(Q)$(CXX) -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror -Iinclude -pthread $< -o $@
+
+# unit tests: no root, no BPF, under AddressSanitizer + UBSan
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+$(OUTPUT)/unit/%: tests/unit/%.c $(wildcard user/*.c user/*.h include/*.h) | $(OUTPUT)/unit
+	$(call msg,UNIT,$@)
+	$(Q)$(CC) -g -O1 -Wall -Wextra -Werror -std=gnu11 -Iinclude -Iuser $(SAN) $< \
+		$(UNIT_SRCS_$*) -o $@ $(UNIT_LIBS_$*)
+UNIT_SRCS_test_registry := $(CORE_SRCS)
+UNIT_SRCS_test_symbolize := user/symbolize.c user/procmaps.c
+UNIT_LIBS_test_symbolize := -ldw -lelf
+UNIT_SRCS_test_probe_place := user/probe_place.c user/elf_syms.c
+UNIT_LIBS_test_probe_place := -lelf -lcapstone
+UNIT_SRCS_test_header := 
+unit: $(UNIT_TESTS)
+
+demo: deps all
+	$(Q)./scripts/demo.sh
+
+test: deps all unit
+	$(Q)python3 tests/run.py
+
+bench: deps all
+	$(Q)./bench/run.sh
+
+clean:
+	rm -rf $(OUTPUT)
+
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d)

@@ -1,0 +1,251 @@
+/* heap.bpf.h - allocation bookkeeping shared by the allocator uprobes, the
+ * MEMSCOPE_ALLOC/FREE probes and the sampling library's probes.
+ *
+ * The live-block map is the truth about what is allocated now; records are
+ * streamed in full mode, folded into per-site counters in fast mode. */
+#ifndef MEMSCOPE_HEAP_BPF_H
+#define MEMSCOPE_HEAP_BPF_H
+
+#include "state.bpf.h"
+
+/* Entry side: remember the arguments of an allocator call until it returns.
+ * Calls nest (operator new -> malloc, realloc -> malloc in some allocators):
+ * only the outermost is recorded. */
+/* Keeps the compiler from folding a ctx field offset into a later load
+ * (the verifier rejects loads through a modified ctx pointer). */
+#define ms_opaque(v) asm volatile("" : "+r"(v))
+
+static __always_inline void infl_push(__u64 sp, __u32 kind, __u64 a0, __u64 a1)
+{
+	struct ms_thread *t = thread_get((__u32)bpf_get_current_pid_tgid());
+	__u32 d;
+
+	if (!t)
+		return;
+	d = t->infl_depth;
+	/* An outer entry whose frame is below us on the stack never returned
+	 * (longjmp, exception): forget it instead of treating this call as
+	 * nested forever. Equal stack pointers are a tail call (new[] jumps
+	 * to new, reallocarray to realloc): nested, both return probes fire. */
+	if (d > 0 && d <= MS_INFLIGHT && t->infl[(d - 1) & (MS_INFLIGHT - 1)].sp < sp)
+		d = 0;
+	if (d >= MS_INFLIGHT) {
+		stat_inc(MS_STAT_INFLIGHT_FULL);
+		t->infl_depth = d + 1;
+		return;
+	}
+	t->infl[d & (MS_INFLIGHT - 1)].a0 = a0;
+	t->infl[d & (MS_INFLIGHT - 1)].a1 = a1;
+	t->infl[d & (MS_INFLIGHT - 1)].sp = sp;
+	t->infl[d & (MS_INFLIGHT - 1)].kind = kind;
+	t->infl_depth = d + 1;
+}
+
+/* Return side: pop the entry. Returns the thread state and fills *out when
+ * this was the outermost call (the one to record); NULL otherwise. */
+static __always_inline struct ms_thread *infl_pop(struct ms_inflight *out)
+{
+	struct ms_thread *t = thread_get((__u32)bpf_get_current_pid_tgid());
+	__u32 d;
+
+	if (!t || t->infl_depth == 0)
+		return NULL;
+	d = t->infl_depth - 1;
+	t->infl_depth = d;
+	if (d >= MS_INFLIGHT)
+		return NULL;
+	*out = t->infl[d & (MS_INFLIGHT - 1)];
+	return d == 0 ? t : NULL;
+}
+
+static __always_inline __s32 stack_get(void *ctx)
+{
+	long id;
+
+	if (!cfg_stack)
+		return -1;
+	id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	if (id < 0) {
+		stat_inc(MS_STAT_STACK_FAIL);
+		return -1;
+	}
+	return id;
+}
+
+static __always_inline void site_add(__u32 pid, __s32 stack_id, __u64 bytes, int is_free)
+{
+	struct ms_site_key k = { .pid = pid, .stack_id = stack_id };
+	struct ms_site_val *v = bpf_map_lookup_elem(&sites, &k);
+
+	if (!v) {
+		struct ms_site_val z = {};
+
+		if (bpf_map_update_elem(&sites, &k, &z, BPF_NOEXIST) &&
+		    !bpf_map_lookup_elem(&sites, &k)) {
+			stat_inc(MS_STAT_SITES_FULL);
+			return;
+		}
+		v = bpf_map_lookup_elem(&sites, &k);
+		if (!v)
+			return;
+	}
+	if (is_free) {
+		__sync_fetch_and_add(&v->frees, 1);
+		__sync_fetch_and_add(&v->freed_bytes, bytes);
+	} else {
+		__sync_fetch_and_add(&v->allocs, 1);
+		__sync_fetch_and_add(&v->alloc_bytes, bytes);
+	}
+}
+
+/* A block came to life. ctx must be a context whose user stack starts in
+ * the allocating code (a uretprobe, or a probe in that code). */
+static __always_inline void heap_alloc(void *ctx, struct ms_thread *t, __u64 ptr,
+				       __u64 size, __u32 kind, __u16 flags, __u64 weight)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct ms_live_key k = { .pid = pid_tgid >> 32, .addr = ptr };
+	struct ms_live_val v = {};
+	struct ms_ev_heap *e;
+
+	if (!ptr)
+		return;
+	if (t)
+		t->skip_free = 0;
+	v.size = size;
+	v.ts_ns = bpf_ktime_get_ns();
+	v.scope = thread_scope(t);
+	v.task = thread_task(t);
+	v.weight = weight;
+	v.tid = (__u32)pid_tgid;
+	v.stack_id = stack_get(ctx);
+	v.kind = kind;
+	if (bpf_map_update_elem(&live, &k, &v, BPF_ANY)) {
+		stat_inc(MS_STAT_LIVE_FULL);
+		flags |= MS_F_UNTRACKED;
+	}
+	if (cfg_mode == MS_MODE_FAST) {
+		site_add(k.pid, v.stack_id, size, 0);
+		return;
+	}
+	e = rb_reserve(sizeof(*e));
+	if (!e)
+		return;
+	hdr_fill(&e->h, MS_EV_ALLOC, sizeof(*e), pid_tgid, t);
+	e->h.ts_ns = v.ts_ns;
+	e->h.flags = flags;
+	e->addr = ptr;
+	e->size = size;
+	e->old_addr = 0;
+	e->old_size = 0;
+	e->alloc_ts = 0;
+	e->weight = weight;
+	e->caller = 0;
+	e->stack_id = v.stack_id;
+	e->kind = kind;
+	e->_pad = 0;
+	rb_submit(e);
+}
+
+/* A block is released: ptr != 0. caller is the return address of the
+ * releasing call when known (0 otherwise). */
+static __always_inline void heap_free(void *ctx, struct ms_thread *t, __u64 ptr,
+				      __u32 kind, __u16 flags, __u64 caller)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct ms_live_key k = { .pid = pid_tgid >> 32, .addr = ptr };
+	struct ms_live_val *lv, v = {};
+	struct ms_ev_heap *e;
+	int known = 0;
+
+	lv = bpf_map_lookup_elem(&live, &k);
+	if (lv) {
+		v = *lv;
+		known = 1;
+		bpf_map_delete_elem(&live, &k);
+	}
+	if (cfg_mode == MS_MODE_FAST) {
+		if (known) {
+			site_add(k.pid, v.stack_id, v.size, 1);
+			return;
+		}
+		/* Unknown frees are only worth a record when they are errors. */
+		if (!cfg_from_start)
+			return;
+	}
+	e = rb_reserve(sizeof(*e));
+	if (!e)
+		return;
+	hdr_fill(&e->h, MS_EV_FREE, sizeof(*e), pid_tgid, t);
+	e->h.flags = flags | (known ? MS_F_KNOWN : 0);
+	e->addr = ptr;
+	e->size = v.size;
+	e->old_addr = 0;
+	e->old_size = v.size;
+	e->alloc_ts = v.ts_ns;
+	e->weight = v.weight;
+	e->caller = caller;
+	/* The stack of a free only matters when it is an error. */
+	e->stack_id = known ? -1 : stack_get(ctx);
+	e->kind = kind;
+	e->_pad = 0;
+	rb_submit(e);
+}
+
+/* realloc(old, size) returned ptr (both non-zero). */
+static __always_inline void heap_realloc(void *ctx, struct ms_thread *t, __u64 old,
+					 __u64 ptr, __u64 size, __u32 kind)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct ms_live_key k = { .pid = pid_tgid >> 32, .addr = old };
+	struct ms_live_val *lv, v = {}, nv = {};
+	struct ms_ev_heap *e;
+	__u16 flags = 0;
+	int known = 0;
+
+	lv = bpf_map_lookup_elem(&live, &k);
+	if (lv) {
+		v = *lv;
+		known = 1;
+		bpf_map_delete_elem(&live, &k);
+	}
+	if (t)
+		t->skip_free = 0;
+	k.addr = ptr;
+	nv.size = size;
+	nv.ts_ns = bpf_ktime_get_ns();
+	nv.scope = thread_scope(t);
+	nv.task = thread_task(t);
+	nv.tid = (__u32)pid_tgid;
+	nv.stack_id = stack_get(ctx);
+	nv.kind = kind;
+	if (bpf_map_update_elem(&live, &k, &nv, BPF_ANY)) {
+		stat_inc(MS_STAT_LIVE_FULL);
+		flags |= MS_F_UNTRACKED;
+	}
+	if (cfg_mode == MS_MODE_FAST) {
+		if (known)
+			site_add(k.pid, v.stack_id, v.size, 1);
+		site_add(k.pid, nv.stack_id, size, 0);
+		return;
+	}
+	e = rb_reserve(sizeof(*e));
+	if (!e)
+		return;
+	hdr_fill(&e->h, MS_EV_REALLOC, sizeof(*e), pid_tgid, t);
+	e->h.ts_ns = nv.ts_ns;
+	e->h.flags = flags | (known ? MS_F_KNOWN : 0);
+	e->addr = ptr;
+	e->size = size;
+	e->old_addr = old;
+	e->old_size = v.size;
+	e->alloc_ts = v.ts_ns;
+	e->weight = 0;
+	e->caller = 0;
+	e->stack_id = nv.stack_id;
+	e->kind = kind;
+	e->_pad = 0;
+	rb_submit(e);
+}
+
+#endif /* MEMSCOPE_HEAP_BPF_H */

@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* memscope.bpf.c - the BPF side of memscope-trace.
+ *
+ * memscope:* USDT probes (include/memscope.h) -> per-thread scope and task
+ * stacks -> ring buffer records; allocator uprobes -> live-block map ->
+ * records (full mode) or per-site counters (fast mode); sched tracepoints ->
+ * process/thread lifecycle. Flow continues in user/ringbuf.c. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/usdt.bpf.h>
+#include "heap.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* ---- variables ---------------------------------------------------------- */
+
+SEC("usdt")
+int BPF_USDT(ms_var, __u64 name, __u64 addr, __u64 size, __u64 value, __u64 type,
+	     __u64 file, int line)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct ms_thread *t = thread_get((__u32)pid_tgid);
+	struct ms_ev_var *e;
+
+	string_send(pid_tgid, name);
+	string_send(pid_tgid, type);
+	string_send(pid_tgid, file);
+	e = rb_reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	hdr_fill(&e->h, MS_EV_VAR, sizeof(*e), pid_tgid, t);
+	e->addr = addr;
+	e->size = size;
+	e->value = value;
+	e->name = name;
+	e->type = type;
+	e->file = file;
+	e->line = line;
+	e->_pad = 0;
+	rb_submit(e);
+	return 0;
+}
+
+/* ---- scopes ------------------------------------------------------------- */
+
+SEC("usdt")
+int BPF_USDT(ms_scope_enter, __u64 name, __u64 file, int line)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct ms_thread *t = thread_get((__u32)pid_tgid);
+	struct ms_ev_scope *e;
+	__u64 id = __sync_fetch_and_add(&next_scope_id, 1);
+	__u32 d;
+
+	string_send(pid_tgid, name);
+	string_send(pid_tgid, file);
+	if (!t)
+		return 0;
+	e = rb_reserve(sizeof(*e));
+	/* The stack moves even when the record is dropped, so later records
+	 * still carry the right scope. */
+	d = t->scope_depth;
+	if (e)
+		hdr_fill(&e->h, MS_EV_SCOPE_ENTER, sizeof(*e), pid_tgid, t);
+	if (d < MS_SCOPE_STACK)
+		t->scopes[d & (MS_SCOPE_STACK - 1)] = id;
+	else
+		stat_inc(MS_STAT_SCOPE_DEEP);
+	t->scope_depth = d + 1;
+	if (!e)
+		return 0;
+	if (d >= MS_SCOPE_STACK)
+		e->h.flags |= MS_F_DEEP;
+	e->id = id;
+	e->name = name;
+	e->file = file;
+	e->line = line;
+	e->depth = d + 1;
+	rb_submit(e);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(ms_scope_exit)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct ms_thread *t = thread_get((__u32)pid_tgid);
+	struct ms_ev_scope *e;
+	__u64 id = 0;
+	__u16 flags = 0;
+	__u32 d;
+
+	if (!t)
+		return 0;
+	d = t->scope_depth;
+	if (d == 0) {
+		stat_inc(MS_STAT_UNMATCHED_EXIT);
+	} else {
+		if (d <= MS_SCOPE_STACK)
+			id = t->scopes[(d - 1) & (MS_SCOPE_STACK - 1)];
+		else
+			flags = MS_F_DEEP;
+		t->scope_depth = --d;
+	}
+	e = rb_reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	hdr_fill(&e->h, MS_EV_SCOPE_EXIT, sizeof(*e), pid_tgid, t);
+	e->h.flags = flags;
+	e->id = id;
+	e->name = 0;
+	e->file = 0;
+	e->line = 0;
+	e->depth = d;
+	rb_submit(e);
+	return 0;
+}
+
+/* ---- tasks -------------------------------------------------------------- */
+
+static __always_inline int task_record(__u16 type, __u64 id, __u64 other)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct ms_thread *t = thread_get((__u32)pid_tgid);
+	struct ms_ev_task *e = rb_reserve(sizeof(*e));
+
+	if (!e)
+		return 0;
+	hdr_fill(&e->h, type, sizeof(*e), pid_tgid, t);
+	e->id = id;
+	e->other = other;
+	rb_submit(e);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(ms_task_enter, __u64 id)
+{
+	struct ms_thread *t = thread_get((__u32)bpf_get_current_pid_tgid());
+	__u32 d;
+
+	if (t) {
+		d = t->task_depth;
+		if (d < MS_TASK_STACK)
+			t->tasks[d & (MS_TASK_STACK - 1)] = id;
+		else
+			stat_inc(MS_STAT_TASK_DEEP);
+		t->task_depth = d + 1;
+	}
+	return task_record(MS_EV_TASK_ENTER, id, 0);
+}
+
+SEC("usdt")
+int BPF_USDT(ms_task_exit, __u64 id)
+{
+	struct ms_thread *t = thread_get((__u32)bpf_get_current_pid_tgid());
+	__u32 d, i, found = MS_TASK_STACK;
+
+	if (t && t->task_depth > 0) {
+		d = t->task_depth;
+		if (d > MS_TASK_STACK) {
+			t->task_depth = d - 1;
+		} else {
+			/* Usually the top; tolerate exits out of order. */
+			for (i = 0; i < MS_TASK_STACK; i++)
+				if (i < d && t->tasks[i] == id)
+					found = i;
+			if (found < MS_TASK_STACK) {
+				for (i = 0; i < MS_TASK_STACK - 1; i++)
+					if (i >= found && i + 1 < d)
+						t->tasks[i] = t->tasks[i + 1];
+				t->task_depth = d - 1;
+			}
+		}
+	}
+	/* The record carries the task still running after the exit. */
+	return task_record(MS_EV_TASK_EXIT, id, 0);
+}
+
+SEC("usdt")
+int BPF_USDT(ms_task_spawn, __u64 parent, __u64 child)
+{
+	return task_record(MS_EV_TASK_SPAWN, parent, child);
+}
+
+SEC("usdt")
+int BPF_USDT(ms_task_end, __u64 id)
+{
+	return task_record(MS_EV_TASK_END, id, 0);
+}
+
+static __always_inline int name_record(__u16 type, __u64 id, __u64 ptr)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct ms_thread *t = thread_get((__u32)pid_tgid);
+	struct ms_ev_name *e = rb_reserve(sizeof(*e));
+	long n;
+
+	if (!e)
+		return 0;
+	hdr_fill(&e->h, type, sizeof(*e), pid_tgid, t);
+	e->id = id;
+	e->ptr = ptr;
+	e->_pad = 0;
+	n = bpf_probe_read_user_str(e->text, sizeof(e->text), (void *)ptr);
+	if (n <= 0) {
+		e->h.flags |= MS_F_FAULT;
+		e->text[0] = 0;
+		e->len = 0;
+		stat_inc(MS_STAT_STR_FAULT);
+	} else {
+		e->len = n - 1;
+		if (n == sizeof(e->text))
+			e->h.flags |= MS_F_TRUNCATED;
+	}
+	rb_submit(e);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(ms_task_name, __u64 id, __u64 name)
+{
+	return name_record(MS_EV_TASK_NAME, id, name);
+}
+
+SEC("usdt")
+int BPF_USDT(ms_snapshot, __u64 label)
+{
+	return name_record(MS_EV_SNAPSHOT, 0, label);
+}
+
+/* ---- custom allocators (MEMSCOPE_ALLOC / MEMSCOPE_FREE) ----------------- */
+
+SEC("usdt")
+int BPF_USDT(ms_custom_alloc, __u64 ptr, __u64 size)
+{
+	struct ms_thread *t = thread_get((__u32)bpf_get_current_pid_tgid());
+
+	heap_alloc(ctx, t, ptr, size, MS_K_CUSTOM, MS_F_CUSTOM, 0);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(ms_custom_free, __u64 ptr)
+{
+	struct ms_thread *t = thread_get((__u32)bpf_get_current_pid_tgid());
+
+	if (ptr)
+		heap_free(ctx, t, ptr, MS_K_CUSTOM, MS_F_CUSTOM, 0);
+	return 0;
+}
+
+/* ---- sampling library (libmemscope_sample.so) --------------------------- */
+
+SEC("usdt")
+int BPF_USDT(ms_sample_alloc, __u64 ptr, __u64 size, __u64 weight)
+{
+	struct ms_thread *t = thread_get((__u32)bpf_get_current_pid_tgid());
+
+	heap_alloc(ctx, t, ptr, size, MS_K_SAMPLE, MS_F_SAMPLED, weight);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(ms_sample_free, __u64 ptr)
+{
+	struct ms_thread *t = thread_get((__u32)bpf_get_current_pid_tgid());
+	struct ms_live_key k = { .pid = bpf_get_current_pid_tgid() >> 32, .addr = ptr };
+
+	/* Only sampled blocks are announced; others are not errors. */
+	if (ptr && bpf_map_lookup_elem(&live, &k))
+		heap_free(ctx, t, ptr, MS_K_SAMPLE, MS_F_SAMPLED, 0);
+	return 0;
+}
+
+/* ---- allocator uprobes -------------------------------------------------- */
+
+#define ALLOC_ENTRY(fn, kind, a0, a1)                                          \
+	SEC("uprobe")                                                           \
+	int BPF_KPROBE(fn##_entry)                                              \
+	{                                                                       \
+		__u64 sp_ = PT_REGS_SP(ctx), a0_ = (a0), a1_ = (a1);            \
+		ms_opaque(sp_);                                                 \
+		ms_opaque(a0_);                                                 \
+		ms_opaque(a1_);                                                 \
+		infl_push(sp_, kind, a0_, a1_);                                 \
+		return 0;                                                       \
+	}
+
+/* Blocks returned in RAX: size in a0. */
+#define ALLOC_RETURN(fn)                                                       \
+	SEC("uretprobe")                                                        \
+	int BPF_KRETPROBE(fn##_return, void *ret)                               \
+	{                                                                       \
+		struct ms_inflight in;                                          \
+		struct ms_thread *t = infl_pop(&in);                            \
+		if (t)                                                          \
+			heap_alloc(ctx, t, (__u64)ret, in.a0, in.kind, 0, 0);   \
+		return 0;                                                       \
+	}
+
+ALLOC_ENTRY(malloc, MS_K_MALLOC, PT_REGS_PARM1(ctx), 0)
+ALLOC_RETURN(malloc)
+ALLOC_ENTRY(calloc, MS_K_CALLOC, PT_REGS_PARM1(ctx) * PT_REGS_PARM2(ctx), 0)
+ALLOC_RETURN(calloc)
+ALLOC_ENTRY(aligned_alloc, MS_K_ALIGNED_ALLOC, PT_REGS_PARM2(ctx), 0)
+ALLOC_RETURN(aligned_alloc)
+ALLOC_ENTRY(memalign, MS_K_MEMALIGN, PT_REGS_PARM2(ctx), 0)
+ALLOC_RETURN(memalign)
+ALLOC_ENTRY(valloc, MS_K_VALLOC, PT_REGS_PARM1(ctx), 0)
+ALLOC_RETURN(valloc)
+ALLOC_ENTRY(pvalloc, MS_K_PVALLOC, PT_REGS_PARM1(ctx), 0)
+ALLOC_RETURN(pvalloc)
+ALLOC_ENTRY(op_new, MS_K_NEW, PT_REGS_PARM1(ctx), 0)
+ALLOC_RETURN(op_new)
+ALLOC_ENTRY(op_new_array, MS_K_NEW_ARRAY, PT_REGS_PARM1(ctx), 0)
+ALLOC_RETURN(op_new_array)
+
+/* posix_memalign(void **memptr, size_t align, size_t size): the block is
+ * written through memptr; 0 means success. */
+ALLOC_ENTRY(posix_memalign, MS_K_POSIX_MEMALIGN, PT_REGS_PARM3(ctx), PT_REGS_PARM1(ctx))
+SEC("uretprobe")
+int BPF_KRETPROBE(posix_memalign_return, int rc)
+{
+	struct ms_inflight in;
+	struct ms_thread *t = infl_pop(&in);
+	__u64 ptr = 0;
+
+	if (!t || rc != 0)
+		return 0;
+	if (bpf_probe_read_user(&ptr, sizeof(ptr), (void *)in.a1))
+		return 0;
+	heap_alloc(ctx, t, ptr, in.a0, in.kind, 0, 0);
+	return 0;
+}
+
+/* realloc(old, size) and reallocarray(old, n, m). */
+ALLOC_ENTRY(realloc, MS_K_REALLOC, PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx))
+ALLOC_ENTRY(reallocarray, MS_K_REALLOCARRAY, PT_REGS_PARM1(ctx),
+	    PT_REGS_PARM2(ctx) * PT_REGS_PARM3(ctx))
+
+static __always_inline int realloc_done(struct pt_regs *ctx, __u64 ret)
+{
+	struct ms_inflight in;
+	struct ms_thread *t = infl_pop(&in);
+	__u64 old, size;
+
+	if (!t)
+		return 0;
+	old = in.a0;
+	size = in.a1;
+	if (!ret) {
+		/* realloc(p, 0) frees p and returns NULL; any other NULL is a
+		 * failure that leaves p alone. */
+		if (old && size == 0)
+			heap_free(ctx, t, old, in.kind, 0, 0);
+		return 0;
+	}
+	if (!old)
+		heap_alloc(ctx, t, ret, size, in.kind, 0, 0);
+	else
+		heap_realloc(ctx, t, old, ret, size, in.kind);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(realloc_return, void *ret)
+{
+	return realloc_done(ctx, (__u64)ret);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(reallocarray_return, void *ret)
+{
+	return realloc_done(ctx, (__u64)ret);
+}
+
+/* free(p), probed where the kernel emulates the instruction (often just
+ * past `test %rdi,%rdi`, see user/probe_place.c): rdi and rsp are still as
+ * at entry, so the return address sits at [rsp]. */
+static __always_inline int free_common(struct pt_regs *ctx, __u32 kind, int from_delete)
+{
+	__u64 ptr = PT_REGS_PARM1(ctx), sp = PT_REGS_SP(ctx);
+	__u64 caller = 0;
+	struct ms_thread *t;
+
+	ms_opaque(sp);
+	ms_opaque(ptr);
+	if (!ptr)
+		return 0;
+	t = thread_get((__u32)bpf_get_current_pid_tgid());
+	if (t) {
+		/* free() called by realloc & co., or by operator delete that
+		 * was already recorded: not a release of its own. */
+		if (t->infl_depth > 0 && t->infl_depth <= MS_INFLIGHT &&
+		    t->infl[(t->infl_depth - 1) & (MS_INFLIGHT - 1)].sp >= sp)
+			return 0;
+		if (!from_delete && t->skip_free == ptr) {
+			t->skip_free = 0;
+			return 0;
+		}
+		if (from_delete)
+			t->skip_free = ptr;
+	}
+	bpf_probe_read_user(&caller, sizeof(caller), (void *)sp);
+	heap_free(ctx, t, ptr, kind, 0, caller);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(free_entry)
+{
+	return free_common(ctx, MS_K_FREE, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(op_delete_entry)
+{
+	return free_common(ctx, MS_K_DELETE, 1);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(op_delete_array_entry)
+{
+	return free_common(ctx, MS_K_DELETE_ARRAY, 1);
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static __always_inline void proc_record(__u16 type, __u32 pid, __u32 tid, __s32 code,
+					__u32 child)
+{
+	struct ms_ev_proc *e = rb_reserve(sizeof(*e));
+
+	if (!e)
+		return;
+	hdr_fill(&e->h, type, sizeof(*e), ((__u64)pid << 32) | tid, NULL);
+	e->exit_code = code;
+	e->child_pid = child;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	rb_submit(e);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(ms_exit, struct task_struct *p, bool group_dead)
+{
+	__u32 pid = BPF_CORE_READ(p, tgid), tid = BPF_CORE_READ(p, pid);
+	__s32 code;
+
+	if (!bpf_map_lookup_elem(&traced, &pid))
+		return 0;
+	bpf_map_delete_elem(&threads, &tid);
+	code = BPF_CORE_READ(p, exit_code);
+	if (group_dead) {
+		/* A group exit (exit_group, fatal signal) carries its status
+		 * in signal->group_exit_code. */
+		__s32 gcode = BPF_CORE_READ(p, signal, group_exit_code);
+
+		if (gcode)
+			code = gcode;
+		proc_record(MS_EV_PROC_EXIT, pid, tid, code, 0);
+		bpf_map_delete_elem(&traced, &pid);
+	} else {
+		proc_record(MS_EV_THREAD_EXIT, pid, tid, code, 0);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(ms_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 pid = BPF_CORE_READ(parent, tgid);
+	__u32 cpid = BPF_CORE_READ(child, tgid);
+	__u32 one = 1;
+
+	if (cpid == pid || !bpf_map_lookup_elem(&traced, &pid))
+		return 0; /* a new thread, or not ours */
+	if (cfg_follow)
+		bpf_map_update_elem(&traced, &cpid, &one, BPF_ANY);
+	proc_record(MS_EV_FORK, pid, BPF_CORE_READ(parent, pid), 0, cpid);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(ms_exec, struct task_struct *p, pid_t old_pid)
+{
+	__u32 pid = BPF_CORE_READ(p, tgid);
+
+	if (!bpf_map_lookup_elem(&traced, &pid))
+		return 0;
+	proc_record(MS_EV_EXEC, pid, BPF_CORE_READ(p, pid), 0, 0);
+	return 0;
+}

@@ -1,0 +1,217 @@
+/* state.bpf.h - maps, per-thread state and record emission shared by the
+ * memscope BPF programs. Nothing here ever waits: a full ring buffer or a
+ * full map drops and counts, and the target carries on. */
+#ifndef MEMSCOPE_STATE_BPF_H
+#define MEMSCOPE_STATE_BPF_H
+
+#include "memscope_events.h"
+
+/* Configuration, written by the loader before load (user/loader.c). */
+const volatile __u32 cfg_mode = MS_MODE_FULL;
+const volatile __u32 cfg_stack = 0;       /* capture user stacks */
+const volatile __u32 cfg_from_start = 0;  /* traced since exec: unknown frees are invalid */
+const volatile __u32 cfg_follow = 0;      /* add forked children to `traced` */
+const volatile __u64 cfg_wakeup_bytes = 1 << 20; /* wake the tracer past this backlog */
+
+/* Next scope id; ids are unique across threads and processes of a trace. */
+__u64 next_scope_id = 1;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* resized by the loader */
+} rb SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MS_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* tgids being traced: filters the system-wide tracepoints. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} traced SEC(".maps");
+
+struct ms_inflight {
+	__u64 a0;
+	__u64 a1;
+	__u64 sp; /* stack pointer at entry: tells a nested call from a stale
+		   * entry left by a longjmp or an exception */
+	__u32 kind;
+	__u32 _pad;
+};
+
+struct ms_thread {
+	__u32 scope_depth;
+	__u32 task_depth;
+	__u32 infl_depth;
+	__u32 _pad;
+	__u64 skip_free; /* operator delete(p) recorded p; its inner free(p) is not a second free */
+	__u64 scopes[MS_SCOPE_STACK];
+	__u64 tasks[MS_TASK_STACK];
+	struct ms_inflight infl[MS_INFLIGHT];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536); /* resized by the loader */
+	__type(key, __u32);         /* tid */
+	__type(value, struct ms_thread);
+} threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 20); /* resized by the loader (--max-live) */
+	__type(key, struct ms_live_key);
+	__type(value, struct ms_live_val);
+} live SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct ms_site_key);
+	__type(value, struct ms_site_val);
+} sites SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 16384);    /* resized by the loader */
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, 127 * 8);   /* --stack-depth * 8, set by the loader */
+} stacks SEC(".maps");
+
+/* Strings already sent, per (pid, address): literals travel once. */
+struct ms_str_key {
+	__u32 pid;
+	__u32 _pad;
+	__u64 ptr;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ms_str_key);
+	__type(value, __u8);
+} strs SEC(".maps");
+
+static const struct ms_thread zero_thread;
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline struct ms_thread *thread_get(__u32 tid)
+{
+	struct ms_thread *t = bpf_map_lookup_elem(&threads, &tid);
+
+	if (t)
+		return t;
+	if (bpf_map_update_elem(&threads, &tid, &zero_thread, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&threads, &tid)) {
+		stat_inc(MS_STAT_THREADS_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&threads, &tid);
+}
+
+static __always_inline __u64 thread_scope(const struct ms_thread *t)
+{
+	__u32 d;
+
+	if (!t)
+		return 0;
+	d = t->scope_depth;
+	if (d == 0 || d > MS_SCOPE_STACK)
+		return 0;
+	return t->scopes[(d - 1) & (MS_SCOPE_STACK - 1)];
+}
+
+static __always_inline __u64 thread_task(const struct ms_thread *t)
+{
+	__u32 d;
+
+	if (!t)
+		return 0;
+	d = t->task_depth;
+	if (d == 0 || d > MS_TASK_STACK)
+		return 0;
+	return t->tasks[(d - 1) & (MS_TASK_STACK - 1)];
+}
+
+/* Reserve a record; a full ring drops it and counts the drop. */
+static __always_inline void *rb_reserve(__u64 size)
+{
+	void *e = bpf_ringbuf_reserve(&rb, size, 0);
+
+	if (!e)
+		stat_inc(MS_STAT_DROPPED);
+	return e;
+}
+
+/* Submit without waking the tracer (it drains on a short timer); wake it
+ * only when the backlog grows past cfg_wakeup_bytes. A wakeup per record
+ * would triple the cost of every probe hit. */
+static __always_inline void rb_submit(void *e)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= cfg_wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+	stat_inc(MS_STAT_EVENTS);
+}
+
+static __always_inline void hdr_fill(struct ms_hdr *h, __u16 type, __u32 size,
+				     __u64 pid_tgid, const struct ms_thread *t)
+{
+	h->type = type;
+	h->flags = 0;
+	h->size = size;
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->ts_ns = bpf_ktime_get_ns();
+	h->scope = thread_scope(t);
+	h->task = thread_task(t);
+}
+
+/* Send the text behind a string literal's address once per process. */
+static __always_inline void string_send(__u64 pid_tgid, __u64 ptr)
+{
+	struct ms_str_key k = { .pid = pid_tgid >> 32, .ptr = ptr };
+	struct ms_ev_string *e;
+	__u8 one = 1;
+	long n;
+
+	if (!ptr || bpf_map_lookup_elem(&strs, &k))
+		return;
+	e = rb_reserve(sizeof(*e));
+	if (!e)
+		return; /* not remembered: sent again next time */
+	hdr_fill(&e->h, MS_EV_STRING, sizeof(*e), pid_tgid, NULL);
+	e->ptr = ptr;
+	e->_pad = 0;
+	n = bpf_probe_read_user_str(e->text, sizeof(e->text), (void *)ptr);
+	if (n <= 0) {
+		/* Page not faulted in yet: the tracer reads it itself. */
+		e->h.flags |= MS_F_FAULT;
+		e->len = 0;
+		e->text[0] = 0;
+		stat_inc(MS_STAT_STR_FAULT);
+	} else {
+		e->len = n - 1;
+		if (n == sizeof(e->text))
+			e->h.flags |= MS_F_TRUNCATED;
+	}
+	rb_submit(e);
+	bpf_map_update_elem(&strs, &k, &one, BPF_ANY);
+}
+
+#endif /* MEMSCOPE_STATE_BPF_H */

@@ -1,0 +1,238 @@
+/* memscope_events.h - the records that travel from the BPF programs to the
+ * tracer through the ring buffer, and the keys/values of the BPF maps the
+ * tracer reads. Shared by bpf/ and user/; nothing else belongs here.
+ *
+ * Every record starts with struct ms_hdr. Fields are fixed-width, padding is
+ * explicit and sizes are checked, so a recorded stream can be replayed into
+ * the registry (tests, fuzzing) without BPF.
+ */
+#ifndef MEMSCOPE_EVENTS_H
+#define MEMSCOPE_EVENTS_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+#define MS_EVENTS_VERSION 1
+
+/* Longest string copied by BPF (including NUL). Longer ones are truncated
+ * and flagged MS_F_TRUNCATED. */
+#define MS_STR_MAX 256
+/* Task names and snapshot labels travel inline. */
+#define MS_NAME_MAX 64
+/* Per-thread stacks kept in BPF. Deeper nesting is counted, not lost:
+ * depth keeps counting and the ids of the hidden levels are reported as 0. */
+#define MS_SCOPE_STACK 32
+#define MS_TASK_STACK 8
+/* Nested allocator calls in flight per thread (operator new -> malloc). */
+#define MS_INFLIGHT 4
+#define MS_MAX_STACK_DEPTH 127
+
+enum ms_event_type {
+	MS_EV_STRING = 1,  /* struct ms_ev_string: text behind a pointer */
+	MS_EV_VAR,         /* struct ms_ev_var */
+	MS_EV_SCOPE_ENTER, /* struct ms_ev_scope */
+	MS_EV_SCOPE_EXIT,  /* struct ms_ev_scope; id 0 = exit without enter */
+	MS_EV_ALLOC,       /* struct ms_ev_heap */
+	MS_EV_FREE,        /* struct ms_ev_heap */
+	MS_EV_REALLOC,     /* struct ms_ev_heap: old_addr -> addr */
+	MS_EV_TASK_ENTER,  /* struct ms_ev_task */
+	MS_EV_TASK_EXIT,   /* struct ms_ev_task */
+	MS_EV_TASK_NAME,   /* struct ms_ev_name (id = task) */
+	MS_EV_TASK_SPAWN,  /* struct ms_ev_task: id = parent, other = child */
+	MS_EV_TASK_END,    /* struct ms_ev_task */
+	MS_EV_SNAPSHOT,    /* struct ms_ev_name (label) */
+	MS_EV_PROC_EXIT,   /* struct ms_ev_proc: the traced process exited */
+	MS_EV_THREAD_EXIT, /* struct ms_ev_proc: one thread exited */
+	MS_EV_FORK,        /* struct ms_ev_proc: child in child_pid */
+	MS_EV_EXEC,        /* struct ms_ev_proc */
+	MS_EV_LIVE,        /* struct ms_ev_heap: synthesized by the tracer from
+			    * the BPF live-block map (fast mode), never sent */
+	MS_EV_TYPE_MAX,
+};
+
+/* ms_hdr.flags */
+#define MS_F_TRUNCATED (1u << 0) /* string cut at MS_STR_MAX / MS_NAME_MAX */
+#define MS_F_FAULT (1u << 1)     /* string not readable from BPF: the tracer
+				  * reads it from the target instead */
+#define MS_F_KNOWN (1u << 2)     /* free/realloc: BPF had the block live */
+#define MS_F_UNTRACKED (1u << 3) /* alloc: live-block map full, not kept */
+#define MS_F_SAMPLED (1u << 4)   /* sampled mode record; weight is valid */
+#define MS_F_CUSTOM (1u << 5)    /* MEMSCOPE_ALLOC/MEMSCOPE_FREE */
+#define MS_F_DEEP (1u << 6)      /* scope deeper than MS_SCOPE_STACK */
+
+/* The common header of every record (40 bytes). scope and task are the
+ * innermost scope and the running task of the thread when the record was
+ * made (0 = none). Times are CLOCK_MONOTONIC nanoseconds. */
+struct ms_hdr {
+	__u16 type;
+	__u16 flags;
+	__u32 size; /* of the whole record */
+	__u32 pid;  /* tgid */
+	__u32 tid;
+	__u64 ts_ns;
+	__u64 scope;
+	__u64 task;
+};
+
+struct ms_ev_string {
+	struct ms_hdr h;
+	__u64 ptr; /* address in the target */
+	__u32 len; /* bytes in text, without NUL */
+	__u32 _pad;
+	char text[MS_STR_MAX];
+};
+
+/* Strings in var and scope records are target addresses of literals; their
+ * text arrives once per process in an MS_EV_STRING before first use. */
+struct ms_ev_var {
+	struct ms_hdr h;
+	__u64 addr;
+	__u64 size;
+	__u64 value; /* meaningful when size == 8 */
+	__u64 name;
+	__u64 type; /* 0 = unknown */
+	__u64 file;
+	__u32 line;
+	__u32 _pad;
+};
+
+struct ms_ev_scope {
+	struct ms_hdr h; /* h.scope: the scope that encloses this one */
+	__u64 id;        /* the scope entered / exited (0 if unknown) */
+	__u64 name;      /* enter only */
+	__u64 file;      /* enter only */
+	__u32 line;      /* enter only */
+	__u32 depth;     /* thread's nesting depth after the event */
+};
+
+/* Allocation kinds (which function produced or released a block). */
+enum ms_alloc_kind {
+	MS_K_MALLOC = 0,
+	MS_K_CALLOC,
+	MS_K_REALLOC,
+	MS_K_REALLOCARRAY,
+	MS_K_POSIX_MEMALIGN,
+	MS_K_ALIGNED_ALLOC,
+	MS_K_MEMALIGN,
+	MS_K_VALLOC,
+	MS_K_PVALLOC,
+	MS_K_NEW,
+	MS_K_NEW_ARRAY,
+	MS_K_FREE,
+	MS_K_DELETE,
+	MS_K_DELETE_ARRAY,
+	MS_K_CUSTOM,
+	MS_K_SAMPLE,
+	MS_K_MAX,
+};
+
+struct ms_ev_heap {
+	struct ms_hdr h;
+	__u64 addr;     /* new block (alloc, realloc) or released block (free) */
+	__u64 size;     /* requested size; for free: size if known */
+	__u64 old_addr; /* realloc: the block given */
+	__u64 old_size; /* realloc/free: its size if known */
+	__u64 alloc_ts; /* free/realloc: when the released block was allocated */
+	__u64 weight;   /* sampled mode: bytes this sample stands for */
+	__u64 caller;   /* free: return address read at the probe (the
+			 * immediate caller, which a frame-pointer walk from
+			 * inside the callee misses) */
+	__s32 stack_id; /* in the stacks map, <0 = none */
+	__u16 kind;     /* enum ms_alloc_kind */
+	__u16 _pad;
+};
+
+struct ms_ev_task {
+	struct ms_hdr h;
+	__u64 id;
+	__u64 other; /* spawn: child id */
+};
+
+struct ms_ev_name {
+	struct ms_hdr h;
+	__u64 id;  /* task id (MS_EV_TASK_NAME) */
+	__u64 ptr; /* where the text is in the target (read it on MS_F_FAULT) */
+	__u32 len;
+	__u32 _pad;
+	char text[MS_NAME_MAX];
+};
+
+struct ms_ev_proc {
+	struct ms_hdr h;
+	__s32 exit_code; /* wait-status style: (code << 8) | signal */
+	__u32 child_pid;
+	char comm[16];
+};
+
+/* ---- BPF maps read by the tracer --------------------------------------- */
+
+/* Live-block map: (pid, address) -> block. */
+struct ms_live_key {
+	__u32 pid;
+	__u32 _pad;
+	__u64 addr;
+};
+
+struct ms_live_val {
+	__u64 size;
+	__u64 ts_ns;
+	__u64 scope;
+	__u64 task;
+	__u64 weight;
+	__u32 tid;
+	__s32 stack_id;
+	__u16 kind;
+	__u16 _pad[3];
+};
+
+/* Per-site counters kept in BPF in fast mode: (pid, stack id) -> counts. */
+struct ms_site_key {
+	__u32 pid;
+	__s32 stack_id;
+};
+
+struct ms_site_val {
+	__u64 allocs;
+	__u64 alloc_bytes;
+	__u64 frees;
+	__u64 freed_bytes;
+};
+
+/* Counters in the per-CPU "stats" array, summed by the tracer. */
+enum ms_stat {
+	MS_STAT_EVENTS = 0,    /* records submitted */
+	MS_STAT_DROPPED,       /* ring buffer full: record dropped */
+	MS_STAT_LIVE_FULL,     /* live-block map full: block not kept */
+	MS_STAT_THREADS_FULL,  /* thread-state map full */
+	MS_STAT_STR_FAULT,     /* string not readable from BPF */
+	MS_STAT_STACK_FAIL,    /* stack could not be captured */
+	MS_STAT_INFLIGHT_FULL, /* allocator calls nested too deep */
+	MS_STAT_SCOPE_DEEP,    /* scope deeper than MS_SCOPE_STACK */
+	MS_STAT_TASK_DEEP,     /* task nesting deeper than MS_TASK_STACK */
+	MS_STAT_UNMATCHED_EXIT,/* scope exit without enter */
+	MS_STAT_SITES_FULL,    /* fast mode site map full */
+	MS_STAT_MAX,
+};
+
+/* Tracing modes (rodata cfg_mode). */
+enum ms_mode {
+	MS_MODE_FULL = 0, /* every event streamed */
+	MS_MODE_FAST,     /* allocations aggregated in BPF, read periodically */
+	MS_MODE_LIGHT,    /* memscope probes only, no allocator uprobes */
+	MS_MODE_SAMPLED,  /* the sampling library's probes */
+};
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct ms_hdr) == 40, "ms_hdr layout");
+_Static_assert(sizeof(struct ms_ev_string) == 40 + 16 + MS_STR_MAX, "string");
+_Static_assert(sizeof(struct ms_ev_var) == 40 + 56, "var layout");
+_Static_assert(sizeof(struct ms_ev_scope) == 40 + 32, "scope layout");
+_Static_assert(sizeof(struct ms_ev_heap) == 40 + 64, "heap layout");
+_Static_assert(sizeof(struct ms_ev_task) == 40 + 16, "task layout");
+_Static_assert(sizeof(struct ms_ev_name) == 40 + 24 + MS_NAME_MAX, "name");
+_Static_assert(sizeof(struct ms_ev_proc) == 40 + 24, "proc layout");
+_Static_assert(sizeof(struct ms_live_val) == 56, "live layout");
+#endif
+
+#endif /* MEMSCOPE_EVENTS_H */

@@ -1,0 +1,441 @@
+/* loader.c - open, configure, load and attach the BPF side; destroy it.
+ * See loader.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "loader.h"
+#include "elf_syms.h"
+#include "probe_place.h"
+#include "memscope.skel.h"
+
+struct ms_link {
+	pid_t pid;
+	struct bpf_link *link;
+};
+
+struct ms_attached {
+	pid_t pid;
+	int kind; /* 0 = usdt, 1 = alloc */
+	char *path;
+};
+
+struct ms_loader {
+	struct ms_loader_cfg cfg;
+	struct memscope_bpf *skel;
+	struct ms_link *links;
+	size_t nlinks, caplinks;
+	struct ms_attached *done;
+	size_t ndone, capdone;
+	int tp_attached;
+};
+
+static int link_add(struct ms_loader *l, pid_t pid, struct bpf_link *link)
+{
+	if (l->nlinks == l->caplinks) {
+		size_t ncap = l->caplinks ? l->caplinks * 2 : 64;
+		struct ms_link *n = realloc(l->links, ncap * sizeof(*n));
+
+		if (!n) {
+			bpf_link__destroy(link);
+			return -ENOMEM;
+		}
+		l->links = n;
+		l->caplinks = ncap;
+	}
+	l->links[l->nlinks].pid = pid;
+	l->links[l->nlinks].link = link;
+	l->nlinks++;
+	return 0;
+}
+
+/* 1 if (pid, path, kind) was attached before; else remembers it, 0. */
+static int seen(struct ms_loader *l, pid_t pid, const char *path, int kind)
+{
+	size_t i;
+
+	for (i = 0; i < l->ndone; i++)
+		if (l->done[i].pid == pid && l->done[i].kind == kind &&
+		    strcmp(l->done[i].path, path) == 0)
+			return 1;
+	if (l->ndone == l->capdone) {
+		size_t ncap = l->capdone ? l->capdone * 2 : 16;
+		struct ms_attached *n = realloc(l->done, ncap * sizeof(*n));
+
+		if (!n)
+			return 0;
+		l->done = n;
+		l->capdone = ncap;
+	}
+	l->done[l->ndone].pid = pid;
+	l->done[l->ndone].kind = kind;
+	l->done[l->ndone].path = strdup(path);
+	if (l->done[l->ndone].path)
+		l->ndone++;
+	return 0;
+}
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	(void)level;
+	(void)fmt;
+	(void)args;
+	return 0;
+}
+
+static int libbpf_verbose(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static int is_alloc_prog(const struct memscope_bpf *s, const struct bpf_program *p)
+{
+	return bpf_program__type(p) == BPF_PROG_TYPE_KPROBE &&
+	       p != s->progs.ms_var && p != s->progs.ms_scope_enter &&
+	       p != s->progs.ms_scope_exit && p != s->progs.ms_task_enter &&
+	       p != s->progs.ms_task_exit && p != s->progs.ms_task_name &&
+	       p != s->progs.ms_task_spawn && p != s->progs.ms_task_end &&
+	       p != s->progs.ms_snapshot && p != s->progs.ms_custom_alloc &&
+	       p != s->progs.ms_custom_free && p != s->progs.ms_sample_alloc &&
+	       p != s->progs.ms_sample_free;
+}
+
+int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
+{
+	struct ms_loader *l;
+	struct bpf_program *p;
+	int err, depth;
+
+	*out = NULL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->cfg = *cfg;
+	libbpf_set_print(cfg->verbose ? libbpf_verbose : libbpf_quiet);
+	l->skel = memscope_bpf__open();
+	if (!l->skel) {
+		err = -errno;
+		fprintf(stderr, "memscope-trace: open BPF object: %s\n", strerror(-err));
+		goto fail;
+	}
+	/* configure: the only place that writes rodata or sizes maps */
+	depth = cfg->stack_depth;
+	if (depth > MS_MAX_STACK_DEPTH)
+		depth = MS_MAX_STACK_DEPTH;
+	l->skel->rodata->cfg_mode = cfg->mode;
+	l->skel->rodata->cfg_stack = depth > 0;
+	l->skel->rodata->cfg_from_start = cfg->from_start;
+	l->skel->rodata->cfg_follow = cfg->follow;
+	l->skel->rodata->cfg_wakeup_bytes = cfg->ring_bytes / 4;
+	bpf_map__set_max_entries(l->skel->maps.rb, cfg->ring_bytes);
+	bpf_map__set_max_entries(l->skel->maps.live, cfg->max_live ? cfg->max_live : 1);
+	bpf_map__set_max_entries(l->skel->maps.threads, cfg->max_threads);
+	bpf_map__set_value_size(l->skel->maps.stacks, (depth > 0 ? depth : 1) * sizeof(__u64));
+	bpf_map__set_max_entries(l->skel->maps.stacks, depth > 0 ? cfg->max_stacks : 1);
+	if (cfg->mode != MS_MODE_FAST)
+		bpf_map__set_max_entries(l->skel->maps.sites, 1);
+	bpf_object__for_each_program(p, l->skel->obj) {
+		if (is_alloc_prog(l->skel, p) &&
+		    (cfg->no_alloc || cfg->mode == MS_MODE_LIGHT || cfg->mode == MS_MODE_SAMPLED))
+			bpf_program__set_autoload(p, false);
+	}
+	err = memscope_bpf__load(l->skel);
+	if (err) {
+		fprintf(stderr, "memscope-trace: load BPF programs: %s\n", strerror(-err));
+		goto fail;
+	}
+	*out = l;
+	return 0;
+fail:
+	ms_loader_destroy(l);
+	return err;
+}
+
+int ms_loader_add_pid(struct ms_loader *l, pid_t pid)
+{
+	__u32 key = pid, one = 1;
+	int err;
+
+	err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.traced), &key, &one, BPF_ANY);
+	if (err)
+		return -errno;
+	if (l->tp_attached)
+		return 0;
+	err = memscope_bpf__attach(l->skel); /* only the tp_btf programs autoattach */
+	if (err) {
+		fprintf(stderr, "memscope-trace: attach sched tracepoints: %s\n", strerror(-err));
+		return err;
+	}
+	l->tp_attached = 1;
+	return 0;
+}
+
+struct usdt_ctx {
+	struct ms_loader *l;
+	pid_t pid;
+	const char *path;
+	int n, err;
+};
+
+static struct bpf_program *usdt_prog(struct ms_loader *l, const char *name)
+{
+	struct memscope_bpf *s = l->skel;
+	int sampled = l->cfg.mode == MS_MODE_SAMPLED;
+	static const struct {
+		const char *name;
+		size_t off;
+	} tab[] = {
+#define P(n, f) { n, offsetof(struct memscope_bpf, progs.f) }
+		P("var", ms_var), P("scope_enter", ms_scope_enter), P("scope_exit", ms_scope_exit),
+		P("task_enter", ms_task_enter), P("task_exit", ms_task_exit),
+		P("task_name", ms_task_name), P("task_spawn", ms_task_spawn),
+		P("task_end", ms_task_end), P("snapshot", ms_snapshot),
+		P("alloc", ms_custom_alloc), P("free", ms_custom_free),
+		P("sample_alloc", ms_sample_alloc), P("sample_free", ms_sample_free),
+#undef P
+	};
+	size_t i;
+
+	if (!sampled && strncmp(name, "sample_", 7) == 0)
+		return NULL;
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (strcmp(tab[i].name, name) == 0)
+			return *(struct bpf_program **)((char *)s + tab[i].off);
+	return NULL;
+}
+
+static void usdt_one(const char *name, void *user)
+{
+	struct usdt_ctx *c = user;
+	struct bpf_program *p = usdt_prog(c->l, name);
+	struct bpf_link *link;
+
+	if (!p)
+		return;
+	link = bpf_program__attach_usdt(p, c->pid, c->path, "memscope", name, NULL);
+	if (!link) {
+		c->err = -errno;
+		fprintf(stderr, "memscope-trace: attach memscope:%s in %s: %s\n", name, c->path,
+			strerror(errno));
+		return;
+	}
+	if (link_add(c->l, c->pid, link) == 0)
+		c->n++;
+}
+
+int ms_loader_attach_usdt(struct ms_loader *l, pid_t pid, const char *path, int *nprobes)
+{
+	struct usdt_ctx c = { .l = l, .pid = pid, .path = path };
+	int err;
+
+	*nprobes = 0;
+	if (seen(l, pid, path, 0))
+		return 0;
+	err = ms_elf_usdt_names_path(path, "memscope", usdt_one, &c);
+	if (err < 0)
+		return err;
+	*nprobes = c.n;
+	return c.err;
+}
+
+/* Allocator entry points, the BPF programs that handle them, and which
+ * argument registers the entry program reads. */
+static const struct alloc_fn {
+	const char *name;
+	const char *entry, *ret;
+} alloc_fns[] = {
+	{ "malloc", "malloc_entry", "malloc_return" },
+	{ "calloc", "calloc_entry", "calloc_return" },
+	{ "realloc", "realloc_entry", "realloc_return" },
+	{ "reallocarray", "reallocarray_entry", "reallocarray_return" },
+	{ "posix_memalign", "posix_memalign_entry", "posix_memalign_return" },
+	{ "aligned_alloc", "aligned_alloc_entry", "aligned_alloc_return" },
+	{ "memalign", "memalign_entry", "memalign_return" },
+	{ "valloc", "valloc_entry", "valloc_return" },
+	{ "pvalloc", "pvalloc_entry", "pvalloc_return" },
+	{ "free", "free_entry", NULL },
+	{ "_Znwm", "op_new_entry", "op_new_return" },
+	{ "_ZnwmRKSt9nothrow_t", "op_new_entry", "op_new_return" },
+	{ "_ZnwmSt11align_val_t", "op_new_entry", "op_new_return" },
+	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", "op_new_entry", "op_new_return" },
+	{ "_Znam", "op_new_array_entry", "op_new_array_return" },
+	{ "_ZnamRKSt9nothrow_t", "op_new_array_entry", "op_new_array_return" },
+	{ "_ZnamSt11align_val_t", "op_new_array_entry", "op_new_array_return" },
+	{ "_ZnamSt11align_val_tRKSt9nothrow_t", "op_new_array_entry", "op_new_array_return" },
+	{ "_ZdlPv", "op_delete_entry", NULL },
+	{ "_ZdlPvm", "op_delete_entry", NULL },
+	{ "_ZdlPvSt11align_val_t", "op_delete_entry", NULL },
+	{ "_ZdlPvmSt11align_val_t", "op_delete_entry", NULL },
+	{ "_ZdlPvRKSt9nothrow_t", "op_delete_entry", NULL },
+	{ "_ZdlPvSt11align_val_tRKSt9nothrow_t", "op_delete_entry", NULL },
+	{ "_ZdaPv", "op_delete_array_entry", NULL },
+	{ "_ZdaPvm", "op_delete_array_entry", NULL },
+	{ "_ZdaPvSt11align_val_t", "op_delete_array_entry", NULL },
+	{ "_ZdaPvmSt11align_val_t", "op_delete_array_entry", NULL },
+	{ "_ZdaPvRKSt9nothrow_t", "op_delete_array_entry", NULL },
+	{ "_ZdaPvSt11align_val_tRKSt9nothrow_t", "op_delete_array_entry", NULL },
+};
+
+static int attach_uprobe(struct ms_loader *l, pid_t pid, const char *path, const char *prog_name,
+			 uint64_t off, int ret)
+{
+	struct bpf_program *p = bpf_object__find_program_by_name(l->skel->obj, prog_name);
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = ret);
+	struct bpf_link *link;
+
+	if (!p)
+		return -ENOENT;
+	link = bpf_program__attach_uprobe_opts(p, pid, path, off, &o);
+	if (!link) {
+		int err = -errno;
+
+		fprintf(stderr, "memscope-trace: attach %s in %s: %s\n", prog_name, path, strerror(-err));
+		return err;
+	}
+	return link_add(l, pid, link);
+}
+
+int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int *nfuncs)
+{
+	struct ms_elf *e;
+	uint64_t done_off[sizeof(alloc_fns) / sizeof(alloc_fns[0])];
+	size_t i, k, ndone = 0;
+	int err = 0;
+
+	*nfuncs = 0;
+	if (l->cfg.no_alloc || l->cfg.mode == MS_MODE_LIGHT || l->cfg.mode == MS_MODE_SAMPLED)
+		return 0;
+	if (seen(l, pid, path, 1))
+		return 0;
+	e = ms_elf_open(path);
+	if (!e)
+		return -errno;
+	for (i = 0; i < sizeof(alloc_fns) / sizeof(alloc_fns[0]); i++) {
+		const struct alloc_fn *f = &alloc_fns[i];
+		struct ms_elf_func fn;
+		struct ms_probe_place place = { 0 };
+		const uint8_t *code;
+		int n;
+
+		if (ms_elf_find_func(e, f->name, &fn) < 0 || !fn.file_off)
+			continue;
+		/* Aliases (aligned_alloc = memalign in glibc, _ZdlPv = free in
+		 * tcmalloc) share an address: one probe, or every call would
+		 * be seen twice. */
+		for (k = 0; k < ndone && done_off[k] != fn.file_off; k++)
+			;
+		if (k < ndone)
+			continue;
+		done_off[ndone++] = fn.file_off;
+		/* Probe where the kernel emulates the instruction instead of
+		 * single-stepping it (user/probe_place.c). */
+		n = ms_elf_func_bytes(e, &fn, &code);
+		if (n > 0)
+			ms_probe_place(code, (size_t)n, fn.vaddr, MS_ARG_ALL, &place);
+		if (l->cfg.verbose)
+			fprintf(stderr, "memscope-trace: %s in %s at +%llu: %s\n", f->name, path,
+				(unsigned long long)place.offset, place.why);
+		err = attach_uprobe(l, pid, path, f->entry, fn.file_off + place.offset, 0);
+		if (!err && f->ret)
+			err = attach_uprobe(l, pid, path, f->ret, fn.file_off, 1);
+		if (err)
+			break;
+		(*nfuncs)++;
+	}
+	ms_elf_close(e);
+	return err;
+}
+
+void ms_loader_detach_pid(struct ms_loader *l, pid_t pid)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < l->nlinks; i++) {
+		if (l->links[i].pid == pid)
+			bpf_link__destroy(l->links[i].link);
+		else
+			l->links[j++] = l->links[i];
+	}
+	l->nlinks = j;
+	for (i = 0, j = 0; i < l->ndone; i++) {
+		if (l->done[i].pid == pid)
+			free(l->done[i].path);
+		else
+			l->done[j++] = l->done[i];
+	}
+	l->ndone = j;
+}
+
+int ms_loader_ringbuf_fd(const struct ms_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.rb);
+}
+
+int ms_loader_stacks_fd(const struct ms_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.stacks);
+}
+
+int ms_loader_live_fd(const struct ms_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.live);
+}
+
+int ms_loader_sites_fd(const struct ms_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.sites);
+}
+
+int ms_loader_strs_fd(const struct ms_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.strs);
+}
+
+int ms_loader_read_stats(const struct ms_loader *l, uint64_t *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(l->skel->maps.stats);
+	__u64 *vals;
+	__u32 k;
+	int c;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (k = 0; k < MS_STAT_MAX; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (c = 0; c < ncpu; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+size_t ms_loader_nlinks(const struct ms_loader *l)
+{
+	return l->nlinks;
+}
+
+void ms_loader_destroy(struct ms_loader *l)
+{
+	size_t i;
+
+	if (!l)
+		return;
+	for (i = 0; i < l->nlinks; i++)
+		bpf_link__destroy(l->links[i].link);
+	for (i = 0; i < l->ndone; i++)
+		free(l->done[i].path);
+	free(l->links);
+	free(l->done);
+	memscope_bpf__destroy(l->skel);
+	free(l);
+}

@@ -1,0 +1,54 @@
+/* loader.h - the BPF lifecycle: open -> configure -> load -> attach ->
+ * destroy. Owns the skeleton and every link; nothing else touches libbpf
+ * objects except ringbuf.c (records) and bpfmaps.c (map reads). */
+#ifndef MS_LOADER_H
+#define MS_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "memscope_events.h"
+
+struct ms_loader_cfg {
+	enum ms_mode mode;
+	int stack_depth;    /* 0 = no stacks */
+	size_t ring_bytes;  /* power of two */
+	uint32_t max_live;  /* live-block map capacity */
+	uint32_t max_stacks;
+	uint32_t max_threads;
+	int from_start;     /* target traced since exec */
+	int follow;         /* add forked children */
+	int no_alloc;       /* no allocator uprobes */
+	int verbose;
+};
+
+struct ms_loader;
+
+/* Open, configure and load the BPF object. 0 or -errno (message printed). */
+int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg);
+/* Start tracing process `pid`: lifecycle tracepoints (attached once). */
+int ms_loader_add_pid(struct ms_loader *l, pid_t pid);
+/* Attach every memscope USDT probe found in the ELF file `path` (a path
+ * the tracer can open) for `pid`. Idempotent per (pid, path). Sets
+ * *nprobes to the number of probe names attached. 0 or -errno. */
+int ms_loader_attach_usdt(struct ms_loader *l, pid_t pid, const char *path, int *nprobes);
+/* Attach the allocator uprobes to the functions `path` defines (none is
+ * fine). Idempotent per (pid, path). Sets *nfuncs. 0 or -errno. */
+int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int *nfuncs);
+/* Remove every probe attached for `pid` (it exec'd or died). */
+void ms_loader_detach_pid(struct ms_loader *l, pid_t pid);
+
+int ms_loader_ringbuf_fd(const struct ms_loader *l);
+int ms_loader_stacks_fd(const struct ms_loader *l);
+int ms_loader_live_fd(const struct ms_loader *l);
+int ms_loader_sites_fd(const struct ms_loader *l);
+int ms_loader_strs_fd(const struct ms_loader *l);
+/* Sum the per-CPU counters into out[MS_STAT_MAX]. 0 or -errno. */
+int ms_loader_read_stats(const struct ms_loader *l, uint64_t *out);
+/* Number of links currently attached (tests check it drops to 0). */
+size_t ms_loader_nlinks(const struct ms_loader *l);
+
+/* Detach everything and free. NULL-safe. */
+void ms_loader_destroy(struct ms_loader *l);
+
+#endif

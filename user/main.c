@@ -1,0 +1,154 @@
+/* main.c - memscope-trace's command line (argp) and nothing else. */
+#include <argp.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "trace.h"
+
+const char *argp_program_version = "memscope-trace 0.1";
+const char *argp_program_bug_address = "<https://github.com/memscope/memscope/issues>";
+
+static const char doc[] =
+	"Trace memory of a C/C++ program from outside it: TRACK_VAR, scopes and tasks "
+	"(memscope.h USDT probes) and the allocator (uprobes), rebuilt in this process.\v"
+	"  memscope-trace -p PID            attach to a running process\n"
+	"  memscope-trace [OPTION...] -- CMD [ARG...]   start CMD, traced from its first instruction\n"
+	"Stops when the target exits, after --duration, or on SIGINT/SIGTERM; always writes its report.";
+
+enum { OPT_STACK = 1000, OPT_NO_ALLOC, OPT_RING, OPT_MAX_LIVE };
+
+static const struct argp_option options[] = {
+	{ "pid", 'p', "PID", 0, "Attach to running process PID", 0 },
+	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (may be fractional)", 0 },
+	{ "output", 'o', "FILE", 0, "Write the JSON report to FILE (default: text summary on stdout)", 0 },
+	{ "mode", 'm', "MODE", 0, "full (default), fast, light or sampled", 0 },
+	{ "stack-depth", OPT_STACK, "N", 0, "User stack frames per allocation site (0-127, default 16)", 0 },
+	{ "no-alloc", OPT_NO_ALLOC, NULL, 0, "Do not trace the allocator", 0 },
+	{ "ring-size", OPT_RING, "MIB", 0, "Ring buffer size in MiB, a power of two (default 16)", 0 },
+	{ "max-live", OPT_MAX_LIVE, "N", 0, "Capacity of the BPF live-block map (default 1048576)", 0 },
+	{ "follow", 'f', NULL, 0, "Trace forked children too", 0 },
+	{ "verbose", 'v', NULL, 0, "Say what is attached where", 0 },
+	{ 0 },
+};
+
+/* Strict number parsing: the whole string, in range. */
+static int parse_ul(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static void bad(const char *flag, const char *val, const char *want)
+{
+	fprintf(stderr, "memscope-trace: invalid %s '%s': %s\n", flag, val, want);
+	exit(2);
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *st)
+{
+	struct ms_opts *o = st->input;
+	unsigned long v;
+	char *end;
+
+	switch (key) {
+	case 'p':
+		if (parse_ul(arg, 1, INT_MAX, &v))
+			bad("PID", arg, "expected a positive process id");
+		o->pid = (pid_t)v;
+		break;
+	case 'd':
+		errno = 0;
+		o->duration = strtod(arg, &end);
+		if (errno || *end || end == arg || !(o->duration > 0) || o->duration > 1e7)
+			bad("--duration", arg, "expected seconds > 0");
+		break;
+	case 'o':
+		if (!*arg)
+			bad("--output", arg, "expected a file path");
+		o->output = arg;
+		break;
+	case 'm':
+		if (!strcmp(arg, "full"))
+			o->mode = MS_MODE_FULL;
+		else if (!strcmp(arg, "fast"))
+			o->mode = MS_MODE_FAST;
+		else if (!strcmp(arg, "light"))
+			o->mode = MS_MODE_LIGHT;
+		else if (!strcmp(arg, "sampled"))
+			o->mode = MS_MODE_SAMPLED;
+		else
+			bad("--mode", arg, "expected full, fast, light or sampled");
+		break;
+	case OPT_STACK:
+		if (parse_ul(arg, 0, 127, &v))
+			bad("--stack-depth", arg, "expected 0 to 127");
+		o->stack_depth = (int)v;
+		break;
+	case OPT_NO_ALLOC:
+		o->no_alloc = 1;
+		break;
+	case OPT_RING:
+		if (parse_ul(arg, 1, 1024, &v) || (v & (v - 1)))
+			bad("--ring-size", arg, "expected a power of two from 1 to 1024 (MiB)");
+		o->ring_mb = (unsigned)v;
+		break;
+	case OPT_MAX_LIVE:
+		if (parse_ul(arg, 1, 1ul << 26, &v))
+			bad("--max-live", arg, "expected 1 to 67108864");
+		o->max_live = (uint32_t)v;
+		break;
+	case 'f':
+		o->follow = 1;
+		break;
+	case 'v':
+		o->verbose = 1;
+		break;
+	case ARGP_KEY_ARG:
+		/* Everything after "--" (or the first operand) is the command. */
+		o->cmd = &st->argv[st->next - 1];
+		st->next = st->argc;
+		break;
+	case ARGP_KEY_END:
+		if (!o->pid && !o->cmd) {
+			fprintf(stderr, "memscope-trace: nothing to trace: give -p PID or -- CMD [ARGS]\n");
+			exit(2);
+		}
+		if (o->pid && o->cmd) {
+			fprintf(stderr, "memscope-trace: give either -p PID or -- CMD, not both\n");
+			exit(2);
+		}
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ms_opts o = {
+		.mode = MS_MODE_FULL,
+		.stack_depth = 16,
+		.ring_mb = 16,
+		.max_live = 1u << 20,
+	};
+	struct argp argp = { options, parse_opt, "[-- CMD [ARG...]]", doc, NULL, NULL, NULL };
+
+	argp_err_exit_status = 2;
+	/* The tracer never reaches the network: no debuginfod downloads. */
+	unsetenv("DEBUGINFOD_URLS");
+	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, &o))
+		return 2;
+	return ms_trace_run(&o);
+}

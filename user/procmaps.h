@@ -1,0 +1,61 @@
+/* procmaps.h - the file-backed modules (executable, shared libraries, other
+ * mapped files) of a running process, read from /proc/PID/maps.
+ *
+ * One ms_module per file (same device and inode), however many mappings it
+ * has. Anonymous memory, [heap], [stack], [vdso] and friends are skipped.
+ * If a file is mapped more than once (libelf or python mmap()ing a library
+ * that is also loaded), only the load that has code is kept (else the
+ * first), so start/end/bias describe what ld.so mapped.
+ * The list is a snapshot: it goes stale when the process dlopen()s,
+ * dlclose()s or exits, and reading it again is the only way to update it.
+ */
+#ifndef MEMSCOPE_PROCMAPS_H
+#define MEMSCOPE_PROCMAPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct ms_module {
+	/* Path as shown in maps, i.e. inside the target's mount namespace,
+	 * with " (deleted)" still attached if the file was removed. */
+	char *path;
+	/* A path the tracer can open: "/proc/PID/root" + path (so targets in
+	 * containers work) when that is the same file, else
+	 * "/proc/PID/map_files/START-END" (deleted or replaced files; needs
+	 * root). Both stop working once the process is gone. */
+	char *open_path;
+	/* Lowest start / highest end over the mappings of that load. */
+	uint64_t start, end;
+	/* The executable mapping(s) of the file; both 0 if none. */
+	uint64_t exec_start, exec_end;
+	/* Load bias: runtime address - ELF vaddr. 0 for a non-PIE ET_EXEC.
+	 * Taken from the ELF program headers when the file is ELF, else
+	 * start - offset of the lowest mapping. */
+	uint64_t bias;
+	dev_t dev;
+	ino_t ino;
+};
+
+/* Sorted by start; mods is NULL when n is 0. */
+struct ms_maps {
+	struct ms_module *mods;
+	size_t n;
+};
+
+/* Read the modules of `pid` into *out, which must be empty (zeroed or
+ * freed). Returns 0, -ESRCH if there is no such process or it has no
+ * address space any more (zombie, kernel thread), -ENOMEM, or the errno of
+ * reading the maps file (-EACCES without ptrace rights). On failure *out is
+ * left empty. Cost: one pass over maps plus one open/ELF header read per
+ * module (for the bias). */
+int ms_maps_read(pid_t pid, struct ms_maps *out);
+
+/* The module whose [start, end) holds addr, or NULL. The pointer is into
+ * m->mods and lives until ms_maps_free(). Cost: O(log n). */
+const struct ms_module *ms_maps_find(const struct ms_maps *m, uint64_t addr);
+
+/* Free the modules and reset *m to empty. NULL is fine. */
+void ms_maps_free(struct ms_maps *m);
+
+#endif /* MEMSCOPE_PROCMAPS_H */

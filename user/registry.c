@@ -1,0 +1,487 @@
+/* registry.c - record dispatch, target strings, variables, scopes and
+ * threads. See registry.h for the contract. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "registry_int.h"
+
+int ms_vec_grow(void **v, size_t *cap, size_t elem)
+{
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *nv = realloc(*v, ncap * elem);
+
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+struct ms_registry *ms_registry_new(const struct ms_reg_opts *opts)
+{
+	struct ms_registry *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	if (opts)
+		r->opts = *opts;
+	if (!r->opts.temp_ns)
+		r->opts.temp_ns = 1000000; /* 1 ms */
+	r->timeline_step = 1000000;        /* 1 ms, doubles as needed */
+	return r;
+}
+
+void ms_registry_free(struct ms_registry *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->threads.n; i++)
+		free(r->threads.v[i].open.v);
+	for (i = 0; i < r->stacks.n; i++)
+		free(r->stacks.v[i].ips);
+	ms_reg_heap_free_all(r);
+	free(r->vars.v);
+	free(r->scopes.v);
+	free(r->threads.v);
+	free(r->tasks.v);
+	free(r->stacks.v);
+	ms_hm_free(&r->target_strs);
+	ms_hm_free(&r->scope_idx);
+	ms_hm_free(&r->thread_idx);
+	ms_hm_free(&r->task_idx);
+	ms_hm_free(&r->stack_idx);
+	ms_strtab_free(&r->strs);
+	free(r);
+}
+
+/* ---- strings ------------------------------------------------------------ */
+
+static void string_record(struct ms_registry *r, const struct ms_ev_string *e)
+{
+	uint32_t off;
+	char buf[MS_STR_MAX];
+	ssize_t n;
+
+	if (e->h.flags & MS_F_FAULT) {
+		/* BPF could not read it (page not faulted in yet); read it
+		 * from the target now, while it is most likely alive. */
+		r->sum.string_faults++;
+		if (!r->opts.read_mem)
+			return;
+		n = r->opts.read_mem(r->opts.user, e->h.pid, e->ptr, buf, sizeof(buf) - 1);
+		if (n <= 0)
+			return;
+		buf[n] = 0;
+		off = ms_str_intern(&r->strs, buf, (size_t)n);
+	} else {
+		off = ms_str_intern(&r->strs, e->text, e->len < MS_STR_MAX ? e->len : MS_STR_MAX - 1);
+	}
+	if (off)
+		ms_hm_put(&r->target_strs, e->h.pid, e->ptr, off);
+}
+
+uint32_t ms_reg_target_str(struct ms_registry *r, uint32_t pid, uint64_t ptr)
+{
+	uint64_t *off;
+	char buf[MS_STR_MAX];
+	ssize_t n;
+
+	if (!ptr)
+		return 0;
+	off = ms_hm_get(&r->target_strs, pid, ptr);
+	if (off)
+		return (uint32_t)*off;
+	/* Its MS_EV_STRING was dropped: ask the target itself. */
+	if (r->opts.read_mem) {
+		n = r->opts.read_mem(r->opts.user, pid, ptr, buf, sizeof(buf) - 1);
+		if (n > 0) {
+			uint32_t o;
+
+			buf[n] = 0;
+			o = ms_str_intern(&r->strs, buf, (size_t)n);
+			if (o)
+				ms_hm_put(&r->target_strs, pid, ptr, o);
+			return o;
+		}
+	}
+	return ms_str_intern(&r->strs, "?", 1);
+}
+
+/* ---- threads and scopes ------------------------------------------------- */
+
+static struct ms_thread_state *thread_of(struct ms_registry *r, uint32_t pid, uint32_t tid)
+{
+	uint64_t *i = ms_hm_get(&r->thread_idx, tid, 0);
+	struct ms_thread_state *t;
+
+	if (i)
+		return &r->threads.v[*i];
+	if (MS_VEC_PUSH(r->threads, t))
+		return NULL;
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->tid = tid;
+	if (ms_hm_put(&r->thread_idx, tid, 0, r->threads.n - 1)) {
+		r->threads.n--;
+		return NULL;
+	}
+	return t;
+}
+
+struct ms_scope *ms_reg_scope(struct ms_registry *r, uint64_t id)
+{
+	uint64_t *i;
+
+	if (!id)
+		return NULL;
+	i = ms_hm_get(&r->scope_idx, id, 0);
+	return i ? &r->scopes.v[*i] : NULL;
+}
+
+static void scope_close(struct ms_registry *r, struct ms_scope *s, uint64_t ts, int by_thread)
+{
+	if (s->exit_ns)
+		return;
+	s->exit_ns = ts ? ts : 1;
+	s->live_bytes_at_exit = s->live_bytes;
+	s->closed_by_thread_exit = by_thread;
+	(void)r;
+}
+
+static void scope_enter(struct ms_registry *r, const struct ms_ev_scope *e)
+{
+	struct ms_thread_state *t = thread_of(r, e->h.pid, e->h.tid);
+	struct ms_scope *s;
+	uint64_t *slot;
+
+	if (!e->id || ms_reg_scope(r, e->id))
+		return; /* ids are unique; a repeat is garbage */
+	if (MS_VEC_PUSH(r->scopes, s))
+		return;
+	memset(s, 0, sizeof(*s));
+	s->id = e->id;
+	s->parent = ms_reg_scope(r, e->h.scope) ? e->h.scope : 0;
+	s->name = ms_reg_target_str(r, e->h.pid, e->name);
+	s->file = ms_reg_target_str(r, e->h.pid, e->file);
+	s->line = e->line;
+	s->depth = e->depth;
+	s->pid = e->h.pid;
+	s->tid = e->h.tid;
+	s->task = e->h.task;
+	s->enter_ns = e->h.ts_ns;
+	if (ms_hm_put(&r->scope_idx, s->id, 0, r->scopes.n - 1)) {
+		r->scopes.n--;
+		return;
+	}
+	if (t && !MS_VEC_PUSH(t->open, slot))
+		*slot = s->id;
+}
+
+static void scope_exit(struct ms_registry *r, const struct ms_ev_scope *e)
+{
+	struct ms_thread_state *t = thread_of(r, e->h.pid, e->h.tid);
+	struct ms_scope *s = ms_reg_scope(r, e->id);
+	size_t i;
+
+	if (!e->id) {
+		r->sum.unmatched_scope_exits++;
+		return;
+	}
+	if (!s)
+		return; /* its enter was dropped */
+	scope_close(r, s, e->h.ts_ns, 0);
+	if (!t)
+		return;
+	/* Normally the innermost; search in case records were dropped. */
+	for (i = t->open.n; i-- > 0;) {
+		if (t->open.v[i] == e->id) {
+			t->open.n = i;
+			break;
+		}
+	}
+}
+
+static void thread_exit(struct ms_registry *r, const struct ms_ev_proc *e)
+{
+	uint64_t *i = ms_hm_get(&r->thread_idx, e->h.tid, 0);
+	struct ms_thread_state *t;
+	size_t k;
+
+	if (!i)
+		return;
+	t = &r->threads.v[*i];
+	/* Scopes a thread left open end with it. */
+	for (k = t->open.n; k-- > 0;) {
+		struct ms_scope *s = ms_reg_scope(r, t->open.v[k]);
+
+		if (s)
+			scope_close(r, s, e->h.ts_ns, 1);
+	}
+	t->open.n = 0;
+}
+
+/* ---- variables ---------------------------------------------------------- */
+
+static void var_record(struct ms_registry *r, const struct ms_ev_var *e)
+{
+	struct ms_var *v;
+	struct ms_scope *s;
+
+	if (MS_VEC_PUSH(r->vars, v))
+		return;
+	memset(v, 0, sizeof(*v));
+	v->id = r->vars.n;
+	v->name = ms_reg_target_str(r, e->h.pid, e->name);
+	v->type = ms_reg_target_str(r, e->h.pid, e->type);
+	v->file = ms_reg_target_str(r, e->h.pid, e->file);
+	v->line = e->line;
+	v->addr = e->addr;
+	v->size = e->size;
+	v->has_value = e->size == sizeof(uint64_t);
+	v->value = v->has_value ? e->value : 0;
+	v->pid = e->h.pid;
+	v->tid = e->h.tid;
+	v->task = e->h.task;
+	v->first_ns = e->h.ts_ns;
+	s = ms_reg_scope(r, e->h.scope);
+	if (s) {
+		v->scope = s->id;
+		s->nvars++;
+	} else if (e->h.scope) {
+		r->sum.unknown_scope_refs++;
+	}
+	if (v->has_value)
+		ms_reg_link_var(r, v, r->vars.n - 1);
+	if (e->h.task) {
+		struct ms_task *t = ms_reg_task(r, e->h.pid, e->h.task, 1);
+
+		if (t)
+			t->nvars++;
+	}
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+static const uint32_t min_size[MS_EV_TYPE_MAX] = {
+	[MS_EV_STRING] = sizeof(struct ms_ev_string),
+	[MS_EV_VAR] = sizeof(struct ms_ev_var),
+	[MS_EV_SCOPE_ENTER] = sizeof(struct ms_ev_scope),
+	[MS_EV_SCOPE_EXIT] = sizeof(struct ms_ev_scope),
+	[MS_EV_ALLOC] = sizeof(struct ms_ev_heap),
+	[MS_EV_FREE] = sizeof(struct ms_ev_heap),
+	[MS_EV_REALLOC] = sizeof(struct ms_ev_heap),
+	[MS_EV_TASK_ENTER] = sizeof(struct ms_ev_task),
+	[MS_EV_TASK_EXIT] = sizeof(struct ms_ev_task),
+	[MS_EV_TASK_NAME] = sizeof(struct ms_ev_name),
+	[MS_EV_TASK_SPAWN] = sizeof(struct ms_ev_task),
+	[MS_EV_TASK_END] = sizeof(struct ms_ev_task),
+	[MS_EV_SNAPSHOT] = sizeof(struct ms_ev_name),
+	[MS_EV_PROC_EXIT] = sizeof(struct ms_ev_proc),
+	[MS_EV_THREAD_EXIT] = sizeof(struct ms_ev_proc),
+	[MS_EV_FORK] = sizeof(struct ms_ev_proc),
+	[MS_EV_EXEC] = sizeof(struct ms_ev_proc),
+	[MS_EV_LIVE] = sizeof(struct ms_ev_heap),
+};
+
+union ms_any {
+	struct ms_hdr h;
+	struct ms_ev_string s;
+	struct ms_ev_var v;
+	struct ms_ev_scope sc;
+	struct ms_ev_heap hp;
+	struct ms_ev_task t;
+	struct ms_ev_name n;
+	struct ms_ev_proc p;
+};
+
+int ms_registry_consume(struct ms_registry *r, const void *raw, size_t len)
+{
+	union ms_any u;
+	const void *rec = &u;
+	struct ms_hdr h;
+
+	if (len < sizeof(h))
+		goto bad;
+	/* Work on an aligned copy: replayed or fuzzed records may sit at any
+	 * address, and nothing below may read past `len`. */
+	memset(&u, 0, sizeof(u));
+	memcpy(&u, raw, len < sizeof(u) ? len : sizeof(u));
+	h = u.h;
+	if (h.type == 0 || h.type >= MS_EV_TYPE_MAX || len < min_size[h.type])
+		goto bad;
+	r->sum.records++;
+	if (h.ts_ns) {
+		if (!r->sum.first_ns || h.ts_ns < r->sum.first_ns)
+			r->sum.first_ns = h.ts_ns;
+		if (h.ts_ns > r->sum.last_ns)
+			r->sum.last_ns = h.ts_ns;
+	}
+	if (h.task && h.type != MS_EV_STRING && h.type != MS_EV_LIVE)
+		ms_reg_task_touch(r, &h);
+	switch (h.type) {
+	case MS_EV_STRING:
+		string_record(r, rec);
+		break;
+	case MS_EV_VAR:
+		var_record(r, rec);
+		break;
+	case MS_EV_SCOPE_ENTER:
+		scope_enter(r, rec);
+		break;
+	case MS_EV_SCOPE_EXIT:
+		scope_exit(r, rec);
+		break;
+	case MS_EV_ALLOC:
+	case MS_EV_FREE:
+	case MS_EV_REALLOC:
+	case MS_EV_LIVE:
+		ms_reg_heap_record(r, &h, rec, len);
+		break;
+	case MS_EV_TASK_ENTER:
+	case MS_EV_TASK_EXIT:
+	case MS_EV_TASK_NAME:
+	case MS_EV_TASK_SPAWN:
+	case MS_EV_TASK_END:
+		ms_reg_task_record(r, &h, rec, len);
+		break;
+	case MS_EV_SNAPSHOT:
+		r->sum.snapshots++;
+		break;
+	case MS_EV_THREAD_EXIT:
+		thread_exit(r, rec);
+		break;
+	case MS_EV_PROC_EXIT:
+		thread_exit(r, rec);
+		r->sum.proc_exited = 1;
+		r->sum.exit_code = ((const struct ms_ev_proc *)rec)->exit_code;
+		break;
+	default:
+		break;
+	}
+	return 0;
+bad:
+	r->sum.bad_records++;
+	return -EINVAL;
+}
+
+/* ---- stacks ------------------------------------------------------------- */
+
+int ms_registry_add_stack(struct ms_registry *r, uint32_t pid, int32_t id,
+			  const uint64_t *ips, uint32_t n)
+{
+	struct ms_stack *s;
+
+	if (id < 0 || ms_hm_get(&r->stack_idx, pid, (uint32_t)id))
+		return 0;
+	if (MS_VEC_PUSH(r->stacks, s))
+		return -ENOMEM;
+	s->pid = pid;
+	s->id = id;
+	s->n = n;
+	s->ips = n ? malloc(n * sizeof(*ips)) : NULL;
+	if (n && !s->ips) {
+		r->stacks.n--;
+		return -ENOMEM;
+	}
+	if (n)
+		memcpy(s->ips, ips, n * sizeof(*ips));
+	if (ms_hm_put(&r->stack_idx, pid, (uint32_t)id, r->stacks.n - 1)) {
+		free(s->ips);
+		r->stacks.n--;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int ms_registry_has_stack(const struct ms_registry *r, uint32_t pid, int32_t id)
+{
+	return id >= 0 && ms_hm_get(&r->stack_idx, pid, (uint32_t)id) != NULL;
+}
+
+const struct ms_stack *ms_registry_stack(const struct ms_registry *r, uint32_t pid, int32_t id)
+{
+	uint64_t *i;
+
+	if (id < 0)
+		return NULL;
+	i = ms_hm_get(&r->stack_idx, pid, (uint32_t)id);
+	return i ? &r->stacks.v[*i] : NULL;
+}
+
+/* ---- read side ---------------------------------------------------------- */
+
+const struct ms_summary *ms_registry_summary(const struct ms_registry *r)
+{
+	return &r->sum;
+}
+
+const char *ms_registry_str(const struct ms_registry *r, uint32_t off)
+{
+	return ms_str_get(&r->strs, off);
+}
+
+const struct ms_var *ms_registry_vars(const struct ms_registry *r, size_t *n)
+{
+	*n = r->vars.n;
+	return r->vars.v;
+}
+
+const struct ms_scope *ms_registry_scopes(const struct ms_registry *r, size_t *n)
+{
+	*n = r->scopes.n;
+	return r->scopes.v;
+}
+
+const struct ms_scope *ms_registry_scope(const struct ms_registry *r, uint64_t id)
+{
+	return ms_reg_scope((struct ms_registry *)r, id);
+}
+
+const struct ms_task *ms_registry_tasks(const struct ms_registry *r, size_t *n)
+{
+	*n = r->tasks.n;
+	return r->tasks.v;
+}
+
+const struct ms_block *ms_registry_blocks(const struct ms_registry *r, size_t *n)
+{
+	*n = r->blocks.n;
+	return r->blocks.v;
+}
+
+const struct ms_site *ms_registry_sites(const struct ms_registry *r, size_t *n)
+{
+	*n = r->sites.n;
+	return r->sites.v;
+}
+
+const struct ms_bad_free *ms_registry_bad_frees(const struct ms_registry *r, size_t *n)
+{
+	*n = r->bad.n;
+	return r->bad.v;
+}
+
+const uint64_t *ms_registry_size_hist(const struct ms_registry *r)
+{
+	return r->size_hist;
+}
+
+const uint64_t *ms_registry_lifetime_hist(const struct ms_registry *r)
+{
+	return r->life_hist;
+}
+
+const struct ms_point *ms_registry_timeline(const struct ms_registry *r, size_t *n)
+{
+	*n = r->ntimeline;
+	return r->timeline;
+}
+
+const struct ms_var *ms_registry_block_var(const struct ms_registry *r, const struct ms_block *b)
+{
+	if (b->var < 0 || (size_t)b->var >= r->vars.n)
+		return NULL;
+	return &r->vars.v[b->var];
+}

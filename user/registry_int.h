@@ -1,0 +1,67 @@
+/* registry_int.h - the registry's private state, shared by registry.c
+ * (records, strings, scopes, variables), registry_heap.c (blocks, sites,
+ * errors) and registry_task.c (tasks). Not for report writers. */
+#ifndef MS_REGISTRY_INT_H
+#define MS_REGISTRY_INT_H
+
+#include "registry.h"
+
+/* A growable array of fixed-size elements. */
+#define MS_VEC(T) struct { T *v; size_t n, cap; }
+#define MS_VEC_PUSH(vec, r)                                                     \
+	(((vec).n < (vec).cap || ms_vec_grow((void **)&(vec).v, &(vec).cap,       \
+					     sizeof(*(vec).v)) == 0)              \
+		 ? ((r) = &(vec).v[(vec).n++], 0)                                 \
+		 : -1)
+int ms_vec_grow(void **v, size_t *cap, size_t elem);
+
+struct ms_thread_state {
+	uint32_t pid, tid;
+	MS_VEC(uint64_t) open; /* scope ids, innermost last */
+};
+
+#define MS_TIMELINE_MAX 4096
+
+struct ms_registry {
+	struct ms_reg_opts opts;
+	struct ms_summary sum;
+	struct ms_strtab strs;
+	struct ms_hashmap target_strs; /* (pid, ptr) -> strtab offset */
+	MS_VEC(struct ms_var) vars;
+	MS_VEC(struct ms_scope) scopes;
+	struct ms_hashmap scope_idx;   /* (id, 0) -> index */
+	MS_VEC(struct ms_thread_state) threads;
+	struct ms_hashmap thread_idx;  /* (tid, 0) -> index */
+	MS_VEC(struct ms_task) tasks;
+	struct ms_hashmap task_idx;    /* (pid, id) -> index */
+	/* heap */
+	MS_VEC(struct ms_block) blocks; /* pool; used==0 entries are free */
+	MS_VEC(size_t) free_blocks;
+	struct ms_hashmap block_idx;   /* (pid, addr) -> index */
+	struct ms_hashmap freed;       /* (pid, addr) -> free time: double frees */
+	MS_VEC(struct ms_site) sites;
+	struct ms_hashmap site_idx;    /* (pid, stack_id) -> index */
+	MS_VEC(struct ms_bad_free) bad;
+	MS_VEC(struct ms_stack) stacks;
+	struct ms_hashmap stack_idx;   /* (pid, id) -> index */
+	uint64_t size_hist[MS_HIST_BUCKETS];
+	uint64_t life_hist[MS_HIST_BUCKETS];
+	struct ms_point timeline[MS_TIMELINE_MAX];
+	size_t ntimeline;
+	uint64_t timeline_step; /* ns between kept points; doubles when full */
+	int live_snapshot;      /* inside live_begin/live_end */
+};
+
+/* registry.c */
+uint32_t ms_reg_target_str(struct ms_registry *r, uint32_t pid, uint64_t ptr);
+struct ms_scope *ms_reg_scope(struct ms_registry *r, uint64_t id);
+/* registry_heap.c */
+void ms_reg_heap_record(struct ms_registry *r, const struct ms_hdr *h, const void *rec, size_t len);
+void ms_reg_heap_free_all(struct ms_registry *r);
+void ms_reg_link_var(struct ms_registry *r, struct ms_var *v, size_t vi);
+/* registry_task.c */
+struct ms_task *ms_reg_task(struct ms_registry *r, uint32_t pid, uint64_t id, int create);
+void ms_reg_task_record(struct ms_registry *r, const struct ms_hdr *h, const void *rec, size_t len);
+void ms_reg_task_touch(struct ms_registry *r, const struct ms_hdr *h);
+
+#endif

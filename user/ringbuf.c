@@ -1,0 +1,101 @@
+/* ringbuf.c - see ringbuf.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "ringbuf.h"
+
+struct ms_consumer {
+	struct ring_buffer *rb;
+	struct ms_registry *reg;
+	int stacks_fd;
+	int depth;
+	uint64_t *ips;
+	uint64_t records;
+	void (*hook)(void *user, const struct ms_hdr *h);
+	void *user;
+};
+
+static void stack_fetch(struct ms_consumer *c, uint32_t pid, int32_t id)
+{
+	uint32_t key = (uint32_t)id, n = 0;
+
+	if (id < 0 || c->depth <= 0 || ms_registry_has_stack(c->reg, pid, id))
+		return;
+	if (bpf_map_lookup_elem(c->stacks_fd, &key, c->ips))
+		return;
+	while (n < (uint32_t)c->depth && c->ips[n])
+		n++;
+	ms_registry_add_stack(c->reg, pid, id, c->ips, n);
+}
+
+static int on_record(void *ctx, void *data, size_t len)
+{
+	struct ms_consumer *c = ctx;
+	const struct ms_hdr *h = data;
+
+	c->records++;
+	if (len >= sizeof(struct ms_ev_heap) &&
+	    (h->type == MS_EV_ALLOC || h->type == MS_EV_FREE || h->type == MS_EV_REALLOC))
+		stack_fetch(c, h->pid, ((const struct ms_ev_heap *)data)->stack_id);
+	ms_registry_consume(c->reg, data, len);
+	if (c->hook)
+		c->hook(c->user, h);
+	return 0;
+}
+
+struct ms_consumer *ms_consumer_new(struct ms_loader *l, struct ms_registry *r, int stack_depth)
+{
+	struct ms_consumer *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->reg = r;
+	c->depth = stack_depth;
+	c->stacks_fd = ms_loader_stacks_fd(l);
+	c->ips = calloc(stack_depth > 0 ? (size_t)stack_depth : 1, sizeof(uint64_t));
+	c->rb = ring_buffer__new(ms_loader_ringbuf_fd(l), on_record, c, NULL);
+	if (!c->ips || !c->rb) {
+		int err = errno ? errno : ENOMEM;
+
+		ms_consumer_free(c);
+		errno = err;
+		return NULL;
+	}
+	return c;
+}
+
+int ms_consumer_poll(struct ms_consumer *c, int timeout_ms)
+{
+	uint64_t before = c->records;
+	int err = ring_buffer__poll(c->rb, timeout_ms);
+
+	if (err < 0 && err != -EINTR)
+		return err;
+	err = ring_buffer__consume(c->rb);
+	if (err < 0 && err != -EINTR)
+		return err;
+	return (int)(c->records - before);
+}
+
+void ms_consumer_set_hook(struct ms_consumer *c, void (*hook)(void *, const struct ms_hdr *),
+			  void *user)
+{
+	c->hook = hook;
+	c->user = user;
+}
+
+uint64_t ms_consumer_records(const struct ms_consumer *c)
+{
+	return c->records;
+}
+
+void ms_consumer_free(struct ms_consumer *c)
+{
+	if (!c)
+		return;
+	ring_buffer__free(c->rb);
+	free(c->ips);
+	free(c);
+}

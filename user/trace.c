@@ -1,0 +1,403 @@
+/* trace.c - see trace.h. The session owns every resource and frees them
+ * in reverse order under one cleanup label; a report is written whenever
+ * tracing started, whatever stopped it. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "bpfmaps.h"
+#include "loader.h"
+#include "procmaps.h"
+#include "registry.h"
+#include "report.h"
+#include "ringbuf.h"
+#include "symbolize.h"
+#include "target.h"
+#include "trace.h"
+
+#define POLL_MS 5          /* drain period: records wait at most this long */
+#define RESCAN_MS 100      /* look for newly mapped libraries */
+
+struct session {
+	const struct ms_opts *o;
+	pid_t pid;
+	int is_child;
+	int pidfd;
+	char exe[4096];
+	struct ms_loader *loader;
+	struct ms_registry *reg;
+	struct ms_consumer *cons;
+	struct ms_symbolizer *sym;
+	FILE *out;
+	int exited;
+	int status;
+	const char *stop_reason;
+	uint64_t start_ns, end_ns;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static const char *mode_name(enum ms_mode m)
+{
+	switch (m) {
+	case MS_MODE_FAST: return "fast";
+	case MS_MODE_LIGHT: return "light";
+	case MS_MODE_SAMPLED: return "sampled";
+	default: return "full";
+	}
+}
+
+/* Attach to the probes and allocator of every module the target maps now
+ * (executable, libraries, dlopen'ed ones). Returns probe names attached. */
+static int attach_mapped(struct session *s, int quiet)
+{
+	struct ms_maps maps = { 0 };
+	size_t i;
+	int total = 0, n, err;
+
+	err = ms_maps_read(s->pid, &maps);
+	if (err)
+		return err;
+	for (i = 0; i < maps.n; i++) {
+		const struct ms_module *m = &maps.mods[i];
+
+		if (!m->exec_start)
+			continue;
+		err = ms_loader_attach_usdt(s->loader, s->pid, m->open_path, &n);
+		if (!err)
+			total += n;
+		else if (!quiet && s->o->verbose)
+			fprintf(stderr, "memscope-trace: probes in %s: %s\n", m->path, strerror(-err));
+		err = ms_loader_attach_alloc(s->loader, s->pid, m->open_path, &n);
+		if (err && !quiet)
+			fprintf(stderr, "memscope-trace: allocator in %s: %s\n", m->path, strerror(-err));
+	}
+	ms_maps_free(&maps);
+	return total;
+}
+
+/* Before exec nothing of the command is mapped yet: attach by path to the
+ * executable and to the libraries the dynamic linker will load for the
+ * allocator (uprobes are per file, so they arm when the file is mapped). */
+static int attach_before_exec(struct session *s)
+{
+	static const char *const libs[] = {
+		"/lib/x86_64-linux-gnu/libc.so.6",
+		"/usr/lib/x86_64-linux-gnu/libstdc++.so.6",
+	};
+	const char *preload = getenv("LD_PRELOAD");
+	size_t i;
+	int n, probes = 0, err;
+
+	err = ms_loader_attach_usdt(s->loader, s->pid, s->exe, &probes);
+	if (err)
+		return err;
+	err = ms_loader_attach_alloc(s->loader, s->pid, s->exe, &n);
+	if (err)
+		return err;
+	for (i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
+		if (access(libs[i], R_OK))
+			continue;
+		err = ms_loader_attach_alloc(s->loader, s->pid, libs[i], &n);
+		if (err)
+			return err;
+		ms_loader_attach_usdt(s->loader, s->pid, libs[i], &n);
+	}
+	/* A preloaded allocator (jemalloc, tcmalloc, the sampling library). */
+	if (preload) {
+		char *copy = strdup(preload), *save = NULL, *tok;
+
+		for (tok = copy ? strtok_r(copy, ": ", &save) : NULL; tok;
+		     tok = strtok_r(NULL, ": ", &save)) {
+			if (access(tok, R_OK))
+				continue;
+			ms_loader_attach_alloc(s->loader, s->pid, tok, &n);
+			ms_loader_attach_usdt(s->loader, s->pid, tok, &n);
+			probes += n;
+		}
+		free(copy);
+	}
+	return probes;
+}
+
+static int resolve(void *user, uint32_t pid, uint64_t ip, struct ms_frame *out)
+{
+	struct session *s = user;
+
+	(void)pid;
+	if (!s->sym)
+		return -ENOENT;
+	return ms_symbolize(s->sym, ip, out);
+}
+
+static void check_exit(struct session *s)
+{
+	int st;
+
+	if (s->exited)
+		return;
+	if (s->is_child) {
+		pid_t r = waitpid(s->pid, &st, WNOHANG);
+
+		if (r == s->pid && (WIFEXITED(st) || WIFSIGNALED(st))) {
+			s->exited = 1;
+			s->status = st;
+		}
+		return;
+	}
+	if (s->pidfd >= 0) {
+		struct pollfd p = { .fd = s->pidfd, .events = POLLIN };
+
+		if (poll(&p, 1, 0) == 1)
+			s->exited = 1;
+	} else if (kill(s->pid, 0) && errno == ESRCH) {
+		s->exited = 1;
+	}
+	if (s->exited) {
+		const struct ms_summary *sum = ms_registry_summary(s->reg);
+
+		s->status = sum->proc_exited ? sum->exit_code : 0;
+	}
+}
+
+static int write_reports(struct session *s)
+{
+	struct ms_report_ctx c = { 0 };
+	const struct ms_summary *sum = ms_registry_summary(s->reg);
+	int err = 0;
+
+	c.reg = s->reg;
+	c.resolve = resolve;
+	c.resolve_user = s;
+	c.pid = s->pid;
+	c.exe = s->exe;
+	c.mode = mode_name(s->o->mode);
+	c.stop_reason = s->stop_reason;
+	c.start_ns = s->start_ns;
+	c.end_ns = s->end_ns;
+	c.target_exited = s->exited;
+	c.exit_status = s->status;
+	if (s->exited && !s->is_child && sum->proc_exited)
+		c.exit_status = sum->exit_code;
+	c.from_start = s->is_child;
+	if (s->loader)
+		ms_loader_read_stats(s->loader, c.stats);
+	if (s->out) {
+		err = ms_report_json(s->out, &c);
+		if (fflush(s->out) || err) {
+			fprintf(stderr, "memscope-trace: write %s: %s\n", s->o->output, strerror(errno));
+			err = -EIO;
+		}
+	} else {
+		ms_report_text(stdout, &c);
+		fflush(stdout);
+	}
+	return err;
+}
+
+static int open_output(const char *path, FILE **out)
+{
+	/* Created 0600; never followed through a symlink planted there. */
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		int err = errno;
+
+		fprintf(stderr, "memscope-trace: cannot write output file %s: %s\n", path,
+			err == ELOOP ? "it is a symbolic link" : strerror(err));
+		return -err;
+	}
+	*out = fdopen(fd, "w");
+	if (!*out) {
+		close(fd);
+		return -errno;
+	}
+	return 0;
+}
+
+int ms_trace_run(const struct ms_opts *o)
+{
+	struct session s = { .o = o, .pidfd = -1, .stop_reason = "target exited" };
+	struct ms_loader_cfg cfg = { 0 };
+	struct ms_reg_opts ropts = { 0 };
+	struct ms_child child = { .pid = -1, .release_fd = -1, .status_fd = -1 };
+	struct sigaction sa = { .sa_handler = on_signal };
+	char why[256];
+	uint64_t deadline = 0, last_scan = 0;
+	int err, probes, rc = 1, started = 0;
+
+	err = ms_check_privilege(why, sizeof(why));
+	if (err) {
+		fprintf(stderr, "memscope-trace: insufficient privilege: run as root or grant %s\n", why);
+		return 1;
+	}
+	if (o->output && open_output(o->output, &s.out))
+		return 1;
+	if (o->cmd) {
+		err = ms_resolve_cmd(o->cmd[0], s.exe, sizeof(s.exe));
+		if (err) {
+			fprintf(stderr, "memscope-trace: cannot execute %s: %s\n", o->cmd[0], strerror(-err));
+			goto cleanup;
+		}
+	} else {
+		err = ms_target_check(o->pid, why, sizeof(why));
+		if (err) {
+			fprintf(stderr, "memscope-trace: PID %d %s\n", (int)o->pid, why);
+			goto cleanup;
+		}
+		ms_target_exe(o->pid, s.exe, sizeof(s.exe));
+	}
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* open -> configure -> load */
+	cfg.mode = o->mode;
+	cfg.stack_depth = o->stack_depth;
+	cfg.ring_bytes = (size_t)o->ring_mb << 20;
+	cfg.max_live = o->max_live;
+	cfg.max_stacks = 16384;
+	cfg.max_threads = 65536;
+	cfg.from_start = o->cmd != NULL;
+	cfg.follow = o->follow;
+	cfg.no_alloc = o->no_alloc;
+	cfg.verbose = o->verbose;
+	err = ms_loader_open(&s.loader, &cfg);
+	if (err)
+		goto cleanup;
+	ropts.from_start = o->cmd != NULL;
+	ropts.read_mem = ms_target_read_str;
+	s.reg = ms_registry_new(&ropts);
+	s.cons = s.reg ? ms_consumer_new(s.loader, s.reg, o->stack_depth) : NULL;
+	if (!s.cons) {
+		fprintf(stderr, "memscope-trace: ring buffer: %s\n", strerror(errno));
+		goto cleanup;
+	}
+
+	/* attach */
+	if (o->cmd) {
+		err = ms_spawn_held(s.exe, o->cmd, &child);
+		if (err) {
+			fprintf(stderr, "memscope-trace: cannot start %s: %s\n", o->cmd[0], strerror(-err));
+			goto cleanup;
+		}
+		s.pid = child.pid;
+		s.is_child = 1;
+		err = ms_loader_add_pid(s.loader, s.pid);
+		probes = err ? err : attach_before_exec(&s);
+		if (probes < 0) {
+			fprintf(stderr, "memscope-trace: attach to %s: %s\n", s.exe, strerror(-probes));
+			kill(s.pid, SIGKILL);
+			waitpid(s.pid, NULL, 0);
+			goto cleanup;
+		}
+	} else {
+		s.pid = o->pid;
+		err = ms_loader_add_pid(s.loader, s.pid);
+		probes = err ? err : attach_mapped(&s, 0);
+		if (probes < 0) {
+			fprintf(stderr, "memscope-trace: attach to PID %d: %s\n", (int)s.pid, strerror(-probes));
+			goto cleanup;
+		}
+		s.pidfd = (int)syscall(SYS_pidfd_open, s.pid, 0);
+		s.sym = ms_symbolizer_new(s.pid);
+	}
+	if (probes == 0)
+		fprintf(stderr, "memscope-trace: warning: %s has no memscope probes; tracing %s\n",
+			s.exe, o->no_alloc || o->mode == MS_MODE_LIGHT ? "nothing but its lifecycle" : "its allocator only");
+	s.start_ns = now_ns();
+	started = 1;
+	if (o->cmd) {
+		err = ms_spawn_release(&child);
+		if (err) {
+			fprintf(stderr, "memscope-trace: cannot execute %s: %s\n", o->cmd[0], strerror(-err));
+			waitpid(s.pid, NULL, 0);
+			started = 0;
+			goto cleanup;
+		}
+		s.sym = ms_symbolizer_new(s.pid);
+	}
+	if (o->duration > 0)
+		deadline = s.start_ns + (uint64_t)(o->duration * 1e9);
+
+	/* poll */
+	while (!stop_signal) {
+		uint64_t t;
+
+		err = ms_consumer_poll(s.cons, POLL_MS);
+		if (err < 0) {
+			fprintf(stderr, "memscope-trace: ring buffer: %s\n", strerror(-err));
+			break;
+		}
+		check_exit(&s);
+		if (s.exited)
+			break;
+		t = now_ns();
+		if (deadline && t >= deadline) {
+			s.stop_reason = "duration";
+			break;
+		}
+		if (t - last_scan >= RESCAN_MS * 1000000ull) {
+			last_scan = t;
+			attach_mapped(&s, 1);
+			if (s.sym)
+				ms_symbolizer_refresh(s.sym);
+			else
+				s.sym = ms_symbolizer_new(s.pid);
+		}
+	}
+	if (stop_signal)
+		s.stop_reason = "signal";
+	/* Drain what the target produced up to now, then detach (the target
+	 * keeps running untraced), then drain what raced the detach. */
+	while (ms_consumer_poll(s.cons, 0) > 0)
+		;
+	if (!s.exited && s.sym)
+		ms_symbolizer_refresh(s.sym);
+	if (o->mode == MS_MODE_FAST)
+		ms_bpfmaps_read_fast(s.loader, s.reg, o->stack_depth);
+	s.end_ns = now_ns();
+	rc = write_reports(&s) ? 1 : 0;
+	started = 0;
+cleanup:
+	if (started && s.reg) {
+		s.end_ns = now_ns();
+		write_reports(&s);
+	}
+	if (child.release_fd >= 0)
+		close(child.release_fd);
+	if (child.status_fd >= 0)
+		close(child.status_fd);
+	if (s.pidfd >= 0)
+		close(s.pidfd);
+	ms_consumer_free(s.cons);
+	ms_loader_destroy(s.loader);
+	ms_symbolizer_free(s.sym);
+	ms_registry_free(s.reg);
+	if (s.out)
+		fclose(s.out);
+	return rc;
+}

@@ -1,0 +1,27 @@
+/* trace.h - one tracing session: validate, start or find the target,
+ * load and attach, poll until a stop condition, detach, report. */
+#ifndef MS_TRACE_H
+#define MS_TRACE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "memscope_events.h"
+
+struct ms_opts {
+	pid_t pid;          /* -p */
+	char **cmd;         /* -- CMD ARGS (NULL-terminated) */
+	double duration;    /* -d, 0 = until the target exits or a signal */
+	const char *output; /* -o FILE (JSON) */
+	enum ms_mode mode;
+	int stack_depth;
+	int no_alloc;
+	unsigned ring_mb;
+	uint32_t max_live;
+	int follow;
+	int verbose;
+};
+
+/* Runs the session; returns the process exit code (0 = report written). */
+int ms_trace_run(const struct ms_opts *o);
+
+#endif
