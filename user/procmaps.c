@@ -49,6 +49,10 @@ static char *make_open_path(pid_t pid, const struct mapping *mp)
 	struct stat st;
 	int root_ok;
 
+	/* Same file in our own mount namespace: use the plain path, which
+	 * stays valid after the target exits (reports are written then). */
+	if (stat(mp->path, &st) == 0 && st.st_dev == mp->dev && st.st_ino == mp->ino)
+		return strdup(mp->path);
 	if (asprintf(&root, "/proc/%d/root%s", (int)pid, mp->path) < 0)
 		return NULL;
 	root_ok = stat(root, &st) == 0;

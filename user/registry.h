@@ -24,6 +24,11 @@ struct ms_reg_opts {
 	 * not yet faulted in). May be NULL. Returns bytes read or -errno. */
 	ssize_t (*read_mem)(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len);
 	void *user;
+	/* True if a free called from `caller` is the allocator's own
+	 * bookkeeping (glibc freeing its thread cache at thread exit), not a
+	 * release by the program: such frees of unknown blocks are no error.
+	 * May be NULL. */
+	int (*internal_caller)(void *user, uint32_t pid, uint64_t caller);
 };
 
 struct ms_var {
@@ -109,6 +114,7 @@ struct ms_summary {
 	uint64_t allocs, frees, alloc_bytes, freed_bytes;
 	uint64_t live_allocs, live_bytes, peak_live_bytes, peak_time_ns;
 	uint64_t unknown_frees;     /* blocks from before the attach */
+	uint64_t internal_frees;    /* unknown blocks freed by the allocator itself */
 	uint64_t missed_allocs;     /* BPF knew the block, its record was dropped */
 	uint64_t untracked_allocs;  /* BPF live map was full */
 	uint64_t temporaries, temporary_bytes;

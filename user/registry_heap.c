@@ -253,6 +253,11 @@ static void unknown_release(struct ms_registry *r, const struct ms_hdr *h,
 		r->sum.freed_bytes += e->old_size;
 		return;
 	}
+	if (e->caller && r->opts.internal_caller &&
+	    r->opts.internal_caller(r->opts.user, h->pid, e->caller)) {
+		r->sum.internal_frees++;
+		return;
+	}
 	if (freed_at) {
 		bad_free(r, h, e, 1, *freed_at);
 		return;

@@ -13,6 +13,7 @@ struct ms_consumer {
 	int depth;
 	uint64_t *ips;
 	uint64_t records;
+	uint64_t stacks;
 	void (*hook)(void *user, const struct ms_hdr *h);
 	void *user;
 };
@@ -28,6 +29,7 @@ static void stack_fetch(struct ms_consumer *c, uint32_t pid, int32_t id)
 	while (n < (uint32_t)c->depth && c->ips[n])
 		n++;
 	ms_registry_add_stack(c->reg, pid, id, c->ips, n);
+	c->stacks++;
 }
 
 static int on_record(void *ctx, void *data, size_t len)
@@ -89,6 +91,11 @@ void ms_consumer_set_hook(struct ms_consumer *c, void (*hook)(void *, const stru
 uint64_t ms_consumer_records(const struct ms_consumer *c)
 {
 	return c->records;
+}
+
+uint64_t ms_consumer_stacks(const struct ms_consumer *c)
+{
+	return c->stacks;
 }
 
 void ms_consumer_free(struct ms_consumer *c)

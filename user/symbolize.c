@@ -181,7 +181,7 @@ static int on_removed(Dwfl_Module *dm, void *ud, const char *name,
 
 /* Load symbols and DWARF now, while /proc/PID/root still resolves the
  * .gnu_debuglink and .debug directories next to the file. */
-static int load_debug(Dwfl_Module *dm, void **ud, const char *name,
+static __attribute__((unused)) int load_debug(Dwfl_Module *dm, void **ud, const char *name,
 		      Dwarf_Addr start, void *arg)
 {
 	struct mod_info *mi = *ud;
@@ -231,7 +231,9 @@ static int load_maps(struct ms_symbolizer *s)
 		}
 	}
 	dwfl_report_end(s->dwfl, on_removed, &changed);
-	dwfl_getmodules(s->dwfl, load_debug, NULL, 0);
+	/* Debug info loads lazily at the first lookup in a module: a refresh
+	 * must stay cheap, the poll loop waits on it. Module files are opened
+	 * by plain path when they are ours too, so lookups work after exit. */
 	if (changed && s->n) { /* misses may resolve now, hits may be stale */
 		memset(s->tab, 0, s->cap * sizeof(*s->tab));
 		s->n = 0;

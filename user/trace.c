@@ -151,6 +151,23 @@ static int resolve(void *user, uint32_t pid, uint64_t ip, struct ms_frame *out)
 	return ms_symbolize(s->sym, ip, out);
 }
 
+/* The allocator's modules are those whose functions carry our uprobes;
+ * libc and libstdc++ are the usual ones. */
+static int internal_caller(void *user, uint32_t pid, uint64_t caller)
+{
+	struct session *s = user;
+	struct ms_frame f;
+
+	(void)pid;
+	if (!s->sym || ms_symbolize(s->sym, caller - 1, &f) || !f.module)
+		return 0;
+	if (strstr(f.module, "/libc.so") || strstr(f.module, "/libc-"))
+		return 1;
+	/* statically linked: glibc's own functions live in the executable */
+	return f.function && (!strncmp(f.function, "tcache_", 7) || !strncmp(f.function, "__libc_", 7) ||
+			      !strncmp(f.function, "_IO_", 4) || !strncmp(f.function, "_dl_", 4));
+}
+
 static void check_exit(struct session *s)
 {
 	int st;
@@ -244,7 +261,7 @@ int ms_trace_run(const struct ms_opts *o)
 	struct ms_child child = { .pid = -1, .release_fd = -1, .status_fd = -1 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	char why[256];
-	uint64_t deadline = 0, last_scan = 0;
+	uint64_t deadline = 0, last_scan = 0, last_sym = 0, nstacks = 0;
 	int err, probes, rc = 1, started = 0;
 
 	err = ms_check_privilege(why, sizeof(why));
@@ -290,6 +307,8 @@ int ms_trace_run(const struct ms_opts *o)
 		goto cleanup;
 	ropts.from_start = o->cmd != NULL;
 	ropts.read_mem = ms_target_read_str;
+	ropts.internal_caller = internal_caller;
+	ropts.user = &s;
 	s.reg = ms_registry_new(&ropts);
 	s.cons = s.reg ? ms_consumer_new(s.loader, s.reg, o->stack_depth) : NULL;
 	if (!s.cons) {
@@ -352,10 +371,20 @@ int ms_trace_run(const struct ms_opts *o)
 			fprintf(stderr, "memscope-trace: ring buffer: %s\n", strerror(-err));
 			break;
 		}
+		t = now_ns();
+		/* New stacks may point into libraries loaded since the last
+		 * look: map them now, while the target is alive to ask. */
+		if (ms_consumer_stacks(s.cons) != nstacks && t - last_sym >= 20000000ull) {
+			nstacks = ms_consumer_stacks(s.cons);
+			last_sym = t;
+			if (s.sym)
+				ms_symbolizer_refresh(s.sym);
+			else
+				s.sym = ms_symbolizer_new(s.pid);
+		}
 		check_exit(&s);
 		if (s.exited)
 			break;
-		t = now_ns();
 		if (deadline && t >= deadline) {
 			s.stop_reason = "duration";
 			break;

@@ -5,7 +5,8 @@
  *                     TRACK_VAR_AS(point, "struct point") } }
  *   explicit pair "explicit" around TRACK_VAR(ratio) double.
  * argv[1] = seconds to sleep before starting (for attach-after-start tests),
- * argv[2] = rounds (default 1). Prints "done <sum>" at the end. */
+ * argv[2] = rounds (default 1), argv[3] = microseconds to sleep per round
+ * (default 0). Prints "done <sum>" at the end. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@ struct point {
 };
 
 static int rounds = 1;
+static useconds_t pause_us;
 
 static void *worker(void *arg)
 {
@@ -39,6 +41,8 @@ static void *worker(void *arg)
 			sum += buf[10] + point.x;
 			free(buf);
 		}
+		if (pause_us)
+			usleep(pause_us);
 	}
 	return (void *)sum;
 }
@@ -54,6 +58,8 @@ int main(int argc, char **argv)
 		usleep((useconds_t)(atof(argv[1]) * 1e6));
 	if (argc > 2)
 		rounds = atoi(argv[2]);
+	if (argc > 3)
+		pause_us = (useconds_t)atoi(argv[3]);
 	{
 		MEMSCOPE_SCOPE("main");
 		int counter = 42;

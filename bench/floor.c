@@ -1,0 +1,105 @@
+/* floor.c - attach EMPTY BPF programs to the probe sites memscope-trace
+ * uses, so the bench can measure the cost no uprobe-based tracer can go
+ * below on this machine (the "floor").
+ *
+ *   floor usdt PID                 floor.bpf.c on memscope:var of /proc/PID/exe
+ *   floor alloc PID LIB FREE_OFF   floor_alloc.bpf.c on malloc (entry and
+ *                                  return) and free+FREE_OFF in LIB
+ *
+ * Prints "attached" once every probe is in, then waits for SIGINT or
+ * SIGTERM and detaches. Exit status 0, or 1 with a message on stderr. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+
+#include "floor.skel.h"
+#include "floor_alloc.skel.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+static struct bpf_link *uprobe(struct bpf_program *p, pid_t pid, const char *lib,
+			       const char *func, size_t off, int ret)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = func, .retprobe = ret);
+	struct bpf_link *l = bpf_program__attach_uprobe_opts(p, pid, lib, off, &o);
+
+	if (!l)
+		fprintf(stderr, "floor: attach %s%s+%zu in %s: %s\n", ret ? "ret " : "", func, off,
+			lib, strerror(errno));
+	return l;
+}
+
+int main(int argc, char **argv)
+{
+	struct floor_bpf *fs = NULL;
+	struct floor_alloc_bpf *as = NULL;
+	struct bpf_link *links[3] = { 0 };
+	char exe[64];
+	pid_t pid;
+	int rc = 1, i;
+
+	if (argc < 3 || (strcmp(argv[1], "usdt") && strcmp(argv[1], "alloc")) ||
+	    (!strcmp(argv[1], "alloc") && argc != 5)) {
+		fprintf(stderr, "usage: floor usdt PID | floor alloc PID LIB FREE_OFF\n");
+		return 2;
+	}
+	pid = (pid_t)atoi(argv[2]);
+	libbpf_set_print(libbpf_print);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	if (!strcmp(argv[1], "usdt")) {
+		fs = floor_bpf__open_and_load();
+		if (!fs) {
+			fprintf(stderr, "floor: load floor.bpf.o: %s\n", strerror(errno));
+			goto cleanup;
+		}
+		snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+		links[0] = bpf_program__attach_usdt(fs->progs.empty, pid, exe, "memscope", "var", NULL);
+		if (!links[0]) {
+			fprintf(stderr, "floor: attach memscope:var in %s: %s\n", exe, strerror(errno));
+			goto cleanup;
+		}
+	} else {
+		size_t free_off = strtoul(argv[4], NULL, 0);
+
+		as = floor_alloc_bpf__open_and_load();
+		if (!as) {
+			fprintf(stderr, "floor: load floor_alloc.bpf.o: %s\n", strerror(errno));
+			goto cleanup;
+		}
+		links[0] = uprobe(as->progs.malloc_entry, pid, argv[3], "malloc", 0, 0);
+		if (links[0])
+			links[1] = uprobe(as->progs.malloc_return, pid, argv[3], "malloc", 0, 1);
+		if (links[1])
+			links[2] = uprobe(as->progs.free_entry, pid, argv[3], "free", free_off, 0);
+		if (!links[2])
+			goto cleanup;
+	}
+	printf("attached\n");
+	fflush(stdout);
+	while (!stop)
+		pause();
+	rc = 0;
+cleanup:
+	for (i = 2; i >= 0; i--)
+		bpf_link__destroy(links[i]);
+	floor_alloc_bpf__destroy(as);
+	floor_bpf__destroy(fs);
+	return rc;
+}

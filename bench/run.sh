@@ -1,0 +1,479 @@
+#!/usr/bin/env bash
+# bench/run.sh - memscope benchmarks, figures as ratios against baselines
+# measured in the same run (see bench/README.md). Run as root after `make`;
+# `make bench` does both.
+#
+#   A. TRACK_VAR per call: detached, attached (memscope-trace -m light and
+#      default mode), the floor (empty BPF program on the same USDT site),
+#      a classic in-process tracker with 1 and 2 threads.
+#   B. malloc+free pair: untraced, memscope-trace -m full/fast/light, the
+#      floor (empty BPF programs on memscope's probe sites), bpftrace doing
+#      what full mode does.
+#
+# Every configuration is measured in ROUNDS rounds, interleaved (the order
+# rotates each round). In a round the tracer is attached once and the loop
+# runs REPS times, each ~RUN_S seconds; a round's figure is the median of its
+# loops and the figure printed is the median over rounds (range after it).
+# Environment: BENCH_ROUNDS (3), BENCH_REPS (3), BENCH_RUN_S (0.2).
+set -u
+
+cd "$(dirname "$0")/.." || exit 1
+OUT=.output/bench
+TRACE=.output/memscope-trace
+ROUNDS=${BENCH_ROUNDS:-3}
+REPS=${BENCH_REPS:-3}
+RUN_S=${BENCH_RUN_S:-0.2}
+LOG=$OUT/bench.log
+T0=$(date +%s.%N)
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || die "needs root (BPF, uprobes); run as root: make bench"
+[ -x "$TRACE" ] || die "$TRACE missing; run make first"
+mkdir -p "$OUT" || exit 1
+: >"$LOG"
+
+# ---- build the helpers ---------------------------------------------------
+
+build() {
+	local b
+	for b in floor floor_alloc; do
+		clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -Ivmlinux/x86 \
+			-I/usr/include/x86_64-linux-gnu -Wall -Werror \
+			-c bench/$b.bpf.c -o $OUT/$b.bpf.o || return 1
+		bpftool gen skeleton $OUT/$b.bpf.o >$OUT/$b.skel.h || return 1
+	done
+	cc -g -O2 -Wall -Wextra -Werror -std=gnu11 -I$OUT bench/floor.c \
+		-lbpf -lelf -lz -o $OUT/floor || return 1
+	cc -g -O2 -Wall -Wextra -Werror -std=gnu11 -Iinclude -Ibench \
+		bench/track_var_loop.c -pthread -o $OUT/track_var_loop || return 1
+	cc -g -O2 -Wall -Wextra -Werror -std=gnu11 -fno-builtin-malloc -fno-builtin-free \
+		bench/malloc_loop.c -ldl -o $OUT/malloc_loop || return 1
+}
+build || die "building the bench helpers failed"
+
+# ---- number helpers --------------------------------------------------------
+
+median() { # numbers as arguments
+	printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1}
+		END { if (!NR) print "nan"; else if (NR % 2) print a[(NR + 1) / 2];
+		      else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+minmax() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s %s", lo, hi}'; }
+fmt_ns() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else if (v < 10) printf "%.2f", v;
+	else if (v < 100) printf "%.1f", v; else printf "%.0f", v }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "n/a";
+	else printf "%.2fx", a / b }'; }
+# le A B: A <= B (floats)
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "nan" && b != "nan" && a + 0 <= b + 0) }'; }
+
+# ---- the target: a process that runs loops on command ----------------------
+
+T_PID=
+TR_PID=
+cleanup() {
+	[ -n "$TR_PID" ] && kill -KILL "$TR_PID" 2>/dev/null
+	[ -n "$T_PID" ] && kill -KILL "$T_PID" 2>/dev/null
+	rm -f $OUT/t.in $OUT/t.out
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+target_start() { # command...
+	rm -f $OUT/t.in $OUT/t.out
+	mkfifo $OUT/t.in $OUT/t.out || die "mkfifo failed"
+	exec {T_IN}<>$OUT/t.in {T_OUT}<>$OUT/t.out
+	"$@" <$OUT/t.in >$OUT/t.out 2>>"$LOG" &
+	T_PID=$!
+	read -r -t 10 -u "$T_OUT" REPLY_LINE || die "$1 did not start"
+	[ "$REPLY_LINE" = "ready $T_PID" ] || die "$1 said '$REPLY_LINE', expected 'ready $T_PID'"
+}
+
+target_stop() {
+	echo quit >&"$T_IN"
+	wait "$T_PID" 2>/dev/null
+	T_PID=
+	exec {T_IN}>&- {T_OUT}>&-
+	rm -f $OUT/t.in $OUT/t.out
+}
+
+# tcmd LINE [TIMEOUT]: send one command, leave the answer in REPLY_LINE
+tcmd() {
+	echo "$1" >&"$T_IN"
+	read -r -t "${2:-120}" -u "$T_OUT" REPLY_LINE || die "target gave no answer to '$1'"
+	case "$REPLY_LINE" in error*) die "target: $REPLY_LINE" ;; esac
+}
+
+# measure CMD: ns per call of loop command CMD ("track", "classic 2", "run").
+# A short calibration run sizes N for ~RUN_S seconds; then REPS loops, and
+# the median is left in M_NS, the calls made in M_CALLS.
+measure() {
+	local cal=2000 n vals=() i
+	tcmd "$1 $cal"
+	n=$(awk -v ns="${REPLY_LINE#ns }" -v s="$RUN_S" 'BEGIN { n = s * 1e9 / (ns > 0.05 ? ns : 0.05);
+		if (n < 1000) n = 1000; if (n > 2e9) n = 2e9; printf "%d", n }')
+	M_CALLS=$cal
+	for ((i = 0; i < REPS; i++)); do
+		tcmd "$1 $n" 600
+		vals+=("${REPLY_LINE#ns }")
+		M_CALLS=$((M_CALLS + n))
+	done
+	M_NS=$(median "${vals[@]}")
+	echo "  $1: n=$n ${vals[*]} -> $M_NS" >>"$LOG"
+}
+
+# ---- tracers -----------------------------------------------------------------
+
+# tracer_start NAME COMMAND...: output in $OUT/NAME.out, .err
+tracer_start() {
+	local name=$1
+	shift
+	echo "  start $name: $*" >>"$LOG"
+	"$@" >$OUT/$name.out 2>$OUT/$name.err &
+	TR_PID=$!
+	TR_NAME=$name
+}
+
+# tracer_stop: SIGINT, wait up to 60 s (then SIGKILL). Sets TR_RC; the
+# time the tracer took to stop goes to the log.
+tracer_stop() {
+	local t0 waited=0
+	t0=$(date +%s%N)
+	kill -INT "$TR_PID" 2>/dev/null
+	while kill -0 "$TR_PID" 2>/dev/null; do
+		sleep 0.05
+		waited=$((waited + 1))
+		if [ $waited -ge 1200 ]; then
+			echo "bench: $TR_NAME did not stop 60 s after SIGINT; killed" >&2
+			kill -KILL "$TR_PID" 2>/dev/null
+		fi
+	done
+	wait "$TR_PID" 2>/dev/null
+	TR_RC=$?
+	echo "  stop $TR_NAME: rc $TR_RC after $((($(date +%s%N) - t0) / 1000000)) ms" >>"$LOG"
+	if [ "$TR_RC" -ne 0 ]; then
+		echo "bench: $TR_NAME exited with status $TR_RC; its stderr:" >&2
+		grep -v '^libbpf:' $OUT/$TR_NAME.err | tail -5 | sed 's/^/    /' >&2
+		PROBLEMS+=("$TR_NAME exited with status $TR_RC")
+	fi
+	TR_PID=
+}
+
+tracer_alive() {
+	kill -0 "$TR_PID" 2>/dev/null && return 0
+	echo "bench: $TR_NAME died while attaching; its stderr:" >&2
+	grep -v '^libbpf:' $OUT/$TR_NAME.err | tail -5 | sed 's/^/    /' >&2
+	PROBLEMS+=("$TR_NAME died while attaching")
+	return 1
+}
+
+# wait_attached KIND: poll until the probes are in the target (up to 20 s).
+#   sem       the memscope:var semaphore is non-zero (raised by the kernel)
+#   alloc     int3 bytes sit in both malloc and free
+#   line:RE   the tracer's stderr matches RE (memscope-trace prints nothing
+#             on attach, except a warning when the target has no probes)
+# Then a short settle, for probes the tracer attaches after the polled ones.
+wait_attached() {
+	local i
+	for ((i = 0; i < 400; i++)); do
+		tracer_alive || return 1
+		case "$1" in
+		sem)
+			tcmd sem
+			[ "$REPLY_LINE" != "sem 0" ] && break
+			;;
+		alloc)
+			tcmd probes
+			case "$REPLY_LINE" in *=-*) ;; *) break ;; esac
+			;;
+		line:*)
+			REPLY_LINE=
+			grep -Eq "${1#line:}" $OUT/$TR_NAME.err && break
+			;;
+		esac
+		sleep 0.05
+	done
+	if [ $i -ge 400 ]; then
+		echo "bench: $TR_NAME not attached after 20 s" >&2
+		PROBLEMS+=("$TR_NAME not attached after 20 s")
+		return 1
+	fi
+	echo "  attached $TR_NAME after $i polls${REPLY_LINE:+ ($REPLY_LINE)}" >>"$LOG"
+	sleep 0.3
+	tracer_alive
+}
+
+# memscope's own count of what it saw, from its text summary
+# ("... events N  dropped D" / "allocs N (...)  frees N ..."):
+# prints "events dropped allocs"
+ms_counts() {
+	awk '{ for (i = 1; i < NF; i++) { if ($i == "events") e = $(i + 1);
+		if ($i == "dropped") d = $(i + 1); if ($i == "allocs") a = $(i + 1) } }
+		END { printf "%d %d %d", e, d, a }' $OUT/$TR_NAME.out
+}
+
+# ---- results -------------------------------------------------------------------
+
+declare -A RES CALLS EVENTS DROPS ALLOCS
+PROBLEMS=()
+add() { RES[$1]="${RES[$1]:-} $2"; }
+med() { median ${RES[$1]:-}; }
+rng() { [ -n "${RES[$1]:-}" ] && minmax ${RES[$1]} || echo "nan nan"; }
+add_counts() { # KEY calls events dropped allocs
+	CALLS[$1]=$((${CALLS[$1]:-0} + $2))
+	EVENTS[$1]=$((${EVENTS[$1]:-0} + $3))
+	DROPS[$1]=$((${DROPS[$1]:-0} + $4))
+	ALLOCS[$1]=$((${ALLOCS[$1]:-0} + ${5:-0}))
+}
+
+# ============================================================================
+# A. TRACK_VAR
+# ============================================================================
+
+a_detached() {
+	measure none
+	add a_none "$M_NS"
+	measure track
+	add a_detached "$M_NS"
+}
+
+a_memscope() { # KEY memscope-trace options...
+	local key=$1 ev dr al
+	shift
+	tracer_start "$key" "$TRACE" -p "$T_PID" "$@"
+	if wait_attached sem; then
+		measure track
+		add "$key" "$M_NS"
+		tracer_stop
+		read -r ev dr al <<<"$(ms_counts)"
+		add_counts "$key" "$M_CALLS" "$ev" "$dr" "$al"
+	else
+		tracer_stop
+	fi
+}
+
+a_floor() {
+	tracer_start a_floor $OUT/floor usdt "$T_PID"
+	if wait_attached sem; then
+		measure track
+		add a_floor "$M_NS"
+	fi
+	tracer_stop
+}
+
+a_classic1() { measure "classic 1"; add a_classic1 "$M_NS"; }
+a_classic2() { measure "classic 2"; add a_classic2 "$M_NS"; }
+
+echo "memscope bench: $(nproc) CPUs, kernel $(uname -r), $ROUNDS rounds x $REPS loops of ~${RUN_S}s per configuration"
+echo
+echo "A. TRACK_VAR per call (issue 2) ..."
+echo "A" >>"$LOG"
+target_start $OUT/track_var_loop
+A_CONFIGS=(a_detached "a_memscope a_light -m light" "a_memscope a_full" a_floor a_classic1 a_classic2)
+for ((r = 0; r < ROUNDS; r++)); do
+	echo " round $((r + 1))" >>"$LOG"
+	for ((c = 0; c < ${#A_CONFIGS[@]}; c++)); do
+		${A_CONFIGS[$(((c + r) % ${#A_CONFIGS[@]}))]}
+	done
+done
+target_stop
+
+# ============================================================================
+# B. malloc + free
+# ============================================================================
+
+b_untraced() { measure run; add b_untraced "$M_NS"; }
+
+b_memscope() { # KEY MODE
+	local key=$1 mode=$2 ev dr al how=alloc
+	[ "$mode" = light ] && how='line:has no memscope probes'
+	tracer_start "$key" "$TRACE" -p "$T_PID" -m "$mode"
+	if wait_attached "$how"; then
+		measure run
+		add "$key" "$M_NS"
+		tracer_stop
+		read -r ev dr al <<<"$(ms_counts)"
+		add_counts "$key" "$M_CALLS" "$ev" "$dr" "$al"
+	else
+		tracer_stop
+	fi
+}
+
+b_floor() { # KEY FREE_OFFSET
+	tracer_start "$1" $OUT/floor alloc "$T_PID" "$LIBC" "$2"
+	if wait_attached alloc; then
+		echo "  $1 probes: $REPLY_LINE" >>"$LOG"
+		measure run
+		add "$1" "$M_NS"
+	fi
+	tracer_stop
+}
+
+# memscope-trace full mode, as a bpftrace script: size per thread at malloc
+# entry, @live[block] = size at return, delete at free.
+b_bpftrace() {
+	tracer_start b_bpftrace bpftrace -p "$T_PID" -e "
+		uprobe:$LIBC:malloc { @size[tid] = arg0; }
+		uretprobe:$LIBC:malloc { @live[retval] = @size[tid]; delete(@size[tid]); }
+		uprobe:$LIBC:free { delete(@live[arg0]); }
+		END { clear(@size); clear(@live); }"
+	if wait_attached alloc; then
+		echo "  b_bpftrace probes: $REPLY_LINE" >>"$LOG"
+		measure run
+		add b_bpftrace "$M_NS"
+	fi
+	tracer_stop
+}
+
+echo "B. malloc+free pair (issue 3) ..."
+echo "B" >>"$LOG"
+target_start $OUT/malloc_loop
+
+# Where memscope-trace puts its free probe: -v says "free in PATH at +N: why".
+tracer_start b_discover "$TRACE" -v -p "$T_PID" -m full
+wait_attached alloc
+tracer_stop
+MS_FREE=$(grep -m1 -E '^memscope-trace: free in .* at \+[0-9]+' $OUT/b_discover.err)
+LIBC=$(sed -E 's/^memscope-trace: free in (.*) at \+[0-9]+.*/\1/' <<<"$MS_FREE")
+FREE_OFF=$(sed -E 's/.* at \+([0-9]+).*/\1/' <<<"$MS_FREE")
+if [ -z "$MS_FREE" ]; then
+	LIBC=$(awk '$NF ~ /\/libc\.so/ { print $NF; exit }' /proc/$T_PID/maps)
+	FREE_OFF=0
+	echo "bench: memscope-trace -v printed no 'free in ... at +N' line; floor uses free+0 in $LIBC" >&2
+	PROBLEMS+=("memscope-trace -v printed no 'free in PATH at +N' line")
+fi
+# Where a free probe can go at best: past leading flag-only instructions
+# (test/cmp/endbr64), which the kernel single-steps, onto the next one.
+FREE_ADDR=$(nm -D --defined-only "$LIBC" 2>/dev/null | awk '$3 ~ /^free(@@|$)/ { print $1; exit }')
+BEST_OFF=
+if [ -n "$FREE_ADDR" ]; then
+	BEST_ADDR=$(objdump -d --no-show-raw-insn --start-address=0x$FREE_ADDR \
+		--stop-address=$(printf '0x%x' $((0x$FREE_ADDR + 16))) "$LIBC" 2>/dev/null |
+		awk '/^ +[0-9a-f]+:/ && $2 !~ /^(test|cmp|endbr64)/ { sub(":", "", $1); print $1; exit }')
+	[ -n "$BEST_ADDR" ] && BEST_OFF=$((0x$BEST_ADDR - 0x$FREE_ADDR))
+fi
+echo "  memscope free probe: '${MS_FREE}'; best offset by decoding: ${BEST_OFF:-?}" >>"$LOG"
+
+B_CONFIGS=(b_untraced "b_memscope b_full full" "b_memscope b_fast fast" "b_memscope b_light light"
+	"b_floor b_floor $FREE_OFF" b_bpftrace)
+if [ -n "$BEST_OFF" ] && [ "$BEST_OFF" != "$FREE_OFF" ]; then
+	B_CONFIGS+=("b_floor b_floor_best $BEST_OFF")
+fi
+for ((r = 0; r < ROUNDS; r++)); do
+	echo " round $((r + 1))" >>"$LOG"
+	for ((c = 0; c < ${#B_CONFIGS[@]}; c++)); do
+		${B_CONFIGS[$(((c + r) % ${#B_CONFIGS[@]}))]}
+	done
+done
+target_stop
+
+# ============================================================================
+# report
+# ============================================================================
+
+# attached KEY BASEKEY: flag a traced figure not far above its untraced one
+attached_check() {
+	awk -v a="$(med "$1")" -v b="$(med "$2")" 'BEGIN { exit !(a != "nan" && b != "nan" && a > 20 * b) }' &&
+		return 0
+	PROBLEMS+=("$1: $(fmt_ns "$(med "$1")") ns is not far above untraced: was the tracer attached?")
+	return 1
+}
+
+TABLE=()
+# row LABEL KEY [RATIO_TEXT] [TARGET_TEXT STATUS]
+line() { # LABEL KEY REST...
+	local label=$1 key=$2 lo hi
+	shift 2
+	read -r lo hi <<<"$(rng "$key")"
+	printf '  %-46s %7s ns [%s..%s] %s\n' "$label" "$(fmt_ns "$(med "$key")")" \
+		"$(fmt_ns "$lo")" "$(fmt_ns "$hi")" "$*"
+}
+verdict() { if "$@"; then echo ok; else echo MISSED; fi; }
+# events_note KEY: what memscope-trace reported seeing, against the calls
+# the loop made while it was attached (allocs for allocator modes: fast mode
+# counts in BPF maps and streams no events)
+events_note() {
+	[ -n "${CALLS[$1]:-}" ] || return 0
+	case $1 in
+	a_*) printf '%54s memscope saw %s events for %s calls, dropped %s\n' "" \
+		"${EVENTS[$1]}" "${CALLS[$1]}" "${DROPS[$1]}" ;;
+	*) printf '%54s memscope counted %s allocs for %s pairs (%s events), dropped %s\n' "" \
+		"${ALLOCS[$1]}" "${CALLS[$1]}" "${EVENTS[$1]}" "${DROPS[$1]}" ;;
+	esac
+	[ "${DROPS[$1]}" -eq 0 ] || PROBLEMS+=("$1: memscope dropped ${DROPS[$1]} events")
+}
+
+A_NONE=$(med a_none) A_DET=$(med a_detached) A_FLOOR=$(med a_floor) A_LIGHT=$(med a_light)
+A_FULL=$(med a_full) A_C1=$(med a_classic1) A_C2=$(med a_classic2)
+attached_check a_floor a_detached
+attached_check a_light a_detached
+attached_check a_full a_detached
+A_DET_OK=$(verdict le "$A_DET" 1)
+A_LIGHT_OK=$(verdict le "$(awk -v a="$A_LIGHT" -v b="$A_FLOOR" 'BEGIN { print (b > 0 ? a / b : "nan") }')" 1.2)
+A_FULL_OK=$(verdict le "$(awk -v a="$A_FULL" -v b="$A_FLOOR" 'BEGIN { print (b > 0 ? a / b : "nan") }')" 1.2)
+
+echo
+echo "A. TRACK_VAR per call: ns/call, median over $ROUNDS rounds [range of round medians]"
+line "loop without probe (zero baseline)" a_none
+line "TRACK_VAR detached (no tracer)" a_detached "($(ratio "$A_DET" "$A_FLOOR") floor, +$(fmt_ns "$(awk -v a="$A_DET" -v b="$A_NONE" 'BEGIN { print a - b }')") ns over no probe)  target <= 1 ns: $A_DET_OK"
+line "floor: empty BPF program on memscope:var" a_floor "(1.00x floor)"
+line "TRACK_VAR attached, memscope-trace -m light" a_light "($(ratio "$A_LIGHT" "$A_FLOOR") floor)  target <= 1.2x: $A_LIGHT_OK"
+events_note a_light
+line "TRACK_VAR attached, memscope-trace (default)" a_full "($(ratio "$A_FULL" "$A_FLOOR") floor)  target <= 1.2x: $A_FULL_OK"
+events_note a_full
+line "classic tracker, 1 thread" a_classic1 "($(ratio "$A_C1" "$A_FLOOR") floor)"
+line "classic tracker, 2 threads contending" a_classic2 "($(ratio "$A_C2" "$A_FLOOR") floor, $(ratio "$A_C2" "$A_C1") 1 thread)"
+
+B_UN=$(med b_untraced) B_FULL=$(med b_full) B_FAST=$(med b_fast) B_LIGHT=$(med b_light)
+B_FLOOR=$(med b_floor) B_BT=$(med b_bpftrace) B_BEST=$(med b_floor_best)
+attached_check b_full b_untraced
+attached_check b_fast b_untraced
+attached_check b_floor b_untraced
+attached_check b_bpftrace b_untraced
+[ -n "${RES[b_floor_best]:-}" ] && attached_check b_floor_best b_untraced
+B_FULL_OK=$(verdict le "$(awk -v a="$B_FULL" -v b="$B_FLOOR" 'BEGIN { print (b > 0 ? a / b : "nan") }')" 1.3)
+B_BT_OK=$(verdict le 4 "$(awk -v a="$B_BT" -v b="$B_FULL" 'BEGIN { print (b > 0 ? a / b : "nan") }')")
+
+echo
+echo "B. malloc(64)+free pair: ns/pair, median over $ROUNDS rounds [range of round medians]"
+echo "   memscope probes free in $LIBC at +$FREE_OFF${BEST_OFF:+ (first emulated instruction: +$BEST_OFF)}"
+line "untraced" b_untraced
+line "floor: empty BPF, memscope's sites (free +$FREE_OFF)" b_floor "($(ratio "$B_FLOOR" "$B_UN") untraced)"
+[ -n "${RES[b_floor_best]:-}" ] &&
+	line "floor: empty BPF, free at +$BEST_OFF" b_floor_best "($(ratio "$B_BEST" "$B_UN") untraced)"
+line "memscope-trace -m full" b_full "($(ratio "$B_FULL" "$B_FLOOR") floor, $(ratio "$B_FULL" "$B_UN") untraced)  target <= 1.3x floor: $B_FULL_OK"
+events_note b_full
+[ -n "${RES[b_floor_best]:-}" ] &&
+	printf '%54s vs the floor with free at +%s: %s\n' "" "$BEST_OFF" "$(ratio "$B_FULL" "$B_BEST")"
+line "memscope-trace -m fast" b_fast "($(ratio "$B_FAST" "$B_FLOOR") floor, $(ratio "$B_FAST" "$B_UN") untraced)"
+events_note b_fast
+line "memscope-trace -m light (allocator untraced)" b_light "($(ratio "$B_LIGHT" "$B_UN") untraced)"
+line "bpftrace script, same bookkeeping (free +0)" b_bpftrace "($(ratio "$B_BT" "$B_FULL") memscope full, $(ratio "$B_BT" "$B_UN") untraced)  target >= 4x full: $B_BT_OK"
+
+echo
+echo "Summary"
+printf '  %-38s %10s  %-12s %-8s %s\n' "figure" "value" "target" "status" "as"
+printf '  %-38s %10s  %-12s %-8s %s\n' "TRACK_VAR detached" "$(fmt_ns "$A_DET") ns" "<= 1 ns" "$A_DET_OK" "ns/call"
+printf '  %-38s %10s  %-12s %-8s %s\n' "TRACK_VAR attached -m light / floor" "$(ratio "$A_LIGHT" "$A_FLOOR")" "<= 1.2x" "$A_LIGHT_OK" "$(fmt_ns "$A_LIGHT") / $(fmt_ns "$A_FLOOR") ns"
+printf '  %-38s %10s  %-12s %-8s %s\n' "TRACK_VAR attached default / floor" "$(ratio "$A_FULL" "$A_FLOOR")" "<= 1.2x" "$A_FULL_OK" "$(fmt_ns "$A_FULL") / $(fmt_ns "$A_FLOOR") ns"
+printf '  %-38s %10s  %-12s %-8s %s\n' "classic 1 thread / floor" "$(ratio "$A_C1" "$A_FLOOR")" "-" "-" "$(fmt_ns "$A_C1") / $(fmt_ns "$A_FLOOR") ns"
+printf '  %-38s %10s  %-12s %-8s %s\n' "classic 2 threads / floor" "$(ratio "$A_C2" "$A_FLOOR")" "-" "-" "$(fmt_ns "$A_C2") / $(fmt_ns "$A_FLOOR") ns"
+printf '  %-38s %10s  %-12s %-8s %s\n' "malloc+free full / floor" "$(ratio "$B_FULL" "$B_FLOOR")" "<= 1.3x" "$B_FULL_OK" "$(fmt_ns "$B_FULL") / $(fmt_ns "$B_FLOOR") ns"
+[ -n "${RES[b_floor_best]:-}" ] &&
+	printf '  %-38s %10s  %-12s %-8s %s\n' "malloc+free full / floor (free +$BEST_OFF)" "$(ratio "$B_FULL" "$B_BEST")" "-" "-" "$(fmt_ns "$B_FULL") / $(fmt_ns "$B_BEST") ns"
+printf '  %-38s %10s  %-12s %-8s %s\n' "malloc+free fast / floor" "$(ratio "$B_FAST" "$B_FLOOR")" "-" "-" "$(fmt_ns "$B_FAST") / $(fmt_ns "$B_FLOOR") ns"
+printf '  %-38s %10s  %-12s %-8s %s\n' "malloc+free bpftrace / full" "$(ratio "$B_BT" "$B_FULL")" ">= 4x" "$B_BT_OK" "$(fmt_ns "$B_BT") / $(fmt_ns "$B_FULL") ns"
+printf '  %-38s %10s  %-12s %-8s %s\n' "malloc+free full / untraced" "$(ratio "$B_FULL" "$B_UN")" "-" "-" "$(fmt_ns "$B_FULL") / $(fmt_ns "$B_UN") ns"
+printf '  %-38s %10s  %-12s %-8s %s\n' "malloc+free light / untraced" "$(ratio "$B_LIGHT" "$B_UN")" "-" "-" "$(fmt_ns "$B_LIGHT") / $(fmt_ns "$B_UN") ns"
+
+echo
+if [ ${#PROBLEMS[@]} -gt 0 ]; then
+	echo "Problems:"
+	printf '  %s\n' "${PROBLEMS[@]}"
+fi
+printf 'bench took %.0f s; details in %s\n' "$(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')" "$LOG"
+# A missed target is a result; a tracer that failed or dropped is not.
+[ ${#PROBLEMS[@]} -eq 0 ]

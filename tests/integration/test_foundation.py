@@ -1,0 +1,191 @@
+"""Issue 2: TRACK_VAR and scopes traced end to end, with real BPF."""
+import os
+import signal
+import subprocess
+import time
+
+from harness import (Skip, TRACER, by_name, need_root, prog, semaphores_raised, start_tracer,
+                     tmpfile, trace_json, wait_attached)
+import json
+
+T = prog("macros_mt")
+NTHREADS = 3
+
+
+def untraced_output(args):
+    return subprocess.run([T] + args, capture_output=True, text=True, timeout=60).stdout
+
+
+def check_macros_report(r, rounds=1):
+    vs = r["variables"]
+    sc = {s["id"]: s for s in r["scopes"]}
+    main_scopes = by_name(r["scopes"], "main")
+    assert len(main_scopes) == 1, main_scopes
+    main = main_scopes[0]
+    assert main["parent"] is None and main["exit_ns"] is not None
+    (expl,) = by_name(r["scopes"], "explicit")
+    assert expl["parent"] == main["id"] and expl["thread"] == main["thread"]
+    workers = by_name(r["scopes"], "worker")
+    inners = by_name(r["scopes"], "inner")
+    assert len(workers) == NTHREADS * rounds and len(inners) == NTHREADS * rounds
+    threads = {w["thread"] for w in workers}
+    assert len(threads) == NTHREADS and main["thread"] not in threads
+    for i in inners:
+        parent = sc[i["parent"]]
+        assert parent["name"] == "worker" and parent["thread"] == i["thread"]
+        assert i["enter_ns"] >= parent["enter_ns"] and i["exit_ns"] <= parent["exit_ns"]
+    (counter,) = by_name(vs, "counter")
+    assert counter["type"] == "int" and counter["size"] == 4 and counter["value"] is None
+    assert counter["scope"] == main["id"] and counter["thread"] == main["thread"]
+    assert counter["file"].endswith("macros_mt.c") and counter["line"] > 0
+    assert counter["scope_exit_ns"] == main["exit_ns"]
+    (leak,) = by_name(vs, "leak")
+    assert leak["type"] == "char *" and leak["size"] == 8 and leak["value"].startswith("0x")
+    (ratio,) = by_name(vs, "ratio")
+    assert ratio["type"] == "double" and ratio["scope"] == expl["id"]
+    bufs = by_name(vs, "buf")
+    points = by_name(vs, "point")
+    assert len(bufs) == NTHREADS * rounds and len(points) == NTHREADS * rounds
+    for p in points:
+        assert p["type"] == "struct point" and p["size"] == 12 and p["value"] is None
+        assert sc[p["scope"]]["name"] == "inner"
+    assert r["summary"]["variables"] == len(vs) == 3 + 2 * NTHREADS * rounds
+    assert r["summary"]["scopes"] == 2 + 2 * NTHREADS * rounds
+    assert r["summary"]["dropped_events"] == 0
+
+
+def test_cmd_traces_every_macro():
+    r, p = trace_json([], [T])
+    assert p.returncode == 0, p.stderr
+    check_macros_report(r)
+    assert r["target"]["exited"] and r["target"]["exit_code"] == 0
+    assert r["stop_reason"] == "target exited"
+    # The target's own output is unchanged but for MEMSCOPE_ENABLED().
+    assert p.stdout.replace("enabled=1", "enabled=0") == untraced_output([])
+
+
+def test_attach_to_running_pid():
+    need_root()
+    target = subprocess.Popen([T, "1.5", "2"], stdout=subprocess.PIPE, text=True)
+    out = tmpfile()
+    tr = start_tracer(["-p", str(target.pid), "-o", out])
+    wait_attached(tr, target.pid)
+    target.wait(timeout=30)
+    tr.wait(timeout=30)
+    assert tr.returncode == 0, tr.stderr.read()
+    r = json.load(open(out))
+    os.unlink(out)
+    check_macros_report(r, rounds=2)
+    assert r["target"]["pid"] == target.pid and not r["target"]["traced_from_start"]
+
+
+def test_sigkill_tracer_leaves_target_unharmed():
+    need_root()
+    expected = untraced_output(["0", "500", "1"])
+    target = subprocess.Popen([T, "0.5", "500", "20000"], stdout=subprocess.PIPE, text=True)
+    tr = start_tracer(["-p", str(target.pid), "-o", tmpfile()])
+    wait_attached(tr, target.pid)
+    time.sleep(0.5)  # mid-run: the target runs ~10 s after its 0.5 s start delay
+    tr.kill()
+    tr.wait()
+    # The kernel releases a killed tracer's uprobes (and lowers the
+    # semaphores) asynchronously, within a few seconds.
+    deadline = time.time() + 8
+    while semaphores_raised(target.pid) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not semaphores_raised(target.pid), "semaphores still raised 8 s after SIGKILL"
+    assert target.poll() is None, "target ended before the check could run"
+    out, _ = target.communicate(timeout=60)
+    assert target.returncode == 0
+    assert out == expected, (out, expected)
+    # Semaphores back to 0 and no memscope programs left behind.
+    progs = subprocess.run(["bpftool", "prog", "list"], capture_output=True, text=True).stdout
+    assert "ms_var" not in progs and "malloc_entry" not in progs
+
+
+def test_duration_stops_and_target_runs_on():
+    need_root()
+    target = subprocess.Popen([T, "0", "100000", "100"], stdout=subprocess.PIPE, text=True)
+    try:
+        out = tmpfile()
+        t0 = time.time()
+        p = subprocess.run([TRACER, "-p", str(target.pid), "-d", "0.5", "-o", out],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        assert time.time() - t0 < 10
+        r = json.load(open(out))
+        os.unlink(out)
+        assert r["stop_reason"] == "duration" and not r["target"]["exited"]
+        assert r["leaks"] == [] and r["summary"]["scopes"] > 0
+        assert target.poll() is None and not semaphores_raised(target.pid)
+    finally:
+        target.kill()
+        target.wait()
+
+
+def test_sigint_writes_report():
+    need_root()
+    target = subprocess.Popen([T, "0", "100000", "100"], stdout=subprocess.PIPE, text=True)
+    try:
+        out = tmpfile()
+        tr = start_tracer(["-p", str(target.pid), "-o", out])
+        wait_attached(tr, target.pid)
+        time.sleep(0.3)
+        tr.send_signal(signal.SIGINT)
+        tr.wait(timeout=30)
+        assert tr.returncode == 0
+        r = json.load(open(out))
+        os.unlink(out)
+        assert r["stop_reason"] == "signal" and r["summary"]["variables"] > 0
+        assert target.poll() is None
+    finally:
+        target.kill()
+        target.wait()
+
+
+def test_text_summary_without_output():
+    need_root()
+    p = subprocess.run([TRACER, "--", T], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "variables 9" in p.stdout and "scopes 8" in p.stdout
+    assert "variable leak" in p.stdout  # the leak site is named by its variable
+
+
+def test_target_without_probes_warns():
+    r, p = trace_json([], ["/bin/true"])
+    assert p.returncode == 0
+    assert "has no memscope probes" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert r["summary"]["variables"] == 0
+
+
+def one_line_error(args, must_contain):
+    p = subprocess.run([TRACER] + args, capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0, (args, p.stdout, p.stderr)
+    first = p.stderr.strip().splitlines()[0]
+    assert must_contain in first, (args, p.stderr)
+    return p
+
+
+def test_bad_input_is_refused_clearly():
+    need_root()
+    one_line_error(["-p", "999999999"], "999999999")
+    one_line_error(["-p", "4194000"], "PID 4194000 does not exist")
+    one_line_error(["-p", "abc"], "PID 'abc'")
+    one_line_error(["-p", str(os.getpid()), "-d", "-3"], "--duration '-3'")
+    one_line_error(["-m", "turbo", "--", T], "--mode 'turbo'")
+    one_line_error(["--stack-depth", "500", "--", T], "--stack-depth '500'")
+    one_line_error(["--ring-size", "3", "--", T], "--ring-size '3'")
+    one_line_error(["--frobnicate"], "frobnicate")
+    one_line_error([], "nothing to trace")
+    one_line_error(["--", "/nonexistent/prog"], "/nonexistent/prog")
+    one_line_error(["--", "/etc/passwd"], "/etc/passwd")
+    one_line_error(["-o", "/nonexistent-dir/x.json", "--", T], "/nonexistent-dir/x.json")
+    one_line_error(["-p", "2"], "kernel thread")
+
+
+def test_insufficient_privilege_named():
+    need_root()
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        TRACER, "--", "/bin/true"], capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0
+    assert "CAP_BPF" in p.stderr and "root" in p.stderr and len(p.stderr.strip().splitlines()) == 1

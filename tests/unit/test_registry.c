@@ -1,0 +1,302 @@
+/* test_registry.c - the registry fed synthetic records (no BPF, no root).
+ * Prints PASS/FAIL per case for tests/run.py. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "registry.h"
+
+static int failed;
+
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			printf("FAIL %s: %s:%d: %s\n", __func__, __FILE__, __LINE__, #cond); \
+			failed++;                                              \
+			return;                                                \
+		}                                                              \
+	} while (0)
+#define PASS() printf("PASS %s\n", __func__)
+
+static uint64_t ts = 1000;
+
+static void hdr(struct ms_hdr *h, int type, size_t size, uint32_t tid, uint64_t scope, uint64_t task)
+{
+	memset(h, 0, sizeof(*h));
+	h->type = type;
+	h->size = size;
+	h->pid = 100;
+	h->tid = tid;
+	h->ts_ns = ts += 10;
+	h->scope = scope;
+	h->task = task;
+}
+
+static void str(struct ms_registry *r, uint64_t ptr, const char *s)
+{
+	struct ms_ev_string e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.h, MS_EV_STRING, sizeof(e), 1, 0, 0);
+	e.ptr = ptr;
+	e.len = strlen(s);
+	memcpy(e.text, s, e.len);
+	ms_registry_consume(r, &e, sizeof(e));
+}
+
+static void enter(struct ms_registry *r, uint32_t tid, uint64_t id, uint64_t parent, uint64_t name)
+{
+	struct ms_ev_scope e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.h, MS_EV_SCOPE_ENTER, sizeof(e), tid, parent, 0);
+	e.id = id;
+	e.name = name;
+	ms_registry_consume(r, &e, sizeof(e));
+}
+
+static void leave(struct ms_registry *r, uint32_t tid, uint64_t id)
+{
+	struct ms_ev_scope e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.h, MS_EV_SCOPE_EXIT, sizeof(e), tid, 0, 0);
+	e.id = id;
+	ms_registry_consume(r, &e, sizeof(e));
+}
+
+static void var(struct ms_registry *r, uint32_t tid, uint64_t scope, uint64_t name, uint64_t size,
+		uint64_t value, uint64_t task)
+{
+	struct ms_ev_var e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.h, MS_EV_VAR, sizeof(e), tid, scope, task);
+	e.name = name;
+	e.size = size;
+	e.value = value;
+	e.addr = 0x7ffd0000;
+	ms_registry_consume(r, &e, sizeof(e));
+}
+
+static void heap(struct ms_registry *r, int type, uint32_t tid, uint64_t scope, uint64_t task,
+		 uint64_t addr, uint64_t size, uint64_t old, uint16_t flags)
+{
+	struct ms_ev_heap e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.h, type, sizeof(e), tid, scope, task);
+	e.h.flags = flags;
+	e.addr = addr;
+	e.size = size;
+	e.old_addr = old;
+	e.stack_id = -1;
+	ms_registry_consume(r, &e, sizeof(e));
+}
+
+static void test_nesting_across_threads(void)
+{
+	struct ms_registry *r = ms_registry_new(NULL);
+	const struct ms_scope *s;
+	size_t n;
+
+	str(r, 0x10, "outer");
+	str(r, 0x20, "inner");
+	enter(r, 1, 1, 0, 0x10);
+	enter(r, 2, 2, 0, 0x10);  /* another thread's own outer */
+	enter(r, 1, 3, 1, 0x20);
+	enter(r, 2, 4, 2, 0x20);
+	leave(r, 2, 4);
+	leave(r, 1, 3);
+	leave(r, 1, 1);
+	s = ms_registry_scopes(r, &n);
+	CHECK(n == 4);
+	CHECK(ms_registry_scope(r, 3)->parent == 1);
+	CHECK(ms_registry_scope(r, 4)->parent == 2);
+	CHECK(ms_registry_scope(r, 4)->tid == 2);
+	CHECK(strcmp(ms_registry_str(r, s[2].name), "inner") == 0);
+	CHECK(ms_registry_scope(r, 1)->exit_ns > ms_registry_scope(r, 3)->exit_ns);
+	CHECK(ms_registry_scope(r, 2)->exit_ns == 0); /* still open */
+	ms_registry_free(r);
+	PASS();
+}
+
+static void test_exit_without_enter(void)
+{
+	struct ms_registry *r = ms_registry_new(NULL);
+	size_t n;
+
+	leave(r, 1, 0);   /* BPF saw no enter: id 0 */
+	leave(r, 1, 77);  /* an id whose enter was dropped */
+	ms_registry_scopes(r, &n);
+	CHECK(n == 0);
+	CHECK(ms_registry_summary(r)->unmatched_scope_exits == 1);
+	ms_registry_free(r);
+	PASS();
+}
+
+static void test_event_after_scope_closed(void)
+{
+	struct ms_registry *r = ms_registry_new(NULL);
+	const struct ms_var *v;
+	size_t n;
+
+	str(r, 0x30, "x");
+	enter(r, 1, 5, 0, 0);
+	leave(r, 1, 5);
+	/* a record made inside scope 5 that arrives after its exit */
+	var(r, 1, 5, 0x30, 4, 0, 0);
+	/* a record naming a scope never seen */
+	var(r, 1, 99, 0x30, 4, 0, 0);
+	v = ms_registry_vars(r, &n);
+	CHECK(n == 2);
+	CHECK(v[0].scope == 5);
+	CHECK(ms_registry_scope(r, 5)->nvars == 1);
+	CHECK(v[1].scope == 0);
+	CHECK(ms_registry_summary(r)->unknown_scope_refs == 1);
+	CHECK(strcmp(ms_registry_str(r, v[0].name), "x") == 0);
+	ms_registry_free(r);
+	PASS();
+}
+
+static void test_thread_exit_closes_scopes(void)
+{
+	struct ms_registry *r = ms_registry_new(NULL);
+	struct ms_ev_proc e;
+
+	enter(r, 7, 1, 0, 0);
+	enter(r, 7, 2, 1, 0);
+	memset(&e, 0, sizeof(e));
+	hdr(&e.h, MS_EV_THREAD_EXIT, sizeof(e), 7, 0, 0);
+	ms_registry_consume(r, &e, sizeof(e));
+	CHECK(ms_registry_scope(r, 1)->exit_ns == e.h.ts_ns);
+	CHECK(ms_registry_scope(r, 2)->closed_by_thread_exit);
+	ms_registry_free(r);
+	PASS();
+}
+
+static void test_heap_join(void)
+{
+	struct ms_registry *r = ms_registry_new(NULL);
+	const struct ms_summary *s = ms_registry_summary(r);
+	const struct ms_var *v;
+	size_t n;
+
+	str(r, 0x40, "p");
+	enter(r, 1, 1, 0, 0);
+	heap(r, MS_EV_ALLOC, 1, 1, 0, 0x1000, 100, 0, 0);
+	var(r, 1, 1, 0x40, 8, 0x1010, 0); /* interior pointer */
+	heap(r, MS_EV_REALLOC, 1, 1, 0, 0x2000, 300, 0x1000, MS_F_KNOWN);
+	v = ms_registry_vars(r, &n);
+	CHECK(v[0].has_heap && v[0].heap_addr == 0x2000 && v[0].heap_size == 300);
+	CHECK(s->live_bytes == 300 && s->peak_live_bytes == 300);
+	leave(r, 1, 1);
+	CHECK(ms_registry_scope(r, 1)->live_bytes_at_exit == 300);
+	CHECK(ms_registry_scope(r, 1)->allocs == 2);
+	heap(r, MS_EV_FREE, 1, 0, 0, 0x2000, 300, 0, MS_F_KNOWN);
+	v = ms_registry_vars(r, &n);
+	CHECK(v[0].heap_freed_ns != 0);
+	CHECK(s->live_bytes == 0 && s->live_allocs == 0);
+	CHECK(s->allocs == 2 && s->frees == 2);
+	ms_registry_free(r);
+	PASS();
+}
+
+static void test_bad_frees(void)
+{
+	struct ms_reg_opts o = { .from_start = 1 };
+	struct ms_registry *r = ms_registry_new(&o);
+	const struct ms_bad_free *b;
+	size_t n;
+
+	heap(r, MS_EV_ALLOC, 1, 0, 0, 0x1000, 10, 0, 0);
+	heap(r, MS_EV_FREE, 1, 0, 0, 0x1000, 10, 0, MS_F_KNOWN);
+	heap(r, MS_EV_FREE, 1, 0, 0, 0x1000, 0, 0, 0);  /* double */
+	heap(r, MS_EV_FREE, 1, 0, 0, 0x5000, 0, 0, 0);  /* never allocated */
+	b = ms_registry_bad_frees(r, &n);
+	CHECK(n == 2);
+	CHECK(b[0].is_double && b[0].addr == 0x1000);
+	CHECK(!b[1].is_double && b[1].addr == 0x5000);
+	ms_registry_free(r);
+	/* attached mid-run: unknown frees are not errors */
+	r = ms_registry_new(NULL);
+	heap(r, MS_EV_FREE, 1, 0, 0, 0x5000, 0, 0, 0);
+	ms_registry_bad_frees(r, &n);
+	CHECK(n == 0);
+	CHECK(ms_registry_summary(r)->unknown_frees == 1);
+	ms_registry_free(r);
+	PASS();
+}
+
+static void test_tasks(void)
+{
+	struct ms_registry *r = ms_registry_new(NULL);
+	struct ms_ev_task t;
+	struct ms_ev_name nm;
+	const struct ms_task *tk;
+	size_t n, i;
+
+	memset(&t, 0, sizeof(t));
+	hdr(&t.h, MS_EV_TASK_SPAWN, sizeof(t), 1, 0, 0);
+	t.id = 1;
+	t.other = 2;
+	ms_registry_consume(r, &t, sizeof(t));
+	memset(&nm, 0, sizeof(nm));
+	hdr(&nm.h, MS_EV_TASK_NAME, sizeof(nm), 1, 0, 0);
+	nm.id = 2;
+	nm.len = 4;
+	memcpy(nm.text, "conn", 4);
+	ms_registry_consume(r, &nm, sizeof(nm));
+	/* task 2 runs on two threads, allocating on both */
+	heap(r, MS_EV_ALLOC, 1, 0, 2, 0x100, 50, 0, 0);
+	heap(r, MS_EV_ALLOC, 2, 0, 2, 0x200, 70, 0, 0);
+	heap(r, MS_EV_FREE, 3, 0, 0, 0x100, 50, 0, MS_F_KNOWN); /* freed elsewhere */
+	hdr(&t.h, MS_EV_TASK_END, sizeof(t), 2, 0, 0);
+	t.id = 2;
+	ms_registry_consume(r, &t, sizeof(t));
+	tk = ms_registry_tasks(r, &n);
+	for (i = 0; i < n && tk[i].id != 2; i++)
+		;
+	CHECK(i < n);
+	CHECK(tk[i].parent == 1);
+	CHECK(strcmp(ms_registry_str(r, tk[i].name), "conn") == 0);
+	CHECK(tk[i].allocs == 2 && tk[i].alloc_bytes == 120);
+	CHECK(tk[i].frees == 1 && tk[i].freed_bytes == 50);
+	CHECK(tk[i].live_bytes == 70 && tk[i].peak_live_bytes == 120);
+	CHECK(tk[i].nthreads == 2 && tk[i].ended_ns);
+	ms_registry_free(r);
+	PASS();
+}
+
+static void test_garbage(void)
+{
+	struct ms_registry *r = ms_registry_new(NULL);
+	unsigned char buf[512];
+	size_t i;
+
+	srand(1);
+	for (i = 0; i < 20000; i++) {
+		size_t len = (size_t)rand() % sizeof(buf), k;
+
+		for (k = 0; k < len; k++)
+			buf[k] = (unsigned char)rand();
+		if (len >= 2)
+			buf[0] = (unsigned char)(rand() % (MS_EV_TYPE_MAX + 1)), buf[1] = 0;
+		ms_registry_consume(r, buf + (i & 3), len > 4 ? len - 4 : len);
+	}
+	CHECK(ms_registry_summary(r)->bad_records > 0);
+	ms_registry_free(r);
+	PASS();
+}
+
+int main(void)
+{
+	test_nesting_across_threads();
+	test_exit_without_enter();
+	test_event_after_scope_closed();
+	test_thread_exit_closes_scopes();
+	test_heap_join();
+	test_bad_frees();
+	test_tasks();
+	test_garbage();
+	return failed ? 1 : 0;
+}
