@@ -98,9 +98,10 @@ def test_sigkill_tracer_leaves_target_unharmed():
     out, _ = target.communicate(timeout=60)
     assert target.returncode == 0
     assert out == expected, (out, expected)
-    # Semaphores back to 0 and no memscope programs left behind.
-    progs = subprocess.run(["bpftool", "prog", "list"], capture_output=True, text=True).stdout
-    assert "ms_var" not in progs and "malloc_entry" not in progs
+    # No program or link of the killed tracer left behind.
+    for what in ("prog", "link", "perf"):
+        listing = subprocess.run(["bpftool", what, "list"], capture_output=True, text=True).stdout
+        assert "memscope-trace(%d)" % tr.pid not in listing and "pid %d " % tr.pid not in listing
 
 
 def test_duration_stops_and_target_runs_on():
