@@ -557,3 +557,34 @@ int ms_elf_build_id_path(const char *path, char *buf, size_t len)
 	ms_elf_close(e);
 	return ret;
 }
+
+ssize_t ms_elf_read_vaddr(const char *path, uint64_t vaddr, void *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *elf;
+	size_t i, nph;
+	ssize_t n = -ENOENT;
+
+	if (fd < 0)
+		return -errno;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (elf && elf_getphdrnum(elf, &nph) == 0) {
+		for (i = 0; i < nph; i++) {
+			GElf_Phdr ph;
+			uint64_t avail;
+
+			if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD ||
+			    vaddr < ph.p_vaddr || vaddr >= ph.p_vaddr + ph.p_filesz)
+				continue;
+			avail = ph.p_vaddr + ph.p_filesz - vaddr;
+			n = pread(fd, buf, len < avail ? len : avail, (off_t)(ph.p_offset + vaddr - ph.p_vaddr));
+			if (n < 0)
+				n = -errno;
+			break;
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	return n;
+}

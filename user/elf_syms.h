@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct ms_elf;
 
@@ -86,5 +87,10 @@ int ms_elf_usdt_names_path(const char *path, const char *provider,
 int ms_elf_check_arch_path(const char *path, const char **reason);
 int ms_elf_is_static_path(const char *path);
 int ms_elf_build_id_path(const char *path, char *buf, size_t len);
+
+/* Read up to len bytes at link-time address vaddr of ELF file `path`
+ * (through its PT_LOAD segments). Returns bytes read, or -errno (-ENOENT
+ * if no segment with file contents holds vaddr). */
+ssize_t ms_elf_read_vaddr(const char *path, uint64_t vaddr, void *buf, size_t len);
 
 #endif /* MEMSCOPE_ELF_SYMS_H */

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "bpfmaps.h"
+#include "elf_syms.h"
 #include "loader.h"
 #include "procmaps.h"
 #include "registry.h"
@@ -149,6 +150,29 @@ static int resolve(void *user, uint32_t pid, uint64_t ip, struct ms_frame *out)
 	if (!s->sym)
 		return -ENOENT;
 	return ms_symbolize(s->sym, ip, out);
+}
+
+/* Strings the BPF side could not read (their page was never touched): ask
+ * the live target, else read them from the file that maps that address
+ * (string literals live in the module's read-only data). */
+static ssize_t read_target_str(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct session *s = user;
+	ssize_t n = ms_target_read_str(NULL, pid, addr, buf, len);
+	struct ms_frame f;
+
+	if (n > 0 || !s->sym)
+		return n;
+	if (ms_symbolize(s->sym, addr, &f) || !f.module)
+		return n;
+	n = ms_elf_read_vaddr(f.module, f.offset, buf, len);
+	if (n > 0) {
+		char *nul = memchr(buf, 0, (size_t)n);
+
+		if (nul)
+			n = nul - (char *)buf;
+	}
+	return n;
 }
 
 /* The allocator's modules are those whose functions carry our uprobes;
@@ -306,7 +330,7 @@ int ms_trace_run(const struct ms_opts *o)
 	if (err)
 		goto cleanup;
 	ropts.from_start = o->cmd != NULL;
-	ropts.read_mem = ms_target_read_str;
+	ropts.read_mem = read_target_str;
 	ropts.internal_caller = internal_caller;
 	ropts.user = &s;
 	s.reg = ms_registry_new(&ropts);

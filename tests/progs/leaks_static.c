@@ -1,0 +1,2 @@
+/* leaks.c linked statically: the allocator lives in the executable. */
+#include "leaks.c"
