@@ -269,7 +269,8 @@ a_floor() {
 a_classic1() { measure "classic 1"; add a_classic1 "$M_NS"; }
 a_classic2() { measure "classic 2"; add a_classic2 "$M_NS"; }
 
-echo "memscope bench: $(nproc) CPUs, kernel $(uname -r), $ROUNDS rounds x $REPS loops of ~${RUN_S}s per configuration"
+echo "memscope bench: $(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)," \
+	"$ROUNDS rounds x $REPS loops of ~${RUN_S}s per configuration"
 echo
 echo "A. TRACK_VAR per call (issue 2) ..."
 echo "A" >>"$LOG"
@@ -476,6 +477,7 @@ if [ ${#PROBLEMS[@]} -gt 0 ]; then
 	echo "Problems:"
 	printf '  %s\n' "${PROBLEMS[@]}"
 fi
-printf 'bench took %.0f s; details in %s\n' "$(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')" "$LOG"
+printf 'bench took %.0f s, load now %s; details in %s\n' "$(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')" \
+	"$(cut -d' ' -f1-3 /proc/loadavg)" "$LOG"
 # A missed target is a result; a tracer that failed or dropped is not.
 [ ${#PROBLEMS[@]} -eq 0 ]

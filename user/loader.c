@@ -320,7 +320,6 @@ int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int
 		struct ms_elf_func fn;
 		struct ms_probe_place place = { 0 };
 		const uint8_t *code;
-		int n;
 
 		if (ms_elf_find_func(e, f->name, &fn) < 0 || !fn.file_off)
 			continue;
@@ -334,9 +333,8 @@ int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int
 		done_off[ndone++] = fn.file_off;
 		/* Probe where the kernel emulates the instruction instead of
 		 * single-stepping it (user/probe_place.c). */
-		n = ms_elf_func_bytes(e, &fn, &code);
-		if (n > 0)
-			ms_probe_place(code, (size_t)n, fn.vaddr, MS_ARG_ALL, &place);
+		if (ms_elf_func_bytes(e, &fn, &code) == 0)
+			ms_probe_place(code, fn.size, fn.vaddr, MS_ARG_ALL, &place);
 		if (l->cfg.verbose)
 			fprintf(stderr, "memscope-trace: %s in %s at +%llu: %s\n", f->name, path,
 				(unsigned long long)place.offset, place.why);
