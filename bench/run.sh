@@ -60,7 +60,7 @@ build || die "building the bench helpers failed"
 # ---- number helpers --------------------------------------------------------
 
 median() { # numbers as arguments
-	printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1}
+	printf '%s\n' "$@" | grep . | sort -g | awk '{a[NR] = $1}
 		END { if (!NR) print "nan"; else if (NR % 2) print a[(NR + 1) / 2];
 		      else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
@@ -137,39 +137,56 @@ tracer_start() {
 	"$@" >$OUT/$name.out 2>$OUT/$name.err &
 	TR_PID=$!
 	TR_NAME=$name
+	TR_DIED=
 }
 
-# tracer_stop: SIGINT, wait up to 60 s (then SIGKILL). Sets TR_RC; the
-# time the tracer took to stop goes to the log.
+# tracer_stop: SIGINT, wait up to 60 s (then SIGKILL, with the kernel
+# stack it was stuck in going to the log). Sets TR_RC; the time the tracer
+# took to stop goes to the log.
 tracer_stop() {
-	local t0 waited=0
+	local t0 waited=0 killed=
 	t0=$(date +%s%N)
 	kill -INT "$TR_PID" 2>/dev/null
 	while kill -0 "$TR_PID" 2>/dev/null; do
 		sleep 0.05
 		waited=$((waited + 1))
-		if [ $waited -ge 1200 ]; then
-			echo "bench: $TR_NAME did not stop 60 s after SIGINT; killed" >&2
+		if [ $waited -eq 1200 ]; then
+			{
+				echo "  $TR_NAME still running 60 s after SIGINT: $(ps -o stat=,wchan= -p "$TR_PID")"
+				sed 's/^/    /' /proc/"$TR_PID"/stack 2>/dev/null
+			} >>"$LOG"
 			kill -KILL "$TR_PID" 2>/dev/null
+			killed=1
 		fi
 	done
 	wait "$TR_PID" 2>/dev/null
 	TR_RC=$?
 	echo "  stop $TR_NAME: rc $TR_RC after $((($(date +%s%N) - t0) / 1000000)) ms" >>"$LOG"
-	if [ "$TR_RC" -ne 0 ]; then
-		echo "bench: $TR_NAME exited with status $TR_RC; its stderr:" >&2
-		grep -v '^libbpf:' $OUT/$TR_NAME.err | tail -5 | sed 's/^/    /' >&2
-		PROBLEMS+=("$TR_NAME exited with status $TR_RC")
+	if [ -n "$killed" ]; then
+		problem "$TR_NAME did not stop within 60 s of SIGINT (killed; see $LOG)"
+	elif [ "$TR_RC" -ne 0 ] && [ -z "$TR_DIED" ]; then
+		problem "$TR_NAME exited with status $TR_RC"
 	fi
 	TR_PID=
 }
 
 tracer_alive() {
 	kill -0 "$TR_PID" 2>/dev/null && return 0
-	echo "bench: $TR_NAME died while attaching; its stderr:" >&2
-	grep -v '^libbpf:' $OUT/$TR_NAME.err | tail -5 | sed 's/^/    /' >&2
-	PROBLEMS+=("$TR_NAME died while attaching")
+	TR_DIED=1
+	problem "$TR_NAME died while attaching"
 	return 1
+}
+
+# problem TEXT: remember it for the summary; show the tracer's stderr the
+# first time a given problem comes up
+problem() {
+	local p
+	for p in "${PROBLEMS[@]}"; do
+		[ "$p" = "$1" ] && return 0
+	done
+	PROBLEMS+=("$1")
+	echo "bench: $1; its stderr:" >&2
+	grep -v -e '^libbpf:' -e 'RLIMIT_MEMLOCK' $OUT/$TR_NAME.err | tail -5 | sed 's/^/    /' >&2
 }
 
 # wait_attached KIND: poll until the probes are in the target (up to 20 s).
@@ -199,8 +216,7 @@ wait_attached() {
 		sleep 0.05
 	done
 	if [ $i -ge 400 ]; then
-		echo "bench: $TR_NAME not attached after 20 s" >&2
-		PROBLEMS+=("$TR_NAME not attached after 20 s")
+		problem "$TR_NAME not attached after 20 s"
 		return 1
 	fi
 	echo "  attached $TR_NAME after $i polls${REPLY_LINE:+ ($REPLY_LINE)}" >>"$LOG"
@@ -339,9 +355,9 @@ target_start $OUT/malloc_loop
 tracer_start b_discover "$TRACE" -v -p "$T_PID" -m full
 wait_attached alloc
 tracer_stop
-MS_FREE=$(grep -m1 -E '^memscope-trace: free in .* at \+[0-9]+' $OUT/b_discover.err)
-LIBC=$(sed -E 's/^memscope-trace: free in (.*) at \+[0-9]+.*/\1/' <<<"$MS_FREE")
-FREE_OFF=$(sed -E 's/.* at \+([0-9]+).*/\1/' <<<"$MS_FREE")
+MS_FREE=$(grep -m1 -E '^memscope-trace: free in [^ ]+ at \+[0-9]+' $OUT/b_discover.err)
+LIBC=$(sed -E 's/^memscope-trace: free in ([^ ]+) at \+[0-9]+.*/\1/' <<<"$MS_FREE")
+FREE_OFF=$(sed -E 's/^memscope-trace: free in [^ ]+ at \+([0-9]+).*/\1/' <<<"$MS_FREE")
 if [ -z "$MS_FREE" ]; then
 	LIBC=$(awk '$NF ~ /\/libc\.so/ { print $NF; exit }' /proc/$T_PID/maps)
 	FREE_OFF=0
@@ -381,7 +397,11 @@ target_stop
 attached_check() {
 	awk -v a="$(med "$1")" -v b="$(med "$2")" 'BEGIN { exit !(a != "nan" && b != "nan" && a > 20 * b) }' &&
 		return 0
-	PROBLEMS+=("$1: $(fmt_ns "$(med "$1")") ns is not far above untraced: was the tracer attached?")
+	if [ "$(med "$1")" = nan ]; then
+		PROBLEMS+=("$1: no figure")
+	else
+		PROBLEMS+=("$1: $(fmt_ns "$(med "$1")") ns is not far above untraced: was the tracer attached?")
+	fi
 	return 1
 }
 
@@ -394,7 +414,9 @@ line() { # LABEL KEY REST...
 	printf '  %-46s %7s ns [%s..%s] %s\n' "$label" "$(fmt_ns "$(med "$key")")" \
 		"$(fmt_ns "$lo")" "$(fmt_ns "$hi")" "$*"
 }
-verdict() { if "$@"; then echo ok; else echo MISSED; fi; }
+verdict() { # a test command: ok, MISSED, or n/a when a figure is missing
+	if "$@"; then echo ok; elif [[ "$*" == *nan* ]]; then echo n/a; else echo MISSED; fi
+}
 # events_note KEY: what memscope-trace reported seeing, against the calls
 # the loop made while it was attached (allocs for allocator modes: fast mode
 # counts in BPF maps and streams no events)
