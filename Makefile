@@ -29,8 +29,8 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinc
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 # the registry and writers without libbpf: what unit tests and the fuzzer link
-CORE_SRCS := user/registry.c user/registry_heap.c user/registry_task.c user/hashmap.c \
-	     user/strtab.c user/json.c user/report_common.c user/report_json.c user/report_text.c
+CORE_SRCS := $(wildcard user/registry*.c) user/hashmap.c user/strtab.c user/json.c \
+	     $(wildcard user/report_*.c)
 
 EXAMPLES := $(patsubst examples/%.c,$(OUTPUT)/examples/%,$(wildcard examples/*.c)) \
 	    $(patsubst examples/%.cpp,$(OUTPUT)/examples/%,$(wildcard examples/*.cpp))
@@ -38,11 +38,31 @@ TEST_PROGS := $(patsubst tests/progs/%.c,$(OUTPUT)/tests/%,$(wildcard tests/prog
 	      $(patsubst tests/progs/%.cpp,$(OUTPUT)/tests/%,$(wildcard tests/progs/*.cpp))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(wildcard tests/unit/*.c))
 
-.PHONY: all deps demo test unit bench clean
+.PHONY: all deps demo test unit bench clean fuzz
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(OUTPUT)/memscope-trace $(EXAMPLES) $(TEST_PROGS)
+SAMPLE_LIB := $(OUTPUT)/libmemscope_sample.so
+
+all: $(OUTPUT)/memscope-trace $(EXAMPLES) $(TEST_PROGS) $(if $(wildcard sample/*.c),$(SAMPLE_LIB))
+
+# the opt-in sampling library (sampled mode), preloaded into a target
+$(SAMPLE_LIB): $(wildcard sample/*.c sample/*.h) include/memscope.h | $(OUTPUT)
+	$(call msg,LIB,$@)
+	$(Q)$(CC) -g -O2 -fPIC -shared -fvisibility=hidden -ftls-model=initial-exec -Wall -Wextra -Werror \
+		-Iinclude -Isample $(wildcard sample/*.c) -o $@ -ldl -pthread
+
+# fuzzing: libFuzzer + ASan/UBSan over the registry and every report writer
+FUZZ_SRCS := $(wildcard tests/fuzz/*.c)
+FUZZ_TIME ?= 600
+$(OUTPUT)/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(wildcard user/*.h include/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(OUTPUT)/fuzz
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-Iinclude -Iuser $< $(CORE_SRCS) $(FUZZ_EXTRA_SRCS) -o $@ -lm
+fuzz: $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
+	$(Q)for f in $^; do mkdir -p $(OUTPUT)/fuzz/corpus-$$(basename $$f); \
+		$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 $(OUTPUT)/fuzz/corpus-$$(basename $$f) tests/fuzz/corpus || exit 1; done
 
 deps:
 	$(Q)./scripts/deps.sh

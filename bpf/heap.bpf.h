@@ -17,7 +17,7 @@
 
 static __always_inline void infl_push(__u64 sp, __u32 kind, __u64 a0, __u64 a1)
 {
-	struct ms_thread *t = thread_get((__u32)bpf_get_current_pid_tgid());
+	struct ms_thread *t = thread_get();
 	__u32 d;
 
 	if (!t)
@@ -41,21 +41,20 @@ static __always_inline void infl_push(__u64 sp, __u32 kind, __u64 a0, __u64 a1)
 	t->infl_depth = d + 1;
 }
 
-/* Return side: pop the entry. Returns the thread state and fills *out when
- * this was the outermost call (the one to record); NULL otherwise. */
-static __always_inline struct ms_thread *infl_pop(struct ms_inflight *out)
+/* Return side: pop the entry of thread t. Returns 1 and fills *out when
+ * this was the outermost call (the one to record), 0 otherwise. */
+static __always_inline int infl_pop(struct ms_thread *t, struct ms_inflight *out)
 {
-	struct ms_thread *t = thread_get((__u32)bpf_get_current_pid_tgid());
 	__u32 d;
 
-	if (!t || t->infl_depth == 0)
-		return NULL;
+	if (t->infl_depth == 0)
+		return 0;
 	d = t->infl_depth - 1;
 	t->infl_depth = d;
 	if (d >= MS_INFLIGHT)
-		return NULL;
+		return 0;
 	*out = t->infl[d & (MS_INFLIGHT - 1)];
-	return d == 0 ? t : NULL;
+	return d == 0;
 }
 
 static __always_inline __s32 stack_get(void *ctx)
@@ -131,8 +130,7 @@ static __always_inline void heap_alloc(void *ctx, struct ms_thread *t, __u64 ptr
 	e = rb_reserve(sizeof(*e));
 	if (!e)
 		return;
-	hdr_fill(&e->h, MS_EV_ALLOC, sizeof(*e), pid_tgid, t);
-	e->h.ts_ns = v.ts_ns;
+	hdr_fill_ts(&e->h, MS_EV_ALLOC, sizeof(*e), pid_tgid, t, v.ts_ns);
 	e->h.flags = flags;
 	e->addr = ptr;
 	e->size = size;
@@ -232,8 +230,7 @@ static __always_inline void heap_realloc(void *ctx, struct ms_thread *t, __u64 o
 	e = rb_reserve(sizeof(*e));
 	if (!e)
 		return;
-	hdr_fill(&e->h, MS_EV_REALLOC, sizeof(*e), pid_tgid, t);
-	e->h.ts_ns = nv.ts_ns;
+	hdr_fill_ts(&e->h, MS_EV_REALLOC, sizeof(*e), pid_tgid, t, nv.ts_ns);
 	e->h.flags = flags | (known ? MS_F_KNOWN : 0);
 	e->addr = ptr;
 	e->size = size;

@@ -9,24 +9,34 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include <bpf/usdt.bpf.h>
+#include "usdt_args.bpf.h"
 #include "heap.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* ---- variables ---------------------------------------------------------- */
 
+/* (name*, addr, size, value, type*, file*, line) */
 SEC("usdt")
-int BPF_USDT(ms_var, __u64 name, __u64 addr, __u64 size, __u64 value, __u64 type,
-	     __u64 file, int line)
+int ms_var(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct ms_thread *t = thread_get((__u32)pid_tgid);
+	struct ms_thread *t = thread_get();
 	struct ms_ev_var *e;
+	__u64 a[7];
+	__u64 name, addr, size, value, type, file;
+	int line;
 
-	string_send(pid_tgid, name);
-	string_send(pid_tgid, type);
-	string_send(pid_tgid, file);
+	if (ms_usdt_args(ctx, a, 7))
+		return 0;
+	name = a[0], addr = a[1], size = a[2], value = a[3], type = a[4], file = a[5];
+	line = (int)a[6];
+	/* The three strings of a site are literals: one lookup per hit. */
+	if (site_first(pid_tgid, PT_REGS_IP(ctx))) {
+		string_send(pid_tgid, name);
+		string_send(pid_tgid, type);
+		string_send(pid_tgid, file);
+	}
 	e = rb_reserve(sizeof(*e));
 	if (!e)
 		return 0;
@@ -46,16 +56,23 @@ int BPF_USDT(ms_var, __u64 name, __u64 addr, __u64 size, __u64 value, __u64 type
 /* ---- scopes ------------------------------------------------------------- */
 
 SEC("usdt")
-int BPF_USDT(ms_scope_enter, __u64 name, __u64 file, int line)
+int ms_scope_enter(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct ms_thread *t = thread_get((__u32)pid_tgid);
+	struct ms_thread *t = thread_get();
 	struct ms_ev_scope *e;
 	__u64 id = __sync_fetch_and_add(&next_scope_id, 1);
+	__u64 a[3], name, file;
+	int line;
 	__u32 d;
 
-	string_send(pid_tgid, name);
-	string_send(pid_tgid, file);
+	if (ms_usdt_args(ctx, a, 3))
+		return 0;
+	name = a[0], file = a[1], line = (int)a[2];
+	if (site_first(pid_tgid, PT_REGS_IP(ctx))) {
+		string_send(pid_tgid, name);
+		string_send(pid_tgid, file);
+	}
 	if (!t)
 		return 0;
 	e = rb_reserve(sizeof(*e));
@@ -86,7 +103,7 @@ SEC("usdt")
 int BPF_USDT(ms_scope_exit)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct ms_thread *t = thread_get((__u32)pid_tgid);
+	struct ms_thread *t = thread_get();
 	struct ms_ev_scope *e;
 	__u64 id = 0;
 	__u16 flags = 0;
@@ -123,7 +140,7 @@ int BPF_USDT(ms_scope_exit)
 static __always_inline int task_record(__u16 type, __u64 id, __u64 other)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct ms_thread *t = thread_get((__u32)pid_tgid);
+	struct ms_thread *t = thread_get();
 	struct ms_ev_task *e = rb_reserve(sizeof(*e));
 
 	if (!e)
@@ -138,7 +155,7 @@ static __always_inline int task_record(__u16 type, __u64 id, __u64 other)
 SEC("usdt")
 int BPF_USDT(ms_task_enter, __u64 id)
 {
-	struct ms_thread *t = thread_get((__u32)bpf_get_current_pid_tgid());
+	struct ms_thread *t = thread_get();
 	__u32 d;
 
 	if (t) {
@@ -155,7 +172,7 @@ int BPF_USDT(ms_task_enter, __u64 id)
 SEC("usdt")
 int BPF_USDT(ms_task_exit, __u64 id)
 {
-	struct ms_thread *t = thread_get((__u32)bpf_get_current_pid_tgid());
+	struct ms_thread *t = thread_get();
 	__u32 d, i, found = MS_TASK_STACK;
 
 	if (t && t->task_depth > 0) {
@@ -194,7 +211,7 @@ int BPF_USDT(ms_task_end, __u64 id)
 static __always_inline int name_record(__u16 type, __u64 id, __u64 ptr)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct ms_thread *t = thread_get((__u32)pid_tgid);
+	struct ms_thread *t = thread_get();
 	struct ms_ev_name *e = rb_reserve(sizeof(*e));
 	long n;
 
@@ -236,7 +253,7 @@ int BPF_USDT(ms_snapshot, __u64 label)
 SEC("usdt")
 int BPF_USDT(ms_custom_alloc, __u64 ptr, __u64 size)
 {
-	struct ms_thread *t = thread_get((__u32)bpf_get_current_pid_tgid());
+	struct ms_thread *t = thread_get();
 
 	heap_alloc(ctx, t, ptr, size, MS_K_CUSTOM, MS_F_CUSTOM, 0);
 	return 0;
@@ -245,7 +262,7 @@ int BPF_USDT(ms_custom_alloc, __u64 ptr, __u64 size)
 SEC("usdt")
 int BPF_USDT(ms_custom_free, __u64 ptr)
 {
-	struct ms_thread *t = thread_get((__u32)bpf_get_current_pid_tgid());
+	struct ms_thread *t = thread_get();
 
 	if (ptr)
 		heap_free(ctx, t, ptr, MS_K_CUSTOM, MS_F_CUSTOM, 0);
@@ -257,7 +274,7 @@ int BPF_USDT(ms_custom_free, __u64 ptr)
 SEC("usdt")
 int BPF_USDT(ms_sample_alloc, __u64 ptr, __u64 size, __u64 weight)
 {
-	struct ms_thread *t = thread_get((__u32)bpf_get_current_pid_tgid());
+	struct ms_thread *t = thread_get();
 
 	heap_alloc(ctx, t, ptr, size, MS_K_SAMPLE, MS_F_SAMPLED, weight);
 	return 0;
@@ -266,7 +283,7 @@ int BPF_USDT(ms_sample_alloc, __u64 ptr, __u64 size, __u64 weight)
 SEC("usdt")
 int BPF_USDT(ms_sample_free, __u64 ptr)
 {
-	struct ms_thread *t = thread_get((__u32)bpf_get_current_pid_tgid());
+	struct ms_thread *t = thread_get();
 	struct ms_live_key k = { .pid = bpf_get_current_pid_tgid() >> 32, .addr = ptr };
 
 	/* Only sampled blocks are announced; others are not errors. */
@@ -295,8 +312,8 @@ int BPF_USDT(ms_sample_free, __u64 ptr)
 	int BPF_KRETPROBE(fn##_return, void *ret)                               \
 	{                                                                       \
 		struct ms_inflight in;                                          \
-		struct ms_thread *t = infl_pop(&in);                            \
-		if (t)                                                          \
+		struct ms_thread *t = thread_get();                             \
+		if (t && infl_pop(t, &in))                                      \
 			heap_alloc(ctx, t, (__u64)ret, in.a0, in.kind, 0, 0);   \
 		return 0;                                                       \
 	}
@@ -325,10 +342,10 @@ SEC("uretprobe")
 int BPF_KRETPROBE(posix_memalign_return, int rc)
 {
 	struct ms_inflight in;
-	struct ms_thread *t = infl_pop(&in);
+	struct ms_thread *t = thread_get();
 	__u64 ptr = 0;
 
-	if (!t || rc != 0)
+	if (!t || !infl_pop(t, &in) || rc != 0)
 		return 0;
 	if (bpf_probe_read_user(&ptr, sizeof(ptr), (void *)in.a1))
 		return 0;
@@ -344,10 +361,10 @@ ALLOC_ENTRY(reallocarray, MS_K_REALLOCARRAY, PT_REGS_PARM1(ctx),
 static __always_inline int realloc_done(struct pt_regs *ctx, __u64 ret)
 {
 	struct ms_inflight in;
-	struct ms_thread *t = infl_pop(&in);
+	struct ms_thread *t = thread_get();
 	__u64 old, size;
 
-	if (!t)
+	if (!t || !infl_pop(t, &in))
 		return 0;
 	old = in.a0;
 	size = in.a1;
@@ -390,7 +407,7 @@ static __always_inline int free_common(struct pt_regs *ctx, __u32 kind, int from
 	ms_opaque(ptr);
 	if (!ptr)
 		return 0;
-	t = thread_get((__u32)bpf_get_current_pid_tgid());
+	t = thread_get();
 	if (t) {
 		/* free() called by realloc & co., or by operator delete that
 		 * was already recorded: not a release of its own. */
@@ -451,7 +468,6 @@ int BPF_PROG(ms_exit, struct task_struct *p, bool group_dead)
 
 	if (!bpf_map_lookup_elem(&traced, &pid))
 		return 0;
-	bpf_map_delete_elem(&threads, &tid);
 	code = BPF_CORE_READ(p, exit_code);
 	if (group_dead) {
 		/* A group exit (exit_group, fatal signal) carries its status

@@ -56,10 +56,12 @@ struct ms_thread {
 	struct ms_inflight infl[MS_INFLIGHT];
 };
 
+/* Per-thread state lives in task storage: a lookup costs a pointer chase
+ * instead of a hash probe, and it goes away with the thread. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536); /* resized by the loader */
-	__type(key, __u32);         /* tid */
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct ms_thread);
 } threads SEC(".maps");
 
@@ -98,8 +100,6 @@ struct {
 	__type(value, __u8);
 } strs SEC(".maps");
 
-static const struct ms_thread zero_thread;
-
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -108,18 +108,14 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
-static __always_inline struct ms_thread *thread_get(__u32 tid)
+static __always_inline struct ms_thread *thread_get(void)
 {
-	struct ms_thread *t = bpf_map_lookup_elem(&threads, &tid);
+	struct ms_thread *t = bpf_task_storage_get(&threads, bpf_get_current_task_btf(), NULL,
+						   BPF_LOCAL_STORAGE_GET_F_CREATE);
 
-	if (t)
-		return t;
-	if (bpf_map_update_elem(&threads, &tid, &zero_thread, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&threads, &tid)) {
+	if (!t)
 		stat_inc(MS_STAT_THREADS_FULL);
-		return NULL;
-	}
-	return bpf_map_lookup_elem(&threads, &tid);
+	return t;
 }
 
 static __always_inline __u64 thread_scope(const struct ms_thread *t)
@@ -166,21 +162,23 @@ static __always_inline void rb_submit(void *e)
 	if (bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= cfg_wakeup_bytes)
 		flags = BPF_RB_FORCE_WAKEUP;
 	bpf_ringbuf_submit(e, flags);
-	stat_inc(MS_STAT_EVENTS);
 }
 
-static __always_inline void hdr_fill(struct ms_hdr *h, __u16 type, __u32 size,
-				     __u64 pid_tgid, const struct ms_thread *t)
+static __always_inline void hdr_fill_ts(struct ms_hdr *h, __u16 type, __u32 size,
+					__u64 pid_tgid, const struct ms_thread *t, __u64 ts)
 {
 	h->type = type;
 	h->flags = 0;
 	h->size = size;
 	h->pid = pid_tgid >> 32;
 	h->tid = (__u32)pid_tgid;
-	h->ts_ns = bpf_ktime_get_ns();
+	h->ts_ns = ts;
 	h->scope = thread_scope(t);
 	h->task = thread_task(t);
 }
+
+#define hdr_fill(h, type, size, pid_tgid, t) \
+	hdr_fill_ts(h, type, size, pid_tgid, t, bpf_ktime_get_ns())
 
 /* Send the text behind a string literal's address once per process. */
 static __always_inline void string_send(__u64 pid_tgid, __u64 ptr)
@@ -212,6 +210,21 @@ static __always_inline void string_send(__u64 pid_tgid, __u64 ptr)
 	}
 	rb_submit(e);
 	bpf_map_update_elem(&strs, &k, &one, BPF_ANY);
+}
+
+/* 1 the first time (per process) a probe site is hit: its string literals
+ * must be sent. Keyed by the site's address, so one lookup covers them all.
+ * Shares the strs map (site addresses and string addresses never collide
+ * as keys: the high bit marks a site). */
+static __always_inline int site_first(__u64 pid_tgid, __u64 ip)
+{
+	struct ms_str_key k = { .pid = pid_tgid >> 32, .ptr = ip | (1ull << 63) };
+	__u8 one = 1;
+
+	if (bpf_map_lookup_elem(&strs, &k))
+		return 0;
+	bpf_map_update_elem(&strs, &k, &one, BPF_ANY);
+	return 1;
 }
 
 #endif /* MEMSCOPE_STATE_BPF_H */

@@ -134,7 +134,6 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 	l->skel->rodata->cfg_wakeup_bytes = cfg->ring_bytes / 4;
 	bpf_map__set_max_entries(l->skel->maps.rb, cfg->ring_bytes);
 	bpf_map__set_max_entries(l->skel->maps.live, cfg->max_live ? cfg->max_live : 1);
-	bpf_map__set_max_entries(l->skel->maps.threads, cfg->max_threads);
 	bpf_map__set_value_size(l->skel->maps.stacks, (depth > 0 ? depth : 1) * sizeof(__u64));
 	bpf_map__set_max_entries(l->skel->maps.stacks, depth > 0 ? cfg->max_stacks : 1);
 	if (cfg->mode != MS_MODE_FAST)

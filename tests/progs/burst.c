@@ -1,0 +1,31 @@
+/* burst.c - a burst of allocations to overflow a frozen tracer's ring
+ * buffer: sleeps argv[1] seconds, then N (argv[2], default 200000)
+ * malloc(32)/free pairs, then leaks exactly 10 blocks of 48 bytes held by
+ * `keep`. Prints "burst done". */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "memscope.h"
+
+int main(int argc, char **argv)
+{
+	long i, n = argc > 2 ? atol(argv[2]) : 200000;
+	volatile char sink = 0;
+
+	if (argc > 1)
+		usleep((useconds_t)(atof(argv[1]) * 1e6));
+	for (i = 0; i < n; i++) {
+		char *p = malloc(32);
+
+		p[0] = (char)i;
+		sink += p[0];
+		free(p);
+	}
+	for (i = 0; i < 10; i++) {
+		char *keep = malloc(48);
+
+		TRACK_VAR(keep);
+	}
+	printf("burst done\n");
+	return 0;
+}
