@@ -93,8 +93,10 @@ struct ms_str_key {
 	__u64 ptr;
 };
 
+/* A plain hash, not LRU: an LRU lookup writes to the entry (~2x cost on
+ * the hot path). When full, new strings are sent on every hit instead. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct ms_str_key);
 	__type(value, __u8);

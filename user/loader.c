@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "loader.h"
@@ -20,7 +21,8 @@ struct ms_link {
 struct ms_attached {
 	pid_t pid;
 	int kind; /* 0 = usdt, 1 = alloc */
-	char *path;
+	dev_t dev;
+	ino_t ino;
 };
 
 struct ms_loader {
@@ -52,14 +54,20 @@ static int link_add(struct ms_loader *l, pid_t pid, struct bpf_link *link)
 	return 0;
 }
 
-/* 1 if (pid, path, kind) was attached before; else remembers it, 0. */
+/* 1 if (pid, file, kind) was attached before; else remembers it, 0. Files
+ * are compared by device and inode: /lib/.../libc.so.6 and
+ * /usr/lib/.../libc.so.6 (or /proc/PID/root/...) are one file, and probing
+ * it twice would report every call twice. */
 static int seen(struct ms_loader *l, pid_t pid, const char *path, int kind)
 {
+	struct stat st;
 	size_t i;
 
+	if (stat(path, &st))
+		return 0;
 	for (i = 0; i < l->ndone; i++)
 		if (l->done[i].pid == pid && l->done[i].kind == kind &&
-		    strcmp(l->done[i].path, path) == 0)
+		    l->done[i].dev == st.st_dev && l->done[i].ino == st.st_ino)
 			return 1;
 	if (l->ndone == l->capdone) {
 		size_t ncap = l->capdone ? l->capdone * 2 : 16;
@@ -72,9 +80,9 @@ static int seen(struct ms_loader *l, pid_t pid, const char *path, int kind)
 	}
 	l->done[l->ndone].pid = pid;
 	l->done[l->ndone].kind = kind;
-	l->done[l->ndone].path = strdup(path);
-	if (l->done[l->ndone].path)
-		l->ndone++;
+	l->done[l->ndone].dev = st.st_dev;
+	l->done[l->ndone].ino = st.st_ino;
+	l->ndone++;
 	return 0;
 }
 
@@ -359,12 +367,9 @@ void ms_loader_detach_pid(struct ms_loader *l, pid_t pid)
 			l->links[j++] = l->links[i];
 	}
 	l->nlinks = j;
-	for (i = 0, j = 0; i < l->ndone; i++) {
-		if (l->done[i].pid == pid)
-			free(l->done[i].path);
-		else
+	for (i = 0, j = 0; i < l->ndone; i++)
+		if (l->done[i].pid != pid)
 			l->done[j++] = l->done[i];
-	}
 	l->ndone = j;
 }
 
@@ -429,8 +434,6 @@ void ms_loader_destroy(struct ms_loader *l)
 		return;
 	for (i = 0; i < l->nlinks; i++)
 		bpf_link__destroy(l->links[i].link);
-	for (i = 0; i < l->ndone; i++)
-		free(l->done[i].path);
 	free(l->links);
 	free(l->done);
 	memscope_bpf__destroy(l->skel);

@@ -381,6 +381,16 @@ void ms_registry_live_begin(struct ms_registry *r)
 
 void ms_registry_live_end(struct ms_registry *r)
 {
+	size_t i;
+
+	/* Fast mode: the registry saw no allocations, so variables are joined
+	 * with the blocks now, by the value they had when tracked. */
+	for (i = 0; i < r->vars.n; i++) {
+		struct ms_var *v = &r->vars.v[i];
+
+		if (v->has_value && !v->has_heap)
+			ms_reg_link_var(r, v, i);
+	}
 	r->live_snapshot = 0;
 	timeline_add(r, r->sum.last_ns);
 }

@@ -88,3 +88,101 @@ def test_no_alloc_flag():
     r, p = trace_json(["--no-alloc"], [prog("leaks")])
     assert r["summary"]["allocs"] == 1 + 1  # only the two MEMSCOPE_ALLOCs
     assert r["summary"]["variables"] == 6
+
+
+def test_aligned_calloc_and_cross_thread_free():
+    r, p = trace_json([], [prog("leaks")])
+    # every allocation the program made and freed is gone; only leaks remain live
+    own = [l for l in user_leaks(r, "leaks") if l["kind"] != "custom"]
+    assert sorted(l["size"] for l in own) == [100, 100, 100, 5000], own
+    hist = {h["min"]: h["count"] for h in r["size_histogram"]}
+    assert hist.get(4096, 0) >= 2   # aligned_alloc(8192) and the 4096 stdio buffer
+    assert r["summary"]["frees"] >= 6 and r["summary"]["unknown_frees"] == 0
+    # the 777-byte block allocated in a thread and freed in main is not live
+    assert not [l for l in r["leaks"] if l["size"] == 777]
+
+
+def test_attach_mid_run_counts_unknown_frees():
+    import json
+    import subprocess
+    import time
+    from harness import start_tracer, tmpfile, wait_attached
+    t = subprocess.Popen([prog("macros_mt"), "0", "400", "5000"], stdout=subprocess.PIPE)
+    out = tmpfile()
+    tr = start_tracer(["-p", str(t.pid), "-o", out])
+    wait_attached(tr, t.pid)
+    t.wait(timeout=60)
+    tr.wait(timeout=60)
+    r = json.load(open(out))
+    os.unlink(out)
+    assert r["invalid_frees"] == [] and r["double_frees"] == []
+    # `leak` was allocated before the attach: it cannot be a known leak
+    assert not [l for l in r["leaks"] if l["variable"] == "leak"]
+    assert r["summary"]["allocs"] > 0
+
+
+def test_ring_overflow_counted_and_consistent():
+    import json
+    import signal
+    import subprocess
+    import time
+    from harness import TRACER, tmpfile, semaphores_raised
+    out = tmpfile()
+    tr = subprocess.Popen([TRACER, "--ring-size", "1", "-o", out, "--", prog("burst"), "1", "300000"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # wait for the child (burst) to exist and be attached, then freeze the tracer
+    deadline = time.time() + 10
+    child = None
+    while time.time() < deadline and child is None:
+        kids = subprocess.run(["pgrep", "-P", str(tr.pid)], capture_output=True, text=True).stdout.split()
+        child = int(kids[0]) if kids else None
+        time.sleep(0.02)
+    assert child
+    while not semaphores_raised(child) and time.time() < deadline:
+        time.sleep(0.02)
+    tr.send_signal(signal.SIGSTOP)
+    line = tr.stdout.readline()          # the target runs on while the tracer is frozen
+    assert line.strip() == "burst done"
+    tr.send_signal(signal.SIGCONT)
+    tr.wait(timeout=60)
+    r = json.load(open(out))
+    os.unlink(out)
+    s = r["summary"]
+    assert s["dropped_events"] > 0
+    assert s["live_allocs"] == len(r["leaks"]) and s["live_bytes"] == sum(l["size"] for l in r["leaks"])
+    assert s["live_bytes"] < 10 ** 6      # no phantom live blocks from lost frees
+    assert r["invalid_frees"] == [] and r["double_frees"] == []
+
+
+def test_fast_mode_aggregates_in_bpf():
+    r, p = trace_json(["-m", "fast"], [prog("leaks")])
+    assert p.returncode == 0, p.stderr
+    assert r["mode"] == "fast"
+    small = [l for l in r["leaks"] if l["variable"] == "small"]
+    assert len(small) == 3 and all(l["size"] == 100 for l in small)
+    assert r["summary"]["allocs"] >= 14
+
+
+def test_light_mode_has_no_allocator():
+    r, p = trace_json(["-m", "light"], [prog("leaks")])
+    assert r["summary"]["allocs"] == 2 and r["summary"]["variables"] == 6
+
+
+def preloaded(lib):
+    for d in ("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu"):
+        path = os.path.join(d, lib)
+        if os.path.exists(path):
+            return path
+    from harness import Skip
+    raise Skip(lib + " not installed")
+
+
+def test_preloaded_jemalloc_and_tcmalloc():
+    for lib in ("libjemalloc.so.2", "libtcmalloc_minimal.so.4"):
+        env = dict(os.environ, LD_PRELOAD=preloaded(lib))
+        r, p = trace_json([], [prog("leaks")], env=env)
+        assert p.returncode == 0, (lib, p.stderr)
+        small = [l for l in r["leaks"] if l["variable"] == "small"]
+        assert len(small) == 3 and all(l["size"] == 100 for l in small), (lib, small)
+        (big,) = [l for l in r["leaks"] if l["variable"] == "big"]
+        assert big["size"] == 5000, lib
