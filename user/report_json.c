@@ -177,11 +177,51 @@ static void scopes_json(struct ms_json *j, const struct ms_report_ctx *c)
 	ms_json_end_arr(j);
 }
 
-static void tasks_json(struct ms_json *j, const struct ms_report_ctx *c)
+/* (pid, task) -> end time, for the tasks that ended. */
+static void ended_tasks(const struct ms_report_ctx *c, struct ms_hashmap *m)
 {
 	size_t n, i;
+	const struct ms_task *t = ms_registry_tasks(c->reg, &n);
+
+	for (i = 0; i < n; i++)
+		if (t[i].ended_ns)
+			ms_hm_put(m, t[i].pid, t[i].id, t[i].ended_ns);
+}
+
+/* A block a task allocated that is still live after MEMSCOPE_TASK_END. */
+static int task_leak(const struct ms_hashmap *ended, const struct ms_block *b)
+{
+	uint64_t *end;
+
+	if (!b->used || !b->task)
+		return 0;
+	end = ms_hm_get(ended, b->pid, b->task);
+	return end && *end >= b->ts_ns;
+}
+
+static void block_json(struct ms_json *j, const struct ms_report_ctx *c, const struct ms_block *b);
+
+static void tasks_json(struct ms_json *j, const struct ms_report_ctx *c)
+{
+	size_t n, i, nb, k2;
 	uint32_t k;
 	const struct ms_task *t = ms_registry_tasks(c->reg, &n);
+	const struct ms_block *b = ms_registry_blocks(c->reg, &nb);
+	struct ms_hashmap cnt = { 0 }, bytes = { 0 }, ended = { 0 };
+
+	ended_tasks(c, &ended);
+	for (k2 = 0; k2 < nb; k2++) {
+		uint64_t *v;
+
+		if (!b[k2].used || !b[k2].task)
+			continue;
+		v = ms_hm_get(&cnt, b[k2].pid, b[k2].task);
+		if (!task_leak(&ended, &b[k2]))
+			continue;
+		ms_hm_put(&cnt, b[k2].pid, b[k2].task, (v ? *v : 0) + 1);
+		v = ms_hm_get(&bytes, b[k2].pid, b[k2].task);
+		ms_hm_put(&bytes, b[k2].pid, b[k2].task, (v ? *v : 0) + b[k2].size);
+	}
 
 	ms_json_key(j, "tasks");
 	ms_json_arr(j);
@@ -206,9 +246,36 @@ static void tasks_json(struct ms_json *j, const struct ms_report_ctx *c)
 		ms_json_key(j, "peak_live_bytes"); ms_json_u64(j, t[i].peak_live_bytes);
 		ms_json_key(j, "live_bytes"); ms_json_u64(j, t[i].live_bytes);
 		ms_json_key(j, "variables"); ms_json_u64(j, t[i].nvars);
+		{
+			uint64_t *lc = t[i].ended_ns ? ms_hm_get(&cnt, t[i].pid, t[i].id) : NULL;
+			uint64_t *lb = t[i].ended_ns ? ms_hm_get(&bytes, t[i].pid, t[i].id) : NULL;
+
+			ms_json_key(j, "leaks"); ms_json_u64(j, lc ? *lc : 0);
+			ms_json_key(j, "leaked_bytes"); ms_json_u64(j, lb ? *lb : 0);
+		}
 		ms_json_end_obj(j);
 	}
 	ms_json_end_arr(j);
+	ms_hm_free(&cnt);
+	ms_hm_free(&bytes);
+	ms_hm_free(&ended);
+}
+
+/* Blocks still live after their task ended, listed per task. */
+static void task_leaks_json(struct ms_json *j, const struct ms_report_ctx *c)
+{
+	size_t nb, i;
+	const struct ms_block *b = ms_registry_blocks(c->reg, &nb);
+	struct ms_hashmap ended = { 0 };
+
+	ended_tasks(c, &ended);
+	ms_json_key(j, "task_leaks");
+	ms_json_arr(j);
+	for (i = 0; i < nb; i++)
+		if (task_leak(&ended, &b[i]))
+			block_json(j, c, &b[i]);
+	ms_json_end_arr(j);
+	ms_hm_free(&ended);
 }
 
 static void block_json(struct ms_json *j, const struct ms_report_ctx *c, const struct ms_block *b)
@@ -381,6 +448,7 @@ int ms_report_json(FILE *f, const struct ms_report_ctx *c)
 	tasks_json(&j, c);
 	/* A block still live when the target exited is a leak; if the tracer
 	 * stopped first it is only live. */
+	task_leaks_json(&j, c);
 	blocks_json(&j, c, "leaks", leaks);
 	sites_json(&j, c, "leak_sites", leaks);
 	blocks_json(&j, c, "live", !leaks);
