@@ -112,6 +112,9 @@ $(OUTPUT)/unit/%: tests/unit/%.c $(wildcard user/*.c user/*.h include/*.h) | $(O
 	$(Q)$(CC) -g -O1 -Wall -Wextra -Werror -std=gnu11 -Iinclude -Iuser $(SAN) $< \
 		$(UNIT_SRCS_$*) -o $@ $(UNIT_LIBS_$*)
 UNIT_SRCS_test_registry := $(CORE_SRCS)
+UNIT_LIBS_test_registry := -lm
+UNIT_SRCS_test_reports := $(CORE_SRCS)
+UNIT_LIBS_test_reports := -lm
 UNIT_SRCS_test_symbolize := user/symbolize.c user/procmaps.c
 UNIT_LIBS_test_symbolize := -ldw -lelf
 UNIT_SRCS_test_probe_place := user/probe_place.c user/elf_syms.c

@@ -17,7 +17,7 @@ static const char doc[] =
 	"  memscope-trace [OPTION...] -- CMD [ARG...]   start CMD, traced from its first instruction\n"
 	"Stops when the target exits, after --duration, or on SIGINT/SIGTERM; always writes its report.";
 
-enum { OPT_STACK = 1000, OPT_NO_ALLOC, OPT_RING, OPT_MAX_LIVE };
+enum { OPT_STACK = 1000, OPT_NO_ALLOC, OPT_RING, OPT_MAX_LIVE, OPT_KEEP };
 
 static const struct argp_option options[] = {
 	{ "pid", 'p', "PID", 0, "Attach to running process PID", 0 },
@@ -28,6 +28,7 @@ static const struct argp_option options[] = {
 	{ "no-alloc", OPT_NO_ALLOC, NULL, 0, "Do not trace the allocator", 0 },
 	{ "ring-size", OPT_RING, "MIB", 0, "Ring buffer size in MiB, a power of two (default 16)", 0 },
 	{ "max-live", OPT_MAX_LIVE, "N", 0, "Capacity of the BPF live-block map (default 1048576)", 0 },
+	{ "keep", OPT_KEEP, "N", 0, "Ended variables/scopes/tasks kept one by one (default 100000); older ones fold into aggregates", 0 },
 	{ "follow", 'f', NULL, 0, "Trace forked children too", 0 },
 	{ "verbose", 'v', NULL, 0, "Say what is attached where", 0 },
 	{ 0 },
@@ -107,6 +108,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 		if (parse_ul(arg, 1, 1ul << 26, &v))
 			bad("--max-live", arg, "expected 1 to 67108864");
 		o->max_live = (uint32_t)v;
+		break;
+	case OPT_KEEP:
+		if (parse_ul(arg, 1, 1ul << 30, &v))
+			bad("--keep", arg, "expected 1 to 1073741824");
+		o->keep = (size_t)v;
 		break;
 	case 'f':
 		o->follow = 1;

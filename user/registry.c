@@ -27,6 +27,8 @@ struct ms_registry *ms_registry_new(const struct ms_reg_opts *opts)
 		r->opts = *opts;
 	if (!r->opts.temp_ns)
 		r->opts.temp_ns = 1000000; /* 1 ms */
+	if (!r->opts.keep)
+		r->opts.keep = 100000;
 	r->timeline_step = 1000000;        /* 1 ms, doubles as needed */
 	return r;
 }
@@ -42,6 +44,7 @@ void ms_registry_free(struct ms_registry *r)
 	for (i = 0; i < r->stacks.n; i++)
 		free(r->stacks.v[i].ips);
 	ms_reg_heap_free_all(r);
+	ms_reg_fold_free(r);
 	free(r->vars.v);
 	free(r->scopes.v);
 	free(r->threads.v);
@@ -360,6 +363,9 @@ int ms_registry_consume(struct ms_registry *r, const void *raw, size_t len)
 	default:
 		break;
 	}
+	if (h.type == MS_EV_VAR || h.type == MS_EV_SCOPE_ENTER || h.type == MS_EV_TASK_ENTER ||
+	    h.type == MS_EV_TASK_SPAWN)
+		ms_reg_fold_maybe(r);
 	return 0;
 bad:
 	r->sum.bad_records++;

@@ -29,6 +29,22 @@ struct ms_reg_opts {
 	 * release by the program: such frees of unknown blocks are no error.
 	 * May be NULL. */
 	int (*internal_caller)(void *user, uint32_t pid, uint64_t caller);
+	/* Keep at most about this many ended variables, scopes and tasks as
+	 * individual records; older ended ones fold into per-name aggregates
+	 * (ms_registry_aggs), so memory follows what is live, not the number
+	 * of events seen. 0 = 100000. */
+	size_t keep;
+};
+
+/* An aggregate of folded (ended, older) records sharing a name and site. */
+struct ms_agg {
+	int kind; /* 0 variable, 1 scope, 2 task */
+	uint32_t name, file, line;
+	uint64_t count;
+	uint64_t bytes;       /* variables: sizes; scopes/tasks: alloc_bytes */
+	uint64_t allocs;      /* scopes/tasks */
+	uint64_t total_ns;    /* scopes/tasks: summed lifetimes */
+	uint64_t first_ns, last_ns;
 };
 
 struct ms_var {
@@ -122,6 +138,7 @@ struct ms_summary {
 	uint64_t unknown_scope_refs; /* records naming a scope never seen */
 	uint64_t string_faults;
 	uint64_t snapshots;
+	uint64_t folded_vars, folded_scopes, folded_tasks;
 	uint64_t first_ns, last_ns;
 	int proc_exited;   /* PROC_EXIT seen */
 	int32_t exit_code; /* its wait status */
@@ -167,6 +184,7 @@ const struct ms_stack *ms_registry_stack(const struct ms_registry *r, uint32_t p
 const uint64_t *ms_registry_size_hist(const struct ms_registry *r);     /* MS_HIST_BUCKETS */
 const uint64_t *ms_registry_lifetime_hist(const struct ms_registry *r); /* MS_HIST_BUCKETS */
 const struct ms_point *ms_registry_timeline(const struct ms_registry *r, size_t *n);
+const struct ms_agg *ms_registry_aggs(const struct ms_registry *r, size_t *n);
 /* Variable index of the block, -1 if none. */
 const struct ms_var *ms_registry_block_var(const struct ms_registry *r, const struct ms_block *b);
 

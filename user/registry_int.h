@@ -50,6 +50,8 @@ struct ms_registry {
 	size_t ntimeline;
 	uint64_t timeline_step; /* ns between kept points; doubles when full */
 	int live_snapshot;      /* inside live_begin/live_end */
+	MS_VEC(struct ms_agg) aggs;
+	struct ms_hashmap agg_idx;     /* (kind<<32|name, file<<32|line) -> index */
 };
 
 /* registry.c */
@@ -59,6 +61,9 @@ struct ms_scope *ms_reg_scope(struct ms_registry *r, uint64_t id);
 void ms_reg_heap_record(struct ms_registry *r, const struct ms_hdr *h, const void *rec, size_t len);
 void ms_reg_heap_free_all(struct ms_registry *r);
 void ms_reg_link_var(struct ms_registry *r, struct ms_var *v, size_t vi);
+/* registry_fold.c */
+void ms_reg_fold_maybe(struct ms_registry *r);
+void ms_reg_fold_free(struct ms_registry *r);
 /* registry_task.c */
 struct ms_task *ms_reg_task(struct ms_registry *r, uint32_t pid, uint64_t id, int create);
 void ms_reg_task_record(struct ms_registry *r, const struct ms_hdr *h, const void *rec, size_t len);

@@ -88,6 +88,9 @@ static void summary_json(struct ms_json *j, const struct ms_report_ctx *c)
 	ms_json_key(j, "string_faults"); ms_json_u64(j, s->string_faults);
 	ms_json_key(j, "bad_records"); ms_json_u64(j, s->bad_records);
 	ms_json_key(j, "snapshots"); ms_json_u64(j, s->snapshots);
+	ms_json_key(j, "folded_variables"); ms_json_u64(j, s->folded_vars);
+	ms_json_key(j, "folded_scopes"); ms_json_u64(j, s->folded_scopes);
+	ms_json_key(j, "folded_tasks"); ms_json_u64(j, s->folded_tasks);
 	ms_json_end_obj(j);
 }
 
@@ -397,6 +400,40 @@ static void hist_json(struct ms_json *j, const char *key, const uint64_t *h)
 	ms_json_end_arr(j);
 }
 
+/* Ended records folded away under --keep, per name and site. */
+static void aggs_json(struct ms_json *j, const struct ms_report_ctx *c)
+{
+	static const char *const key[] = { "variable_aggregates", "scope_aggregates", "task_aggregates" };
+	size_t n, i;
+	const struct ms_agg *g = ms_registry_aggs(c->reg, &n);
+	int kind;
+
+	for (kind = 0; kind < 3; kind++) {
+		ms_json_key(j, key[kind]);
+		ms_json_arr(j);
+		for (i = 0; i < n; i++) {
+			if (g[i].kind != kind)
+				continue;
+			ms_json_obj(j);
+			ms_json_key(j, "name"); ms_json_str(j, ms_registry_str(c->reg, g[i].name));
+			if (kind < 2) {
+				ms_json_key(j, "file"); ms_json_str(j, ms_registry_str(c->reg, g[i].file));
+				ms_json_key(j, "line"); ms_json_u64(j, g[i].line);
+			}
+			ms_json_key(j, "count"); ms_json_u64(j, g[i].count);
+			ms_json_key(j, kind ? "alloc_bytes" : "total_size"); ms_json_u64(j, g[i].bytes);
+			if (kind) {
+				ms_json_key(j, "allocs"); ms_json_u64(j, g[i].allocs);
+				ms_json_key(j, "total_ns"); ms_json_u64(j, g[i].total_ns);
+			}
+			ms_json_key(j, "first_ns"); rel_or_null(j, c, g[i].first_ns);
+			ms_json_key(j, "last_ns"); rel_or_null(j, c, g[i].last_ns);
+			ms_json_end_obj(j);
+		}
+		ms_json_end_arr(j);
+	}
+}
+
 static void timeline_json(struct ms_json *j, const struct ms_report_ctx *c)
 {
 	size_t n, i;
@@ -464,6 +501,7 @@ int ms_report_json(FILE *f, const struct ms_report_ctx *c)
 	ms_json_key(&j, "threshold_ns"); ms_json_u64(&j, 1000000);
 	ms_json_end_obj(&j);
 	timeline_json(&j, c);
+	aggs_json(&j, c);
 	ms_json_end_obj(&j);
 	return ferror(f) ? -1 : 0;
 }

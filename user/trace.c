@@ -332,6 +332,7 @@ int ms_trace_run(const struct ms_opts *o)
 	ropts.from_start = o->cmd != NULL;
 	ropts.read_mem = read_target_str;
 	ropts.internal_caller = internal_caller;
+	ropts.keep = o->keep;
 	ropts.user = &s;
 	s.reg = ms_registry_new(&ropts);
 	s.cons = s.reg ? ms_consumer_new(s.loader, s.reg, o->stack_depth) : NULL;

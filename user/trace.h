@@ -18,6 +18,7 @@ struct ms_opts {
 	unsigned ring_mb;
 	uint32_t max_live;
 	int follow;
+	size_t keep;        /* --keep: ended records kept individually */
 	int verbose;
 };
 

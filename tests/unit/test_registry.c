@@ -288,8 +288,52 @@ static void test_garbage(void)
 	PASS();
 }
 
+static void test_fold_bounds_memory(void)
+{
+	struct ms_reg_opts o = { .keep = 100 };
+	struct ms_registry *r = ms_registry_new(&o);
+	const struct ms_agg *g;
+	const struct ms_var *v;
+	size_t n, i;
+	uint64_t id;
+
+	str(r, 0x50, "tmp");
+	str(r, 0x60, "held");
+	heap(r, MS_EV_ALLOC, 1, 0, 0, 0x9000, 64, 0, 0);
+	var(r, 1, 0, 0x60, 8, 0x9000, 0); /* names a live block: never folded */
+	for (id = 1; id <= 10000; id++) {
+		enter(r, 1, id, 0, 0x50);
+		var(r, 1, id, 0x50, 4, 0, 0);
+		leave(r, 1, id);
+	}
+	ms_registry_vars(r, &n);
+	CHECK(n <= 2 * 100 + 1);
+	ms_registry_scopes(r, &n);
+	CHECK(n <= 2 * 100 + 1);
+	CHECK(ms_registry_summary(r)->folded_vars + ms_registry_vars(r, &n) - ms_registry_vars(r, &n) > 9000);
+	v = ms_registry_vars(r, &n);
+	for (i = 0; i < n && strcmp(ms_registry_str(r, v[i].name), "held"); i++)
+		;
+	CHECK(i < n && v[i].has_heap);
+	{
+		size_t nb, k;
+		const struct ms_block *b = ms_registry_blocks(r, &nb);
+
+		for (k = 0; k < nb && !(b[k].used && b[k].addr == 0x9000); k++)
+			;
+		CHECK(k < nb && ms_registry_block_var(r, &b[k]) == &v[i]);
+	}
+	g = ms_registry_aggs(r, &n);
+	CHECK(n == 2); /* tmp variable, tmp scope */
+	CHECK(g[0].count + g[1].count == ms_registry_summary(r)->folded_vars +
+						 ms_registry_summary(r)->folded_scopes);
+	ms_registry_free(r);
+	PASS();
+}
+
 int main(void)
 {
+	test_fold_bounds_memory();
 	test_nesting_across_threads();
 	test_exit_without_enter();
 	test_event_after_scope_closed();
