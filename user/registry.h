@@ -97,13 +97,24 @@ struct ms_block {
 	int64_t var; /* index into vars, -1 = none */
 };
 
+/* Sampled mode: unbiased (Horvitz-Thompson) estimates and their variances.
+ * A block of `size` sampled with probability p = size / weight stands for
+ * weight bytes and weight/size objects; the variance of a sum of such terms
+ * is estimated by sum w(w - size) for bytes and sum o(o - 1) for objects. */
+struct ms_estimate {
+	double alloc_space, alloc_space_var, alloc_objects, alloc_objects_var;
+	double inuse_space, inuse_space_var, inuse_objects, inuse_objects_var;
+	uint64_t samples, live_samples;
+};
+
 struct ms_site {
 	uint32_t pid;
 	int32_t stack_id;
 	uint64_t allocs, alloc_bytes, frees, freed_bytes;
 	uint64_t live, live_bytes;
 	uint64_t temp;
-	uint64_t weight_live, weight_alloc; /* sampled estimates */
+	uint64_t weight_live, weight_alloc; /* sampled: summed weights */
+	struct ms_estimate est;             /* sampled: estimates + variances */
 };
 
 struct ms_bad_free {
@@ -140,6 +151,7 @@ struct ms_summary {
 	uint64_t snapshots;
 	uint64_t folded_vars, folded_scopes, folded_tasks;
 	uint64_t first_ns, last_ns;
+	struct ms_estimate est; /* sampled mode totals */
 	int proc_exited;   /* PROC_EXIT seen */
 	int32_t exit_code; /* its wait status */
 };

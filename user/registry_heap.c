@@ -19,6 +19,27 @@ static unsigned log2_bucket(uint64_t v)
 	return b < MS_HIST_BUCKETS ? b : MS_HIST_BUCKETS - 1;
 }
 
+/* Add (sign 1) or remove (sign -1) a sampled block's contribution. */
+static void est_add(struct ms_estimate *e, const struct ms_block *b, int alloc, int sign)
+{
+	double w = (double)b->weight, sz = b->size ? (double)b->size : 1.0, o = w / sz;
+
+	if (!b->weight)
+		return;
+	if (alloc) {
+		e->alloc_space += w;
+		e->alloc_space_var += w * (w - sz);
+		e->alloc_objects += o;
+		e->alloc_objects_var += o * (o - 1);
+		e->samples++;
+	}
+	e->inuse_space += sign * w;
+	e->inuse_space_var += sign * w * (w - sz);
+	e->inuse_objects += sign * o;
+	e->inuse_objects_var += sign * o * (o - 1);
+	e->live_samples += sign;
+}
+
 static struct ms_site *site_of(struct ms_registry *r, uint32_t pid, int32_t stack_id)
 {
 	uint64_t *i = ms_hm_get(&r->site_idx, pid, (uint32_t)stack_id);
@@ -124,7 +145,11 @@ static struct ms_block *block_add(struct ms_registry *r, const struct ms_hdr *h,
 		site->live++;
 		site->live_bytes += b->size;
 		site->weight_live += weight;
+		if (h->type == MS_EV_LIVE) /* a snapshot block: in use only */
+			est_add(&site->est, b, 0, 1);
 	}
+	if (h->type == MS_EV_LIVE)
+		est_add(&r->sum.est, b, 0, 1);
 	s = ms_reg_scope(r, b->scope);
 	if (s)
 		s->live_bytes += b->size;
@@ -151,7 +176,9 @@ static void alloc_count(struct ms_registry *r, const struct ms_block *b)
 		site->allocs++;
 		site->alloc_bytes += b->size;
 		site->weight_alloc += b->weight;
+		est_add(&site->est, b, 1, 1);
 	}
+	est_add(&r->sum.est, b, 1, 1);
 	if (s) {
 		s->allocs++;
 		s->alloc_bytes += b->size;
@@ -177,7 +204,9 @@ static void block_release(struct ms_registry *r, struct ms_block *b, uint64_t ts
 		site->live--;
 		site->live_bytes -= b->size;
 		site->weight_live -= b->weight;
+		est_add(&site->est, b, 0, -1);
 	}
+	est_add(&r->sum.est, b, 0, -1);
 	if (s)
 		s->live_bytes -= b->size < s->live_bytes ? b->size : s->live_bytes;
 	if (t)
@@ -366,10 +395,17 @@ void ms_registry_live_begin(struct ms_registry *r)
 	r->free_blocks.n = 0;
 	ms_hm_free(&r->block_idx);
 	for (i = 0; i < r->sites.n; i++) {
+		struct ms_estimate *e = &r->sites.v[i].est;
+
 		r->sites.v[i].live = 0;
 		r->sites.v[i].live_bytes = 0;
 		r->sites.v[i].weight_live = 0;
+		e->inuse_space = e->inuse_space_var = e->inuse_objects = e->inuse_objects_var = 0;
+		e->live_samples = 0;
 	}
+	r->sum.est.inuse_space = r->sum.est.inuse_space_var = 0;
+	r->sum.est.inuse_objects = r->sum.est.inuse_objects_var = 0;
+	r->sum.est.live_samples = 0;
 	for (i = 0; i < r->scopes.n; i++)
 		r->scopes.v[i].live_bytes = 0;
 	for (i = 0; i < r->tasks.n; i++)

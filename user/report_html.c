@@ -972,16 +972,20 @@ static void scope_tree_json(struct html *h)
 {
 	const struct ms_summary *sum = ms_registry_summary(h->c->reg);
 	struct ms_json *j = &h->j;
-	struct ms_hashmap by_scope = { 0 }, by_path = { 0 };
+	struct ms_hashmap by_path = { 0 };
 	struct snode *nd = NULL;
 	struct rank *r = NULL;
 	size_t n, i, nn = 0, cap = 0, rows = 0;
 	const struct ms_scope *s = ms_registry_scopes(h->c->reg, &n);
+	/* node of each scope, by its index in s[] */
+	size_t *node_of = malloc((n ? n : 1) * sizeof(*node_of));
 	uint64_t end = h->c->end_ns > sum->last_ns ? h->c->end_ns : sum->last_ns;
 
-	for (i = 0; i < n; i++) {
-		uint64_t *p = s[i].parent ? ms_hm_get(&by_scope, s[i].parent, 0) : NULL;
-		int64_t parent = p ? (int64_t)*p : -1;
+	for (i = 0; node_of && i < n; i++) {
+		const struct ms_scope *ps = s[i].parent ? ms_registry_scope(h->c->reg, s[i].parent) : NULL;
+		/* a parent not seen before its child (its enter was dropped)
+		 * makes the child a root */
+		int64_t parent = ps && ps >= s && ps < s + i ? (int64_t)node_of[ps - s] : -1;
 		/* line is folded into the high bits: a collision only merges
 		 * two nodes with the same name and file */
 		uint64_t a = (uint64_t)(parent + 1) | ((uint64_t)s[i].line << 40);
@@ -1010,8 +1014,7 @@ static void scope_tree_json(struct html *h)
 		} else {
 			idx = *k;
 		}
-		if (ms_hm_put(&by_scope, s[i].id, 0, idx))
-			break;
+		node_of[i] = idx;
 		x = &nd[idx];
 		exit = s[i].exit_ns ? s[i].exit_ns : end;
 		x->count++;
@@ -1076,7 +1079,7 @@ static void scope_tree_json(struct html *h)
 	ms_json_end_obj(j);
 	free(r);
 	free(nd);
-	ms_hm_free(&by_scope);
+	free(node_of);
 	ms_hm_free(&by_path);
 }
 

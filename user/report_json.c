@@ -1,4 +1,5 @@
 /* report_json.c - the JSON report (schema in README.md, "JSON report"). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "json.h"
@@ -400,6 +401,64 @@ static void hist_json(struct ms_json *j, const char *key, const uint64_t *h)
 	ms_json_end_arr(j);
 }
 
+static void est_json(struct ms_json *j, const char *key, double v, double var)
+{
+	ms_json_key(j, key);
+	ms_json_obj(j);
+	ms_json_key(j, "estimate"); ms_json_dbl(j, v);
+	ms_json_key(j, "stddev"); ms_json_dbl(j, var > 0 ? sqrt(var) : 0);
+	ms_json_end_obj(j);
+}
+
+static void estimates_json(struct ms_json *j, const struct ms_estimate *e)
+{
+	est_json(j, "alloc_space", e->alloc_space, e->alloc_space_var);
+	est_json(j, "alloc_objects", e->alloc_objects, e->alloc_objects_var);
+	est_json(j, "inuse_space", e->inuse_space, e->inuse_space_var);
+	est_json(j, "inuse_objects", e->inuse_objects, e->inuse_objects_var);
+	ms_json_key(j, "samples"); ms_json_u64(j, e->samples);
+	ms_json_key(j, "live_samples"); ms_json_u64(j, e->live_samples);
+}
+
+static int by_inuse(const void *a, const void *b)
+{
+	const struct ms_site *x = *(const struct ms_site *const *)a, *y = *(const struct ms_site *const *)b;
+
+	return x->est.inuse_space < y->est.inuse_space ? 1 : x->est.inuse_space > y->est.inuse_space ? -1 : 0;
+}
+
+/* Sampled mode: estimates in total and per allocation site. */
+static void sampled_json(struct ms_json *j, const struct ms_report_ctx *c)
+{
+	size_t n, i, k = 0;
+	const struct ms_site *s = ms_registry_sites(c->reg, &n);
+	const struct ms_site **order = malloc((n ? n : 1) * sizeof(*order));
+
+	ms_json_key(j, "sampled");
+	ms_json_obj(j);
+	ms_json_key(j, "note");
+	ms_json_str(j, "figures are statistical estimates from sampled allocations (stddev given); "
+		       "in-use figures cover allocations made since the attach");
+	ms_json_key(j, "interval_bytes"); ms_json_u64(j, c->sample_interval);
+	estimates_json(j, &ms_registry_summary(c->reg)->est);
+	ms_json_key(j, "sites");
+	ms_json_arr(j);
+	for (i = 0; order && i < n; i++)
+		if (s[i].est.samples || s[i].est.live_samples)
+			order[k++] = &s[i];
+	if (order)
+		qsort(order, k, sizeof(*order), by_inuse);
+	for (i = 0; i < k; i++) {
+		ms_json_obj(j);
+		estimates_json(j, &order[i]->est);
+		ms_json_key(j, "stack"); stack_json(j, c, order[i]->pid, order[i]->stack_id, 0);
+		ms_json_end_obj(j);
+	}
+	ms_json_end_arr(j);
+	ms_json_end_obj(j);
+	free(order);
+}
+
 /* Ended records folded away under --keep, per name and site. */
 static void aggs_json(struct ms_json *j, const struct ms_report_ctx *c)
 {
@@ -502,6 +561,8 @@ int ms_report_json(FILE *f, const struct ms_report_ctx *c)
 	ms_json_end_obj(&j);
 	timeline_json(&j, c);
 	aggs_json(&j, c);
+	if (!strcmp(c->mode, "sampled"))
+		sampled_json(&j, c);
 	ms_json_end_obj(&j);
 	return ferror(f) ? -1 : 0;
 }

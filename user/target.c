@@ -224,3 +224,62 @@ int ms_spawn_release(struct ms_child *c)
 	c->status_fd = -1;
 	return n == sizeof(e) ? -e : 0;
 }
+
+int ms_target_env(pid_t pid, const char *name, char *buf, size_t len)
+{
+	char path[64], *env = NULL, *p;
+	size_t cap = 0, n = 0, nl = strlen(name);
+	ssize_t k;
+	int fd, err = -ENOENT;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		if (n + 4096 > cap) {
+			char *ne = realloc(env, cap + 65536);
+
+			if (!ne) {
+				err = -ENOMEM;
+				goto out;
+			}
+			env = ne;
+			cap += 65536;
+		}
+		k = read(fd, env + n, cap - n - 1);
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+	}
+	if (!env)
+		goto out;
+	env[n] = 0;
+	for (p = env; p < env + n; p += strlen(p) + 1) {
+		if (!strncmp(p, name, nl) && p[nl] == '=') {
+			snprintf(buf, len, "%s", p + nl + 1);
+			err = 0;
+			break;
+		}
+	}
+out:
+	free(env);
+	close(fd);
+	return err;
+}
+
+int ms_target_maps_has(pid_t pid, const char *needle)
+{
+	char path[64], line[4096];
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}

@@ -19,6 +19,12 @@ ssize_t ms_target_read_str(void *user, uint32_t pid, uint64_t addr, void *buf, s
  * -EPERM and what is missing in why. */
 int ms_check_privilege(char *why, size_t len);
 
+/* Value of environment variable `name` in pid's initial environment into
+ * buf; 0, or -ENOENT if unset, -errno if unreadable. */
+int ms_target_env(pid_t pid, const char *name, char *buf, size_t len);
+/* 1 if pid maps a file whose name contains `needle`, 0 if not, -errno. */
+int ms_target_maps_has(pid_t pid, const char *needle);
+
 struct ms_child {
 	pid_t pid;
 	int release_fd; /* write end: the child execs when it closes */

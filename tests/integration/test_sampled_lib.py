@@ -247,13 +247,61 @@ int main()
 }
 """
 
-# Known allocation pattern. Prints "ready PID", waits for a line on stdin
-# (the tracer is attached by then), runs the pattern on the main thread and
-# on a thread created before the attach, raises an allocating signal
-# handler, forks a child that allocates (not followed), prints the exact
-# totals and the theoretical variances of the estimators, ends with a
-# marker block certain to be sampled, then waits for "quit" with the kept
-# blocks still live.
+# The protocol of the traced targets (C and C++ alike). A target prints
+# "ready"; each "sync" line on stdin makes it allocate and free the marker
+# block (bigger than any countdown can reach, so always sampled) and answer
+# "synced": once the test has seen that block's two probes the tracer is
+# attached for sure (a raised semaphore alone does not say that the BPF
+# program is attached yet). "go" starts the run; the target prints
+# "done ...", frees the marker once more (the end of its events) and waits
+# for one more line before it exits.
+PROTOCOL = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MARKER_SIZE ((64u << 20) + 17)
+static void *volatile marker_sink;
+
+static void marker(void)
+{
+	marker_sink = malloc(MARKER_SIZE);
+	free(marker_sink);
+}
+
+static void wait_go(void)
+{
+	char line[64];
+
+	printf("ready\n");
+	fflush(stdout);
+	while (fgets(line, sizeof(line), stdin)) {
+		if (strncmp(line, "go", 2) == 0)
+			return;
+		marker();
+		printf("synced\n");
+		fflush(stdout);
+	}
+	exit(1);
+}
+
+static void finish(void)
+{
+	char line[64];
+
+	fflush(stdout);
+	marker();
+	if (!fgets(line, sizeof(line), stdin))
+		exit(1);
+}
+"""
+MARKER_SIZE = (64 << 20) + 17
+
+# Known allocation pattern: runs it on the main thread and on a thread
+# created before the attach, raises an allocating signal handler, forks a
+# child that allocates (not followed), prints the exact totals and the
+# theoretical variances of the estimators; the kept blocks are still live
+# when the tracer stops.
 PATTERN_C = r"""
 #define _GNU_SOURCE
 #include <math.h>
@@ -268,7 +316,6 @@ PATTERN_C = r"""
 
 #define N 60000
 #define KEEP_EVERY 16
-#define MARKER_SIZE ((64u << 20) + 17)
 
 struct tot {
 	uint64_t alloc, live;
@@ -364,11 +411,9 @@ static void *thr(void *a)
 
 int main(int argc, char **argv)
 {
-	char line[64];
 	pthread_t th;
 	pid_t c;
 	int st;
-	void *m;
 	uint64_t hb;
 
 	R = atof(argv[1]);
@@ -377,10 +422,7 @@ int main(int argc, char **argv)
 	if (pipe(go_pipe))
 		return 1;
 	pthread_create(&th, NULL, thr, NULL); /* started before the attach */
-	printf("ready %d\n", (int)getpid());
-	fflush(stdout);
-	if (!fgets(line, sizeof(line), stdin))
-		return 1;
+	wait_go();
 	if (write(go_pipe[1], "g", 1) != 1)
 		return 1;
 	pattern(&t_main, 12345);
@@ -394,16 +436,12 @@ int main(int argc, char **argv)
 	}
 	waitpid(c, &st, 0);
 	hb = handler_allocs;
-	printf("done alloc=%llu live=%llu var_alloc=%.9e var_live=%.9e child=%d marker=%u\n",
+	printf("done alloc=%llu live=%llu var_alloc=%.9e var_live=%.9e child=%d\n",
 	       (unsigned long long)(t_main.alloc + t_thr.alloc + hb * 1000),
 	       (unsigned long long)(t_main.live + t_thr.live),
 	       t_main.var_alloc + t_thr.var_alloc + (double)hb * var1(1000),
-	       t_main.var_live + t_thr.var_live, st, MARKER_SIZE);
-	fflush(stdout);
-	m = malloc(MARKER_SIZE); /* larger than any countdown: always sampled */
-	free(m);
-	if (!fgets(line, sizeof(line), stdin))
-		return 1;
+	       t_main.var_live + t_thr.var_live, st);
+	finish();
 	return 0;
 }
 """
@@ -426,16 +464,12 @@ static void *blocks[FILL];
 
 int main(void)
 {
-	char line[64];
 	char *p, *q;
 	int i;
 	volatile uint64_t *untracked;
 	size_t usable;
 
-	printf("ready\n");
-	fflush(stdout);
-	if (!fgets(line, sizeof(line), stdin))
-		return 1;
+	wait_go();
 	p = malloc(1001);                /* A 1001 */
 	p = realloc(p, 1002);            /* F, A 1002 (maybe in place) */
 	p = realloc(p, 300003);          /* F, A 300003 (moved) */
@@ -457,31 +491,21 @@ int main(void)
 	untracked = dlsym(RTLD_DEFAULT, "memscope_sample_untracked");
 	printf("done untracked=%llu usable=%zu\n", untracked ? (unsigned long long)*untracked : 0ULL,
 	       usable);
-	fflush(stdout);
-	p = malloc((64u << 20) + 17);    /* marker */
-	free(p);
-	if (!fgets(line, sizeof(line), stdin))
-		return 1;
+	finish();
 	return 0;
 }
 """
 
 # C++ operators reach the library through libstdc++'s calls to malloc &co.
 CXX_OPS = r"""
-#include <cstdio>
-#include <cstdlib>
 #include <new>
-#include <string>
 
 struct alignas(256) Aligned { char b[999936]; };
 static void *volatile sink;
 
 int main()
 {
-	std::printf("ready\n");
-	std::fflush(stdout);
-	if (std::scanf("%*s") != 0)
-		return 1;
+	wait_go();
 	char *a = new char[888888];
 	struct S { char b[777777]; } *s = new S;
 	Aligned *al = new Aligned;
@@ -492,12 +516,7 @@ int main()
 	delete[] a;
 	delete al;
 	std::printf("done\n");
-	std::fflush(stdout);
-	void *m = std::malloc((64u << 20) + 17);
-	sink = m;
-	std::free(m);
-	if (std::scanf("%*s") != 0)
-		return 1;
+	finish();
 	return 0;
 }
 """
@@ -511,15 +530,20 @@ def build_dir():
     return _build_dir
 
 
-def build(name, source, cxx=False):
-    """Compile a target program once per run; return its path."""
+def build(name, source, cxx=False, protocol=False):
+    """Compile a target program once per run (after PROTOCOL if asked);
+    return its path."""
     d = build_dir()
     exe = os.path.join(d, name)
     if os.path.exists(exe):
         return exe
     src = exe + (".cpp" if cxx else ".c")
     with open(src, "w") as f:
-        f.write(source)
+        if protocol:
+            head, sep, body = source.partition("#define _GNU_SOURCE\n")
+            f.write(sep + head + PROTOCOL + body if sep else PROTOCOL + source)
+        else:
+            f.write(source)
     if cxx:
         cmd = ["g++", "-O1", "-g", "-std=c++17", "-fno-allocation-dce", "-fno-builtin-malloc",
                "-fno-builtin-free", "-pthread", src, "-o", exe]
@@ -798,7 +822,7 @@ def expected_weight(size, r):
 def test_sampled_estimates_within_error_bars():
     need_bpftrace()
     r = 262144
-    exe = build("pattern", PATTERN_C)
+    exe = build("pattern", PATTERN_C, protocol=True)
     marker = (64 << 20) + 17
     s = Session([exe, str(r)], {"MEMSCOPE_SAMPLE_SEED": "42", "MEMSCOPE_SAMPLE_INTERVAL": str(r)})
     try:
@@ -841,7 +865,7 @@ def test_sampled_estimates_within_error_bars():
 
 def test_realloc_edges_and_full_set():
     need_bpftrace()
-    exe = build("edge", EDGE_C)
+    exe = build("edge", EDGE_C, protocol=True)
     marker = (64 << 20) + 17
     # every allocation of 32+ bytes is sampled at R = 1: 80000 live blocks
     # overflow groups of the 64 Ki-slot pointer set
@@ -894,7 +918,7 @@ def test_cxx_operators_sampled():
     need_bpftrace()
     if not shutil.which("g++"):
         raise Skip("g++ not installed")
-    exe = build("cxx_ops", CXX_OPS, cxx=True)
+    exe = build("cxx_ops", CXX_OPS, cxx=True, protocol=True)
     marker = (64 << 20) + 17
     s = Session([exe], {"MEMSCOPE_SAMPLE_INTERVAL": "4096", "MEMSCOPE_SAMPLE_SEED": "3"})
     try:
