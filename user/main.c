@@ -17,18 +17,24 @@ static const char doc[] =
 	"  memscope-trace [OPTION...] -- CMD [ARG...]   start CMD, traced from its first instruction\n"
 	"Stops when the target exits, after --duration, or on SIGINT/SIGTERM; always writes its report.";
 
-enum { OPT_STACK = 1000, OPT_NO_ALLOC, OPT_RING, OPT_MAX_LIVE, OPT_KEEP };
+enum { OPT_STACK = 1000, OPT_NO_ALLOC, OPT_RING, OPT_MAX_LIVE, OPT_KEEP, OPT_SNAP, OPT_HTML,
+       OPT_FOLDED, OPT_FOLDED_ALLOC, OPT_TIMELINE };
 
 static const struct argp_option options[] = {
 	{ "pid", 'p', "PID", 0, "Attach to running process PID", 0 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (may be fractional)", 0 },
 	{ "output", 'o', "FILE", 0, "Write the JSON report to FILE (default: text summary on stdout)", 0 },
+	{ "html", OPT_HTML, "FILE", 0, "Write a self-contained HTML dashboard to FILE", 0 },
+	{ "folded", OPT_FOLDED, "FILE", 0, "Write folded stacks of live bytes (flame graphs) to FILE", 0 },
+	{ "folded-alloc", OPT_FOLDED_ALLOC, "FILE", 0, "Write folded stacks of allocated bytes to FILE", 0 },
+	{ "timeline", OPT_TIMELINE, "FILE", 0, "Write a Chrome trace-event timeline (Perfetto) to FILE", 0 },
 	{ "mode", 'm', "MODE", 0, "full (default), fast, light or sampled", 0 },
 	{ "stack-depth", OPT_STACK, "N", 0, "User stack frames per allocation site (0-127, default 16)", 0 },
 	{ "no-alloc", OPT_NO_ALLOC, NULL, 0, "Do not trace the allocator", 0 },
 	{ "ring-size", OPT_RING, "MIB", 0, "Ring buffer size in MiB, a power of two (default 16)", 0 },
 	{ "max-live", OPT_MAX_LIVE, "N", 0, "Capacity of the BPF live-block map (default 1048576)", 0 },
 	{ "keep", OPT_KEEP, "N", 0, "Ended variables/scopes/tasks kept one by one (default 100000); older ones fold into aggregates", 0 },
+	{ "snapshot-interval", OPT_SNAP, "SECONDS", 0, "Snapshot live memory every SECONDS; the report lists what grows steadily", 0 },
 	{ "follow", 'f', NULL, 0, "Trace forked children too", 0 },
 	{ "verbose", 'v', NULL, 0, "Say what is attached where", 0 },
 	{ 0 },
@@ -79,6 +85,22 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 			bad("--output", arg, "expected a file path");
 		o->output = arg;
 		break;
+	case OPT_HTML:
+	case OPT_FOLDED:
+	case OPT_FOLDED_ALLOC:
+	case OPT_TIMELINE:
+		if (!*arg)
+			bad(key == OPT_HTML ? "--html" : key == OPT_TIMELINE ? "--timeline" : "--folded", arg,
+			    "expected a file path");
+		if (key == OPT_HTML)
+			o->html = arg;
+		else if (key == OPT_FOLDED)
+			o->folded = arg;
+		else if (key == OPT_FOLDED_ALLOC)
+			o->folded_alloc = arg;
+		else
+			o->timeline = arg;
+		break;
 	case 'm':
 		if (!strcmp(arg, "full"))
 			o->mode = MS_MODE_FULL;
@@ -108,6 +130,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 		if (parse_ul(arg, 1, 1ul << 26, &v))
 			bad("--max-live", arg, "expected 1 to 67108864");
 		o->max_live = (uint32_t)v;
+		break;
+	case OPT_SNAP:
+		errno = 0;
+		o->snapshot_interval = strtod(arg, &end);
+		if (errno || *end || end == arg || !(o->snapshot_interval >= 0.01) || o->snapshot_interval > 1e6)
+			bad("--snapshot-interval", arg, "expected seconds >= 0.01");
 		break;
 	case OPT_KEEP:
 		if (parse_ul(arg, 1, 1ul << 30, &v))

@@ -45,6 +45,7 @@ void ms_registry_free(struct ms_registry *r)
 		free(r->stacks.v[i].ips);
 	ms_reg_heap_free_all(r);
 	ms_reg_fold_free(r);
+	ms_reg_snapshots_free(r);
 	free(r->vars.v);
 	free(r->scopes.v);
 	free(r->threads.v);
@@ -349,9 +350,17 @@ int ms_registry_consume(struct ms_registry *r, const void *raw, size_t len)
 	case MS_EV_TASK_END:
 		ms_reg_task_record(r, &h, rec, len);
 		break;
-	case MS_EV_SNAPSHOT:
-		r->sum.snapshots++;
+	case MS_EV_SNAPSHOT: {
+		/* MEMSCOPE_SNAPSHOT(label) from the target */
+		const struct ms_ev_name *n = rec;
+		char label[MS_NAME_MAX];
+		size_t len = n->len < MS_NAME_MAX ? n->len : MS_NAME_MAX - 1;
+
+		memcpy(label, n->text, len);
+		label[len] = 0;
+		ms_registry_snapshot(r, h.ts_ns, label);
 		break;
+	}
 	case MS_EV_THREAD_EXIT:
 		thread_exit(r, rec);
 		break;

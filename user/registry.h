@@ -197,6 +197,37 @@ const uint64_t *ms_registry_size_hist(const struct ms_registry *r);     /* MS_HI
 const uint64_t *ms_registry_lifetime_hist(const struct ms_registry *r); /* MS_HIST_BUCKETS */
 const struct ms_point *ms_registry_timeline(const struct ms_registry *r, size_t *n);
 const struct ms_agg *ms_registry_aggs(const struct ms_registry *r, size_t *n);
+/* ---- snapshots and growth (registry_growth.c) ---------------------------- */
+#define MS_SNAP_MAX 64
+enum { MS_GROW_SITE = 1, MS_GROW_VAR, MS_GROW_TASK };
+struct ms_snap_item {
+	int kind;    /* MS_GROW_* */
+	uint64_t a;  /* site: pid; var: name offset; task: pid */
+	uint64_t b;  /* site: stack id; var: 0; task: id */
+	uint64_t bytes;
+};
+struct ms_snapshot {
+	uint64_t ts_ns;
+	uint32_t label; /* strtab offset, 0 = periodic */
+	uint64_t live_bytes;
+	struct ms_snap_item *items;
+	size_t n, cap;
+};
+struct ms_growth {
+	int kind;
+	uint64_t a, b;
+	double slope; /* bytes per second */
+	double r2;
+	uint64_t first_bytes, last_bytes;
+};
+/* Take a snapshot of live bytes per site, variable name and task now. */
+void ms_registry_snapshot(struct ms_registry *r, uint64_t ts, const char *label);
+const struct ms_snapshot *ms_registry_snapshots(const struct ms_registry *r, size_t *n);
+/* Keys whose live bytes grow steadily across the snapshots (see the .c for
+ * the rule), rising by at least min_bytes. *out is malloc'ed. 0 or -1. */
+int ms_registry_growth(const struct ms_registry *r, uint64_t min_bytes, struct ms_growth **out,
+		       size_t *nout);
+
 /* Variable index of the block, -1 if none. */
 const struct ms_var *ms_registry_block_var(const struct ms_registry *r, const struct ms_block *b);
 

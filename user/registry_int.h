@@ -50,6 +50,8 @@ struct ms_registry {
 	size_t ntimeline;
 	uint64_t timeline_step; /* ns between kept points; doubles when full */
 	int live_snapshot;      /* inside live_begin/live_end */
+	struct ms_snapshot snaps[MS_SNAP_MAX];
+	size_t nsnaps;
 	MS_VEC(struct ms_agg) aggs;
 	struct ms_hashmap agg_idx;     /* (kind<<32|name, file<<32|line) -> index */
 };
@@ -61,6 +63,8 @@ struct ms_scope *ms_reg_scope(struct ms_registry *r, uint64_t id);
 void ms_reg_heap_record(struct ms_registry *r, const struct ms_hdr *h, const void *rec, size_t len);
 void ms_reg_heap_free_all(struct ms_registry *r);
 void ms_reg_link_var(struct ms_registry *r, struct ms_var *v, size_t vi);
+/* registry_growth.c */
+void ms_reg_snapshots_free(struct ms_registry *r);
 /* registry_fold.c */
 void ms_reg_fold_maybe(struct ms_registry *r);
 void ms_reg_fold_free(struct ms_registry *r);

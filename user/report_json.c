@@ -459,6 +459,60 @@ static void sampled_json(struct ms_json *j, const struct ms_report_ctx *c)
 	free(order);
 }
 
+static void growth_json(struct ms_json *j, const struct ms_report_ctx *c)
+{
+	size_t n, i, ng = 0;
+	const struct ms_snapshot *sn = ms_registry_snapshots(c->reg, &n);
+	struct ms_growth *g = NULL;
+	static const char *const kinds[] = { "?", "site", "variable", "task" };
+
+	ms_json_key(j, "snapshots");
+	ms_json_arr(j);
+	for (i = 0; i < n; i++) {
+		ms_json_obj(j);
+		ms_json_key(j, "time_ns"); ms_json_u64(j, ms_rel(c, sn[i].ts_ns));
+		ms_json_key(j, "label"); ms_json_str(j, ms_registry_str(c->reg, sn[i].label));
+		ms_json_key(j, "live_bytes"); ms_json_u64(j, sn[i].live_bytes);
+		ms_json_end_obj(j);
+	}
+	ms_json_end_arr(j);
+	ms_registry_growth(c->reg, 1024, &g, &ng);
+	ms_json_key(j, "growth");
+	ms_json_arr(j);
+	for (i = 0; i < ng; i++) {
+		ms_json_obj(j);
+		ms_json_key(j, "kind"); ms_json_str(j, kinds[g[i].kind & 3]);
+		ms_json_key(j, "name");
+		if (g[i].kind == MS_GROW_VAR)
+			ms_json_str(j, ms_registry_str(c->reg, (uint32_t)g[i].a));
+		else if (g[i].kind == MS_GROW_TASK) {
+			size_t nt, k;
+			const struct ms_task *t = ms_registry_tasks(c->reg, &nt);
+			const char *nm = NULL;
+
+			for (k = 0; k < nt; k++)
+				if (t[k].pid == g[i].a && t[k].id == g[i].b)
+					nm = ms_registry_str(c->reg, t[k].name);
+			ms_json_str(j, nm);
+		} else
+			ms_json_null(j);
+		if (g[i].kind == MS_GROW_TASK) {
+			ms_json_key(j, "task"); ms_json_u64(j, g[i].b);
+		}
+		ms_json_key(j, "slope_bytes_per_s"); ms_json_dbl(j, g[i].slope);
+		ms_json_key(j, "r2"); ms_json_dbl(j, g[i].r2);
+		ms_json_key(j, "first_bytes"); ms_json_u64(j, g[i].first_bytes);
+		ms_json_key(j, "last_bytes"); ms_json_u64(j, g[i].last_bytes);
+		if (g[i].kind == MS_GROW_SITE) {
+			ms_json_key(j, "stack");
+			stack_json(j, c, (uint32_t)g[i].a, (int32_t)g[i].b, 0);
+		}
+		ms_json_end_obj(j);
+	}
+	ms_json_end_arr(j);
+	free(g);
+}
+
 /* Ended records folded away under --keep, per name and site. */
 static void aggs_json(struct ms_json *j, const struct ms_report_ctx *c)
 {
@@ -561,6 +615,7 @@ int ms_report_json(FILE *f, const struct ms_report_ctx *c)
 	ms_json_end_obj(&j);
 	timeline_json(&j, c);
 	aggs_json(&j, c);
+	growth_json(&j, c);
 	if (!strcmp(c->mode, "sampled"))
 		sampled_json(&j, c);
 	ms_json_end_obj(&j);

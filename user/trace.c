@@ -19,6 +19,7 @@
 #include "procmaps.h"
 #include "registry.h"
 #include "report.h"
+#include "report_out.h"
 #include "ringbuf.h"
 #include "symbolize.h"
 #include "target.h"
@@ -38,6 +39,7 @@ struct session {
 	struct ms_consumer *cons;
 	struct ms_symbolizer *sym;
 	FILE *out;
+	FILE *html, *folded, *folded_alloc, *timeline;
 	int exited;
 	int status;
 	const char *stop_reason;
@@ -223,6 +225,18 @@ static void check_exit(struct session *s)
 	}
 }
 
+/* Writers report only what ferror knows: flush to see a full disk. */
+static int finish_output(FILE *f, const char *path, int werr)
+{
+	if (!f)
+		return 0;
+	if (werr || fflush(f) || ferror(f)) {
+		fprintf(stderr, "memscope-trace: write %s: %s\n", path, strerror(errno ? errno : EIO));
+		return -EIO;
+	}
+	return 0;
+}
+
 static int write_reports(struct session *s)
 {
 	struct ms_report_ctx c = { 0 };
@@ -256,6 +270,15 @@ static int write_reports(struct session *s)
 		ms_report_text(stdout, &c);
 		fflush(stdout);
 	}
+	if (s->html)
+		err |= finish_output(s->html, s->o->html, ms_report_html(s->html, &c));
+	if (s->timeline)
+		err |= finish_output(s->timeline, s->o->timeline, ms_report_timeline(s->timeline, &c));
+	if (s->folded)
+		err |= finish_output(s->folded, s->o->folded, ms_report_folded(s->folded, &c, 1));
+	if (s->folded_alloc)
+		err |= finish_output(s->folded_alloc, s->o->folded_alloc,
+				     ms_report_folded(s->folded_alloc, &c, 0));
 	return err;
 }
 
@@ -354,7 +377,7 @@ int ms_trace_run(const struct ms_opts *o)
 	struct ms_child child = { .pid = -1, .release_fd = -1, .status_fd = -1 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	char why[256];
-	uint64_t deadline = 0, last_scan = 0, last_sym = 0, nstacks = 0;
+	uint64_t deadline = 0, last_scan = 0, last_sym = 0, nstacks = 0, last_snap = 0;
 	int err, probes, rc = 1, started = 0;
 
 	err = ms_check_privilege(why, sizeof(why));
@@ -362,8 +385,12 @@ int ms_trace_run(const struct ms_opts *o)
 		fprintf(stderr, "memscope-trace: insufficient privilege: run as root or grant %s\n", why);
 		return 1;
 	}
-	if (o->output && open_output(o->output, &s.out))
-		return 1;
+	if ((o->output && open_output(o->output, &s.out)) ||
+	    (o->html && open_output(o->html, &s.html)) ||
+	    (o->timeline && open_output(o->timeline, &s.timeline)) ||
+	    (o->folded && open_output(o->folded, &s.folded)) ||
+	    (o->folded_alloc && open_output(o->folded_alloc, &s.folded_alloc)))
+		goto cleanup;
 	if (o->cmd) {
 		err = ms_resolve_cmd(o->cmd[0], s.exe, sizeof(s.exe));
 		if (err) {
@@ -482,6 +509,15 @@ int ms_trace_run(const struct ms_opts *o)
 		check_exit(&s);
 		if (s.exited)
 			break;
+		if (o->snapshot_interval > 0 &&
+		    t - last_snap >= (uint64_t)(o->snapshot_interval * 1e9)) {
+			if (last_snap) {
+				if (o->mode == MS_MODE_FAST)
+					ms_bpfmaps_read_fast(s.loader, s.reg, o->stack_depth);
+				ms_registry_snapshot(s.reg, t, NULL);
+			}
+			last_snap = t;
+		}
 		if (deadline && t >= deadline) {
 			s.stop_reason = "duration";
 			break;
@@ -525,5 +561,13 @@ cleanup:
 	ms_registry_free(s.reg);
 	if (s.out)
 		fclose(s.out);
+	if (s.html)
+		fclose(s.html);
+	if (s.timeline)
+		fclose(s.timeline);
+	if (s.folded)
+		fclose(s.folded);
+	if (s.folded_alloc)
+		fclose(s.folded_alloc);
 	return rc;
 }

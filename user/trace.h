@@ -12,13 +12,18 @@ struct ms_opts {
 	char **cmd;         /* -- CMD ARGS (NULL-terminated) */
 	double duration;    /* -d, 0 = until the target exits or a signal */
 	const char *output; /* -o FILE (JSON) */
+	const char *html;   /* --html FILE */
+	const char *folded; /* --folded FILE (live bytes) */
+	const char *folded_alloc; /* --folded-alloc FILE (allocated bytes) */
+	const char *timeline; /* --timeline FILE (Chrome trace events) */
 	enum ms_mode mode;
 	int stack_depth;
 	int no_alloc;
 	unsigned ring_mb;
 	uint32_t max_live;
 	int follow;
-	size_t keep;        /* --keep: ended records kept individually */
+	size_t keep;
+	double snapshot_interval; /* --snapshot-interval, 0 = off */        /* --keep: ended records kept individually */
 	int verbose;
 };
 

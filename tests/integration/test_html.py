@@ -11,6 +11,7 @@ Chromium is driven through the DevTools protocol over
 --remote-debugging-pipe (stdlib only): that reports console messages,
 uncaught exceptions and JavaScript dialogs, which --dump-dom cannot.
 Run standalone with `python3 tests/integration/test_html.py`."""
+import atexit
 import fcntl
 import json
 import os
@@ -216,7 +217,9 @@ def emitter():
     cc = shutil.which("cc") or shutil.which("gcc")
     if not cc:
         raise Skip("no C compiler to build the report driver")
-    out = os.path.join(tempfile.mkdtemp(prefix="memscope-emit-"), "test_reports")
+    d = tempfile.mkdtemp(prefix="memscope-emit-")
+    atexit.register(shutil.rmtree, d, True)
+    out = os.path.join(d, "test_reports")
     user = os.path.join(ROOT, "user")
     srcs = [os.path.join(ROOT, "tests", "unit", "test_reports.c")] + sorted(
         os.path.join(user, f) for f in os.listdir(user)

@@ -252,16 +252,21 @@ int main()
 # block (bigger than any countdown can reach, so always sampled) and answer
 # "synced": once the test has seen that block's two probes the tracer is
 # attached for sure (a raised semaphore alone does not say that the BPF
-# program is attached yet). "go" starts the run; the target prints
-# "done ...", frees the marker once more (the end of its events) and waits
-# for one more line before it exits.
+# program is attached yet). The sync markers are allocated by a thread of
+# their own, so that the number of syncs does not shift the sampling
+# decisions of the run (each thread has its own random stream). "go"
+# starts the run; the target prints "done ...", frees the marker once more
+# (the end of its events) and waits for one more line before it exits.
 PROTOCOL = r"""
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MARKER_SIZE ((64u << 20) + 17)
 static void *volatile marker_sink;
+static int sync_req[2], sync_ack[2];
 
 static void marker(void)
 {
@@ -269,16 +274,33 @@ static void marker(void)
 	free(marker_sink);
 }
 
+static void *sync_thread(void *arg)
+{
+	char c;
+
+	(void)arg;
+	while (read(sync_req[0], &c, 1) == 1) {
+		marker();
+		if (write(sync_ack[1], &c, 1) != 1)
+			break;
+	}
+	return NULL;
+}
+
 static void wait_go(void)
 {
-	char line[64];
+	char line[64], c = 's';
+	pthread_t t;
 
+	if (pipe(sync_req) || pipe(sync_ack) || pthread_create(&t, NULL, sync_thread, NULL))
+		exit(1);
 	printf("ready\n");
 	fflush(stdout);
 	while (fgets(line, sizeof(line), stdin)) {
 		if (strncmp(line, "go", 2) == 0)
 			return;
-		marker();
+		if (write(sync_req[1], &c, 1) != 1 || read(sync_ack[0], &c, 1) != 1)
+			exit(1);
 		printf("synced\n");
 		fflush(stdout);
 	}
@@ -498,6 +520,7 @@ int main(void)
 
 # C++ operators reach the library through libstdc++'s calls to malloc &co.
 CXX_OPS = r"""
+#include <cstdio>
 #include <new>
 
 struct alignas(256) Aligned { char b[999936]; };
@@ -693,18 +716,20 @@ PRINT_ALL = (
 
 
 class Session:
-    """A target started with the library preloaded and bpftrace attached to
-    its two probes with -p. The script (U: stands for the probe prefix, PID
-    for the target's pid) prints 'A pid tid ptr size weight ns' and
-    'F pid tid ptr ns' lines; by default one per event. Lines from different
-    CPUs' perf buffers arrive in any order: events() sorts them by time."""
+    """A target (speaking PROTOCOL) started with the library preloaded and
+    bpftrace attached to its two probes with -p. The script (U: stands for
+    the probe prefix, PID for the target's pid; one program per probe, so
+    that seeing both probes of the marker means every program is attached)
+    prints 'A pid tid ptr size weight ns' and 'F pid tid ptr ns' lines, by
+    default one per event, and must print the marker's."""
 
     def __init__(self, cmd, env_extra, script=PRINT_ALL):
         env = dict(os.environ, LD_PRELOAD=LIB)
         env.update(env_extra)
+        self.lines = []
+        self.bpf = None
         self.target = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                        text=True, env=env, cwd=build_dir())
-        self.bpf = None
         try:
             self._attach(script)
         except BaseException:
@@ -716,12 +741,10 @@ class Session:
         assert ready.startswith("ready"), ready
         self.pid = self.target.pid
         script = script.replace("U:", "usdt:%s:memscope:" % LIB).replace("PID", str(self.pid))
-        self.lines = []
         self.bpf = subprocess.Popen(["bpftrace", "-B", "none", "-p", str(self.pid), "-e", script],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                     env=dict(os.environ, BPFTRACE_MAP_KEYS_MAX="200000"))
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
+        threading.Thread(target=self._read, daemon=True).start()
         deadline = time.time() + 30
         while True:
             sems = lib_semaphores(self.pid)
@@ -730,30 +753,50 @@ class Session:
             if self.bpf.poll() is not None or time.time() > deadline:
                 raise AssertionError("bpftrace did not attach: %s" % self.bpf.stderr.read())
             time.sleep(0.05)
+        # the semaphores go up when the uprobes are registered, which may
+        # be before bpftrace has attached its programs: sync on the marker
+        while True:
+            t = time.monotonic_ns()
+            self._send("sync")
+            assert self.target.stdout.readline().strip() == "synced"
+            if self._wait_marker(t, 1.0):
+                break
+            if self.bpf.poll() is not None or time.time() > deadline:
+                raise AssertionError("bpftrace never reported the marker: %s" % self.bpf.stderr.read())
 
     def _read(self):
         for line in self.bpf.stdout:
             self.lines.append(line.rstrip("\n"))
 
-    def go(self, marker_size, timeout=60):
-        """Let the target run; return its 'done' line once the marker
-        block's sample_free has arrived (and a short settle for events
-        still in other CPUs' buffers)."""
-        self.target.stdin.write("go\n")
+    def _send(self, line):
+        self.target.stdin.write(line + "\n")
         self.target.stdin.flush()
+
+    def _wait_marker(self, since_ns, timeout):
+        """True once a marker block allocated after since_ns (CLOCK_MONOTONIC,
+        bpftrace's nsecs) has been reported allocated and freed."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            allocated = set()
+            for l in list(self.lines):
+                f = l.split()
+                if f[:1] == ["A"] and int(f[4]) == MARKER_SIZE and int(f[6]) > since_ns:
+                    allocated.add(f[3])
+                elif f[:1] == ["F"] and f[3] in allocated:
+                    return True
+            time.sleep(0.05)
+        return False
+
+    def go(self, timeout=60):
+        """Let the target run; return its 'done' line once the final
+        marker's events have arrived (plus a short settle for events still
+        in other CPUs' perf buffers)."""
+        self.t_go = time.monotonic_ns()
+        self._send("go")
         done = self.target.stdout.readline().strip()
         assert done.startswith("done"), done
-        deadline = time.time() + timeout
-        marker = None
-        while time.time() < deadline:
-            for l in self.lines:
-                if l.startswith("A ") and l.split()[4] == str(marker_size):
-                    marker = l.split()[3]
-            if marker and any(l.startswith("F ") and l.split()[3] == marker for l in self.lines):
-                break
-            time.sleep(0.1)
-        else:
-            raise AssertionError("the marker block's events never arrived (%d lines)" % len(self.lines))
+        if not self._wait_marker(self.t_go, timeout):
+            raise AssertionError("the final marker's events never arrived (%d lines)" % len(self.lines))
         time.sleep(0.5)
         return done
 
@@ -761,13 +804,12 @@ class Session:
         if self.bpf and self.bpf.poll() is None:
             self.bpf.send_signal(signal.SIGINT)
             try:
-                self.bpf.wait(timeout=20)
+                self.bpf.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.bpf.kill()
         if self.target.poll() is None:
             try:
-                self.target.stdin.write("quit\n")
-                self.target.stdin.flush()
+                self._send("quit")
                 self.target.wait(timeout=20)
             except (BrokenPipeError, subprocess.TimeoutExpired):
                 self.target.kill()
@@ -780,25 +822,29 @@ class Session:
                 return int(l.split()[1])
         return 0
 
-    def events(self, marker_size):
-        """Parsed events of the target process in time order, the marker's
-        excluded: ('A', tid, ptr, size, weight) and ('F', tid, ptr)."""
+    def events(self):
+        """The target's events after 'go' in time order, marker blocks
+        left out: ('A', tid, ptr, size, weight) and ('F', tid, ptr)."""
         assert not [l for l in self.lines if "Lost" in l], [l for l in self.lines if "Lost" in l]
-        ev = []
-        marker = None
+        timed = []
         for l in self.lines:
             f = l.split()
             if f[:1] == ["A"] and int(f[1]) == self.pid:
-                if int(f[4]) == marker_size:
-                    marker = f[3]
-                    continue
-                ev.append((int(f[6]), ("A", int(f[2]), int(f[3]), int(f[4]), int(f[5]))))
+                timed.append((int(f[6]), ("A", int(f[2]), int(f[3]), int(f[4]), int(f[5]))))
             elif f[:1] == ["F"] and int(f[1]) == self.pid:
-                if f[3] == marker:
-                    continue
-                ev.append((int(f[4]), ("F", int(f[2]), int(f[3]))))
-        ev.sort(key=lambda te: te[0])
-        return [e for _, e in ev]
+                timed.append((int(f[4]), ("F", int(f[2]), int(f[3]))))
+        timed.sort(key=lambda te: te[0])
+        ev, markers = [], set()
+        for t, e in timed:
+            if t < self.t_go:
+                continue
+            if e[0] == "A" and e[3] == MARKER_SIZE:
+                markers.add(e[2])
+            elif e[0] == "F" and e[2] in markers:
+                markers.discard(e[2])
+            else:
+                ev.append(e)
+        return ev
 
 
 def check_pairing(ev):
@@ -823,10 +869,9 @@ def test_sampled_estimates_within_error_bars():
     need_bpftrace()
     r = 262144
     exe = build("pattern", PATTERN_C, protocol=True)
-    marker = (64 << 20) + 17
     s = Session([exe, str(r)], {"MEMSCOPE_SAMPLE_SEED": "42", "MEMSCOPE_SAMPLE_INTERVAL": str(r)})
     try:
-        done = s.go(marker)
+        done = s.go()
     finally:
         rc = s.close()
     assert rc == 0, rc
@@ -835,7 +880,7 @@ def test_sampled_estimates_within_error_bars():
     true_alloc, true_live = int(f["alloc"]), int(f["live"])
     sd_alloc_true, sd_live_true = math.sqrt(float(f["var_alloc"])), math.sqrt(float(f["var_live"]))
 
-    ev = s.events(marker)
+    ev = s.events()
     allocs = [e for e in ev if e[0] == "A"]
     assert len(allocs) > 1000, len(allocs)
     # threads: the one created before the attach is sampled too
@@ -866,19 +911,19 @@ def test_sampled_estimates_within_error_bars():
 def test_realloc_edges_and_full_set():
     need_bpftrace()
     exe = build("edge", EDGE_C, protocol=True)
-    marker = (64 << 20) + 17
     # every allocation of 32+ bytes is sampled at R = 1: 80000 live blocks
     # overflow groups of the 64 Ki-slot pointer set
     # overflow groups of the 64 Ki-slot pointer set. The 32-byte blocks are
     # paired in the kernel (a per-event line each would overflow bpftrace's
     # perf buffers); every other event is printed.
     script = (
-        'U:sample_alloc /pid == PID && arg1 == 32/ {\n'
-        '  if (@m[arg0]) { @dup32 = count(); }\n'
-        '  @m[arg0] = 1; @a32 = count();\n'
-        '}\n'
-        'U:sample_alloc /pid == PID && arg1 != 32/ {\n'
-        '  printf("A %d %d %lu %lu %lu %lu\\n", pid, tid, arg0, arg1, arg2, nsecs);\n'
+        'U:sample_alloc /pid == PID/ {\n'
+        '  if (arg1 == 32) {\n'
+        '    if (@m[arg0]) { @dup32 = count(); }\n'
+        '    @m[arg0] = 1; @a32 = count();\n'
+        '  } else {\n'
+        '    printf("A %d %d %lu %lu %lu %lu\\n", pid, tid, arg0, arg1, arg2, nsecs);\n'
+        '  }\n'
         '}\n'
         'U:sample_free /pid == PID/ {\n'
         '  if (@m[arg0]) { delete(@m[arg0]); @f32 = count(); }\n'
@@ -887,13 +932,13 @@ def test_realloc_edges_and_full_set():
         'END { clear(@m); }\n')
     s = Session([exe], {"MEMSCOPE_SAMPLE_INTERVAL": "1", "MEMSCOPE_SAMPLE_SEED": "1"}, script)
     try:
-        done = s.go(marker)
+        done = s.go()
     finally:
         rc = s.close()
     assert rc == 0, rc
     f = dict(kv.split("=") for kv in done.split()[1:])
     untracked, usable = int(f["untracked"]), int(f["usable"])
-    ev = s.events(marker)
+    ev = s.events()
     live = check_pairing(ev)
     assert not live, live
     sizes = [e[3] for e in ev if e[0] == "A"]
@@ -919,14 +964,13 @@ def test_cxx_operators_sampled():
     if not shutil.which("g++"):
         raise Skip("g++ not installed")
     exe = build("cxx_ops", CXX_OPS, cxx=True, protocol=True)
-    marker = (64 << 20) + 17
     s = Session([exe], {"MEMSCOPE_SAMPLE_INTERVAL": "4096", "MEMSCOPE_SAMPLE_SEED": "3"})
     try:
-        s.go(marker)
+        s.go()
     finally:
         rc = s.close()
     assert rc == 0, rc
-    ev = s.events(marker)
+    ev = s.events()
     check_pairing(ev)
     got = {}
     for e in ev:
