@@ -22,7 +22,7 @@ endif
 
 CFLAGS_COMMON := -g -O2 -Wall -Wextra -Werror -std=gnu11 -Iinclude -Iuser -I$(OUTPUT) -MMD -MP
 CFLAGS  ?=
-LIBS    := -lm -lbpf -lelf -lz -ldw -lcapstone -lcap -Wl,--push-state,--no-as-needed -lstdc++ -Wl,--pop-state
+LIBS    := -lm -ljson-c -lbpf -lelf -lz -ldw -lcapstone -lcap -Wl,--push-state,--no-as-needed -lstdc++ -Wl,--pop-state
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude \
 	      -I/usr/include/x86_64-linux-gnu -Wall -Werror -MMD -MP
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "diff.h"
 #include "trace.h"
 
 const char *argp_program_version = "memscope-trace 0.1";
@@ -15,6 +16,7 @@ static const char doc[] =
 	"(memscope.h USDT probes) and the allocator (uprobes), rebuilt in this process.\v"
 	"  memscope-trace -p PID            attach to a running process\n"
 	"  memscope-trace [OPTION...] -- CMD [ARG...]   start CMD, traced from its first instruction\n"
+	"  memscope-trace diff OLD.json NEW.json        compare two reports\n"
 	"Stops when the target exits, after --duration, or on SIGINT/SIGTERM; always writes its report.";
 
 enum { OPT_STACK = 1000, OPT_NO_ALLOC, OPT_RING, OPT_MAX_LIVE, OPT_KEEP, OPT_SNAP, OPT_HTML,
@@ -179,6 +181,13 @@ int main(int argc, char **argv)
 	};
 	struct argp argp = { options, parse_opt, "[-- CMD [ARG...]]", doc, NULL, NULL, NULL };
 
+	if (argc >= 2 && !strcmp(argv[1], "diff")) {
+		if (argc != 4) {
+			fprintf(stderr, "memscope-trace: diff needs two reports: memscope-trace diff OLD.json NEW.json\n");
+			return 2;
+		}
+		return ms_diff_main(argv[2], argv[3]);
+	}
 	argp_err_exit_status = 2;
 	/* The tracer never reaches the network: no debuginfod downloads. */
 	unsetenv("DEBUGINFOD_URLS");
