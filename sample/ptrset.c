@@ -13,13 +13,7 @@
 #define INSERT_RETRIES 8
 
 static uintptr_t slots[PTRSET_SLOTS] __attribute__((aligned(128)));
-
-/* Home slot: multiplicative hash of the address without its alignment
- * bits (malloc's blocks are 16-byte aligned). */
-static inline uint32_t home(uintptr_t p)
-{
-	return (uint32_t)(((uint64_t)(p >> 4) * 0x9E3779B97F4A7C15ULL) >> (64 - PTRSET_BITS));
-}
+unsigned char ptrset_group_keys[PTRSET_GROUPS] __attribute__((aligned(64)));
 
 /* The i-th slot of the probe sequence of home slot h: round its group. */
 static inline uint32_t probe(uint32_t h, unsigned i)
@@ -29,7 +23,7 @@ static inline uint32_t probe(uint32_t h, unsigned i)
 
 int ptrset_insert(uintptr_t p)
 {
-	uint32_t h = home(p);
+	uint32_t h = ptrset_home(p);
 	int tries;
 
 	for (tries = 0; tries < INSERT_RETRIES; tries++) {
@@ -54,8 +48,12 @@ int ptrset_insert(uintptr_t p)
 		if (!target)
 			return -ENOSPC;
 		if (__atomic_compare_exchange_n(target, &seen, p, 0, __ATOMIC_ACQ_REL,
-						__ATOMIC_ACQUIRE))
+						__ATOMIC_ACQUIRE)) {
+			/* at most PTRSET_GROUP keys per group: no overflow */
+			__atomic_fetch_add(&ptrset_group_keys[h / PTRSET_GROUP], 1,
+					   __ATOMIC_RELAXED);
 			return 0;
+		}
 		/* another thread took the slot first: probe again */
 	}
 	return -ENOSPC;
@@ -63,7 +61,7 @@ int ptrset_insert(uintptr_t p)
 
 int ptrset_remove(uintptr_t p)
 {
-	uint32_t h = home(p);
+	uint32_t h = ptrset_home(p);
 	unsigned i;
 
 	for (i = 0; i < PTRSET_GROUP; i++) {
@@ -75,8 +73,12 @@ int ptrset_remove(uintptr_t p)
 		if (v == p) {
 			/* Fails only if another thread removed p at the same
 			 * moment (a double free in the program): one wins. */
-			return __atomic_compare_exchange_n(s, &v, TOMB, 0, __ATOMIC_ACQ_REL,
-							   __ATOMIC_RELAXED);
+			if (!__atomic_compare_exchange_n(s, &v, TOMB, 0, __ATOMIC_ACQ_REL,
+							 __ATOMIC_RELAXED))
+				return 0;
+			__atomic_fetch_sub(&ptrset_group_keys[h / PTRSET_GROUP], 1,
+					   __ATOMIC_RELAXED);
+			return 1;
 		}
 	}
 	return 0;

@@ -18,6 +18,13 @@
  * Tombstones are reused by inserts. The cost is that a group full of
  * tombstones makes a miss probe all PTRSET_GROUP slots (still two lines).
  *
+ * Each group also has a count of the keys inserted in it and not yet
+ * removed, in a 4 KiB array that stays in cache: a free checks it first,
+ * so the frees of unsampled blocks (nearly all of them) cost one load while
+ * a tracer is attached, however many tombstones the table has gathered.
+ * The count is raised after the key's CAS and lowered after its removal,
+ * so it is never 0 while a key whose insert has returned is in the group.
+ *
  * A group whose PTRSET_GROUP slots all hold live keys is "full": the insert
  * fails and the caller counts the block as untracked. At the default 512 KiB
  * interval that needs thousands of live samples hashing to one group; in
@@ -31,6 +38,25 @@
 #define PTRSET_BITS 16
 #define PTRSET_SLOTS (1u << PTRSET_BITS) /* 64 Ki slots */
 #define PTRSET_GROUP 16                  /* slots probed per key */
+#define PTRSET_GROUPS (PTRSET_SLOTS / PTRSET_GROUP)
+
+/* Keys per group (see above); written only by ptrset.c. */
+extern unsigned char ptrset_group_keys[PTRSET_GROUPS];
+
+/* Home slot of p: multiplicative hash of the address without its
+ * alignment bits (malloc's blocks are 16-byte aligned). */
+static inline uint32_t ptrset_home(uintptr_t p)
+{
+	return (uint32_t)(((uint64_t)(p >> 4) * 0x9E3779B97F4A7C15ULL) >> (64 - PTRSET_BITS));
+}
+
+/* False when p is certainly not in the set: one load from a small array.
+ * True means "look": p may be there. Lock-free, async-signal-safe. */
+static inline int ptrset_may_contain(uintptr_t p)
+{
+	return __atomic_load_n(&ptrset_group_keys[ptrset_home(p) / PTRSET_GROUP],
+			       __ATOMIC_RELAXED) != 0;
+}
 
 /* Add address p (not 0 or 1; malloc's results are 16-byte aligned).
  * Returns 0 when p is in the set afterwards (including when it already

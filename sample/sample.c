@@ -278,20 +278,43 @@ out:
 	errno = saved;
 }
 
-/* After every successful (or failed: p == NULL) allocation of size bytes:
- * the whole fast path is this subtraction. Not atomic on purpose: a signal
+/* The whole fast path: count size bytes against this thread's countdown.
+ * Returns 0 when the countdown has not run out (the block is not sampled,
+ * whether or not the allocation then succeeds), 1 when the caller must
+ * allocate and then call ms_alloc_slow. Not atomic on purpose: a signal
  * handler that allocates between the load and the store loses one update,
  * which costs nothing but a slightly longer distance. */
-static inline __attribute__((always_inline)) void ms_alloc_account(void *p, size_t size)
+static inline __attribute__((always_inline)) int ms_countdown(size_t size)
 {
 	struct ms_thread *t = &ms_self;
 
 	if (MS_LIKELY(size < t->left)) {
 		t->left -= size;
-		return;
+		return 0;
 	}
-	ms_alloc_slow(p, size);
+	return 1;
 }
+
+/* For wrappers that cannot tail-call: account block p (NULL: failed) of
+ * size bytes after the real call. */
+static inline __attribute__((always_inline)) void ms_alloc_account(void *p, size_t size)
+{
+	if (ms_countdown(size))
+		ms_alloc_slow(p, size);
+}
+
+/* Wrapper body for the common case: count first, so that the real call is
+ * a tail call when the countdown has not run out (no frame of ours on the
+ * fast path); otherwise allocate, then decide. */
+#define MS_ALLOC(size, call)                                                   \
+	do {                                                                   \
+		void *p_;                                                      \
+		if (MS_LIKELY(!ms_countdown(size)))                            \
+			return call;                                           \
+		p_ = call;                                                     \
+		ms_alloc_slow(p_, size);                                       \
+		return p_;                                                     \
+	} while (0)
 
 /* A tracer listens to frees: if p is a sampled block, forget it and say so,
  * before the real free can hand the address to another thread. */
@@ -303,9 +326,13 @@ static __attribute__((noinline)) void ms_free_slow(void *p)
 		STAP_PROBE1(memscope, sample_free, ptr);
 }
 
+/* Before every real free: nothing but a semaphore test while no tracer
+ * listens; with one, a load from the set's group counts, and a lookup only
+ * if p's group holds sampled blocks. */
 #define MS_FREE_HOOK(p)                                                        \
 	do {                                                                   \
-		if (MS_UNLIKELY(memscope_sample_free_semaphore != 0))          \
+		if (MS_UNLIKELY(memscope_sample_free_semaphore != 0) &&        \
+		    ptrset_may_contain((uintptr_t)(p)))                        \
 			ms_free_slow(p);                                       \
 	} while (0)
 
@@ -354,10 +381,7 @@ __attribute__((constructor)) static void ms_init(void)
 
 MS_API void *malloc(size_t size)
 {
-	void *p = __libc_malloc(size);
-
-	ms_alloc_account(p, size);
-	return p;
+	MS_ALLOC(size, __libc_malloc(size));
 }
 
 MS_API void free(void *p)
@@ -368,11 +392,11 @@ MS_API void free(void *p)
 
 MS_API void *calloc(size_t n, size_t size)
 {
-	void *p = __libc_calloc(n, size);
+	size_t bytes;
 
-	if (p) /* n * size cannot overflow: calloc checked it */
-		ms_alloc_account(p, n * size);
-	return p;
+	if (__builtin_mul_overflow(n, size, &bytes))
+		return __libc_calloc(n, size); /* fails with ENOMEM */
+	MS_ALLOC(bytes, __libc_calloc(n, size));
 }
 
 /* realloc is a free of the old block followed by an allocation of the new
@@ -423,20 +447,14 @@ MS_API void *reallocarray(void *p, size_t n, size_t size)
 
 MS_API void *memalign(size_t align, size_t size)
 {
-	void *p = __libc_memalign(align, size);
-
-	ms_alloc_account(p, size);
-	return p;
+	MS_ALLOC(size, __libc_memalign(align, size));
 }
 
 /* glibc 2.36: aligned_alloc is memalign (any alignment accepted, rounded
  * up to a power of two); same here. */
 MS_API void *aligned_alloc(size_t align, size_t size)
 {
-	void *p = __libc_memalign(align, size);
-
-	ms_alloc_account(p, size);
-	return p;
+	MS_ALLOC(size, __libc_memalign(align, size));
 }
 
 /* glibc's checks, then memalign; errno as glibc leaves it. */
@@ -457,10 +475,7 @@ MS_API int posix_memalign(void **out, size_t align, size_t size)
 
 MS_API void *valloc(size_t size)
 {
-	void *p = __libc_valloc(size);
-
-	ms_alloc_account(p, size);
-	return p;
+	MS_ALLOC(size, __libc_valloc(size));
 }
 
 /* pvalloc rounds the request up to whole pages (0 -> one page): that is

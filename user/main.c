@@ -37,6 +37,7 @@ static const struct argp_option options[] = {
 	{ "max-live", OPT_MAX_LIVE, "N", 0, "Capacity of the BPF live-block map (default 1048576)", 0 },
 	{ "keep", OPT_KEEP, "N", 0, "Ended variables/scopes/tasks kept one by one (default 100000); older ones fold into aggregates", 0 },
 	{ "snapshot-interval", OPT_SNAP, "SECONDS", 0, "Snapshot live memory every SECONDS; the report lists what grows steadily", 0 },
+	{ "interval", 'i', "SECONDS", 0, "Print a live top-like summary every SECONDS (stderr)", 0 },
 	{ "follow", 'f', NULL, 0, "Trace forked children too", 0 },
 	{ "verbose", 'v', NULL, 0, "Say what is attached where", 0 },
 	{ 0 },
@@ -132,6 +133,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 		if (parse_ul(arg, 1, 1ul << 26, &v))
 			bad("--max-live", arg, "expected 1 to 67108864");
 		o->max_live = (uint32_t)v;
+		break;
+	case 'i':
+		errno = 0;
+		o->interval = strtod(arg, &end);
+		if (errno || *end || end == arg || !(o->interval >= 0.05) || o->interval > 1e6)
+			bad("--interval", arg, "expected seconds >= 0.05");
 		break;
 	case OPT_SNAP:
 		errno = 0;

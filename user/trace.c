@@ -20,6 +20,7 @@
 #include "registry.h"
 #include "report.h"
 #include "report_out.h"
+#include "report_live.h"
 #include "ringbuf.h"
 #include "symbolize.h"
 #include "target.h"
@@ -237,11 +238,10 @@ static int finish_output(FILE *f, const char *path, int werr)
 	return 0;
 }
 
-static int write_reports(struct session *s)
+static void report_ctx(struct session *s, struct ms_report_ctx *cp)
 {
 	struct ms_report_ctx c = { 0 };
 	const struct ms_summary *sum = ms_registry_summary(s->reg);
-	int err = 0;
 
 	c.reg = s->reg;
 	c.resolve = resolve;
@@ -260,6 +260,15 @@ static int write_reports(struct session *s)
 	c.sample_interval = s->sample_interval;
 	if (s->loader)
 		ms_loader_read_stats(s->loader, c.stats);
+	*cp = c;
+}
+
+static int write_reports(struct session *s)
+{
+	struct ms_report_ctx c;
+	int err = 0;
+
+	report_ctx(s, &c);
 	if (s->out) {
 		err = ms_report_json(s->out, &c);
 		if (fflush(s->out) || err) {
@@ -378,6 +387,8 @@ int ms_trace_run(const struct ms_opts *o)
 	struct sigaction sa = { .sa_handler = on_signal };
 	char why[256];
 	uint64_t deadline = 0, last_scan = 0, last_sym = 0, nstacks = 0, last_snap = 0;
+	uint64_t last_live = 0, last_status = 0, live_allocs = 0;
+	int status_line = isatty(STDERR_FILENO);
 	int err, probes, rc = 1, started = 0;
 
 	err = ms_check_privilege(why, sizeof(why));
@@ -518,6 +529,23 @@ int ms_trace_run(const struct ms_opts *o)
 			}
 			last_snap = t;
 		}
+		if (o->interval > 0 && t - last_live >= (uint64_t)(o->interval * 1e9)) {
+			struct ms_report_ctx c;
+
+			s.end_ns = t;
+			report_ctx(&s, &c);
+			if (last_live)
+				ms_report_live(stderr, &c, live_allocs, (t - last_live) / 1e9);
+			live_allocs = ms_registry_summary(s.reg)->allocs;
+			last_live = t;
+		} else if (status_line && t - last_status >= 500000000ull) {
+			struct ms_report_ctx c;
+
+			s.end_ns = t;
+			report_ctx(&s, &c);
+			ms_report_status(stderr, &c);
+			last_status = t;
+		}
 		if (deadline && t >= deadline) {
 			s.stop_reason = "duration";
 			break;
@@ -533,6 +561,8 @@ int ms_trace_run(const struct ms_opts *o)
 	}
 	if (stop_signal)
 		s.stop_reason = "signal";
+	if (status_line && last_status)
+		fputs("\r\033[K", stderr);
 	/* Drain what the target produced up to now, then detach (the target
 	 * keeps running untraced), then drain what raced the detach. */
 	while (ms_consumer_poll(s.cons, 0) > 0)

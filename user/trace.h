@@ -23,7 +23,8 @@ struct ms_opts {
 	uint32_t max_live;
 	int follow;
 	size_t keep;
-	double snapshot_interval; /* --snapshot-interval, 0 = off */        /* --keep: ended records kept individually */
+	double snapshot_interval;
+	double interval;    /* -i: live view every SECONDS, 0 = off */ /* --snapshot-interval, 0 = off */        /* --keep: ended records kept individually */
 	int verbose;
 };
 

@@ -39,3 +39,29 @@ def test_diff_two_reports():
     assert "cache_entry" in p.stdout and "new" in p.stdout
     bad = subprocess.run([TRACER, "diff", "/etc/passwd", "/etc/passwd"], capture_output=True, text=True)
     assert bad.returncode != 0 and "/etc/passwd" in bad.stderr
+
+
+def test_interval_live_view_and_terminal_status():
+    r, p = trace_json(["-i", "0.3"], [prog("grow"), "100", "leak"])
+    views = [l for l in p.stderr.splitlines() if l.startswith("[memscope ")]
+    assert len(views) >= 2, p.stderr
+    assert "allocs/s" in views[-1] and "dropped 0" in views[-1]
+    assert " main" in p.stderr            # top site by function
+    # with a terminal on stderr: a status line rewritten in place
+    import pty
+    import select
+    master, slave = pty.openpty()
+    out = tmpfile()
+    proc = subprocess.Popen([TRACER, "-o", out, "--", prog("grow"), "100"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    seen = b""
+    while proc.poll() is None or select.select([master], [], [], 0.2)[0]:
+        if select.select([master], [], [], 0.2)[0]:
+            try:
+                seen += os.read(master, 4096)
+            except OSError:
+                break
+    os.close(master)
+    os.unlink(out)
+    assert b"\r\x1b[K[memscope] " in seen and b"events " in seen, seen[-300:]
