@@ -126,14 +126,15 @@ static void ms_warn(const char *a, const char *b)
 	}
 }
 
-/* Parse an unsigned decimal or 0x-hex integer; 0 on success, -1 if s is not
- * one (empty, trailing junk, overflow). No locale, no allocation. */
-static int ms_parse_u64(const char *s, uint64_t *out)
+/* Parse an unsigned decimal (or, if hex_ok, 0x-hex) integer; 0 on success,
+ * -1 if s is not one (empty, trailing junk, overflow). No locale, no
+ * allocation. */
+static int ms_parse_u64(const char *s, int hex_ok, uint64_t *out)
 {
 	uint64_t v = 0;
 	unsigned base = 10, d;
 
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+	if (hex_ok && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
 		base = 16;
 		s += 2;
 	}
@@ -171,13 +172,15 @@ static void ms_config_load(void)
 	if (__atomic_load_n(&cfg.ready, __ATOMIC_ACQUIRE) || !environ)
 		return;
 	s = getenv("MEMSCOPE_SAMPLE_INTERVAL");
-	if (s && (ms_parse_u64(s, &interval) || interval == 0 || interval > MS_MAX_INTERVAL)) {
-		ms_warn("MEMSCOPE_SAMPLE_INTERVAL must be a byte count from 1 to 2^50, ignoring ", s);
+	/* decimal only: memscope-trace reads the same variable the same way */
+	if (s && (ms_parse_u64(s, 0, &interval) || interval == 0 || interval > MS_MAX_INTERVAL)) {
+		ms_warn("MEMSCOPE_SAMPLE_INTERVAL must be a decimal byte count from 1 to 2^50, ignoring ",
+			s);
 		interval = MS_DEFAULT_INTERVAL;
 	}
 	s = getenv("MEMSCOPE_SAMPLE_SEED");
 	if (s) {
-		if (ms_parse_u64(s, &seed))
+		if (ms_parse_u64(s, 1, &seed))
 			ms_warn("MEMSCOPE_SAMPLE_SEED must be an unsigned integer, ignoring ", s);
 		else
 			has_seed = 1;

@@ -104,8 +104,17 @@ ssize_t ms_target_read_str(void *user, uint32_t pid, uint64_t addr, void *buf, s
 int ms_check_privilege(char *why, size_t len)
 {
 	static const struct { cap_value_t cap; const char *name; } need[] = {
-		{ CAP_BPF, "CAP_BPF" }, { CAP_PERFMON, "CAP_PERFMON" },
-		{ CAP_SYS_PTRACE, "CAP_SYS_PTRACE" }, { CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH" },
+		/* load programs, maps, ring buffer */
+		{ CAP_BPF, "CAP_BPF" },
+		/* uprobes and tracepoints through perf_event_open */
+		{ CAP_PERFMON, "CAP_PERFMON" },
+		/* the kernel only lets CAP_SYS_ADMIN attach a uprobe that bumps a
+		 * USDT semaphore (perf_event_open with ref_ctr_offset: EACCES) */
+		{ CAP_SYS_ADMIN, "CAP_SYS_ADMIN" },
+		/* /proc/PID/mem and maps of another user's process */
+		{ CAP_SYS_PTRACE, "CAP_SYS_PTRACE" },
+		/* its files through /proc/PID/root and map_files */
+		{ CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH" },
 	};
 	cap_t caps;
 	size_t i, off = 0;

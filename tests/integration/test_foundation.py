@@ -7,6 +7,8 @@ import time
 from harness import (Skip, TRACER, by_name, need_root, prog, semaphores_raised, start_tracer,
                      tmpfile, trace_json, wait_attached)
 import json
+import shutil
+import tempfile
 
 T = prog("macros_mt")
 NTHREADS = 3
@@ -190,3 +192,43 @@ def test_insufficient_privilege_named():
                         TRACER, "--", "/bin/true"], capture_output=True, text=True, timeout=30)
     assert p.returncode != 0
     assert "CAP_BPF" in p.stderr and "root" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+CAPS = "+bpf,+perfmon,+sys_admin,+sys_ptrace,+dac_read_search"
+
+
+def test_runs_with_only_the_documented_capabilities():
+    need_root()
+    d = tempfile.mkdtemp()
+    os.chmod(d, 0o777)
+    exe = os.path.join(d, "macros_mt")
+    shutil.copy(T, exe)
+    os.chmod(exe, 0o755)
+    out = os.path.join(d, "r.json")
+    base = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+            "--inh-caps=" + CAPS, "--ambient-caps=" + CAPS, TRACER, "-o", out]
+    p = subprocess.run(base + ["--", exe], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    r = json.load(open(out))
+    check_macros_report(r)
+    assert oct(os.stat(out).st_mode & 0o777) == "0o600"
+    # and attached to a process of another user (root)
+    target = subprocess.Popen([T, "1.0", "2"], stdout=subprocess.PIPE)
+    os.unlink(out)
+    p = subprocess.run(base + ["-p", str(target.pid)], capture_output=True, text=True, timeout=60)
+    target.wait()
+    assert p.returncode == 0, p.stderr
+    check_macros_report(json.load(open(out)), rounds=2)
+    shutil.rmtree(d)
+
+
+def test_output_never_written_through_symlink():
+    need_root()
+    d = tempfile.mkdtemp()
+    victim = os.path.join(d, "victim")
+    open(victim, "w").write("keep me")
+    link = os.path.join(d, "report.json")
+    os.symlink(victim, link)
+    one_line_error(["-o", link, "--", T], "symbolic link")
+    assert open(victim).read() == "keep me"
+    shutil.rmtree(d)
