@@ -22,7 +22,7 @@ endif
 
 CFLAGS_COMMON := -g -O2 -Wall -Wextra -Werror -std=gnu11 -Iinclude -Iuser -I$(OUTPUT) -MMD -MP
 CFLAGS  ?=
-LIBS    := -lm -ljson-c -lbpf -lelf -lz -ldw -lcapstone -lcap -Wl,--push-state,--no-as-needed -lstdc++ -Wl,--pop-state
+LIBS    := -pthread -lm -ljson-c -lbpf -lelf -lz -ldw -lcapstone -lcap -Wl,--push-state,--no-as-needed -lstdc++ -Wl,--pop-state
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude \
 	      -I/usr/include/x86_64-linux-gnu -Wall -Werror -MMD -MP
 
@@ -34,7 +34,8 @@ CORE_SRCS := $(wildcard user/registry*.c) user/hashmap.c user/strtab.c user/json
 
 EXAMPLES := $(patsubst examples/%.c,$(OUTPUT)/examples/%,$(wildcard examples/*.c)) \
 	    $(patsubst examples/%.cpp,$(OUTPUT)/examples/%,$(wildcard examples/*.cpp))
-TEST_PROGS := $(patsubst tests/progs/%.c,$(OUTPUT)/tests/%,$(wildcard tests/progs/*.c)) \
+TEST_PROGS := $(patsubst tests/progs/%.c,$(OUTPUT)/tests/%,$(filter-out tests/progs/plugin.c,$(wildcard tests/progs/*.c))) \
+	      $(OUTPUT)/tests/libplugin.so \
 	      $(patsubst tests/progs/%.cpp,$(OUTPUT)/tests/%,$(wildcard tests/progs/*.cpp))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(wildcard tests/unit/*.c))
 
@@ -101,6 +102,9 @@ $(OUTPUT)/examples/%: examples/%.cpp include/memscope.h | $(OUTPUT)/examples
 $(OUTPUT)/tests/%: tests/progs/%.c include/memscope.h | $(OUTPUT)/tests
 	$(call msg,TESTPROG,$@)
 	$(Q)$(CC) $(EX_CFLAGS) -fno-builtin-malloc -fno-builtin-free $< -o $@ $(if $(findstring _static,$*),-static)
+$(OUTPUT)/tests/libplugin.so: tests/progs/plugin.c include/memscope.h | $(OUTPUT)/tests
+	$(call msg,TESTLIB,$@)
+	$(Q)$(CC) $(EX_CFLAGS) -fPIC -shared $< -o $@
 $(OUTPUT)/tests/%: tests/progs/%.cpp include/memscope.h | $(OUTPUT)/tests
 	$(call msg,TESTPROG,$@)
 	$(Q)$(CXX) -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror -Iinclude -pthread $< -o $@

@@ -16,9 +16,9 @@
  * without bias. After a sample the next distance is drawn afresh
  * (memorylessness makes this exact).
  *
- * Cost while no tracer is attached: the wrappers call glibc's real
- * functions, then malloc & co. subtract the size from a thread-local
- * counter and free tests a semaphore. The pointer set is not touched, no
+ * Cost while no tracer is attached: malloc & co. subtract the size from a
+ * thread-local counter and tail-call glibc's real function; free tests a
+ * semaphore and tail-calls glibc's. The pointer set is not touched, no
  * probe fires. Every few hundred KiB per thread a slow path draws the next
  * distance (a few dozen ns) and tests the alloc semaphore.
  *

@@ -1,6 +1,7 @@
 /* loader.c - open, configure, load and attach the BPF side; destroy it.
  * See loader.h. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,9 @@ static void usdt_one(const char *name, void *user)
 	}
 	if (link_add(c->l, c->pid, link) == 0)
 		c->n++;
+	if (c->l->cfg.verbose)
+		fprintf(stderr, "memscope-trace: attached memscope:%s in %s for PID %d\n", name, c->path,
+			(int)c->pid);
 }
 
 int ms_loader_attach_usdt(struct ms_loader *l, pid_t pid, const char *path, int *nprobes)
@@ -288,30 +292,69 @@ static const struct alloc_fn {
 	{ "_ZdaPvSt11align_val_tRKSt9nothrow_t", "op_delete_array_entry", NULL },
 };
 
-static int attach_uprobe(struct ms_loader *l, pid_t pid, const char *path, const char *prog_name,
-			 uint64_t off, int ret)
-{
-	struct bpf_program *p = bpf_object__find_program_by_name(l->skel->obj, prog_name);
-	LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = ret);
+
+#define DESTROY_THREADS 16
+
+struct attach_job {
+	struct ms_loader *l;
+	pid_t pid;
+	const char *path;
+	const char *prog;
+	uint64_t off;
+	int ret;
 	struct bpf_link *link;
+	int err;
+};
 
-	if (!p)
-		return -ENOENT;
-	link = bpf_program__attach_uprobe_opts(p, pid, path, off, &o);
-	if (!link) {
-		int err = -errno;
+struct attach_batch {
+	struct attach_job *jobs;
+	size_t n, step, first;
+};
 
-		fprintf(stderr, "memscope-trace: attach %s in %s: %s\n", prog_name, path, strerror(-err));
-		return err;
+static void *attach_some(void *arg)
+{
+	struct attach_batch *b = arg;
+	size_t i;
+
+	for (i = b->first; i < b->n; i += b->step) {
+		struct attach_job *j = &b->jobs[i];
+		struct bpf_program *p = bpf_object__find_program_by_name(j->l->skel->obj, j->prog);
+		LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = j->ret);
+
+		j->link = p ? bpf_program__attach_uprobe_opts(p, j->pid, j->path, j->off, &o) : NULL;
+		j->err = j->link ? 0 : p ? -errno : -ENOENT;
 	}
-	return link_add(l, pid, link);
+	return NULL;
+}
+
+/* Registering a uprobe costs ~35 ms here (the kernel walks and patches
+ * every mapping of the file); 60 of them one by one took 2 s. Run them
+ * from several threads. */
+static void attach_parallel(struct attach_job *jobs, size_t n)
+{
+	pthread_t th[DESTROY_THREADS];
+	struct attach_batch b[DESTROY_THREADS];
+	size_t k, nth = n < DESTROY_THREADS ? n : DESTROY_THREADS, started = 0;
+
+	for (k = 0; k < nth; k++) {
+		b[k] = (struct attach_batch){ jobs, n, nth, k };
+		if (pthread_create(&th[k], NULL, attach_some, &b[k]))
+			break;
+		started++;
+	}
+	for (k = started; k < nth; k++)
+		attach_some(&b[k]);
+	for (k = 0; k < started; k++)
+		pthread_join(th[k], NULL);
 }
 
 int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int *nfuncs)
 {
+	enum { NF = sizeof(alloc_fns) / sizeof(alloc_fns[0]) };
+	struct attach_job rets[NF], entries[NF];
+	uint64_t done_off[NF];
+	size_t i, k, ndone = 0, nr = 0, ne = 0;
 	struct ms_elf *e;
-	uint64_t done_off[sizeof(alloc_fns) / sizeof(alloc_fns[0])];
-	size_t i, k, ndone = 0;
 	int err = 0;
 
 	*nfuncs = 0;
@@ -322,7 +365,7 @@ int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int
 	e = ms_elf_open(path);
 	if (!e)
 		return -errno;
-	for (i = 0; i < sizeof(alloc_fns) / sizeof(alloc_fns[0]); i++) {
+	for (i = 0; i < NF; i++) {
 		const struct alloc_fn *f = &alloc_fns[i];
 		struct ms_elf_func fn;
 		struct ms_probe_place place = { 0 };
@@ -345,32 +388,107 @@ int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int
 		if (l->cfg.verbose)
 			fprintf(stderr, "memscope-trace: %s in %s at +%llu: %s\n", f->name, path,
 				(unsigned long long)place.offset, place.why);
-		err = attach_uprobe(l, pid, path, f->entry, fn.file_off + place.offset, 0);
-		if (!err && f->ret)
-			err = attach_uprobe(l, pid, path, f->ret, fn.file_off, 1);
-		if (err)
-			break;
+		entries[ne++] = (struct attach_job){ l, pid, path, f->entry, fn.file_off + place.offset, 0, NULL, 0 };
+		if (f->ret)
+			rets[nr++] = (struct attach_job){ l, pid, path, f->ret, fn.file_off, 1, NULL, 0 };
 		(*nfuncs)++;
 	}
 	ms_elf_close(e);
+	/* Return probes first: a return seen without its entry is ignored,
+	 * while an entry whose return is never seen would make every later
+	 * call on that thread look nested. */
+	attach_parallel(rets, nr);
+	attach_parallel(entries, ne);
+	for (i = 0; i < nr + ne; i++) {
+		struct attach_job *j = i < nr ? &rets[i] : &entries[i - nr];
+
+		if (j->link) {
+			if (link_add(l, pid, j->link) && !err)
+				err = -ENOMEM;
+		} else if (!err) {
+			err = j->err;
+			fprintf(stderr, "memscope-trace: attach %s in %s: %s\n", j->prog, path, strerror(-err));
+		}
+	}
 	return err;
 }
 
+static void destroy_links(struct bpf_link **links, size_t n);
+
 void ms_loader_detach_pid(struct ms_loader *l, pid_t pid)
 {
-	size_t i, j = 0;
+	struct bpf_link **gone = calloc(l->nlinks + 1, sizeof(*gone));
+	size_t i, j = 0, ng = 0;
 
 	for (i = 0; i < l->nlinks; i++) {
-		if (l->links[i].pid == pid)
-			bpf_link__destroy(l->links[i].link);
+		if (l->links[i].pid == pid && gone)
+			gone[ng++] = l->links[i].link;
 		else
 			l->links[j++] = l->links[i];
 	}
 	l->nlinks = j;
+	if (gone)
+		destroy_links(gone, ng);
+	free(gone);
 	for (i = 0, j = 0; i < l->ndone; i++)
 		if (l->done[i].pid != pid)
 			l->done[j++] = l->done[i];
 	l->ndone = j;
+}
+
+void ms_loader_forget_strings(struct ms_loader *l, pid_t pid)
+{
+	int fd = bpf_map__fd(l->skel->maps.strs);
+	struct { __u32 pid, pad; __u64 ptr; } k, next, *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		if ((pid_t)k.pid == pid) {
+			bpf_map_delete_elem(fd, &k);
+			/* the iteration restarts: deletion invalidates prev */
+			prev = NULL;
+			continue;
+		}
+		prev = &k;
+	}
+}
+
+/* Destroying a uprobe link waits for an SRCU grace period in the kernel
+ * (~60 ms here): one after another, 60 allocator probes took 3.7 s to
+ * detach. Destroying them from several threads lets the grace periods
+ * overlap. */
+struct destroy_job {
+	struct bpf_link **links;
+	size_t n, step, first;
+};
+
+static void *destroy_some(void *arg)
+{
+	struct destroy_job *j = arg;
+	size_t i;
+
+	for (i = j->first; i < j->n; i += j->step)
+		bpf_link__destroy(j->links[i]);
+	return NULL;
+}
+
+static void destroy_links(struct bpf_link **links, size_t n)
+{
+	pthread_t th[DESTROY_THREADS];
+	struct destroy_job jobs[DESTROY_THREADS];
+	size_t k, nth = n < DESTROY_THREADS ? n : DESTROY_THREADS, started = 0;
+
+	for (k = 0; k < nth; k++) {
+		jobs[k] = (struct destroy_job){ links, n, nth, k };
+		if (pthread_create(&th[k], NULL, destroy_some, &jobs[k]))
+			break;
+		started++;
+	}
+	/* whatever no thread took is destroyed here */
+	for (k = started; k < nth; k++)
+		destroy_some(&jobs[k]);
+	for (k = 0; k < started; k++)
+		pthread_join(th[k], NULL);
 }
 
 int ms_loader_ringbuf_fd(const struct ms_loader *l)
@@ -430,10 +548,20 @@ void ms_loader_destroy(struct ms_loader *l)
 {
 	size_t i;
 
+	struct bpf_link **all;
+
 	if (!l)
 		return;
-	for (i = 0; i < l->nlinks; i++)
-		bpf_link__destroy(l->links[i].link);
+	all = calloc(l->nlinks + 1, sizeof(*all));
+	if (all) {
+		for (i = 0; i < l->nlinks; i++)
+			all[i] = l->links[i].link;
+		destroy_links(all, l->nlinks);
+	} else {
+		for (i = 0; i < l->nlinks; i++)
+			bpf_link__destroy(l->links[i].link);
+	}
+	free(all);
 	free(l->links);
 	free(l->done);
 	memscope_bpf__destroy(l->skel);

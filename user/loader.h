@@ -38,6 +38,9 @@ int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int
 /* Remove every probe attached for `pid` (it exec'd or died). */
 void ms_loader_detach_pid(struct ms_loader *l, pid_t pid);
 
+/* pid exec'd: forget which of its strings and probe sites were sent. */
+void ms_loader_forget_strings(struct ms_loader *l, pid_t pid);
+
 int ms_loader_ringbuf_fd(const struct ms_loader *l);
 int ms_loader_stacks_fd(const struct ms_loader *l);
 int ms_loader_live_fd(const struct ms_loader *l);

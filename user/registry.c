@@ -86,6 +86,20 @@ static void string_record(struct ms_registry *r, const struct ms_ev_string *e)
 		ms_hm_put(&r->target_strs, e->h.pid, e->ptr, off);
 }
 
+void ms_registry_forget_pid_strings(struct ms_registry *r, uint32_t pid)
+{
+	size_t i;
+
+	/* deleting shifts entries backwards: rescan the slot after a delete */
+	for (i = 0; i < r->target_strs.cap;) {
+		struct ms_hslot *sl = &r->target_strs.slots[i];
+
+		if (sl->used && sl->k.a == pid && ms_hm_del(&r->target_strs, sl->k.a, sl->k.b, NULL))
+			continue;
+		i++;
+	}
+}
+
 uint32_t ms_reg_target_str(struct ms_registry *r, uint32_t pid, uint64_t ptr)
 {
 	uint64_t *off;

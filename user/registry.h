@@ -181,6 +181,10 @@ void ms_registry_live_end(struct ms_registry *r);
 int ms_registry_set_site(struct ms_registry *r, uint32_t pid, int32_t stack_id,
 			 const struct ms_site_val *v);
 
+/* The process exec'd: the addresses of its string literals mean nothing
+ * any more. Forget the strings cached for pid. */
+void ms_registry_forget_pid_strings(struct ms_registry *r, uint32_t pid);
+
 /* ---- read side (report writers) ---------------------------------------- */
 const struct ms_summary *ms_registry_summary(const struct ms_registry *r);
 const char *ms_registry_str(const struct ms_registry *r, uint32_t off);

@@ -46,6 +46,10 @@ struct session {
 	const char *stop_reason;
 	uint64_t start_ns, end_ns;
 	uint64_t sample_interval;
+#define MAX_KIDS 256
+	pid_t kids[MAX_KIDS]; /* children traced under -f */
+	size_t nkids;
+	int rescan_now;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -75,13 +79,13 @@ static const char *mode_name(enum ms_mode m)
 
 /* Attach to the probes and allocator of every module the target maps now
  * (executable, libraries, dlopen'ed ones). Returns probe names attached. */
-static int attach_mapped(struct session *s, int quiet)
+static int attach_mapped_pid(struct session *s, pid_t pid, int quiet)
 {
 	struct ms_maps maps = { 0 };
 	size_t i;
 	int total = 0, n, err;
 
-	err = ms_maps_read(s->pid, &maps);
+	err = ms_maps_read(pid, &maps);
 	if (err)
 		return err;
 	for (i = 0; i < maps.n; i++) {
@@ -89,17 +93,49 @@ static int attach_mapped(struct session *s, int quiet)
 
 		if (!m->exec_start)
 			continue;
-		err = ms_loader_attach_usdt(s->loader, s->pid, m->open_path, &n);
+		err = ms_loader_attach_usdt(s->loader, pid, m->open_path, &n);
 		if (!err)
 			total += n;
 		else if (!quiet && s->o->verbose)
 			fprintf(stderr, "memscope-trace: probes in %s: %s\n", m->path, strerror(-err));
-		err = ms_loader_attach_alloc(s->loader, s->pid, m->open_path, &n);
+		err = ms_loader_attach_alloc(s->loader, pid, m->open_path, &n);
 		if (err && !quiet)
 			fprintf(stderr, "memscope-trace: allocator in %s: %s\n", m->path, strerror(-err));
 	}
 	ms_maps_free(&maps);
 	return total;
+}
+
+static int attach_mapped(struct session *s, int quiet)
+{
+	size_t i;
+
+	for (i = 0; i < s->nkids; i++)
+		attach_mapped_pid(s, s->kids[i], 1);
+	return attach_mapped_pid(s, s->pid, quiet);
+}
+
+/* Lifecycle records, seen as they are drained: an exec replaces the image
+ * (its string literals move), a fork under -f adds a process to trace. */
+static void on_record(void *user, const struct ms_hdr *h)
+{
+	struct session *s = user;
+	const struct ms_ev_proc *e = (const void *)h;
+
+	if (h->type == MS_EV_EXEC) {
+		ms_registry_forget_pid_strings(s->reg, h->pid);
+		ms_loader_forget_strings(s->loader, h->pid);
+		if ((pid_t)h->pid == s->pid)
+			ms_target_exe(s->pid, s->exe, sizeof(s->exe));
+		s->rescan_now = 1;
+	} else if (h->type == MS_EV_FORK && s->o->follow && s->nkids < MAX_KIDS) {
+		if (s->o->verbose)
+			fprintf(stderr, "memscope-trace: PID %u forked %u: following it\n", h->pid, e->child_pid);
+		s->kids[s->nkids++] = (pid_t)e->child_pid;
+		ms_loader_add_pid(s->loader, (pid_t)e->child_pid);
+		if (attach_mapped_pid(s, (pid_t)e->child_pid, 1) <= 0 && s->o->verbose)
+			fprintf(stderr, "memscope-trace: no memscope probes attached in PID %u\n", e->child_pid);
+	}
 }
 
 /* Before exec nothing of the command is mapped yet: attach by path to the
@@ -450,6 +486,7 @@ int ms_trace_run(const struct ms_opts *o)
 		fprintf(stderr, "memscope-trace: ring buffer: %s\n", strerror(errno));
 		goto cleanup;
 	}
+	ms_consumer_set_hook(s.cons, on_record, &s);
 
 	/* attach */
 	if (o->cmd) {
@@ -550,7 +587,8 @@ int ms_trace_run(const struct ms_opts *o)
 			s.stop_reason = "duration";
 			break;
 		}
-		if (t - last_scan >= RESCAN_MS * 1000000ull) {
+		if (s.rescan_now || t - last_scan >= RESCAN_MS * 1000000ull) {
+			s.rescan_now = 0;
 			last_scan = t;
 			attach_mapped(&s, 1);
 			if (s.sym)

@@ -40,8 +40,9 @@
  *             valid UTF-8
  *   html      the marker "<fuzz-marker" (put into target strings by the
  *             seeds and into frame names by resolve) never appears raw
- *   registry  the live set agrees with the summary and the sites; ids
- *             named by variables and scopes resolve; strings readable
+ *   registry  the live set agrees with the summary, the sites and a
+ *             model the harness replays from the same records; ids named
+ *             by variables and scopes resolve; strings readable
  * MS_FUZZ_SKIP=json,utf8,folded,html,registry (comma-separated) turns
  * oracles off, e.g. to keep fuzzing past a known, reported bug (utf8
  * keeps the JSON syntax check but accepts any UTF-8-looking bytes).
@@ -71,6 +72,10 @@
 #pragma weak ms_report_folded
 #pragma weak ms_report_timeline
 #endif
+
+/* The oracles are not the code under test: uninstrumented, they neither
+ * feed libFuzzer features nor cost trace-cmp callbacks per output byte. */
+#define NO_COV __attribute__((no_sanitize("coverage")))
 
 #define MAX_RECORDS 2000 /* records (and other operations) per input */
 #define MAX_MID_REPORTS 2
@@ -126,8 +131,23 @@ static size_t take(struct in *f, void *dst, size_t want)
 
 /* ---- per-input state ----------------------------------------------------- */
 
+/* The harness's own model of the live set: (pid, addr) -> size, replayed
+ * from the same accepted records with the simplest possible code, and
+ * compared with the registry's blocks (catches a block index that loses or
+ * duplicates entries, which the summary counters alone would not). */
+struct mblock {
+	uint32_t pid;
+	uint64_t addr, size;
+};
+
+struct model {
+	struct mblock *v;
+	size_t n, cap;
+};
+
 struct state {
 	struct in in;
+	struct model model;
 	struct ms_registry *reg;
 	uint64_t now;       /* stream clock, ns */
 	uint64_t fresh_id;  /* next never-used scope/task id */
@@ -330,7 +350,7 @@ static unsigned skip_mask;
 #define SKIP_HTML 8u
 #define SKIP_REGISTRY 16u
 
-static void fail(const char *what, const char *buf, size_t len, size_t at)
+NO_COV static void fail(const char *what, const char *buf, size_t len, size_t at)
 {
 	size_t from = at > 80 ? at - 80 : 0, to = at + 80 < len ? at + 80 : len;
 
@@ -341,7 +361,7 @@ static void fail(const char *what, const char *buf, size_t len, size_t at)
 }
 
 /* Length of one valid UTF-8 sequence (RFC 3629) at s[0..end), or 0. */
-static size_t utf8_strict(const unsigned char *s, const unsigned char *end)
+NO_COV static size_t utf8_strict(const unsigned char *s, const unsigned char *end)
 {
 	unsigned c = s[0], lo = 0x80, hi = 0xbf;
 	size_t n, i;
@@ -372,7 +392,7 @@ static size_t utf8_strict(const unsigned char *s, const unsigned char *end)
 	return n;
 }
 
-static size_t utf8_lax(const unsigned char *s, const unsigned char *end)
+NO_COV static size_t utf8_lax(const unsigned char *s, const unsigned char *end)
 {
 	size_t n = s[0] < 0x80 ? 1 : s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : s[0] < 0xf5 ? 4 : 0;
 	size_t i;
@@ -391,7 +411,7 @@ struct jp {
 	const char *who;
 };
 
-static void jfail(struct jp *p, const char *what)
+NO_COV static void jfail(struct jp *p, const char *what)
 {
 	char msg[128];
 
@@ -399,18 +419,19 @@ static void jfail(struct jp *p, const char *what)
 	fail(msg, p->b, p->len, p->i);
 }
 
-static int jpeek(struct jp *p)
+NO_COV static int jpeek(struct jp *p)
 {
 	return p->i < p->len ? (unsigned char)p->b[p->i] : -1;
 }
 
-static void jws(struct jp *p)
+NO_COV static void jws(struct jp *p)
 {
-	while (p->i < p->len && strchr(" \t\r\n", p->b[p->i]) && p->b[p->i])
+	while (p->i < p->len && (p->b[p->i] == ' ' || p->b[p->i] == '\t' ||
+				 p->b[p->i] == '\r' || p->b[p->i] == '\n'))
 		p->i++;
 }
 
-static void jlit(struct jp *p, const char *lit)
+NO_COV static void jlit(struct jp *p, const char *lit)
 {
 	size_t n = strlen(lit);
 
@@ -419,12 +440,12 @@ static void jlit(struct jp *p, const char *lit)
 	p->i += n;
 }
 
-static int is_digit(int c)
+NO_COV static int is_digit(int c)
 {
 	return c >= '0' && c <= '9';
 }
 
-static void jnum(struct jp *p)
+NO_COV static void jnum(struct jp *p)
 {
 	if (jpeek(p) == '-')
 		p->i++;
@@ -453,7 +474,7 @@ static void jnum(struct jp *p)
 	}
 }
 
-static void jstr(struct jp *p)
+NO_COV static void jstr(struct jp *p)
 {
 	const unsigned char *end = (const unsigned char *)p->b + p->len;
 
@@ -477,12 +498,16 @@ static void jstr(struct jp *p)
 				int k;
 
 				p->i++;
-				for (k = 0; k < 4; k++, p->i++)
-					if (!strchr("0123456789abcdefABCDEF", jpeek(p)) || jpeek(p) <= 0)
+				for (k = 0; k < 4; k++, p->i++) {
+					int h = jpeek(p);
+
+					if (!is_digit(h) && !(h >= 'a' && h <= 'f') && !(h >= 'A' && h <= 'F'))
 						jfail(p, "bad \\u escape");
+				}
 				continue;
 			}
-			if (c < 0 || !strchr("\"\\/bfnrt", c) || !c)
+			if (c != '"' && c != '\\' && c != '/' && c != 'b' && c != 'f' &&
+			    c != 'n' && c != 'r' && c != 't')
 				jfail(p, "bad escape");
 			p->i++;
 			continue;
@@ -494,7 +519,7 @@ static void jstr(struct jp *p)
 	}
 }
 
-static void jvalue(struct jp *p, int depth)
+NO_COV static void jvalue(struct jp *p, int depth)
 {
 	int c;
 
@@ -548,7 +573,7 @@ static void jvalue(struct jp *p, int depth)
 		jfail(p, "unexpected character");
 }
 
-static void check_json(const char *who, const char *buf, size_t len)
+NO_COV static void check_json(const char *who, const char *buf, size_t len)
 {
 	struct jp p = { buf, len, 0, who };
 
@@ -560,7 +585,7 @@ static void check_json(const char *who, const char *buf, size_t len)
 		jfail(&p, "trailing bytes");
 }
 
-static void check_folded(const char *who, const char *buf, size_t len)
+NO_COV static void check_folded(const char *who, const char *buf, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)buf, *end = s + len;
 	size_t line = 0;
@@ -596,7 +621,7 @@ static void check_folded(const char *who, const char *buf, size_t len)
 
 /* The page must not carry the marker raw, and the data island
  * <script type="application/json" id="data">...</script> must be JSON. */
-static void check_html(const char *who, const char *buf, size_t len)
+NO_COV static void check_html(const char *who, const char *buf, size_t len)
 {
 	static const char open[] = "<script type=\"application/json\" id=\"data\">";
 	const char *m, *data, *end;
@@ -809,6 +834,117 @@ static size_t rec_size(unsigned type)
 	}
 }
 
+NO_COV static struct mblock *m_find(struct model *m, uint32_t pid, uint64_t addr)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		if (m->v[i].pid == pid && m->v[i].addr == addr)
+			return &m->v[i];
+	return NULL;
+}
+
+NO_COV static void m_set(struct model *m, uint32_t pid, uint64_t addr, uint64_t size)
+{
+	struct mblock *b = m_find(m, pid, addr);
+
+	if (!b) {
+		if (m->n == m->cap) {
+			m->cap = m->cap ? m->cap * 2 : 64;
+			m->v = realloc(m->v, m->cap * sizeof(*m->v));
+			if (!m->v)
+				abort();
+		}
+		b = &m->v[m->n++];
+	}
+	b->pid = pid;
+	b->addr = addr;
+	b->size = size;
+}
+
+NO_COV static void m_del(struct model *m, uint32_t pid, uint64_t addr)
+{
+	struct mblock *b = m_find(m, pid, addr);
+
+	if (b)
+		*b = m->v[--m->n];
+}
+
+/* A record the registry accepted: what it does to the live set. */
+NO_COV static void model_apply(struct model *m, const void *rec, size_t len)
+{
+	struct ms_ev_heap e;
+
+	if (len < sizeof(e))
+		return; /* not a (valid) heap record */
+	memcpy(&e, rec, sizeof(e));
+	switch (e.h.type) {
+	case MS_EV_ALLOC:
+	case MS_EV_LIVE:
+		if (e.addr)
+			m_set(m, e.h.pid, e.addr, e.size);
+		break;
+	case MS_EV_FREE:
+		if (e.addr)
+			m_del(m, e.h.pid, e.addr);
+		break;
+	case MS_EV_REALLOC:
+		m_del(m, e.h.pid, e.old_addr);
+		if (e.addr)
+			m_set(m, e.h.pid, e.addr, e.size);
+		break;
+	}
+}
+
+NO_COV static int by_block(const void *a, const void *b)
+{
+	const struct mblock *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->size < y->size ? -1 : x->size > y->size;
+}
+
+static void reg_fail(const char *what);
+
+NO_COV static void check_model(struct model *m, const struct ms_registry *r)
+{
+	size_t nb, i, k = 0;
+	const struct ms_block *b = ms_registry_blocks(r, &nb);
+	struct mblock *got = malloc((nb ? nb : 1) * sizeof(*got));
+
+	if (!got)
+		abort();
+	for (i = 0; i < nb; i++)
+		if (b[i].used)
+			got[k++] = (struct mblock){ b[i].pid, b[i].addr, b[i].size };
+	if (k != m->n) {
+		fprintf(stderr, "registry has %zu live blocks, the model %zu\n", k, m->n);
+		reg_fail("live blocks differ from the model");
+	}
+	qsort(got, k, sizeof(*got), by_block);
+	if (m->n)
+		qsort(m->v, m->n, sizeof(*m->v), by_block);
+	for (i = 0; i < k; i++) {
+		if (by_block(&got[i], &m->v[i])) {
+			fprintf(stderr, "registry block pid %u 0x%llx size %llu, model pid %u 0x%llx size %llu\n",
+				got[i].pid, (unsigned long long)got[i].addr, (unsigned long long)got[i].size,
+				m->v[i].pid, (unsigned long long)m->v[i].addr, (unsigned long long)m->v[i].size);
+			reg_fail("live blocks differ from the model");
+		}
+	}
+	free(got);
+}
+
+static void consume(struct state *s, const void *rec, size_t len)
+{
+	if (ms_registry_consume(s->reg, rec, len) == 0)
+		model_apply(&s->model, rec, len);
+	s->records++;
+}
+
 /* Feed exactly len bytes from an allocation of exactly len bytes, so that
  * ASan sees any read past the record. */
 static void feed(struct state *s, const void *rec, size_t len)
@@ -818,9 +954,8 @@ static void feed(struct state *s, const void *rec, size_t len)
 	if (!copy)
 		abort();
 	memcpy(copy, rec, len);
-	ms_registry_consume(s->reg, copy, len);
+	consume(s, copy, len);
 	free(copy);
-	s->records++;
 }
 
 static void raw_record(struct state *s)
@@ -835,8 +970,7 @@ static void raw_record(struct state *s)
 
 		s->in.p += len;
 		s->in.n -= len;
-		ms_registry_consume(s->reg, rec, len);
-		s->records++;
+		consume(s, rec, len);
 	} else {
 		uint8_t buf[sizeof(union any_rec) + 64];
 
@@ -990,6 +1124,7 @@ static void live_snapshot(struct state *s, unsigned variant)
 	unsigned k = u8(&s->in) % 64;
 
 	ms_registry_live_begin(s->reg);
+	s->model.n = 0;
 	while (k-- && s->records < MAX_RECORDS)
 		structured_record(s, MS_EV_LIVE, 0);
 	if (!(variant & 4))
@@ -1097,6 +1232,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 22:
 			ms_registry_live_begin(s.reg);
+			s.model.n = 0;
 			s.records++;
 			break;
 		case 23:
@@ -1107,6 +1243,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (s.mid_reports < MAX_MID_REPORTS) {
 				s.mid_reports++;
 				check_registry(s.reg);
+				if (!(skip_mask & SKIP_REGISTRY))
+					check_model(&s.model, s.reg);
 				report_ctx(&s, cfg, &c);
 				run_writers(&c);
 			}
@@ -1119,8 +1257,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	check_registry(s.reg);
+	if (!(skip_mask & SKIP_REGISTRY))
+		check_model(&s.model, s.reg);
 	report_ctx(&s, cfg, &c);
 	run_writers(&c);
 	ms_registry_free(s.reg);
+	free(s.model.v);
 	return 0;
 }

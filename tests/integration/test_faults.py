@@ -1,0 +1,104 @@
+"""Issue 7: the target changes or fails under the tracer; the tracer is
+stopped or doubled. Each test checks the target's output and exit code are
+unchanged and the report is complete and valid JSON."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+from harness import (TRACER, by_name, need_root, prog, semaphores_raised, start_tracer, tmpfile,
+                     trace_json, wait_attached)
+
+L = prog("lifecycle")
+
+
+def plain(args):
+    p = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    return p.stdout, p.returncode
+
+
+def test_target_exec_another_program():
+    r, p = trace_json([], [L, "exec", prog("macros_mt")])
+    assert (p.stdout.replace("enabled=1", "enabled=0"), p.returncode) == plain([prog("macros_mt")])
+    names = {v["name"] for v in r["variables"]}
+    assert "before_exec" in names                # from the first image
+    assert {"counter", "leak", "buf"} <= names   # from the exec'd one, strings re-read
+    assert r["target"]["exe"].endswith("macros_mt")
+
+
+def test_fork_without_follow_child_untraced_and_unharmed():
+    r, p = trace_json([], [L, "fork"])
+    assert (p.stdout, p.returncode) == plain([L, "fork"])
+    assert by_name(r["variables"], "child_buf") == []
+
+
+def test_fork_with_follow_traces_child():
+    r, p = trace_json(["-f"], [L, "fork"])
+    assert (p.stdout, p.returncode) == plain([L, "fork"])
+    (cb,) = by_name(r["variables"], "child_buf")
+    assert cb["pid"] != r["target"]["pid"] and cb["heap"]["size"] == 321
+
+
+def test_thousand_threads():
+    r, p = trace_json([], [L, "threads", "1000"], timeout=120)
+    assert (p.stdout, p.returncode) == plain([L, "threads", "1000"])
+    ids = by_name(r["variables"], "id")
+    assert len(ids) + r["summary"]["dropped_events"] >= 1000
+    assert len({v["thread"] for v in ids}) > 1
+    assert len(by_name(r["scopes"], "thread")) == len(ids)
+
+
+def test_dlopen_library_with_probes_after_attach():
+    r, p = trace_json([], [L, "dlopen", prog("libplugin.so")])
+    assert p.returncode == 0 and p.stdout == "plugin ran\n"
+    (pb,) = by_name(r["variables"], "plugin_buf")
+    assert pb["heap"]["size"] == 64 and pb["heap"]["freed_ns"] is not None
+    (sc,) = by_name(r["scopes"], "plugin")
+    assert pb["scope"] == sc["id"]
+
+
+def test_target_killed_by_signal_report_has_cause():
+    r, p = trace_json([], [L, "segv"])
+    assert r["target"]["exited"] and r["target"]["signal"] == signal.SIGSEGV
+    assert by_name(r["variables"], "doomed")
+
+
+def test_tracer_stopped_then_continued():
+    need_root()
+    out = tmpfile()
+    target = subprocess.Popen([prog("macros_mt"), "0", "1500", "10000"], stdout=subprocess.PIPE, text=True)
+    tr = start_tracer(["-p", str(target.pid), "--ring-size", "1", "-o", out])
+    wait_attached(tr, target.pid)
+    tr.send_signal(signal.SIGSTOP)
+    time.sleep(10)
+    tr.send_signal(signal.SIGCONT)
+    stdout, _ = target.communicate(timeout=60)
+    tr.wait(timeout=60)
+    assert target.returncode == 0 and stdout.startswith("done ")
+    r = json.load(open(out))
+    os.unlink(out)
+    # the ring (1 MiB) filled while the tracer slept: drops counted, and
+    # tracing resumed afterwards (records from the last seconds are there)
+    assert r["summary"]["dropped_events"] > 0
+    last = max(s["enter_ns"] for s in r["scopes"])
+    assert last > 10e9, last
+
+
+def test_two_tracers_on_one_target():
+    need_root()
+    target = subprocess.Popen([prog("macros_mt"), "1.0", "3"], stdout=subprocess.PIPE, text=True)
+    outs = [tmpfile(), tmpfile()]
+    trs = [start_tracer(["-p", str(target.pid), "-o", o]) for o in outs]
+    for t in trs:
+        wait_attached(t, target.pid)
+    stdout, _ = target.communicate(timeout=60)
+    for t in trs:
+        t.wait(timeout=60)
+        assert t.returncode == 0
+    reports = [json.load(open(o)) for o in outs]
+    for o in outs:
+        os.unlink(o)
+    for r in reports:
+        assert len(by_name(r["scopes"], "worker")) == 9 and r["summary"]["dropped_events"] == 0
+    assert not semaphores_raised(target.pid) if target.poll() is None else True
