@@ -6,7 +6,9 @@
  * Input format. Every read past the end of the input yields zero bytes, so
  * any input is valid and truncation only shortens the stream.
  *
- *   8 config bytes (config() below: registry options, report context)
+ *   8 config bytes: registry options (LLVMFuzzerTestOneInput: cfg[0] bits
+ *   0-2, cfg[1] temp_ns, cfg[2] >> 4 keep) and the report context
+ *   (report_ctx())
  *   then operations, one op byte each followed by its operands:
  *     op & 0x1f  what:
  *        0       raw record: u16 length, then that many input bytes, fed
@@ -22,8 +24,10 @@
  *        21      ms_registry_set_site
  *        22, 23  a lone live_begin / live_end (unbalanced calls)
  *        24      run every report writer now (mid-stream; twice at most)
- *        25..31  ALLOC, FREE, REALLOC, SCOPE_ENTER, SCOPE_EXIT, VAR,
- *                STRING: the common records again, to weight them
+ *        25..29  ALLOC, FREE, REALLOC, SCOPE_ENTER, SCOPE_EXIT, and
+ *        31      STRING: the common records again, to weight them
+ *        30      another registry call: u8 % 3 selects forget_pid_strings,
+ *                ms_registry_snapshot (labelled or not), add_stack
  *     op >> 5    variant, for structured records:
  *        & 3     record length: 0, 1 exact; 2 short; 3 long (extra input
  *                bytes after the record)
@@ -71,6 +75,12 @@
 #pragma weak ms_report_html
 #pragma weak ms_report_folded
 #pragma weak ms_report_timeline
+#endif
+#if __has_include("report_live.h")
+#include "report_live.h"
+#define HAVE_REPORT_LIVE 1
+#pragma weak ms_report_live
+#pragma weak ms_report_status
 #endif
 
 /* The oracles are not the code under test: uninstrumented, they neither
@@ -657,6 +667,24 @@ static int folded_all(FILE *f, const struct ms_report_ctx *c)
 }
 #endif
 
+#ifdef HAVE_REPORT_LIVE
+/* The periodic view: a rate over 1.5 s since half the allocations, and a
+ * rate over no time at all. */
+static int live_view(FILE *f, const struct ms_report_ctx *c)
+{
+	const struct ms_summary *s = ms_registry_summary(c->reg);
+
+	ms_report_live(f, c, s->allocs / 2, 1.5);
+	return ms_report_live(f, c, s->allocs + 1, 0);
+}
+
+static int status_line(FILE *f, const struct ms_report_ctx *c)
+{
+	ms_report_status(f, c);
+	return 0;
+}
+#endif
+
 struct writer {
 	const char *name;
 	writer_fn fn;
@@ -672,6 +700,10 @@ static const struct writer writers[] = {
 	{ "folded-live", folded_live, (const void *)ms_report_folded, check_folded },
 	{ "folded-all", folded_all, (const void *)ms_report_folded, check_folded },
 	{ "timeline", ms_report_timeline, (const void *)ms_report_timeline, check_json },
+#endif
+#ifdef HAVE_REPORT_LIVE
+	{ "live", live_view, (const void *)ms_report_live, NULL },
+	{ "status", status_line, (const void *)ms_report_status, NULL },
 #endif
 };
 #define NWRITERS (sizeof(writers) / sizeof(writers[0]))
@@ -750,7 +782,15 @@ static void check_registry(const struct ms_registry *r)
 			continue;
 		live++;
 		bytes += b[i].size;
-		ms_registry_block_var(r, &b[i]);
+		if (b[i].var >= 0) {
+			/* linking sets both sides; realloc and folding keep them */
+			const struct ms_var *bv = ms_registry_block_var(r, &b[i]);
+
+			if (!bv)
+				reg_fail("block names a variable index past the array");
+			if (!bv->has_heap || bv->heap_addr != b[i].addr)
+				reg_fail("block's variable does not point at the block");
+		}
 		stk = ms_registry_stack(r, b[i].pid, b[i].stack_id);
 		if (stk && stk->n && !stk->ips)
 			reg_fail("stack without ips");
@@ -770,11 +810,13 @@ static void check_registry(const struct ms_registry *r)
 		reg_fail("sum of site.live != live_allocs");
 	if (site_bytes != sum->live_bytes)
 		reg_fail("sum of site.live_bytes != live_bytes");
+	/* Folding (opts.keep) removes ended records: ids then only increase,
+	 * and a kept record may name a folded scope. */
 	v = ms_registry_vars(r, &n);
 	for (i = 0; i < n; i++) {
-		if (v[i].id != i + 1)
-			reg_fail("variable ids not dense");
-		if (v[i].scope && !ms_registry_scope(r, v[i].scope))
+		if (sum->folded_vars ? i && v[i].id <= v[i - 1].id : v[i].id != i + 1)
+			reg_fail("variable ids out of order");
+		if (v[i].scope && !ms_registry_scope(r, v[i].scope) && !sum->folded_scopes)
 			reg_fail("variable names an unknown scope");
 		check_str(r, v[i].name);
 		check_str(r, v[i].type);
@@ -784,8 +826,10 @@ static void check_registry(const struct ms_registry *r)
 	for (i = 0; i < n; i++) {
 		if (ms_registry_scope(r, sc[i].id) != &sc[i])
 			reg_fail("scope id does not resolve to itself");
-		if (sc[i].parent && !ms_registry_scope(r, sc[i].parent))
+		if (sc[i].parent && !ms_registry_scope(r, sc[i].parent) && !sum->folded_scopes)
 			reg_fail("scope parent unknown");
+		if (i && sc[i].id == sc[i - 1].id)
+			reg_fail("scope listed twice");
 		check_str(r, sc[i].name);
 		check_str(r, sc[i].file);
 	}
@@ -798,6 +842,42 @@ static void check_registry(const struct ms_registry *r)
 	ms_registry_timeline(r, &n);
 	if (n > 4096)
 		reg_fail("timeline past MS_TIMELINE_MAX");
+	{
+		const struct ms_agg *g = ms_registry_aggs(r, &n);
+		uint64_t folded[3] = { 0, 0, 0 };
+
+		for (i = 0; i < n; i++) {
+			if (g[i].kind < 0 || g[i].kind > 2)
+				reg_fail("aggregate of unknown kind");
+			folded[g[i].kind] += g[i].count;
+			check_str(r, g[i].name);
+			check_str(r, g[i].file);
+		}
+		if (folded[0] != sum->folded_vars || folded[1] != sum->folded_scopes ||
+		    folded[2] != sum->folded_tasks)
+			reg_fail("aggregate counts != folded counts");
+	}
+#ifdef MS_SNAP_MAX
+	{
+		const struct ms_snapshot *sn = ms_registry_snapshots(r, &n);
+		struct ms_growth *g = NULL;
+		size_t ng = 0, k;
+
+		if (n > MS_SNAP_MAX)
+			reg_fail("more snapshots than MS_SNAP_MAX");
+		for (i = 0; i < n; i++) {
+			check_str(r, sn[i].label);
+			for (k = 0; k < sn[i].n; k++)
+				if (sn[i].items[k].kind < MS_GROW_SITE || sn[i].items[k].kind > MS_GROW_TASK)
+					reg_fail("snapshot item of unknown kind");
+		}
+		if (ms_registry_growth(r, 0, &g, &ng) == 0)
+			for (k = 0; k < ng; k++)
+				if (!(g[k].slope > 0) || !(g[k].r2 >= 0.8 && g[k].r2 <= 1.0 + 1e-9))
+					reg_fail("growth outside its own rule (slope > 0, R^2 >= 0.8)");
+		free(g);
+	}
+#endif
 }
 
 /* ---- records ------------------------------------------------------------- */
@@ -1131,6 +1211,36 @@ static void live_snapshot(struct state *s, unsigned variant)
 		ms_registry_live_end(s->reg);
 }
 
+/* The registry calls the tracer makes besides consume. */
+static void api_call(struct state *s)
+{
+	uint8_t what = u8(&s->in), who = u8(&s->in);
+	char label[MS_NAME_MAX + 1];
+
+	switch (what % 3) {
+	case 0:
+		/* the process exec'd */
+		ms_registry_forget_pid_strings(s->reg, p_pid(s, who));
+		break;
+	case 1:
+#ifdef MS_SNAP_MAX
+		/* a periodic snapshot, or one with a label */
+		if (who & 0x80) {
+			p_text(s, label, MS_NAME_MAX);
+			label[MS_NAME_MAX] = 0;
+			ms_registry_snapshot(s->reg, p_ts(s), label);
+		} else {
+			ms_registry_snapshot(s->reg, p_ts(s), NULL);
+		}
+#endif
+		break;
+	case 2:
+		/* one more stack for an id (duplicates are ignored) */
+		add_stack(s, 0);
+		break;
+	}
+}
+
 /* ---- entry points -------------------------------------------------------- */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -1203,6 +1313,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.read_mem = cfg[0] & 2 ? read_mem : NULL;
 	o.user = &s;
 	o.internal_caller = cfg[0] & 4 ? internal_caller : NULL;
+	o.keep = cfg[2] >> 4; /* 1..15: fold early; 0: the default */
 	s.reg = ms_registry_new(&o);
 	if (!s.reg)
 		return 0;
@@ -1211,7 +1322,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t op = u8(&s.in);
 		unsigned what = op & 0x1f, variant = op >> 5;
 		static const uint8_t alias[] = { MS_EV_ALLOC, MS_EV_FREE, MS_EV_REALLOC,
-						 MS_EV_SCOPE_ENTER, MS_EV_SCOPE_EXIT, MS_EV_VAR,
+						 MS_EV_SCOPE_ENTER, MS_EV_SCOPE_EXIT, 0,
 						 MS_EV_STRING };
 
 		switch (what) {
@@ -1237,6 +1348,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 23:
 			ms_registry_live_end(s.reg);
+			s.records++;
+			break;
+		case 30:
+			api_call(&s);
 			s.records++;
 			break;
 		case 24:

@@ -14,6 +14,9 @@ FUZZER=${FUZZER:-.output/fuzz/fuzz_registry}
 SECONDS_=${1:-30}
 CORPUS=tests/fuzz/corpus
 ART=.output/fuzz/artifacts
+# UBSan reports carry their stack (ASan's always do).
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+export UBSAN_OPTIONS
 
 if [ ! -x "$FUZZER" ]; then
 	echo "run_corpus: $FUZZER missing: build it with 'make $FUZZER'" >&2

@@ -19,7 +19,9 @@ def plain(args):
 
 
 def test_target_exec_another_program():
-    r, p = trace_json([], [L, "exec", prog("macros_mt")])
+    # the exec'd program starts working after 2.5 s: the tracer needs that
+    # long to find and attach to the new image
+    r, p = trace_json([], [L, "exec", prog("macros_mt"), "2.5"])
     assert (p.stdout.replace("enabled=1", "enabled=0"), p.returncode) == plain([prog("macros_mt")])
     names = {v["name"] for v in r["variables"]}
     assert "before_exec" in names                # from the first image

@@ -46,10 +46,12 @@ int main(int argc, char **argv)
 		usleep(200000);
 		pid = fork();
 		if (pid == 0) {
-			char *child_buf = malloc(321);
+			char *child_buf;
 
+			/* the tracer attaches to a new child in ~0.1-2 s */
+			usleep(2500000);
+			child_buf = malloc(321);
 			TRACK_VAR(child_buf);
-			usleep(300000);
 			_exit(child_buf ? 0 : 1);
 		}
 		waitpid(pid, &status, 0);
@@ -77,7 +79,9 @@ int main(int argc, char **argv)
 		h = dlopen(argv[2], RTLD_NOW);
 		if (!h)
 			return 1;
-		usleep(400000); /* the tracer looks for new libraries every 100 ms */
+		/* the tracer looks for new libraries every 100 ms, then needs
+		 * time to attach */
+		usleep(2500000);
 		run = (void (*)(void))dlsym(h, "plugin_run");
 		run();
 		printf("plugin ran\n");
