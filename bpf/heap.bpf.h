@@ -18,17 +18,24 @@
 static __always_inline void infl_push(__u64 sp, __u32 kind, __u64 a0, __u64 a1)
 {
 	struct ms_thread *t = thread_get();
+	__u64 now = bpf_ktime_get_ns();
 	__u32 d;
 
 	if (!t)
 		return;
 	d = t->infl_depth;
 	/* An outer entry whose frame is below us on the stack never returned
-	 * (longjmp, exception): forget it instead of treating this call as
-	 * nested forever. Equal stack pointers are a tail call (new[] jumps
-	 * to new, reallocarray to realloc): nested, both return probes fire. */
-	if (d > 0 && d <= MS_INFLIGHT && t->infl[(d - 1) & (MS_INFLIGHT - 1)].sp < sp)
-		d = 0;
+	 * (longjmp, exception, or a return probe the kernel skipped because
+	 * another BPF program ran on this CPU): forget it, or every later call
+	 * would look nested and go unrecorded. At an equal stack pointer it
+	 * is a tail call (new[] jumps to new, reallocarray to realloc) only
+	 * if it happened just now. */
+	if (d > 0 && d <= MS_INFLIGHT) {
+		struct ms_inflight *top = &t->infl[(d - 1) & (MS_INFLIGHT - 1)];
+
+		if (top->sp < sp || (top->sp == sp && now - top->ts > 20000))
+			d = 0;
+	}
 	if (d >= MS_INFLIGHT) {
 		stat_inc(MS_STAT_INFLIGHT_FULL);
 		t->infl_depth = d + 1;
@@ -38,6 +45,7 @@ static __always_inline void infl_push(__u64 sp, __u32 kind, __u64 a0, __u64 a1)
 	t->infl[d & (MS_INFLIGHT - 1)].a1 = a1;
 	t->infl[d & (MS_INFLIGHT - 1)].sp = sp;
 	t->infl[d & (MS_INFLIGHT - 1)].kind = kind;
+	t->infl[d & (MS_INFLIGHT - 1)].ts = now;
 	t->infl_depth = d + 1;
 }
 

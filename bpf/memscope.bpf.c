@@ -411,9 +411,16 @@ static __always_inline int free_common(struct pt_regs *ctx, __u32 kind, int from
 	if (t) {
 		/* free() called by realloc & co., or by operator delete that
 		 * was already recorded: not a release of its own. */
-		if (t->infl_depth > 0 && t->infl_depth <= MS_INFLIGHT &&
-		    t->infl[(t->infl_depth - 1) & (MS_INFLIGHT - 1)].sp >= sp)
-			return 0;
+		if (t->infl_depth > 0 && t->infl_depth <= MS_INFLIGHT) {
+			struct ms_inflight *top = &t->infl[(t->infl_depth - 1) & (MS_INFLIGHT - 1)];
+
+			/* inside realloc & co. (their frame is above ours) */
+			if (top->sp > sp)
+				return 0;
+			/* a tail call from delete/realloc right now; else stale */
+			if (top->sp == sp && bpf_ktime_get_ns() - top->ts < 20000)
+				return 0;
+		}
 		if (!from_delete && t->skip_free == ptr) {
 			t->skip_free = 0;
 			return 0;

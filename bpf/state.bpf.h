@@ -40,7 +40,8 @@ struct ms_inflight {
 	__u64 a0;
 	__u64 a1;
 	__u64 sp; /* stack pointer at entry: tells a nested call from a stale
-		   * entry left by a longjmp or an exception */
+		   * entry left by a longjmp, an exception or a missed return */
+	__u64 ts; /* entry time: a tail call enters at the same sp at once */
 	__u32 kind;
 	__u32 _pad;
 };

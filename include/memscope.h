@@ -37,14 +37,14 @@
 #define MEMSCOPE_SCOPE(name)
 #define MEMSCOPE_SCOPE_ENTER(name) ((void)0)
 #define MEMSCOPE_SCOPE_EXIT() ((void)0)
-#define MEMSCOPE_ALLOC(ptr, size) ((void)0)
-#define MEMSCOPE_FREE(ptr) ((void)0)
-#define MEMSCOPE_TASK_ENTER(id) ((void)0)
-#define MEMSCOPE_TASK_EXIT(id) ((void)0)
-#define MEMSCOPE_TASK_NAME(id, name) ((void)0)
-#define MEMSCOPE_TASK_SPAWN(parent_id, child_id) ((void)0)
-#define MEMSCOPE_TASK_END(id) ((void)0)
-#define MEMSCOPE_SNAPSHOT(label) ((void)0)
+#define MEMSCOPE_ALLOC(ptr, size) ((void)sizeof(ptr), (void)sizeof(size))
+#define MEMSCOPE_FREE(ptr) ((void)sizeof(ptr))
+#define MEMSCOPE_TASK_ENTER(id) ((void)sizeof(id))
+#define MEMSCOPE_TASK_EXIT(id) ((void)sizeof(id))
+#define MEMSCOPE_TASK_NAME(id, name) ((void)sizeof(id), (void)sizeof(name))
+#define MEMSCOPE_TASK_SPAWN(parent_id, child_id) ((void)sizeof(parent_id), (void)sizeof(child_id))
+#define MEMSCOPE_TASK_END(id) ((void)sizeof(id))
+#define MEMSCOPE_SNAPSHOT(label) ((void)sizeof(label))
 
 #else /* !MEMSCOPE_DISABLE */
 

@@ -212,6 +212,10 @@ enum ms_stat {
 	MS_STAT_TASK_DEEP,     /* task nesting deeper than MS_TASK_STACK */
 	MS_STAT_UNMATCHED_EXIT,/* scope exit without enter */
 	MS_STAT_SITES_FULL,    /* fast mode site map full */
+	MS_STAT_PROBE_MISSES,  /* probe hits the kernel did not run our BPF
+				* program for (another BPF program was running
+				* on that CPU); filled by the tracer from
+				* bpf_prog_info.recursion_misses */
 	MS_STAT_MAX,
 };
 

@@ -536,6 +536,20 @@ int ms_loader_read_stats(const struct ms_loader *l, uint64_t *out)
 			out[k] += vals[c];
 	}
 	free(vals);
+	{
+		struct bpf_program *p;
+
+		out[MS_STAT_PROBE_MISSES] = 0;
+		bpf_object__for_each_program(p, l->skel->obj) {
+			struct bpf_prog_info info;
+			__u32 len = sizeof(info);
+
+			memset(&info, 0, sizeof(info));
+			if (bpf_program__fd(p) >= 0 &&
+			    !bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+				out[MS_STAT_PROBE_MISSES] += info.recursion_misses;
+		}
+	}
 	return 0;
 }
 

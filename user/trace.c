@@ -151,12 +151,15 @@ static int attach_before_exec(struct session *s)
 	size_t i;
 	int n, probes = 0, err;
 
-	err = ms_loader_attach_usdt(s->loader, s->pid, s->exe, &probes);
-	if (err)
-		return err;
-	err = ms_loader_attach_alloc(s->loader, s->pid, s->exe, &n);
-	if (err)
-		return err;
+	/* A script (#!) is not ELF: its interpreter is found at the rescan. */
+	if (ms_elf_check_arch_path(s->exe, NULL) == 0) {
+		err = ms_loader_attach_usdt(s->loader, s->pid, s->exe, &probes);
+		if (err)
+			return err;
+		err = ms_loader_attach_alloc(s->loader, s->pid, s->exe, &n);
+		if (err)
+			return err;
+	}
 	for (i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
 		if (access(libs[i], R_OK))
 			continue;
@@ -439,9 +442,16 @@ int ms_trace_run(const struct ms_opts *o)
 	    (o->folded_alloc && open_output(o->folded_alloc, &s.folded_alloc)))
 		goto cleanup;
 	if (o->cmd) {
+		const char *why = NULL;
+
 		err = ms_resolve_cmd(o->cmd[0], s.exe, sizeof(s.exe));
 		if (err) {
 			fprintf(stderr, "memscope-trace: cannot execute %s: %s\n", o->cmd[0], strerror(-err));
+			goto cleanup;
+		}
+		/* scripts (#!) are fine: the interpreter is what runs */
+		if (ms_elf_check_arch_path(s.exe, &why) == -ENOEXEC && why && strncmp(why, "not an ELF", 10)) {
+			fprintf(stderr, "memscope-trace: cannot trace %s: %s\n", o->cmd[0], why);
 			goto cleanup;
 		}
 	} else {
@@ -451,6 +461,17 @@ int ms_trace_run(const struct ms_opts *o)
 			goto cleanup;
 		}
 		ms_target_exe(o->pid, s.exe, sizeof(s.exe));
+		{
+			const char *why = NULL;
+			char root_exe[64];
+
+			snprintf(root_exe, sizeof(root_exe), "/proc/%d/exe", (int)o->pid);
+			if (ms_elf_check_arch_path(root_exe, &why) == -ENOEXEC && why) {
+				fprintf(stderr, "memscope-trace: cannot trace PID %d (%s): %s\n", (int)o->pid,
+					s.exe, why);
+				goto cleanup;
+			}
+		}
 	}
 
 	if (o->mode == MS_MODE_SAMPLED && sampled_setup(&s))
