@@ -181,6 +181,10 @@ static void scope_enter(struct ms_registry *r, const struct ms_ev_scope *e)
 	memset(s, 0, sizeof(*s));
 	s->id = e->id;
 	s->parent = ms_reg_scope(r, e->h.scope) ? e->h.scope : 0;
+	/* past the BPF scope stack the record has no parent: the thread's
+	 * innermost open scope is it */
+	if (!s->parent && (e->h.flags & MS_F_DEEP) && t && t->open.n)
+		s->parent = t->open.v[t->open.n - 1];
 	s->name = ms_reg_target_str(r, e->h.pid, e->name);
 	s->file = ms_reg_target_str(r, e->h.pid, e->file);
 	s->line = e->line;
@@ -203,6 +207,14 @@ static void scope_exit(struct ms_registry *r, const struct ms_ev_scope *e)
 	struct ms_scope *s = ms_reg_scope(r, e->id);
 	size_t i;
 
+	if (!e->id && (e->h.flags & MS_F_DEEP) && t && t->open.n) {
+		/* deeper than the BPF scope stack: BPF lost the id, but the
+		 * thread's innermost open scope is the one closing */
+		s = ms_reg_scope(r, t->open.v[--t->open.n]);
+		if (s)
+			scope_close(r, s, e->h.ts_ns, 0);
+		return;
+	}
 	if (!e->id) {
 		r->sum.unmatched_scope_exits++;
 		return;

@@ -8,12 +8,21 @@
 #include <string.h>
 #include "registry_int.h"
 
+/* Aggregates are bounded too: past this many, records with yet another
+ * name (10^6 distinct task names) share one aggregate with no name. */
+#define MAX_AGGS 10000
+
 static struct ms_agg *agg_of(struct ms_registry *r, int kind, uint32_t name, uint32_t file,
 			     uint32_t line)
 {
 	uint64_t a = ((uint64_t)kind << 32) | name, b = ((uint64_t)file << 32) | line, *i;
 	struct ms_agg *g;
 
+	if (r->aggs.n >= MAX_AGGS && !ms_hm_get(&r->agg_idx, a, b)) {
+		name = file = line = 0;
+		a = (uint64_t)kind << 32;
+		b = 0;
+	}
 	i = ms_hm_get(&r->agg_idx, a, b);
 	if (i)
 		return &r->aggs.v[*i];
@@ -129,16 +138,30 @@ static void fold_tasks(struct ms_registry *r)
 		ms_hm_put(&r->task_idx, r->tasks.v[i].pid, r->tasks.v[i].id, i);
 }
 
+/* Next compaction when the array doubles from what a compaction left:
+ * if most records cannot fold (10^5 scopes still open), compacting on every
+ * new record would be quadratic. */
+static size_t next_at(size_t keep, size_t n)
+{
+	return 2 * (n > keep ? n : keep);
+}
+
 void ms_reg_fold_maybe(struct ms_registry *r)
 {
 	size_t k = r->opts.keep;
 
-	if (r->vars.n > 2 * k)
+	if (r->vars.n > (r->fold_at[0] ? r->fold_at[0] : 2 * k)) {
 		fold_vars(r);
-	if (r->scopes.n > 2 * k)
+		r->fold_at[0] = next_at(k, r->vars.n);
+	}
+	if (r->scopes.n > (r->fold_at[1] ? r->fold_at[1] : 2 * k)) {
 		fold_scopes(r);
-	if (r->tasks.n > 2 * k)
+		r->fold_at[1] = next_at(k, r->scopes.n);
+	}
+	if (r->tasks.n > (r->fold_at[2] ? r->fold_at[2] : 2 * k)) {
 		fold_tasks(r);
+		r->fold_at[2] = next_at(k, r->tasks.n);
+	}
 }
 
 void ms_reg_fold_free(struct ms_registry *r)

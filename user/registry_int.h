@@ -52,6 +52,7 @@ struct ms_registry {
 	int live_snapshot;      /* inside live_begin/live_end */
 	struct ms_snapshot snaps[MS_SNAP_MAX];
 	size_t nsnaps;
+	size_t fold_at[3]; /* compact vars/scopes/tasks when past these */
 	MS_VEC(struct ms_agg) aggs;
 	struct ms_hashmap agg_idx;     /* (kind<<32|name, file<<32|line) -> index */
 };

@@ -38,21 +38,28 @@
  * functions of their arguments, resolve naming frames with hostile strings.
  *
  * Oracles besides ASan/UBSan (abort() with a message on failure):
- *   json      JSON writers' output parses as strict RFC 8259 JSON, UTF-8
- *             valid per RFC 3629 (no overlongs, surrogates or > U+10FFFF)
+ *   json      the JSON and timeline writers' output parses as strict RFC
+ *             8259 JSON, UTF-8 valid per RFC 3629 (no overlongs,
+ *             surrogates or code points above U+10FFFF)
  *   folded    every folded line is "frames BYTES", no control characters,
  *             valid UTF-8
  *   html      the marker "<fuzz-marker" (put into target strings by the
- *             seeds and into frame names by resolve) never appears raw
+ *             seeds and into frame names by resolve) never appears raw,
+ *             and the page's JSON data island passes the json check
  *   registry  the live set agrees with the summary, the sites and a
- *             model the harness replays from the same records; ids named
- *             by variables and scopes resolve; strings readable
+ *             model the harness replays from the same records; blocks and
+ *             their variables point at each other; ids named by variables
+ *             and scopes resolve (unless folded); aggregates add up to the
+ *             folded counts; growth results obey their own rule; every
+ *             string offset is readable
  * MS_FUZZ_SKIP=json,utf8,folded,html,registry,ids (comma-separated) turns
  * oracles off, e.g. to keep fuzzing past a known, reported bug (utf8
  * keeps the JSON syntax check but accepts any UTF-8-looking bytes; ids
  * only the check that variable ids increase).
- * MS_FUZZ_DUMP=1 prints each input's JSON and text reports to stdout (run
- * the binary on one file to see what a seed builds).
+ * MS_FUZZ_DUMP=1 prints every writer's output to stdout (run the binary on
+ * one file to see what a seed builds). MS_FUZZ_HOSTILE_UTF8=1 lets resolve
+ * also name frames with surrogates, overlong forms and code points above
+ * U+10FFFF, as a symbol table may.
  *
  * Adding a report writer: add a line to writers[] below (an adapter when it
  * takes more than (FILE *, ctx)); declare it `#pragma weak` if it may not be
