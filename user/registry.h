@@ -200,6 +200,8 @@ const struct ms_stack *ms_registry_stack(const struct ms_registry *r, uint32_t p
 const uint64_t *ms_registry_size_hist(const struct ms_registry *r);     /* MS_HIST_BUCKETS */
 const uint64_t *ms_registry_lifetime_hist(const struct ms_registry *r); /* MS_HIST_BUCKETS */
 const struct ms_point *ms_registry_timeline(const struct ms_registry *r, size_t *n);
+/* Fold ended records down to `keep` now (before a final report). */
+void ms_registry_fold_now(struct ms_registry *r);
 const struct ms_agg *ms_registry_aggs(const struct ms_registry *r, size_t *n);
 /* ---- snapshots and growth (registry_growth.c) ---------------------------- */
 #define MS_SNAP_MAX 64

@@ -175,3 +175,13 @@ const struct ms_agg *ms_registry_aggs(const struct ms_registry *r, size_t *n)
 	*n = r->aggs.n;
 	return r->aggs.v;
 }
+
+void ms_registry_fold_now(struct ms_registry *r)
+{
+	if (r->vars.n > r->opts.keep)
+		fold_vars(r);
+	if (r->scopes.n > r->opts.keep)
+		fold_scopes(r);
+	if (r->tasks.n > r->opts.keep)
+		fold_tasks(r);
+}

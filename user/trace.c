@@ -631,6 +631,7 @@ int ms_trace_run(const struct ms_opts *o)
 	if (o->mode == MS_MODE_FAST)
 		ms_bpfmaps_read_fast(s.loader, s.reg, o->stack_depth);
 	s.end_ns = now_ns();
+	ms_registry_fold_now(s.reg);
 	rc = write_reports(&s) ? 1 : 0;
 	started = 0;
 cleanup:
