@@ -50,7 +50,7 @@ all: $(OUTPUT)/memscope-trace $(EXAMPLES) $(TEST_PROGS) $(if $(wildcard sample/*
 # the opt-in sampling library (sampled mode), preloaded into a target
 $(SAMPLE_LIB): $(wildcard sample/*.c sample/*.h) include/memscope.h | $(OUTPUT)
 	$(call msg,LIB,$@)
-	$(Q)$(CC) -g -O2 -fPIC -shared -fvisibility=hidden -ftls-model=initial-exec -Wall -Wextra -Werror \
+	$(Q)$(CC) -g -O2 -fPIC -shared -fno-omit-frame-pointer -fvisibility=hidden -ftls-model=initial-exec -Wall -Wextra -Werror \
 		-Iinclude -Isample $(wildcard sample/*.c) -o $@ -ldl -pthread
 
 # fuzzing: libFuzzer + ASan/UBSan over the registry and every report writer

@@ -1,0 +1,47 @@
+/* sampled_known.c - known live bytes per site for sampled-mode accuracy:
+ *   alloc_a: 2048 blocks of 16 KiB live (32 MiB)
+ *   alloc_b: 32768 blocks of 512 B live (16 MiB)
+ *   churn:   20000 blocks of 1 KiB allocated and freed
+ * then sleeps argv[1] seconds (default 0) and exits. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void *keep[2048 + 32768];
+
+__attribute__((noinline)) static void alloc_a(int i)
+{
+	keep[i] = malloc(16384);
+	memset(keep[i], 1, 64);
+}
+
+__attribute__((noinline)) static void alloc_b(int i)
+{
+	keep[2048 + i] = malloc(512);
+	memset(keep[2048 + i], 2, 64);
+}
+
+__attribute__((noinline)) static void churn(void)
+{
+	char *p = malloc(1024);
+
+	p[0] = 1;
+	free(p);
+}
+
+int main(int argc, char **argv)
+{
+	int i;
+
+	for (i = 0; i < 2048; i++)
+		alloc_a(i);
+	for (i = 0; i < 32768; i++)
+		alloc_b(i);
+	for (i = 0; i < 20000; i++)
+		churn();
+	if (argc > 1)
+		usleep((useconds_t)(atof(argv[1]) * 1e6));
+	printf("sampled_known done\n");
+	return 0;
+}
