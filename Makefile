@@ -129,7 +129,7 @@ unit: $(UNIT_TESTS)
 demo: deps all
 	$(Q)./scripts/demo.sh
 
-test: deps all unit
+test: deps all unit $(OUTPUT)/fuzz/fuzz_registry
 	$(Q)python3 tests/run.py
 
 bench: deps all

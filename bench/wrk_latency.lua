@@ -1,11 +1,22 @@
--- wrk_latency.lua - bench C: wrk's summary as one machine-readable line.
+-- wrk_latency.lua - bench C: wrk's results as one machine-readable line.
 -- wrk --latency prints the 50/75/90/99th percentiles only; this adds the
--- 99.9th. Latencies are wrk's, in microseconds (time from writing a request
--- to reading its whole response, per connection; keep-alive GET).
---   wrk -t2 -c32 -d8s -s bench/wrk_latency.lua http://127.0.0.1:PORT/
--- prints, after wrk's own report:
---   wrk_latency requests=N duration_us=D p50_us=.. p99_us=.. p999_us=.. max_us=..
---               errors=E (connect + read + write + status + timeout)
+-- 99.9th. Latencies are wrk's, in microseconds: from writing a request to
+-- reading its whole response, on a keep-alive connection.
+--
+--   [WRK_THINK_MS=N] wrk -t2 -c32 -d8s -s bench/wrk_latency.lua http://127.0.0.1:PORT/
+--
+-- WRK_THINK_MS=N (N > 0): every connection waits N ms after a response
+-- before it sends its next request (wrk's delay(); not counted in the
+-- latency), so the server runs below saturation. Unset: back to back.
+-- After wrk's own report it prints
+--   wrk_latency requests=N duration_us=D p50_us=.. p90_us=.. p99_us=..
+--               p999_us=.. max_us=.. errors=E
+-- errors: connect + read + write + status (non-2xx/3xx) + timeouts.
+local think = tonumber(os.getenv("WRK_THINK_MS") or "")
+if think and think > 0 then
+   delay = function() return think end
+end
+
 done = function(summary, latency, requests)
    local e = summary.errors
    io.write(string.format(

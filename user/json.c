@@ -51,22 +51,34 @@ void ms_json_end_obj(struct ms_json *j) { close_(j, '}'); }
 void ms_json_arr(struct ms_json *j) { open_(j, '['); }
 void ms_json_end_arr(struct ms_json *j) { close_(j, ']'); }
 
-/* Length of a valid UTF-8 sequence at s, or 0. */
-static int utf8_len(const unsigned char *s)
+/* Length of a well-formed UTF-8 sequence at s (RFC 3629 table 3-7: no
+ * overlong forms, no surrogates, nothing past U+10FFFF), or 0. */
+int ms_utf8_len(const unsigned char *s)
 {
+	unsigned char lo = 0x80, hi = 0xbf;
 	int n, i;
 
 	if (s[0] < 0x80)
 		return 1;
-	if ((s[0] & 0xe0) == 0xc0 && s[0] >= 0xc2)
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
 		n = 2;
-	else if ((s[0] & 0xf0) == 0xe0)
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
 		n = 3;
-	else if ((s[0] & 0xf8) == 0xf0 && s[0] <= 0xf4)
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
 		n = 4;
 	else
 		return 0;
-	for (i = 1; i < n; i++)
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
 	return n;
@@ -95,7 +107,7 @@ void ms_json_escape(FILE *f, const char *str)
 			s++;
 			continue;
 		}
-		n = utf8_len(s);
+		n = ms_utf8_len(s);
 		if (!n) {
 			fputs("\\ufffd", f);
 			s++;

@@ -33,5 +33,7 @@ void ms_json_null(struct ms_json *j);
 /* Write s as the body of a JSON string (no quotes); shared with the HTML
  * writer, which embeds JSON in a page. */
 void ms_json_escape(FILE *f, const char *s);
+/* Length of the well-formed UTF-8 sequence at s, 0 if there is none. */
+int ms_utf8_len(const unsigned char *s);
 
 #endif

@@ -262,7 +262,8 @@ static void var_record(struct ms_registry *r, const struct ms_ev_var *e)
 	if (MS_VEC_PUSH(r->vars, v))
 		return;
 	memset(v, 0, sizeof(*v));
-	v->id = r->vars.n;
+	/* ids stay unique when older records fold out of the array */
+	v->id = ++r->next_var_id;
 	v->name = ms_reg_target_str(r, e->h.pid, e->name);
 	v->type = ms_reg_target_str(r, e->h.pid, e->type);
 	v->file = ms_reg_target_str(r, e->h.pid, e->file);

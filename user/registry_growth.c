@@ -145,6 +145,7 @@ int ms_registry_growth(const struct ms_registry *r, uint64_t min_bytes, struct m
 	for (k = 0; k < r->snaps[n - 1].n; k++) {
 		const struct ms_snap_item *it = &r->snaps[n - 1].items[k];
 		double slope, r2, rise, drop = 0;
+		uint64_t g_first, g_last;
 		size_t s, q;
 
 		if (ms_hm_get(&keys, ((uint64_t)it->kind << 56) ^ it->a, it->b))
@@ -160,6 +161,18 @@ int ms_registry_growth(const struct ms_registry *r, uint64_t min_bytes, struct m
 					break;
 				}
 			}
+		}
+		{
+			uint64_t first = 0, last = it->bytes;
+
+			for (q = 0; q < r->snaps[0].n; q++)
+				if (r->snaps[0].items[q].kind == it->kind && r->snaps[0].items[q].a == it->a &&
+				    r->snaps[0].items[q].b == it->b)
+					first = r->snaps[0].items[q].bytes;
+			if (last <= first || last - first < min_bytes)
+				continue;
+			g_first = first;
+			g_last = last;
 		}
 		rise = y[n - 1] - y[0];
 		if (rise < (double)min_bytes)
@@ -184,8 +197,9 @@ int ms_registry_growth(const struct ms_registry *r, uint64_t min_bytes, struct m
 		g[ng].b = it->b;
 		g[ng].slope = slope;
 		g[ng].r2 = r2;
-		g[ng].first_bytes = (uint64_t)y[0];
-		g[ng].last_bytes = (uint64_t)y[n - 1];
+		/* integers from the snapshots: a double near 2^64 cannot be cast back */
+		g[ng].first_bytes = g_first;
+		g[ng].last_bytes = g_last;
 		ng++;
 	}
 	ms_hm_free(&keys);

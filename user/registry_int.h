@@ -52,7 +52,8 @@ struct ms_registry {
 	int live_snapshot;      /* inside live_begin/live_end */
 	struct ms_snapshot snaps[MS_SNAP_MAX];
 	size_t nsnaps;
-	size_t fold_at[3]; /* compact vars/scopes/tasks when past these */
+	size_t fold_at[3];
+	uint64_t next_var_id; /* compact vars/scopes/tasks when past these */
 	MS_VEC(struct ms_agg) aggs;
 	struct ms_hashmap agg_idx;     /* (kind<<32|name, file<<32|line) -> index */
 };

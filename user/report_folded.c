@@ -2,28 +2,8 @@
  * speedscope, one line per allocation site. */
 #include <inttypes.h>
 #include <string.h>
+#include "json.h"
 #include "report_out.h"
-
-/* Length of a valid UTF-8 sequence at s, or 0 (same rule as json.c). */
-static int utf8_len(const unsigned char *s)
-{
-	int n, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0 && s[0] >= 0xc2)
-		n = 2;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3;
-	else if ((s[0] & 0xf8) == 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
 
 /* A name as one frame: ';' would split the frame and a newline the line,
  * so both (and every control character) are replaced; invalid UTF-8 bytes
@@ -33,7 +13,7 @@ static void put_name(FILE *f, const char *name)
 	const unsigned char *s = (const unsigned char *)name;
 
 	while (*s) {
-		int n = utf8_len(s);
+		int n = ms_utf8_len(s);
 
 		if (*s == ';')
 			fputc(':', f);
