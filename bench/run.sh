@@ -9,6 +9,10 @@
 #   B. malloc+free pair: untraced, memscope-trace -m full/fast/light, the
 #      floor (empty BPF programs on memscope's probe sites), bpftrace doing
 #      what full mode does.
+#   C. an event-loop server under wrk load: untraced, -m light, -m full,
+#      -m full with the tracer frozen, and a classic in-process tracker
+#      (bench/server_bench.sh, which also runs on its own; it prints its
+#      table, and its summary rows and problems join this run's).
 #
 # Every configuration is measured in ROUNDS rounds, interleaved (the order
 # rotates each round). In a round the tracer is attached once and the loop
@@ -390,6 +394,21 @@ done
 target_stop
 
 # ============================================================================
+# C. event-loop server under load (bench/server_bench.sh)
+# ============================================================================
+
+echo "C. event-loop server under load (issue 4) ..."
+echo "C: see $OUT/server_bench.log" >>"$LOG"
+rm -f $OUT/c_summary $OUT/c_summary.problems
+SERVER_BENCH_SUMMARY=$OUT/c_summary bench/server_bench.sh >$OUT/c_table
+C_RC=$?
+if [ -s $OUT/c_summary.problems ]; then
+	mapfile -t -O "${#PROBLEMS[@]}" PROBLEMS <$OUT/c_summary.problems
+elif [ $C_RC -ne 0 ]; then
+	PROBLEMS+=("bench/server_bench.sh failed (exit status $C_RC)")
+fi
+
+# ============================================================================
 # report
 # ============================================================================
 
@@ -478,6 +497,8 @@ events_note b_fast
 line "memscope-trace -m light (allocator untraced)" b_light "($(ratio "$B_LIGHT" "$B_UN") untraced)"
 line "bpftrace script, same bookkeeping (free +0)" b_bpftrace "($(ratio "$B_BT" "$B_FULL") memscope full, $(ratio "$B_BT" "$B_UN") untraced)  target >= 4x full: $B_BT_OK"
 
+[ -s $OUT/c_table ] && cat $OUT/c_table
+
 echo
 echo "Summary"
 printf '  %-38s %10s  %-12s %-8s %s\n' "figure" "value" "target" "status" "as"
@@ -493,6 +514,7 @@ printf '  %-38s %10s  %-12s %-8s %s\n' "malloc+free fast / floor" "$(ratio "$B_F
 printf '  %-38s %10s  %-12s %-8s %s\n' "malloc+free bpftrace / full" "$(ratio "$B_BT" "$B_FULL")" ">= 4x" "$B_BT_OK" "$(fmt_ns "$B_BT") / $(fmt_ns "$B_FULL") ns"
 printf '  %-38s %10s  %-12s %-8s %s\n' "malloc+free full / untraced" "$(ratio "$B_FULL" "$B_UN")" "-" "-" "$(fmt_ns "$B_FULL") / $(fmt_ns "$B_UN") ns"
 printf '  %-38s %10s  %-12s %-8s %s\n' "malloc+free light / untraced" "$(ratio "$B_LIGHT" "$B_UN")" "-" "-" "$(fmt_ns "$B_LIGHT") / $(fmt_ns "$B_UN") ns"
+[ -s $OUT/c_summary ] && cat $OUT/c_summary
 
 echo
 if [ ${#PROBLEMS[@]} -gt 0 ]; then

@@ -1,49 +1,58 @@
 #!/usr/bin/env bash
 # bench/server_bench.sh - bench C (issue 4): an event-loop server under load
-# from wrk on loopback, untraced, traced, frozen-traced, and built with a
-# classic in-process tracker. Run as root after `make`; bench/run.sh runs it
-# as its section C (see bench/README.md).
+# from wrk on loopback: untraced, traced, traced with the tracer frozen, and
+# built with a classic in-process tracker. Run as root after `make`;
+# bench/run.sh runs it as its section C (see bench/README.md).
 #
-# Target: .output/bench/mt_server (bench/mt_server.c): SERVER_THREADS worker
+# Server: .output/bench/mt_server (bench/mt_server.c): SERVER_THREADS worker
 # threads, each with its own epoll loop on a SO_REUSEPORT socket, a memscope
 # task per connection, TRACK_VAR on every per-request buffer. The same source
 # is built twice: with include/memscope.h (rows untraced, light, full,
-# frozen: one server process for all of them) and with -DCLASSIC, where the
-# macros go to bench/classic_tracker.h (row classic: its own process).
+# frozen: one server process serves all of them) and with -DCLASSIC, where
+# the macros go to bench/classic_tracker.h (row classic: its own process).
 #
-# Configurations, each measured by one `wrk -tWRK_T -cWRK_C -dDURATIONs`
-# run with bench/wrk_latency.lua (p50/p99/p99.9, throughput):
+# Configurations:
 #   untraced   no tracer
-#   light      memscope-trace -m light -p PID (USDT probes only)
-#   full       memscope-trace -m full -p PID (USDT probes + allocator)
-#   classic    the -DCLASSIC build, untraced
+#   light      memscope-trace -m light -p PID -o JSON (USDT probes only)
+#   full       memscope-trace -m full -p PID -o JSON (USDT probes + allocator)
 #   frozen     memscope-trace -m full attached, then SIGSTOPped before the
 #              load and SIGCONTed after it: the ring buffer fills up and the
-#              probes drop events (counted, read from the JSON report)
-# ROUNDS rounds, the order rotated every round; figures are medians over
-# rounds. A tracer counts only once every memscope semaphore in the server
-# is raised (and, for -m full, an int3 sits in libc's free: the allocator
-# probes are attached after the USDT ones); after it stops, the semaphores
-# must be back to 0 before the next configuration runs.
+#              probes drop events (counted; read from its JSON report)
+#   classic    the -DCLASSIC build, no tracer
+# Each configuration runs two wrk loads with bench/wrk_latency.lua
+# (p50/p99/p99.9): "saturated", -tWRK_T -cWRK_C back to back (throughput;
+# latency there is mostly queueing), then "paced", the same connections
+# waiting THINK_MS ms between a response and the next request (latency
+# below saturation). With each: the server's CPU time per request (all its
+# threads, from /proc/PID/stat), which scheduling noise hardly moves.
 #
-# Environment: SERVER_BENCH_ROUNDS (3), SERVER_BENCH_DURATION (8 s),
-# SERVER_THREADS (2), WRK_THREADS (2), WRK_CONNS (32).
-# SERVER_BENCH_SUMMARY=FILE (set by run.sh): write the summary rows to FILE
-# and the problems to FILE.problems instead of printing them.
-# Exit status 1 if a tracer failed, did not attach or detach, dropped events
-# while not frozen, or wrk saw errors; a missed target is a result.
+# ROUNDS rounds, the configuration order rotated every round; a figure is
+# the median over rounds, a ratio the median of the ratios within a round. A tracer counts as attached once every memscope
+# semaphore in the server is raised (and, for -m full, an int3 sits in
+# libc's free, the last allocator probe attached); after it exits, the
+# semaphores must be back to 0 before the next configuration runs.
+#
+# Environment: SERVER_BENCH_ROUNDS (3), SERVER_BENCH_DURATION (4 s per load),
+# SERVER_BENCH_THINK_MS (2), SERVER_THREADS (2), WRK_THREADS (2),
+# WRK_CONNS (32). SERVER_BENCH_SUMMARY=FILE (set by run.sh): write the
+# summary rows to FILE and the problems to FILE.problems instead of printing
+# them. Exit status 1 if a tracer failed, did not attach or detach, dropped
+# events while not frozen, did not drop while frozen, or wrk saw errors; a
+# missed target is printed (MISSED) but is a result, not a failure.
 set -u
 
 cd "$(dirname "$0")/.." || exit 1
 OUT=.output/bench
 TRACE=.output/memscope-trace
 ROUNDS=${SERVER_BENCH_ROUNDS:-3}
-DUR=${SERVER_BENCH_DURATION:-8}
+DUR=${SERVER_BENCH_DURATION:-4}
+THINK_MS=${SERVER_BENCH_THINK_MS:-2}
 THREADS=${SERVER_THREADS:-2}
 WRK_T=${WRK_THREADS:-2}
 WRK_C=${WRK_CONNS:-32}
 SUMMARY_FILE=${SERVER_BENCH_SUMMARY:-}
 LOG=$OUT/server_bench.log
+HZ=$(getconf CLK_TCK)
 T0=$(date +%s.%N)
 
 die() {
@@ -72,12 +81,10 @@ median() {
 		      else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 minmax() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s %s", lo, hi}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "n/a";
-	else printf "%.2fx", a / b }'; }
 ms() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else if (v < 10000) printf "%.2f", v / 1000;
 	else printf "%.1f", v / 1000 }'; }
-kreq() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else printf "%.0f", v }'; }
-le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "nan" && b != "nan" && a + 0 <= b + 0) }'; }
+num() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else printf "%.0f", v }'; }
+us() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else printf "%.1f", v }'; }
 # rle A B LIMIT: A / B <= LIMIT
 rle() { awk -v a="$1" -v b="$2" -v l="$3" 'BEGIN { exit !(a != "nan" && b != "nan" && b > 0 && a / b <= l) }'; }
 verdict() { if "$@"; then echo ok; elif [[ "$*" == *nan* ]]; then echo n/a; else echo MISSED; fi; }
@@ -94,8 +101,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 PROBLEMS=()
-# problem TEXT [tracer]: remember it for the summary; with "tracer", show
-# the last lines of the tracer's stderr
+# problem TEXT [tracer]: remember it for the summary; with "tracer", also
+# show the end of the tracer's stderr
 problem() {
 	local p
 	for p in "${PROBLEMS[@]}"; do
@@ -108,8 +115,8 @@ problem() {
 	fi
 }
 
-# server_start VAR BINARY: start it, wait for "listening on PORT";
-# VAR_PID and VAR_PORT are set
+# server_start VAR BINARY: start it and wait for "listening on PORT";
+# sets VAR_PID and VAR_PORT
 server_start() {
 	local var=$1 bin=$2 pid port= i
 	: >$OUT/$var.out
@@ -131,11 +138,14 @@ server_stop() { # PID
 	wait "$1" 2>/dev/null
 }
 
+cpu_ticks() { awk '{ print $14 + $15 }' /proc/"$1"/stat 2>/dev/null || echo 0; }
+
 # ---- is the tracer in? -------------------------------------------------------------
 
-# The memscope semaphores of the server (link-time addresses, from its USDT
-# notes) and its load bias: read from the live process, as
-# tests/harness.py semaphores_raised does.
+# The server's memscope semaphores (link-time addresses from its USDT notes)
+# plus its load bias, read in the live process as tests/harness.py
+# semaphores_raised does; and libc's free, where -m full puts the last of
+# its allocator probes.
 SEM_ADDRS=()
 sem_setup() { # PID EXE
 	local exe
@@ -148,7 +158,6 @@ sem_setup() { # PID EXE
 		SEM_BASE=0x$(awk -v f="$exe" '$6 == f && $3 == "00000000" { split($1, a, "-"); print a[1]; exit }' \
 			/proc/"$1"/maps)
 	fi
-	# libc's free, where -m full puts its last allocator probe
 	LIBC=$(awk '$6 ~ /\/libc\.so/ { print $6; exit }' /proc/"$1"/maps)
 	LIBC_BASE=0x$(awk -v f="$LIBC" '$6 == f && $3 == "00000000" { split($1, a, "-"); print a[1]; exit }' \
 		/proc/"$1"/maps)
@@ -156,13 +165,12 @@ sem_setup() { # PID EXE
 	echo "semaphores ${SEM_ADDRS[*]} (load bias $SEM_BASE); free in $LIBC at $FREE_OFF (base $LIBC_BASE)" >>"$LOG"
 }
 
-peek() { # PID ADDR COUNT: COUNT bytes at ADDR in PID, as unsigned decimal bytes
+peek() { # PID ADDR COUNT: COUNT bytes at ADDR in PID, as unsigned decimals
 	dd if=/proc/"$1"/mem bs=1 count="$3" skip=$(($2)) iflag=skip_bytes status=none 2>/dev/null |
 		od -An -tu1 -v | tr -s ' \n' ' '
 }
 
-# sems_raised PID: how many of the semaphores are non-zero
-sems_raised() {
+sems_raised() { # PID: how many of the semaphores are non-zero
 	local a n=0 b
 	for a in "${SEM_ADDRS[@]}"; do
 		b=$(peek "$1" $((SEM_BASE + a)) 2)
@@ -186,8 +194,8 @@ tracer_start() { # NAME MODE
 	TR_PID=$!
 }
 
-# wait_attached MODE: every semaphore raised (and free probed for full), up
-# to 60 s; the attach of a USDT probe to a busy process can take seconds.
+# wait_attached MODE: poll up to 60 s (attaching a uprobe can take seconds
+# on a busy machine), then settle 0.2 s
 wait_attached() {
 	local i raised=0
 	for ((i = 0; i < 1200; i++)); do
@@ -210,10 +218,8 @@ wait_attached() {
 	sleep 0.2
 }
 
-cpu_ticks() { awk '{ print $14 + $15 }' /proc/"$1"/stat 2>/dev/null || echo 0; }
-
-# tracer_stop: SIGCONT + SIGINT, wait up to 60 s, then check the server's
-# semaphores are down again.
+# tracer_stop: SIGCONT + SIGINT, wait up to 60 s; then the server's
+# semaphores must come down
 tracer_stop() {
 	local t0 waited=0 rc i
 	t0=$(date +%s%N)
@@ -239,94 +245,119 @@ tracer_stop() {
 	problem "$TR_NAME: server semaphores still raised 5 s after memscope-trace exited"
 }
 
-# json_summary NAME: "events dropped" from the tracer's JSON report
+# json_summary NAME: "events dropped probe_misses" from the tracer's JSON
+# report (probe_misses: runs of a BPF program the kernel skipped)
 json_summary() {
 	python3 -c 'import json, sys
 s = json.load(open(sys.argv[1]))["summary"]
-print(s["events"], s["dropped_events"])' $OUT/$1.json 2>/dev/null || echo "nan nan"
+print(s["events"], s["dropped_events"], s.get("probe_misses", 0))' $OUT/$1.json 2>/dev/null ||
+		echo "nan nan nan"
 }
 
 # ---- load ------------------------------------------------------------------------
 
-declare -A RES EVENTS DROPS TCPU NRUNS
-add() { RES[$1]="${RES[$1]:-} $2"; }
+declare -A RES BYROUND EVENTS DROPS MISSES TCPU NRUNS
+# add NAME VALUE: one more figure for NAME (KEY.PHASE.FIELD), in round $r
+add() {
+	RES[$1]="${RES[$1]:-} $2"
+	BYROUND[$1.$r]=$2
+}
 med() { median ${RES[$1]:-}; }
+# pr KEY PHASE FIELD [BASE]: the median over rounds of KEY's figure / BASE's
+# (default untraced) in the same round: paired, so drift between rounds
+# cancels out
+pr() {
+	local i v=()
+	for ((i = 0; i < ROUNDS; i++)); do
+		[ -n "${BYROUND[$1.$2.$3.$i]:-}" ] && [ -n "${BYROUND[${4:-untraced}.$2.$3.$i]:-}" ] &&
+			v+=("$(awk -v a="${BYROUND[$1.$2.$3.$i]}" -v b="${BYROUND[${4:-untraced}.$2.$3.$i]}" \
+				'BEGIN { if (b > 0) printf "%.4f", a / b }')")
+	done
+	median "${v[@]}"
+}
+x() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else printf "%.2fx", v }'; }
 
-# load KEY PORT [DURATION]: one wrk run; figures go to RES[KEY.rps|p50|p99|p999|err]
-# unless KEY is "-" (warm-up)
+# load KEY PHASE PID PORT [SECONDS]: one wrk run against server PID on PORT;
+# PHASE "sat" or "paced". Figures go to RES[KEY.PHASE.rps|p50|p99|p999|cpu]
+# (cpu: the server's CPU µs per request). KEY "-": warm-up, nothing kept.
 load() {
-	local key=$1 port=$2 d=${3:-$DUR} line req dur p50 p99 p999 err
-	wrk -t"$WRK_T" -c"$WRK_C" -d"${d}s" -s bench/wrk_latency.lua "http://127.0.0.1:$port/" \
-		>$OUT/wrk.out 2>&1
+	local key=$1 phase=$2 pid=$3 port=$4 d=${5:-$DUR} think=0 line c0 c1 req dur p50 p99 p999 err
+	[ "$phase" = paced ] && think=$THINK_MS
+	c0=$(cpu_ticks "$pid")
+	WRK_THINK_MS=$think wrk -t"$WRK_T" -c"$WRK_C" -d"${d}s" -s bench/wrk_latency.lua \
+		"http://127.0.0.1:$port/" >$OUT/wrk.out 2>&1
+	c1=$(cpu_ticks "$pid")
+	echo "  $key $phase:" >>"$LOG"
 	sed 's/^/    /' $OUT/wrk.out >>"$LOG"
 	line=$(grep '^wrk_latency ' $OUT/wrk.out)
 	if [ -z "$line" ]; then
-		problem "$key: wrk printed no wrk_latency line: $(tail -1 $OUT/wrk.out)"
+		problem "$key $phase: wrk printed no wrk_latency line: $(tail -1 $OUT/wrk.out)"
 		return 1
 	fi
 	[ "$key" = - ] && return 0
 	read -r req dur p50 p99 p999 err <<<"$(awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		print v["requests"], v["duration_us"], v["p50_us"], v["p99_us"], v["p999_us"], v["errors"] }' <<<"$line")"
-	add "$key.rps" "$(awk -v r="$req" -v d="$dur" 'BEGIN { printf "%.1f", r / (d / 1e6) }')"
-	add "$key.p50" "$p50"
-	add "$key.p99" "$p99"
-	add "$key.p999" "$p999"
+	add "$key.$phase.rps" "$(awk -v r="$req" -v d="$dur" 'BEGIN { printf "%.1f", r / (d / 1e6) }')"
+	add "$key.$phase.p50" "$p50"
+	add "$key.$phase.p99" "$p99"
+	add "$key.$phase.p999" "$p999"
+	add "$key.$phase.cpu" "$(awk -v t="$((c1 - c0))" -v hz="$HZ" -v r="$req" \
+		'BEGIN { printf "%.2f", r ? t / hz * 1e6 / r : 0 }')"
 	NRUNS[$key]=$((${NRUNS[$key]:-0} + 1))
-	[ "$err" -eq 0 ] || problem "$key: wrk saw $err socket errors or timeouts"
+	[ "$err" -eq 0 ] || problem "$key $phase: wrk saw $err socket errors or timeouts"
+}
+
+both() { # KEY PID PORT
+	load "$1" sat "$2" "$3" && load "$1" paced "$2" "$3"
 }
 
 # ---- configurations ---------------------------------------------------------------
 
-c_untraced() { load untraced "$SRV_PORT"; }
-c_classic() { load classic "$SRV_C_PORT"; }
+c_untraced() { both untraced "$SRV_PID" "$SRV_PORT"; }
+c_classic() { both classic "$SRV_C_PID" "$SRV_C_PORT"; }
 
-c_traced() { # KEY MODE
-	local key=$1 ev dr t0 t1
+# c_traced KEY MODE [frozen]
+c_traced() {
+	local key=$1 ev dr mi t0 t1
 	tracer_start "c_$key" "$2"
 	if wait_attached "$2"; then
+		if [ -n "${3:-}" ]; then
+			kill -STOP "$TR_PID"
+			echo "  froze c_$key ($(ps -o stat= -p "$TR_PID"))" >>"$LOG"
+		fi
 		t0=$(cpu_ticks "$TR_PID")
-		load "$key" "$SRV_PORT"
+		both "$key" "$SRV_PID" "$SRV_PORT"
 		t1=$(cpu_ticks "$TR_PID")
-		TCPU[$key]="${TCPU[$key]:-} $(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v d="$DUR" \
+		TCPU[$key]="${TCPU[$key]:-} $(awk -v t="$((t1 - t0))" -v hz="$HZ" -v d="$((2 * DUR))" \
 			'BEGIN { printf "%.2f", t / hz / d }')"
 	fi
 	tracer_stop
-	read -r ev dr <<<"$(json_summary "c_$key")"
-	echo "  $key: events $ev dropped $dr" >>"$LOG"
-	[ "$ev" = nan ] && { problem "$key: no JSON report from memscope-trace"; return; }
+	read -r ev dr mi <<<"$(json_summary "c_$key")"
+	echo "  $key: events $ev dropped $dr probe_misses $mi" >>"$LOG"
+	if [ "$ev" = nan ]; then
+		problem "$key: no JSON report from memscope-trace"
+		return
+	fi
 	EVENTS[$key]=$((${EVENTS[$key]:-0} + ev))
 	DROPS[$key]=$((${DROPS[$key]:-0} + dr))
+	MISSES[$key]=$((${MISSES[$key]:-0} + mi))
 }
 
 c_light() { c_traced light light; }
 c_full() { c_traced full full; }
-
-c_frozen() {
-	local ev dr
-	tracer_start c_frozen full
-	if wait_attached full; then
-		kill -STOP "$TR_PID"
-		echo "  froze c_frozen ($(ps -o stat= -p "$TR_PID"))" >>"$LOG"
-		load frozen "$SRV_PORT"
-	fi
-	tracer_stop
-	read -r ev dr <<<"$(json_summary c_frozen)"
-	echo "  frozen: events $ev dropped $dr" >>"$LOG"
-	[ "$ev" = nan ] && { problem "frozen: no JSON report from memscope-trace"; return; }
-	EVENTS[frozen]=$((${EVENTS[frozen]:-0} + ev))
-	DROPS[frozen]=$((${DROPS[frozen]:-0} + dr))
-}
+c_frozen() { c_traced frozen full frozen; }
 
 # ---- run -------------------------------------------------------------------------
 
-[ -n "$SUMMARY_FILE" ] || echo "server bench: $(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+[ -n "$SUMMARY_FILE" ] ||
+	echo "server bench: $(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg), $ROUNDS rounds"
 server_start SRV $OUT/mt_server
 server_start SRV_C $OUT/mt_server_classic
 sem_setup "$SRV_PID" $OUT/mt_server
 echo "servers: memscope build PID $SRV_PID port $SRV_PORT, classic build PID $SRV_C_PID port $SRV_C_PORT" >>"$LOG"
 echo "warm-up" >>"$LOG"
-load - "$SRV_PORT" 2
-load - "$SRV_C_PORT" 2
+load - sat "$SRV_PID" "$SRV_PORT" 2
+load - sat "$SRV_C_PID" "$SRV_C_PORT" 2
 
 CONFIGS=(c_untraced c_light c_full c_classic c_frozen)
 for ((r = 0; r < ROUNDS; r++)); do
@@ -337,84 +368,109 @@ for ((r = 0; r < ROUNDS; r++)); do
 done
 server_stop "$SRV_PID"
 server_stop "$SRV_C_PID"
-cat $OUT/SRV.out $OUT/SRV_C.out | grep '^mt_server:' >>"$LOG"
+SRV_PID= SRV_C_PID=
 SRV_LINE=$(grep '^mt_server:' $OUT/SRV.out)
 SRV_C_LINE=$(grep '^mt_server:' $OUT/SRV_C.out)
-SRV_PID= SRV_C_PID=
+printf '%s\n%s\n' "$SRV_LINE" "$SRV_C_LINE" >>"$LOG"
 
 # ---- report ------------------------------------------------------------------------
 
-for k in untraced light full classic frozen; do
-	for f in rps p50 p99 p999; do
-		eval "M_${k}_$f=$(med "$k.$f")"
+KEYS=(untraced light full frozen classic)
+for k in "${KEYS[@]}"; do
+	for p in sat paced; do
+		for f in rps p50 p99 p999 cpu; do
+			printf -v "M_${k}_${p}_$f" '%s' "$(med "$k.$p.$f")"
+		done
 	done
+	[ "${NRUNS[$k]:-0}" -gt 0 ] || problem "$k: no measurement"
 done
+m() { local v="M_$1_$2_$3"; echo "${!v}"; } # m KEY PHASE FIELD
 
-row() { # LABEL KEY
-	local k=$1 u lo hi
-	eval "local rps=\$M_${k}_rps p50=\$M_${k}_p50 p99=\$M_${k}_p99 p999=\$M_${k}_p999"
-	read -r lo hi <<<"$( [ -n "${RES[$k.p99]:-}" ] && minmax ${RES[$k.p99]} || echo "nan nan")"
-	printf '  %-38s %7s %6s %6s %7s  | %6s %6s %6s %6s  [%s..%s]\n' "$2" "$(kreq "$rps")" "$(ms "$p50")" \
-		"$(ms "$p99")" "$(ms "$p999")" "$(ratio "$rps" "$M_untraced_rps")" "$(ratio "$p50" "$M_untraced_p50")" \
-		"$(ratio "$p99" "$M_untraced_p99")" "$(ratio "$p999" "$M_untraced_p999")" "$(ms "$lo")" "$(ms "$hi")"
+row() { # PHASE KEY LABEL
+	local p=$1 k=$2 lo hi
+	read -r lo hi <<<"$([ -n "${RES[$k.$p.p99]:-}" ] && minmax ${RES[$k.$p.p99]} || echo "nan nan")"
+	printf '  %-34s %6s %5s %5s %5s %5s | %5s %5s %5s %5s %5s  [%s..%s]\n' "$3" \
+		"$(num "$(m $k $p rps)")" "$(ms "$(m $k $p p50)")" "$(ms "$(m $k $p p99)")" "$(ms "$(m $k $p p999)")" \
+		"$(us "$(m $k $p cpu)")" \
+		"$(x "$(pr $k $p rps)" | tr -d x)" "$(x "$(pr $k $p p50)" | tr -d x)" \
+		"$(x "$(pr $k $p p99)" | tr -d x)" "$(x "$(pr $k $p p999)" | tr -d x)" \
+		"$(x "$(pr $k $p cpu)" | tr -d x)" "$(ms "$lo")" "$(ms "$hi")"
 }
 
-events_note() { # KEY
+table() { # PHASE TITLE
+	echo "   $2"
+	printf '  %-34s %6s %5s %5s %5s %5s | %5s %5s %5s %5s %5s  %s\n' "" "req/s" "p50" "p99" "p99.9" "CPU" \
+		"req/s" "p50" "p99" "p99.9" "CPU" "p99 range"
+	row "$1" untraced "untraced (no tracer)"
+	row "$1" light "memscope-trace -m light"
+	row "$1" full "memscope-trace -m full"
+	row "$1" frozen "-m full, tracer frozen (SIGSTOP)"
+	row "$1" classic "classic tracker (-DCLASSIC)"
+}
+
+events_note() { # KEY LABEL
 	local k=$1 cpu
 	[ -n "${EVENTS[$k]+x}" ] || return 0
 	cpu=$(median ${TCPU[$k]:-})
-	printf '  %-38s memscope saw %s events, dropped %s%s\n' "" "${EVENTS[$k]}" "${DROPS[$k]}" \
-		"$([ "$cpu" != nan ] && echo "; the tracer used $cpu CPUs during the load")"
+	printf '  %-28s memscope saw %s events, dropped %s, probe misses %s%s\n' "$2" "${EVENTS[$k]}" \
+		"${DROPS[$k]}" "${MISSES[$k]}" \
+		"$([ "$k" != frozen ] && [ "$cpu" != nan ] && echo "; the tracer used $cpu CPUs while loaded")"
 	[ "$k" = frozen ] || [ "${DROPS[$k]}" -eq 0 ] ||
 		problem "$k: memscope dropped ${DROPS[$k]} events (tracer not frozen)"
 }
 
-LIGHT_OK=$(verdict rle "$M_light_p99" "$M_untraced_p99" 1.10)
-FROZEN_OK=$(verdict rle "$M_frozen_p99" "$M_full_p99" 1.10)
-FROZEN_DROP_PCT=$(awk -v e="${EVENTS[frozen]:-0}" -v d="${DROPS[frozen]:-0}" 'BEGIN { if (e + d) printf "%.1f", 100 * d / (e + d); else print "nan" }')
-for k in untraced light full classic frozen; do
-	[ "${NRUNS[$k]:-0}" -gt 0 ] || problem "$k: no measurement"
-done
-[ "${DROPS[frozen]:-0}" -gt 0 ] || problem "frozen: memscope dropped nothing: the ring buffer never filled, the test proves nothing"
+LIGHT_SAT_OK=$(verdict rle "$(pr light sat p99)" 1 1.10)
+LIGHT_PACED_OK=$(verdict rle "$(pr light paced p99)" 1 1.10)
+FROZEN_SAT_OK=$(verdict rle "$(pr frozen sat p99 full)" 1 1.10)
+FROZEN_PACED_OK=$(verdict rle "$(pr frozen paced p99 full)" 1 1.10)
+FROZEN_CPU_OK=$(verdict rle "$(pr frozen sat cpu full)" 1 1.10)
+FROZEN_DROP_PCT=$(awk -v e="${EVENTS[frozen]:-0}" -v d="${DROPS[frozen]:-0}" \
+	'BEGIN { if (e + d) printf "%.1f", 100 * d / (e + d); else print "nan" }')
+[ "${DROPS[frozen]:-0}" -gt 0 ] ||
+	problem "frozen: memscope dropped nothing: the ring buffer never filled, so the run proves nothing"
 
-{
-	echo
-	echo "C. Event-loop server under load (issue 4): wrk -t$WRK_T -c$WRK_C -d${DUR}s, keep-alive GET on 127.0.0.1;"
-	echo "   median over $ROUNDS rounds (order rotated); latency in ms; ratios against untraced [range of p99]"
-	echo "   server: .output/bench/mt_server --threads $THREADS (bench/mt_server.c: an epoll loop per thread on a"
-	echo "   SO_REUSEPORT socket, a task per connection, TRACK_VAR per request buffer); the memscope.h build for"
-	echo "   every row but 'classic', which is the same source built with -DCLASSIC (bench/classic_tracker.h)"
-	printf '  %-38s %7s %6s %6s %7s  | %6s %6s %6s %6s\n' "configuration" "req/s" "p50" "p99" "p99.9" \
-		"req/s" "p50" "p99" "p99.9"
-	row untraced "untraced (no tracer)"
-	row light "memscope-trace -m light"
-	events_note light
-	row full "memscope-trace -m full"
-	events_note full
-	row frozen "-m full, tracer frozen (SIGSTOP)"
-	events_note frozen
-	printf '  %-38s %s%% of the events the probes produced were dropped; p99 %s of unfrozen full\n' "" \
-		"$FROZEN_DROP_PCT" "$(ratio "$M_frozen_p99" "$M_full_p99")"
-	row classic "classic tracker (-DCLASSIC), $THREADS threads"
-	echo "   memscope build: $SRV_LINE"
-	echo "   classic build:  $SRV_C_LINE"
-} 
+echo
+echo "C. Event-loop server under load (issue 4): wrk -t$WRK_T -c$WRK_C -d${DUR}s, keep-alive GET on 127.0.0.1"
+echo "   server: .output/bench/mt_server --threads $THREADS (bench/mt_server.c: an epoll loop per thread on a"
+echo "   SO_REUSEPORT socket, a task per connection, TRACK_VAR per request buffer), the memscope.h build for"
+echo "   every row but 'classic', which is the same source built with -DCLASSIC (bench/classic_tracker.h)."
+echo "   Median over $ROUNDS rounds (order rotated). Latency in ms; CPU: the server's CPU µs per request;"
+echo "   right of |: the same figures / untraced in the same round, median over rounds; [range of p99]."
+table sat "saturated (back to back):"
+table paced "paced (each connection waits ${THINK_MS} ms between requests):"
+events_note light "  -m light:"
+events_note full "  -m full:"
+events_note frozen "  -m full, frozen:"
+printf '  %-28s %s%% of the events dropped; p99 %s (saturated), %s (paced), CPU/request %s of unfrozen -m full\n' "" \
+	"$FROZEN_DROP_PCT" "$(x "$(pr frozen sat p99 full)")" "$(x "$(pr frozen paced p99 full)")" \
+	"$(x "$(pr frozen sat cpu full)")"
+echo "   memscope build: $SRV_LINE"
+echo "   classic build:  $SRV_C_LINE"
 
+srow() { printf '  %-38s %10s  %-12s %-8s %s\n' "$@"; }
 SUMMARY=$(
-	printf '  %-38s %10s  %-12s %-8s %s\n' "server p99 light / untraced" "$(ratio "$M_light_p99" "$M_untraced_p99")" \
-		"<= 1.10x" "$LIGHT_OK" "$(ms "$M_light_p99") / $(ms "$M_untraced_p99") ms"
-	printf '  %-38s %10s  %-12s %-8s %s\n' "server p99 full / untraced" "$(ratio "$M_full_p99" "$M_untraced_p99")" \
-		"-" "-" "$(ms "$M_full_p99") / $(ms "$M_untraced_p99") ms"
-	printf '  %-38s %10s  %-12s %-8s %s\n' "server p99 frozen / full (unfrozen)" "$(ratio "$M_frozen_p99" "$M_full_p99")" \
-		"<= 1.10x" "$FROZEN_OK" "$(ms "$M_frozen_p99") / $(ms "$M_full_p99") ms; dropped ${DROPS[frozen]:-0} events (${FROZEN_DROP_PCT}%)"
-	printf '  %-38s %10s  %-12s %-8s %s\n' "server p99 classic / untraced" "$(ratio "$M_classic_p99" "$M_untraced_p99")" \
-		"-" "-" "$(ms "$M_classic_p99") / $(ms "$M_untraced_p99") ms"
-	printf '  %-38s %10s  %-12s %-8s %s\n' "server req/s light / untraced" "$(ratio "$M_light_rps" "$M_untraced_rps")" \
-		"-" "-" "$(kreq "$M_light_rps") / $(kreq "$M_untraced_rps")"
-	printf '  %-38s %10s  %-12s %-8s %s\n' "server req/s full / untraced" "$(ratio "$M_full_rps" "$M_untraced_rps")" \
-		"-" "-" "$(kreq "$M_full_rps") / $(kreq "$M_untraced_rps")"
-	printf '  %-38s %10s  %-12s %-8s %s\n' "server req/s classic / untraced" "$(ratio "$M_classic_rps" "$M_untraced_rps")" \
-		"-" "-" "$(kreq "$M_classic_rps") / $(kreq "$M_untraced_rps")"
+	srow "server p99 light / untraced, saturated" "$(x "$(pr light sat p99)")" \
+		"<= 1.10x" "$LIGHT_SAT_OK" "$(ms "$(m light sat p99)") / $(ms "$(m untraced sat p99)") ms"
+	srow "server p99 light / untraced, paced" "$(x "$(pr light paced p99)")" \
+		"<= 1.10x" "$LIGHT_PACED_OK" "$(ms "$(m light paced p99)") / $(ms "$(m untraced paced p99)") ms"
+	srow "server p99 full / untraced, paced" "$(x "$(pr full paced p99)")" \
+		"-" "-" "$(ms "$(m full paced p99)") / $(ms "$(m untraced paced p99)") ms"
+	srow "server p99 classic / untraced, paced" "$(x "$(pr classic paced p99)")" \
+		"-" "-" "$(ms "$(m classic paced p99)") / $(ms "$(m untraced paced p99)") ms"
+	srow "server p99 frozen / full, saturated" "$(x "$(pr frozen sat p99 full)")" \
+		"<= 1.10x" "$FROZEN_SAT_OK" "$(ms "$(m frozen sat p99)") / $(ms "$(m full sat p99)") ms"
+	srow "server p99 frozen / full, paced" "$(x "$(pr frozen paced p99 full)")" \
+		"<= 1.10x" "$FROZEN_PACED_OK" "$(ms "$(m frozen paced p99)") / $(ms "$(m full paced p99)") ms"
+	srow "server CPU/request frozen / full" "$(x "$(pr frozen sat cpu full)")" \
+		"<= 1.10x" "$FROZEN_CPU_OK" "$(us "$(m frozen sat cpu)") / $(us "$(m full sat cpu)") us; ${DROPS[frozen]:-0} events dropped (${FROZEN_DROP_PCT}%)"
+	for k in light full classic; do
+		srow "server req/s $k / untraced" "$(x "$(pr $k sat rps)")" "-" "-" \
+			"$(num "$(m $k sat rps)") / $(num "$(m untraced sat rps)")"
+	done
+	for k in light full classic; do
+		srow "server CPU/request $k / untraced" "$(x "$(pr $k sat cpu)")" "-" "-" \
+			"$(us "$(m $k sat cpu)") / $(us "$(m untraced sat cpu)") us"
+	done
 )
 
 ELAPSED=$(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
@@ -426,7 +482,7 @@ if [ -n "$SUMMARY_FILE" ]; then
 else
 	echo
 	echo "Summary"
-	printf '  %-38s %10s  %-12s %-8s %s\n' "figure" "value" "target" "status" "as"
+	srow "figure" "value" "target" "status" "as"
 	printf '%s\n' "$SUMMARY"
 	echo
 	if [ ${#PROBLEMS[@]} -gt 0 ]; then

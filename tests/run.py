@@ -2,7 +2,12 @@
 """memscope's test runner: C unit tests (each prints PASS/FAIL lines) and
 Python integration tests (functions test_* in tests/integration/*.py).
 Ends with the line `N passed, N failed[, N skipped]`; exits 1 on failure.
-Usage: tests/run.py [substring ...] to run only matching tests."""
+Usage: tests/run.py [substring ...] to run only matching tests.
+
+Integration tests spend most of their time waiting for the kernel to
+register and remove uprobes, so they run in MEMSCOPE_TEST_JOBS (default 3)
+parallel processes; tests whose figures depend on a quiet machine (load,
+timing, memory growth) run alone afterwards."""
 import importlib.util
 import os
 import subprocess
@@ -55,8 +60,14 @@ def run_unit():
             record(name, "failed", "no test cases reported")
 
 
-def run_integration():
+# Tests that need the machine to themselves (names contain one of these).
+EXCLUSIVE = ("soak", "stopped_then_continued", "two_tracers", "estimates", "thousand_threads",
+             "sigkill", "wrk")
+
+
+def load_tests():
     d = os.path.join(HERE, "integration")
+    tests, broken = [], []
     for fn in sorted(os.listdir(d)):
         if not fn.startswith("test_") or not fn.endswith(".py"):
             continue
@@ -65,22 +76,51 @@ def run_integration():
         try:
             spec.loader.exec_module(mod)
         except Exception:
-            record(fn, "failed", traceback.format_exc(limit=3))
+            broken.append((fn, traceback.format_exc(limit=3)))
             continue
         for attr in sorted(a for a in dir(mod) if a.startswith("test_")):
             name = "%s::%s" % (fn[:-3], attr)
-            if not selected(name):
-                continue
-            t = time.time()
-            try:
-                getattr(mod, attr)()
-            except Skip as e:
-                record(name, "skipped", str(e), time.time() - t)
-            except Exception:
-                record(name, "failed", traceback.format_exc(limit=4).strip().replace("\n", "\n    "),
-                       time.time() - t)
-            else:
-                record(name, "passed", "", time.time() - t)
+            if selected(name):
+                tests.append((name, os.path.join(d, fn), attr))
+    return tests, broken
+
+
+def run_one(job):
+    """Runs in a worker process: (name, outcome, detail, seconds)."""
+    name, path, attr = job
+    spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
+    mod = importlib.util.module_from_spec(spec)
+    t = time.time()
+    try:
+        spec.loader.exec_module(mod)
+        getattr(mod, attr)()
+    except Skip as e:
+        return name, "skipped", str(e), time.time() - t
+    except Exception:
+        return name, "failed", traceback.format_exc(limit=4).strip().replace("\n", "\n    "), time.time() - t
+    return name, "passed", "", time.time() - t
+
+
+def run_integration():
+    import multiprocessing
+
+    tests, broken = load_tests()
+    for fn, tb in broken:
+        record(fn, "failed", tb)
+    shared = [t for t in tests if not any(x in t[0] for x in EXCLUSIVE)]
+    alone = [t for t in tests if any(x in t[0] for x in EXCLUSIVE)]
+    jobs = int(os.environ.get("MEMSCOPE_TEST_JOBS", "3"))
+    if jobs > 1 and len(shared) > 1:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            for res in pool.imap_unordered(run_one, shared):
+                record(*res[:3], secs=res[3])
+    else:
+        for t in shared:
+            res = run_one(t)
+            record(*res[:3], secs=res[3])
+    for t in alone:
+        res = run_one(t)
+        record(*res[:3], secs=res[3])
 
 
 def main():
