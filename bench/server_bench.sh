@@ -28,11 +28,12 @@
 #
 # ROUNDS rounds, the configuration order rotated every round; a figure is
 # the median over rounds, a ratio the median of the ratios within a round. A tracer counts as attached once every memscope
-# semaphore in the server is raised (and, for -m full, an int3 sits in
-# libc's free, the last allocator probe attached); after it exits, the
-# semaphores must be back to 0 before the next configuration runs.
+# semaphore in the server is raised, the tracer is back to one thread (it
+# attaches uprobes from helper threads) and, for -m full, an int3 sits in
+# libc's free; after it exits, the semaphores must be back to 0 before the
+# next configuration runs.
 #
-# Environment: SERVER_BENCH_ROUNDS (3), SERVER_BENCH_DURATION (4 s per load),
+# Environment: SERVER_BENCH_ROUNDS (3), SERVER_BENCH_DURATION (3 s per load),
 # SERVER_BENCH_THINK_MS (2), SERVER_THREADS (2), WRK_THREADS (2),
 # WRK_CONNS (32). SERVER_BENCH_SUMMARY=FILE (set by run.sh): write the
 # summary rows to FILE and the problems to FILE.problems instead of printing
@@ -45,7 +46,7 @@ cd "$(dirname "$0")/.." || exit 1
 OUT=.output/bench
 TRACE=.output/memscope-trace
 ROUNDS=${SERVER_BENCH_ROUNDS:-3}
-DUR=${SERVER_BENCH_DURATION:-4}
+DUR=${SERVER_BENCH_DURATION:-3}
 THINK_MS=${SERVER_BENCH_THINK_MS:-2}
 THREADS=${SERVER_THREADS:-2}
 WRK_T=${WRK_THREADS:-2}
@@ -194,6 +195,11 @@ tracer_start() { # NAME MODE
 	TR_PID=$!
 }
 
+# The tracer attaches allocator probes from short-lived threads, return
+# probes first (user/loader.c): an int3 in free (an entry probe) and the
+# tracer back to one thread mean that batch is done.
+tracer_threads() { awk '/^Threads:/ { print $2 }' /proc/"$TR_PID"/status 2>/dev/null; }
+
 # wait_attached MODE: poll up to 60 s (attaching a uprobe can take seconds
 # on a busy machine), then settle 0.2 s
 wait_attached() {
@@ -204,7 +210,7 @@ wait_attached() {
 			return 1
 		fi
 		raised=$(sems_raised "$SRV_PID")
-		if [ "$raised" -eq ${#SEM_ADDRS[@]} ]; then
+		if [ "$raised" -eq ${#SEM_ADDRS[@]} ] && [ "$(tracer_threads)" = 1 ]; then
 			[ "$1" != full ] && break
 			free_probed "$SRV_PID" && break
 		fi

@@ -91,6 +91,10 @@ int ms_elf_build_id_path(const char *path, char *buf, size_t len);
 /* Read up to len bytes at link-time address vaddr of ELF file `path`
  * (through its PT_LOAD segments). Returns bytes read, or -errno (-ENOENT
  * if no segment with file contents holds vaddr). */
+/* 1 if the file's DT_NEEDED list names a library containing `needle`
+ * ("libstdc++"), 0 if not, -errno. */
+int ms_elf_needs_path(const char *path, const char *needle);
+
 ssize_t ms_elf_read_vaddr(const char *path, uint64_t vaddr, void *buf, size_t len);
 
 #endif /* MEMSCOPE_ELF_SYMS_H */

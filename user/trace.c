@@ -163,6 +163,11 @@ static int attach_before_exec(struct session *s)
 	for (i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
 		if (access(libs[i], R_OK))
 			continue;
+		/* every uprobe costs the kernel a walk of all processes mapping
+		 * the file: probe libstdc++ only for a program that links it (a
+		 * dlopen'ed one is found by the rescan) */
+		if (strstr(libs[i], "libstdc++") && ms_elf_needs_path(s->exe, "libstdc++") != 1)
+			continue;
 		err = ms_loader_attach_alloc(s->loader, s->pid, libs[i], &n);
 		if (err)
 			return err;

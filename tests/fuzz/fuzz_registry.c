@@ -26,8 +26,9 @@
  *        24      run every report writer now (mid-stream; twice at most)
  *        25..29  ALLOC, FREE, REALLOC, SCOPE_ENTER, SCOPE_EXIT, and
  *        31      STRING: the common records again, to weight them
- *        30      another registry call: u8 % 3 selects forget_pid_strings,
- *                ms_registry_snapshot (labelled or not), add_stack
+ *        30      another registry call: u8 % 4 selects forget_pid_strings,
+ *                ms_registry_snapshot (labelled or not), add_stack,
+ *                ms_registry_fold_now
  *     op >> 5    variant, for structured records:
  *        & 3     record length: 0, 1 exact; 2 short; 3 long (extra input
  *                bytes after the record)
@@ -997,8 +998,6 @@ NO_COV static int by_block(const void *a, const void *b)
 	return x->size < y->size ? -1 : x->size > y->size;
 }
 
-static void reg_fail(const char *what);
-
 NO_COV static void check_model(struct model *m, const struct ms_registry *r)
 {
 	size_t nb, i, k = 0;
@@ -1191,7 +1190,9 @@ static void add_stack(struct state *s, unsigned variant)
 		abort();
 	for (i = 0; i < n; i++)
 		ips[i] = p_ip(s);
-	ms_registry_add_stack(s->reg, pid, id, ips, n);
+	if (ms_registry_add_stack(s->reg, pid, id, ips, n) == 0 && id >= 0 &&
+	    !(skip_mask & SKIP_REGISTRY) && !ms_registry_has_stack(s->reg, pid, id))
+		reg_fail("stack added but not there");
 	free(ips);
 }
 
@@ -1227,7 +1228,7 @@ static void api_call(struct state *s)
 	uint8_t what = u8(&s->in), who = u8(&s->in);
 	char label[MS_NAME_MAX + 1];
 
-	switch (what % 3) {
+	switch (what % 4) {
 	case 0:
 		/* the process exec'd */
 		ms_registry_forget_pid_strings(s->reg, p_pid(s, who));
@@ -1247,6 +1248,10 @@ static void api_call(struct state *s)
 	case 2:
 		/* one more stack for an id (duplicates are ignored) */
 		add_stack(s, 0);
+		break;
+	case 3:
+		/* fold down to keep now (the tracer's periodic pass) */
+		ms_registry_fold_now(s->reg);
 		break;
 	}
 }

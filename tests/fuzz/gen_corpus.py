@@ -538,12 +538,36 @@ def fold(s, n=40):
     s.var(S["cfg"], 4, 0, S["int"])                          # strings forgotten: asked again
 
 
+def many_snapshots(s, n=70):
+    """More snapshots than MS_SNAP_MAX (64): the registry halves them."""
+    for i in range(n):
+        s.alloc(1 + i % 100, 0x100, stack=i % 3)
+        if i % 2:
+            s.api_snapshot(None, step=100)
+        else:
+            s.task_name(0, "t%d" % i, typ=SNAPSHOT, step=100)
+    s.op(OP_API)
+    s.u8(3)            # ms_registry_fold_now
+    s.u8(0)
+
+
+def big_strings(s, n=24):
+    """Names long enough (MS_STR_MAX - 1 bytes each) to grow the string
+    arena past its first 4 KiB."""
+    for i in range(n):
+        s.string(1 + i, ("name%02d_" % i) + "x" * 247)
+    s.enter(1, 1, 2, 1)
+    for i in range(n):
+        s.var(1 + i, 4, 0, 1 + (i + 1) % n, 1 + (i + 2) % n, i, scope=1)
+    s.exit(1)
+
+
 SCENARIOS = {
     "basic": basic, "nested": nested_threads, "realloc": realloc_chain, "badfree": bad_frees,
     "tasks": tasks, "fast": fast_mode, "threadexit": thread_exit, "faults": string_faults,
     "many": many_allocs, "deep": deep_scopes, "types": types, "hostile": hostile_strings,
     "garbage": garbage, "leaks": leaks_exited, "sampled": sampled, "growth": growth,
-    "fold": fold,
+    "fold": fold, "snapmax": many_snapshots, "bigstr": big_strings,
 }
 
 # config variants: (cfg0, temp, mode, exit_status, start, end, stats, sample)
@@ -561,8 +585,6 @@ CONFIGS = {
 # corpus/, so that the replay in CI stays green. Drop an entry once its bug
 # is fixed (and regenerate).
 KNOWN_BUGS = {
-    "seed-fold-fold": "registry.c var_record: v->id = vars.n repeats ids after folding",
-    "seed-tasks-fold": "registry.c var_record: v->id = vars.n repeats ids after folding",
 }
 
 

@@ -89,7 +89,7 @@ def test_tracer_stopped_then_continued():
 
 def test_two_tracers_on_one_target():
     need_root()
-    target = subprocess.Popen([prog("macros_mt"), "1.0", "3"], stdout=subprocess.PIPE, text=True)
+    target = subprocess.Popen([prog("macros_mt"), "4.0", "3"], stdout=subprocess.PIPE, text=True)
     outs = [tmpfile(), tmpfile()]
     trs = [start_tracer(["-p", str(target.pid), "-o", o]) for o in outs]
     for t in trs:
