@@ -46,7 +46,7 @@
 #
 # Environment: SAMPLED_BENCH_ROUNDS (5), SAMPLED_BENCH_REPS (3),
 # SAMPLED_BENCH_RUN_S (0.2), SAMPLED_BENCH_SERVER_ROUNDS (3),
-# SAMPLED_BENCH_DURATION (8 s per wrk load), SAMPLED_BENCH_ACC_RUNS (5),
+# SAMPLED_BENCH_DURATION (6 s per wrk load), SAMPLED_BENCH_ACC_RUNS (5),
 # WRK_THREADS (2), WRK_CONNS (16). SAMPLED_BENCH_SUMMARY=FILE: write the
 # summary rows to FILE and the problems to FILE.problems instead of printing
 # them (for run.sh). Exit status 1 if a tracer or heaptrack failed, did not
@@ -63,7 +63,7 @@ ROUNDS=${SAMPLED_BENCH_ROUNDS:-5}
 REPS=${SAMPLED_BENCH_REPS:-3}
 RUN_S=${SAMPLED_BENCH_RUN_S:-0.2}
 SERVER_ROUNDS=${SAMPLED_BENCH_SERVER_ROUNDS:-3}
-DUR=${SAMPLED_BENCH_DURATION:-8}
+DUR=${SAMPLED_BENCH_DURATION:-6}
 ACC_RUNS=${SAMPLED_BENCH_ACC_RUNS:-5}
 WRK_T=${WRK_THREADS:-2}
 WRK_C=${WRK_CONNS:-16}
@@ -615,8 +615,8 @@ mapfile -t SRV_SEMS < <(sem_addrs "$SRV1_PID" "$LIB"; sem_addrs "$SRV1_PID" .out
 mapfile -t SRV0_SEMS < <(sem_addrs "$SRV0_PID" .output/examples/epoll_server)
 echo "  servers: untraced PID $SRV0_PID port $SRV0_PORT, library PID $SRV1_PID port $SRV1_PORT," \
 	"${#SRV_SEMS[@]} semaphores" >>"$LOG"
-load - "$SRV0_PID" "$SRV0_PORT" 2
-load - "$SRV1_PID" "$SRV1_PORT" 2
+load - "$SRV0_PID" "$SRV0_PORT" 1
+load - "$SRV1_PID" "$SRV1_PORT" 1
 S_CONFIGS=(s_untraced s_library s_sampled s_light)
 for ((r = 0; r < SERVER_ROUNDS; r++)); do
 	echo " round $((r + 1))" >>"$LOG"
@@ -866,6 +866,8 @@ SUMMARY=$(
 		"$(fmt_ns "$SMALL_LIB") / $(fmt_ns "$SMALL_UN") ns"
 	sline "small blocks: sampled / untraced" "$(ratio "$SMALL_S" "$SMALL_UN")" "<= 1.5x" "$SAMPLED_OK" \
 		"$(fmt_ns "$SMALL_S") / $(fmt_ns "$SMALL_UN") ns"
+	sline "small blocks: sampled / library" "$(ratio "$SMALL_S" "$SMALL_LIB")" "-" "-" \
+		"$(fmt_ns "$SMALL_S") / $(fmt_ns "$SMALL_LIB") ns (the same process, tracer attached or not)"
 	sline "small blocks: full / untraced" "$(ratio "$(med malloc_loop.full)" "$SMALL_UN")" "-" "-" \
 		"$(fmt_ns "$(med malloc_loop.full)") / $(fmt_ns "$SMALL_UN") ns"
 	sline "small blocks: heaptrack / untraced" "$(ratio "$(med malloc_loop.heaptrack)" "$SMALL_UN")" "-" "-" \

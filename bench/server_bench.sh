@@ -140,6 +140,8 @@ server_stop() { # PID
 }
 
 cpu_ticks() { awk '{ print $14 + $15 }' /proc/"$1"/stat 2>/dev/null || echo 0; }
+# irq_work interrupts so far, all CPUs: a BPF ring buffer wakeup is one
+irq_work() { awk '$1 == "IWI:" { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i } END { print n + 0 }' /proc/interrupts; }
 
 # ---- is the tracer in? -------------------------------------------------------------
 
@@ -262,7 +264,7 @@ print(s["events"], s["dropped_events"], s.get("probe_misses", 0))' $OUT/$1.json 
 
 # ---- load ------------------------------------------------------------------------
 
-declare -A RES BYROUND EVENTS DROPS MISSES TCPU NRUNS
+declare -A RES BYROUND EVENTS DROPS MISSES TCPU NRUNS IWI
 # add NAME VALUE: one more figure for NAME (KEY.PHASE.FIELD), in round $r
 add() {
 	RES[$1]="${RES[$1]:-} $2"
@@ -285,13 +287,16 @@ x() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else printf "%.2fx", v
 
 # load KEY PHASE PID PORT [SECONDS]: one wrk run against server PID on PORT;
 # PHASE "sat" or "paced". Figures go to RES[KEY.PHASE.rps|p50|p99|p999|cpu]
-# (cpu: the server's CPU µs per request). KEY "-": warm-up, nothing kept.
+# (cpu: the server's CPU µs per request), IWI[KEY] (irq_work interrupts).
+# KEY "-": warm-up, nothing kept.
 load() {
-	local key=$1 phase=$2 pid=$3 port=$4 d=${5:-$DUR} think=0 line c0 c1 req dur p50 p99 p999 err
+	local key=$1 phase=$2 pid=$3 port=$4 d=${5:-$DUR} think=0 line c0 c1 i0 i1 req dur p50 p99 p999 err
 	[ "$phase" = paced ] && think=$THINK_MS
 	c0=$(cpu_ticks "$pid")
+	i0=$(irq_work)
 	WRK_THINK_MS=$think wrk -t"$WRK_T" -c"$WRK_C" -d"${d}s" -s bench/wrk_latency.lua \
 		"http://127.0.0.1:$port/" >$OUT/wrk.out 2>&1
+	i1=$(irq_work)
 	c1=$(cpu_ticks "$pid")
 	echo "  $key $phase:" >>"$LOG"
 	sed 's/^/    /' $OUT/wrk.out >>"$LOG"
@@ -310,6 +315,7 @@ load() {
 	add "$key.$phase.cpu" "$(awk -v t="$((c1 - c0))" -v hz="$HZ" -v r="$req" \
 		'BEGIN { printf "%.2f", r ? t / hz * 1e6 / r : 0 }')"
 	NRUNS[$key]=$((${NRUNS[$key]:-0} + 1))
+	IWI[$key]=$((${IWI[$key]:-0} + i1 - i0))
 	[ "$err" -eq 0 ] || problem "$key $phase: wrk saw $err socket errors or timeouts"
 }
 
@@ -450,6 +456,8 @@ events_note frozen "  -m full, frozen:"
 printf '  %-28s %s%% of the events dropped; p99 %s (saturated), %s (paced), CPU/request %s of unfrozen -m full\n' "" \
 	"$FROZEN_DROP_PCT" "$(x "$(pr frozen sat p99 full)")" "$(x "$(pr frozen paced p99 full)")" \
 	"$(x "$(pr frozen sat cpu full)")"
+echo "   irq_work interrupts during the loads (all CPUs; a forced ring buffer wakeup is one): untraced ${IWI[untraced]:-?},"
+echo "   light ${IWI[light]:-?}, full ${IWI[full]:-?}, frozen ${IWI[frozen]:-?}, classic ${IWI[classic]:-?}"
 echo "   memscope build: $SRV_LINE"
 echo "   classic build:  $SRV_C_LINE"
 

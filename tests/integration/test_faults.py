@@ -69,7 +69,7 @@ def test_target_killed_by_signal_report_has_cause():
 def test_tracer_stopped_then_continued():
     need_root()
     out = tmpfile()
-    target = subprocess.Popen([prog("macros_mt"), "0", "1500", "10000"], stdout=subprocess.PIPE, text=True)
+    target = subprocess.Popen([prog("macros_mt"), "0", "2500", "10000"], stdout=subprocess.PIPE, text=True)
     tr = start_tracer(["-p", str(target.pid), "--ring-size", "1", "-o", out])
     wait_attached(tr, target.pid)
     tr.send_signal(signal.SIGSTOP)
