@@ -150,7 +150,7 @@ static __always_inline void heap_alloc(void *ctx, struct ms_thread *t, __u64 ptr
 	e->stack_id = v.stack_id;
 	e->kind = kind;
 	e->_pad = 0;
-	rb_submit(e);
+	rb_submit(e, sizeof(*e));
 }
 
 /* A block is released: ptr != 0. caller is the return address of the
@@ -195,7 +195,7 @@ static __always_inline void heap_free(void *ctx, struct ms_thread *t, __u64 ptr,
 	e->stack_id = known ? -1 : stack_get(ctx);
 	e->kind = kind;
 	e->_pad = 0;
-	rb_submit(e);
+	rb_submit(e, sizeof(*e));
 }
 
 /* realloc(old, size) returned ptr (both non-zero). */
@@ -250,7 +250,7 @@ static __always_inline void heap_realloc(void *ctx, struct ms_thread *t, __u64 o
 	e->stack_id = nv.stack_id;
 	e->kind = kind;
 	e->_pad = 0;
-	rb_submit(e);
+	rb_submit(e, sizeof(*e));
 }
 
 #endif /* MEMSCOPE_HEAP_BPF_H */

@@ -49,7 +49,7 @@ int ms_var(struct pt_regs *ctx)
 	e->file = file;
 	e->line = line;
 	e->_pad = 0;
-	rb_submit(e);
+	rb_submit(e, sizeof(*e));
 	return 0;
 }
 
@@ -95,7 +95,7 @@ int ms_scope_enter(struct pt_regs *ctx)
 	e->file = file;
 	e->line = line;
 	e->depth = d + 1;
-	rb_submit(e);
+	rb_submit(e, sizeof(*e));
 	return 0;
 }
 
@@ -131,7 +131,7 @@ int BPF_USDT(ms_scope_exit)
 	e->file = 0;
 	e->line = 0;
 	e->depth = d;
-	rb_submit(e);
+	rb_submit(e, sizeof(*e));
 	return 0;
 }
 
@@ -148,7 +148,7 @@ static __always_inline int task_record(__u16 type, __u64 id, __u64 other)
 	hdr_fill(&e->h, type, sizeof(*e), pid_tgid, t);
 	e->id = id;
 	e->other = other;
-	rb_submit(e);
+	rb_submit(e, sizeof(*e));
 	return 0;
 }
 
@@ -232,7 +232,7 @@ static __always_inline int name_record(__u16 type, __u64 id, __u64 ptr)
 		if (n == sizeof(e->text))
 			e->h.flags |= MS_F_TRUNCATED;
 	}
-	rb_submit(e);
+	rb_submit(e, sizeof(*e));
 	return 0;
 }
 
@@ -464,7 +464,7 @@ static __always_inline void proc_record(__u16 type, __u32 pid, __u32 tid, __s32 
 	e->exit_code = code;
 	e->child_pid = child;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	rb_submit(e);
+	rb_submit(e, sizeof(*e));
 }
 
 SEC("tp_btf/sched_process_exit")
