@@ -16,14 +16,15 @@
 #         sampled       the same process, memscope-trace -m sampled -p PID attached
 #         full          the untraced process, memscope-trace -m full -p PID attached
 #         heaptrack     a third process started under heaptrack (from its start)
-#       Three processes per loop stay up for the whole section; ROUNDS rounds,
-#       the order rotated every round; in a round a tracer is attached once
-#       (the run waits until its probes really are in the target: the
-#       library's semaphores raised for sampled, int3 bytes in malloc and free
-#       for full), then REPS loops of ~RUN_S s; a round gives the median of its
-#       loops, the figure is the median over rounds. After a heaptrack loop the
-#       run waits until heaptrack_interpret has caught up, so its backlog does
-#       not slow the next configuration.
+#       Three processes per loop stay up for the whole section. ROUNDS
+#       rounds, each stepping through the configurations with its own stride
+#       (see order()). In a round a tracer is attached once (the run waits
+#       until its probes really are in the target: the library's semaphores
+#       raised for sampled, int3 bytes in malloc and free for full), then a
+#       warm-up loop and REPS loops of ~RUN_S s run; a round gives the median
+#       of its loops, the figure is the median over rounds. After a heaptrack
+#       loop the run waits until heaptrack_interpret has caught up, so its
+#       backlog does not slow the next configuration.
 #   D2. examples/epoll_server (one thread, a memscope task per connection,
 #       TRACK_VAR per request) under wrk -tWRK_T -cWRK_C -dDUR s on loopback:
 #       untraced (started without the library), library loaded (a second
@@ -32,7 +33,7 @@
 #       attached (sampled mode also traces the server's TRACK_VAR and task
 #       probes; light mode traces only those: what they cost alone).
 #       Throughput (requests/s) and the server's CPU time per request, median
-#       over SERVER_ROUNDS rounds, the order rotated every round.
+#       over SERVER_ROUNDS rounds, the order changed every round.
 #   D3. Accuracy: bench/sampled_sites.c, whose live bytes per site are known
 #       exactly (five sites from 12 to 64 MiB, one below 10 MiB), traced
 #       ACC_RUNS times with memscope-trace -m sampled -o JSON -- PROG at the
@@ -115,6 +116,23 @@ us() { awk -v v="$1" 'BEGIN { if (v == "nan" || v == "") print "n/a"; else print
 # rle A B LIMIT: A / B <= LIMIT
 rle() { awk -v a="$1" -v b="$2" -v l="$3" 'BEGIN { exit !(a != "nan" && b != "nan" && a != "" && b != "" && b > 0 && a / b <= l) }'; }
 verdict() { if "$@"; then echo ok; elif [[ "$*" == *nan* ]]; then echo n/a; else echo MISSED; fi; }
+
+# order N R: the configuration indices for round R, one per line. Round R
+# steps through the N configurations with a stride coprime with N that
+# changes from round to round, starting at R, so a configuration neither
+# always comes first nor always follows the same one (heaptrack's loop,
+# for one, leaves cold caches behind).
+order() {
+	local n=$1 r=$2 strides=() a i
+	for ((a = 1; a < n || a == 1; a++)); do
+		[ "$(gcd $a "$n")" -eq 1 ] && strides+=("$a")
+	done
+	a=${strides[$((r % ${#strides[@]}))]}
+	for ((i = 0; i < n; i++)); do
+		echo $(((r + i * a) % n))
+	done
+}
+gcd() { local x=$1 y=$2 t; while [ "$y" -ne 0 ]; do t=$((x % y)); x=$y; y=$t; done; echo "$x"; }
 
 declare -A RES LAST
 add() { RES[$1]="${RES[$1]:-} $2"; LAST[$1]=$2; }
@@ -214,7 +232,10 @@ measure() {
 	tcmd "$1" "run $cal"
 	n=$(awk -v ns="${REPLY_LINE#ns }" -v s="$RUN_S" 'BEGIN { n = s * 1e9 / (ns > 0.05 ? ns : 0.05);
 		if (n < 1000) n = 1000; if (n > 2e9) n = 2e9; printf "%d", n }')
-	M_CALLS=$cal
+	# a warm-up loop, not counted: the first loop after a pause (another
+	# process ran meanwhile) is often slow
+	tcmd "$1" "run $((n / 2 + 1))" 600
+	M_CALLS=$((cal + n / 2 + 1))
 	for ((i = 0; i < REPS; i++)); do
 		tcmd "$1" "run $n" 600
 		vals+=("${REPLY_LINE#ns }")
@@ -513,8 +534,8 @@ for LP in malloc_loop size_mix_loop; do
 	for ((r = 0; r < ROUNDS; r++)); do
 		echo " round $((r + 1))" >>"$LOG"
 		LAST=()
-		for ((c = 0; c < ${#D_CONFIGS[@]}; c++)); do
-			${D_CONFIGS[$(((c + r) % ${#D_CONFIGS[@]}))]}
+		for c in $(order ${#D_CONFIGS[@]} "$r"); do
+			${D_CONFIGS[$c]}
 		done
 		# per-round ratios (paired: measured seconds apart)
 		for k in library sampled full heaptrack; do
@@ -620,8 +641,8 @@ load - "$SRV1_PID" "$SRV1_PORT" 1
 S_CONFIGS=(s_untraced s_library s_sampled s_light)
 for ((r = 0; r < SERVER_ROUNDS; r++)); do
 	echo " round $((r + 1))" >>"$LOG"
-	for ((c = 0; c < ${#S_CONFIGS[@]}; c++)); do
-		${S_CONFIGS[$(((c + r) % ${#S_CONFIGS[@]}))]}
+	for c in $(order ${#S_CONFIGS[@]} "$r"); do
+		${S_CONFIGS[$c]}
 	done
 done
 for v in SRV0 SRV1; do
@@ -783,15 +804,18 @@ for k in sampled light; do
 	[ -n "${RES[srv.$k.rps]:-}" ] || problem "server $k: no measurement"
 done
 
-cell() { # LP KEY: "ns [lo..hi] ratio (paired)"
-	local lo hi
+best() { rng "$1" | awk '{ print $1 }'; } # KEY: the best (lowest) round median
+cell() { # LP KEY: "ns [lo..hi] median-ratio paired-ratio best-ratio"
+	local lo hi p
 	read -r lo hi <<<"$(rng "$1.$2")"
-	printf '%6s ns [%s..%s] %6s' "$(fmt_ns "$(med "$1.$2")")" "$(fmt_ns "$lo")" "$(fmt_ns "$hi")" \
-		"$(ratio "$(med "$1.$2")" "$(med "$1.untraced")")"
-	[ "$2" != untraced ] && printf ' (%.2fx)' "$(med "$1.$2.paired")" 2>/dev/null
+	p=$(med "$1.$2.paired")
+	[ "$2" = untraced ] && p=1
+	printf '%6s [%s..%s]' "$(fmt_ns "$(med "$1.$2")")" "$(fmt_ns "$lo")" "$(fmt_ns "$hi")"
+	printf ' %7s %7s %7s' "$(ratio "$(med "$1.$2")" "$(med "$1.untraced")")" "$(ratio "$p" 1)" \
+		"$(ratio "$lo" "$(best "$1.untraced")")"
 }
 drow() { # LABEL KEY
-	printf '  %-30s %-38s %s\n' "$1" "$(cell malloc_loop "$2")" "$(cell size_mix_loop "$2")"
+	printf '  %-27s %-50s %s\n' "$1" "$(cell malloc_loop "$2")" "$(cell size_mix_loop "$2")"
 }
 note() { # LP KEY: what memscope saw against what the loop did while it was attached
 	[ -n "${CALLS[$1.$2]:-}" ] || return 0
@@ -813,9 +837,10 @@ ACC_OK=$(verdict acc_le "${ACC_WORST:-nan}" 0.15)
 
 echo
 echo "D. Sampled mode (issue 6): libmemscope_sample.so + memscope-trace -m sampled, interval $((R_DEFAULT / 1024)) KiB"
-echo "D1. ns per operation, median over $ROUNDS rounds [range of round medians], ratio of medians to untraced"
-echo "    (median of per-round ratios)"
-printf '  %-30s %-38s %s\n' "" "small blocks: malloc(64)+free" "size mix 16 B..64 KiB: free+malloc"
+echo "D1. ns per operation: median over $ROUNDS rounds [range of round medians]; against untraced: ratio of"
+echo "    the medians (the figure), median of the per-round ratios, ratio of the best rounds"
+printf '  %-27s %-50s %s\n' "" "small blocks: malloc(64)+free" "size mix 16 B..64 KiB: free+malloc"
+printf '  %-27s %-50s %s\n' "" "    ns [range]         median  paired    best" "    ns [range]         median  paired    best"
 drow "untraced" untraced
 drow "library loaded, no tracer" library
 drow "memscope-trace -m sampled" sampled
@@ -863,9 +888,9 @@ grep -v -e '^VERDICT ' -e '^PROBLEM ' <<<"$ACC_TEXT"
 sline() { printf '  %-38s %10s  %-12s %-8s %s\n' "$@"; }
 SUMMARY=$(
 	sline "small blocks: library / untraced" "$(ratio "$SMALL_LIB" "$SMALL_UN")" "<= 1.4x" "$LIB_OK" \
-		"$(fmt_ns "$SMALL_LIB") / $(fmt_ns "$SMALL_UN") ns"
+		"$(fmt_ns "$SMALL_LIB") / $(fmt_ns "$SMALL_UN") ns; paired $(ratio "$(med malloc_loop.library.paired)" 1), best rounds $(ratio "$(best malloc_loop.library)" "$(best malloc_loop.untraced)")"
 	sline "small blocks: sampled / untraced" "$(ratio "$SMALL_S" "$SMALL_UN")" "<= 1.5x" "$SAMPLED_OK" \
-		"$(fmt_ns "$SMALL_S") / $(fmt_ns "$SMALL_UN") ns"
+		"$(fmt_ns "$SMALL_S") / $(fmt_ns "$SMALL_UN") ns; paired $(ratio "$(med malloc_loop.sampled.paired)" 1), best rounds $(ratio "$(best malloc_loop.sampled)" "$(best malloc_loop.untraced)")"
 	sline "small blocks: sampled / library" "$(ratio "$SMALL_S" "$SMALL_LIB")" "-" "-" \
 		"$(fmt_ns "$SMALL_S") / $(fmt_ns "$SMALL_LIB") ns (the same process, tracer attached or not)"
 	sline "small blocks: full / untraced" "$(ratio "$(med malloc_loop.full)" "$SMALL_UN")" "-" "-" \

@@ -68,7 +68,6 @@ static void *(*const fns[NSITES])(size_t) = {site_A, site_B, site_C, site_D, sit
 int main(int argc, char **argv)
 {
 	double scale = argc > 1 ? atof(argv[1]) : 1.0;
-	long left = 0, i;
 	unsigned s;
 
 	if (scale <= 0)
@@ -81,17 +80,19 @@ int main(int argc, char **argv)
 			perror("calloc");
 			return 1;
 		}
-		left += sites[s].n;
 	}
-	/* round robin in proportion: in each pass, site s allocates
-	 * ceil(n_s / passes) blocks, so all sites finish together */
+	/* round robin in proportion: in pass j of PASSES, site s allocates
+	 * blocks floor(j n_s / PASSES) .. floor((j + 1) n_s / PASSES) - 1, so
+	 * every site is spread over the whole run and all finish together */
 	const long passes = 1024;
-	while (left > 0) {
+	long j;
+
+	for (j = 0; j < passes; j++) {
 		for (s = 0; s < NSITES; s++) {
 			struct site *t = &sites[s];
-			long k = (t->n + passes - 1) / passes;
+			long end = (long)((double)(j + 1) * (double)t->n / (double)passes);
 
-			for (i = 0; i < k && t->done < t->n; i++, t->done++, left--) {
+			for (; t->done < end; t->done++) {
 				void *p = fns[s](t->size);
 
 				if (!p) {
