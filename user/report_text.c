@@ -1,5 +1,6 @@
 /* report_text.c - the readable summary printed when no -o is given. */
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "report.h"
@@ -74,6 +75,16 @@ int ms_report_text(FILE *f, const struct ms_report_ctx *c)
 	fprintf(f, "allocs %" PRIu64 " (%s)  frees %" PRIu64 "  live %" PRIu64 " (%s)  peak %s\n",
 		s->allocs, human(s->alloc_bytes, b1, sizeof(b1)), s->frees, s->live_allocs,
 		human(s->live_bytes, b2, sizeof(b2)), human(s->peak_live_bytes, b3, sizeof(b3)));
+	if (!strcmp(c->mode, "sampled")) {
+		/* the blocks below are samples; these are the estimates */
+		fprintf(f, "sampled (estimates, interval %" PRIu64 " B): in use %.1f MiB +- %.1f, "
+			"allocated %.1f MiB +- %.1f, from %" PRIu64 " samples; blocks below are the samples\n",
+			c->sample_interval, s->est.inuse_space / 1048576.0,
+			s->est.inuse_space_var > 0 ? sqrt(s->est.inuse_space_var) / 1048576.0 : 0.0,
+			s->est.alloc_space / 1048576.0,
+			s->est.alloc_space_var > 0 ? sqrt(s->est.alloc_space_var) / 1048576.0 : 0.0,
+			s->est.samples);
+	}
 	if (s->unknown_frees)
 		fprintf(f, "frees of blocks allocated before the attach: %" PRIu64 "\n", s->unknown_frees);
 
