@@ -5,19 +5,19 @@
 #include <bpf/bpf.h>
 #include "bpfmaps.h"
 
-static void stack_fetch(int fd, struct ms_registry *r, uint32_t pid, int32_t id, uint64_t *ips,
-			int depth)
+int ms_bpfmaps_fetch_stack(int fd, struct ms_registry *r, uint32_t pid, int32_t id, uint64_t *ips,
+			   int depth)
 {
 	uint32_t key = (uint32_t)id, n = 0;
 
 	if (id < 0 || depth <= 0 || ms_registry_has_stack(r, pid, id))
-		return;
+		return 0;
 	memset(ips, 0, (size_t)depth * sizeof(*ips));
 	if (bpf_map_lookup_elem(fd, &key, ips))
-		return;
+		return 0;
 	while (n < (uint32_t)depth && ips[n])
 		n++;
-	ms_registry_add_stack(r, pid, id, ips, n);
+	return ms_registry_add_stack(r, pid, id, ips, n) == 0;
 }
 
 int ms_bpfmaps_read_fast(struct ms_loader *l, struct ms_registry *r, int stack_depth)
@@ -52,7 +52,7 @@ int ms_bpfmaps_read_fast(struct ms_loader *l, struct ms_registry *r, int stack_d
 		e.weight = v.weight;
 		e.stack_id = v.stack_id;
 		e.kind = v.kind;
-		stack_fetch(stacks, r, k.pid, v.stack_id, ips, stack_depth);
+		ms_bpfmaps_fetch_stack(stacks, r, k.pid, v.stack_id, ips, stack_depth);
 		ms_registry_consume(r, &e, sizeof(e));
 	}
 	ms_registry_live_end(r);
@@ -61,7 +61,7 @@ int ms_bpfmaps_read_fast(struct ms_loader *l, struct ms_registry *r, int stack_d
 		sprev = &sk;
 		if (bpf_map_lookup_elem(sites, &sk, &sv))
 			continue;
-		stack_fetch(stacks, r, sk.pid, sk.stack_id, ips, stack_depth);
+		ms_bpfmaps_fetch_stack(stacks, r, sk.pid, sk.stack_id, ips, stack_depth);
 		ms_registry_set_site(r, sk.pid, sk.stack_id, &sv);
 	}
 	free(ips);

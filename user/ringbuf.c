@@ -4,6 +4,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "bpfmaps.h"
 #include "ringbuf.h"
 
 struct ms_consumer {
@@ -18,20 +19,6 @@ struct ms_consumer {
 	void *user;
 };
 
-static void stack_fetch(struct ms_consumer *c, uint32_t pid, int32_t id)
-{
-	uint32_t key = (uint32_t)id, n = 0;
-
-	if (id < 0 || c->depth <= 0 || ms_registry_has_stack(c->reg, pid, id))
-		return;
-	if (bpf_map_lookup_elem(c->stacks_fd, &key, c->ips))
-		return;
-	while (n < (uint32_t)c->depth && c->ips[n])
-		n++;
-	ms_registry_add_stack(c->reg, pid, id, c->ips, n);
-	c->stacks++;
-}
-
 static int on_record(void *ctx, void *data, size_t len)
 {
 	struct ms_consumer *c = ctx;
@@ -40,7 +27,8 @@ static int on_record(void *ctx, void *data, size_t len)
 	c->records++;
 	if (len >= sizeof(struct ms_ev_heap) &&
 	    (h->type == MS_EV_ALLOC || h->type == MS_EV_FREE || h->type == MS_EV_REALLOC))
-		stack_fetch(c, h->pid, ((const struct ms_ev_heap *)data)->stack_id);
+		c->stacks += ms_bpfmaps_fetch_stack(c->stacks_fd, c->reg, h->pid,
+						    ((const struct ms_ev_heap *)data)->stack_id, c->ips, c->depth);
 	ms_registry_consume(c->reg, data, len);
 	if (c->hook)
 		c->hook(c->user, h);
