@@ -2,11 +2,13 @@
 # soak.sh - not CI: the event-loop example under steady load for DURATION
 # seconds (default 3600) in full mode. Samples the tracer's RSS every 10 s,
 # prints the RSS slope after warm-up, and compares the target's RSS and
-# throughput with an untraced run of the same length.
+# throughput with an untraced run (SOAK_UNTRACED seconds, default the
+# smaller of DURATION and 600: throughput is compared as requests/second).
 #   sudo scripts/soak.sh [DURATION]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-3600}
+UDUR=${SOAK_UNTRACED:-$((DUR < 600 ? DUR : 600))}
 OUT=.output/soak
 mkdir -p "$OUT"
 SERVER=.output/examples/epoll_server
@@ -30,11 +32,11 @@ port_of() { # FILE -> port from "listening on PORT"
 
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-echo "== untraced, $DUR s"
-"$SERVER" --duration $((DUR + 5)) > "$OUT/untraced.out" &
+echo "== untraced, $UDUR s"
+"$SERVER" --duration $((UDUR + 5)) > "$OUT/untraced.out" &
 SPID=$!
 PORT=$(port_of "$OUT/untraced.out")
-REQ_U=$(run_load "$PORT" "$DUR")
+REQ_U=$(run_load "$PORT" "$UDUR")
 RSS_TU=$(rss_kb $SPID)
 kill $SPID; wait $SPID || true
 
@@ -57,4 +59,6 @@ echo
 echo "tracer RSS samples: $OUT/rss.tsv ($(wc -l < "$OUT/rss.tsv") samples)"
 echo "tracer RSS after warm-up: slope $SLOPE KiB/min (flat is ~0)"
 echo "target RSS: untraced $RSS_TU KiB, traced $RSS_TT KiB"
-echo "throughput: untraced $REQ_U requests, traced $REQ_T requests ($(awk -v a=$REQ_T -v b=$REQ_U 'BEGIN{printf "%.2f", b ? a/b : 0}')x)"
+awk -v u=$REQ_U -v ud=$UDUR -v t=$REQ_T -v td=$DUR 'BEGIN {
+	printf "throughput: untraced %.0f req/s (%d s), traced %.0f req/s (%d s): %.2fx\n",
+		u / ud, ud, t / td, td, (u && t) ? (t / td) / (u / ud) : 0 }'
