@@ -18,7 +18,8 @@
 # rotates each round). In a round the tracer is attached once and the loop
 # runs REPS times, each ~RUN_S seconds; a round's figure is the median of its
 # loops and the figure printed is the median over rounds (range after it).
-# Environment: BENCH_ROUNDS (5), BENCH_REPS (3), BENCH_RUN_S (0.2).
+# Environment: BENCH_ROUNDS (5), BENCH_REPS (3), BENCH_RUN_S (0.2), and
+# BENCH_ONLY, the sections to run (default "A B C").
 # Exit status 1 if a tracer failed, did not attach or dropped events; a
 # missed target is printed (MISSED) but is a result, not a failure.
 set -u
@@ -31,6 +32,9 @@ REPS=${BENCH_REPS:-3}
 RUN_S=${BENCH_RUN_S:-0.2}
 LOG=$OUT/bench.log
 T0=$(date +%s.%N)
+
+# want SECTION: true when BENCH_ONLY (default all) names it
+want() { [[ " ${BENCH_ONLY:-A B C} " == *" $1 "* ]]; }
 
 die() {
 	echo "bench: $*" >&2
@@ -291,6 +295,7 @@ a_classic2() { measure "classic 2"; add a_classic2 "$M_NS"; }
 
 echo "memscope bench: $(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)," \
 	"$ROUNDS rounds x $REPS loops of ~${RUN_S}s per configuration"
+if want A; then
 echo
 echo "A. TRACK_VAR per call (issue 2) ..."
 echo "A" >>"$LOG"
@@ -303,6 +308,7 @@ for ((r = 0; r < ROUNDS; r++)); do
 	done
 done
 target_stop
+fi
 
 # ============================================================================
 # B. malloc + free
@@ -351,6 +357,7 @@ b_bpftrace() {
 	tracer_stop
 }
 
+if want B; then
 echo "B. malloc+free pair (issue 3) ..."
 echo "B" >>"$LOG"
 target_start $OUT/malloc_loop
@@ -392,11 +399,13 @@ for ((r = 0; r < ROUNDS; r++)); do
 	done
 done
 target_stop
+fi
 
 # ============================================================================
 # C. event-loop server under load (bench/server_bench.sh)
 # ============================================================================
 
+if want C; then
 echo "C. event-loop server under load (issue 4) ..."
 echo "C: see $OUT/server_bench.log" >>"$LOG"
 rm -f $OUT/c_summary $OUT/c_summary.problems
@@ -406,6 +415,7 @@ if [ -s $OUT/c_summary.problems ]; then
 	mapfile -t -O "${#PROBLEMS[@]}" PROBLEMS <$OUT/c_summary.problems
 elif [ $C_RC -ne 0 ]; then
 	PROBLEMS+=("bench/server_bench.sh failed (exit status $C_RC)")
+fi
 fi
 
 # ============================================================================
@@ -450,6 +460,7 @@ events_note() {
 	[ "${DROPS[$1]}" -eq 0 ] || PROBLEMS+=("$1: memscope dropped ${DROPS[$1]} events")
 }
 
+if want A; then
 A_NONE=$(med a_none) A_DET=$(med a_detached) A_FLOOR=$(med a_floor) A_LIGHT=$(med a_light)
 A_FULL=$(med a_full) A_C1=$(med a_classic1) A_C2=$(med a_classic2)
 attached_check a_floor a_detached
@@ -470,7 +481,9 @@ line "TRACK_VAR attached, memscope-trace (default)" a_full "($(ratio "$A_FULL" "
 events_note a_full
 line "classic tracker, 1 thread" a_classic1 "($(ratio "$A_C1" "$A_FLOOR") floor)"
 line "classic tracker, 2 threads contending" a_classic2 "($(ratio "$A_C2" "$A_FLOOR") floor, $(ratio "$A_C2" "$A_C1") 1 thread)"
+fi
 
+if want B; then
 B_UN=$(med b_untraced) B_FULL=$(med b_full) B_FAST=$(med b_fast) B_LIGHT=$(med b_light)
 B_FLOOR=$(med b_floor) B_BT=$(med b_bpftrace) B_BEST=$(med b_floor_best)
 attached_check b_full b_untraced
@@ -496,17 +509,23 @@ line "memscope-trace -m fast" b_fast "($(ratio "$B_FAST" "$B_FLOOR") floor, $(ra
 events_note b_fast
 line "memscope-trace -m light (allocator untraced)" b_light "($(ratio "$B_LIGHT" "$B_UN") untraced)"
 line "bpftrace script, same bookkeeping (free +0)" b_bpftrace "($(ratio "$B_BT" "$B_FULL") memscope full, $(ratio "$B_BT" "$B_UN") untraced)  target >= 4x full: $B_BT_OK"
+fi
 
+if want C; then
 [ -s $OUT/c_table ] && cat $OUT/c_table
+fi
 
 echo
 echo "Summary"
 printf '  %-38s %10s  %-12s %-8s %s\n' "figure" "value" "target" "status" "as"
+if want A; then
 printf '  %-38s %10s  %-12s %-8s %s\n' "TRACK_VAR detached" "$(fmt_ns "$A_DET") ns" "<= 1 ns" "$A_DET_OK" "ns/call"
 printf '  %-38s %10s  %-12s %-8s %s\n' "TRACK_VAR attached -m light / floor" "$(ratio "$A_LIGHT" "$A_FLOOR")" "<= 1.2x" "$A_LIGHT_OK" "$(fmt_ns "$A_LIGHT") / $(fmt_ns "$A_FLOOR") ns"
 printf '  %-38s %10s  %-12s %-8s %s\n' "TRACK_VAR attached default / floor" "$(ratio "$A_FULL" "$A_FLOOR")" "<= 1.2x" "$A_FULL_OK" "$(fmt_ns "$A_FULL") / $(fmt_ns "$A_FLOOR") ns"
 printf '  %-38s %10s  %-12s %-8s %s\n' "classic 1 thread / floor" "$(ratio "$A_C1" "$A_FLOOR")" "-" "-" "$(fmt_ns "$A_C1") / $(fmt_ns "$A_FLOOR") ns"
 printf '  %-38s %10s  %-12s %-8s %s\n' "classic 2 threads / floor" "$(ratio "$A_C2" "$A_FLOOR")" "-" "-" "$(fmt_ns "$A_C2") / $(fmt_ns "$A_FLOOR") ns"
+fi
+if want B; then
 printf '  %-38s %10s  %-12s %-8s %s\n' "malloc+free full / floor" "$(ratio "$B_FULL" "$B_FLOOR")" "<= 1.3x" "$B_FULL_OK" "$(fmt_ns "$B_FULL") / $(fmt_ns "$B_FLOOR") ns"
 [ -n "${RES[b_floor_best]:-}" ] &&
 	printf '  %-38s %10s  %-12s %-8s %s\n' "malloc+free full / floor (free +$BEST_OFF)" "$(ratio "$B_FULL" "$B_BEST")" "-" "-" "$(fmt_ns "$B_FULL") / $(fmt_ns "$B_BEST") ns"
@@ -514,7 +533,10 @@ printf '  %-38s %10s  %-12s %-8s %s\n' "malloc+free fast / floor" "$(ratio "$B_F
 printf '  %-38s %10s  %-12s %-8s %s\n' "malloc+free bpftrace / full" "$(ratio "$B_BT" "$B_FULL")" ">= 4x" "$B_BT_OK" "$(fmt_ns "$B_BT") / $(fmt_ns "$B_FULL") ns"
 printf '  %-38s %10s  %-12s %-8s %s\n' "malloc+free full / untraced" "$(ratio "$B_FULL" "$B_UN")" "-" "-" "$(fmt_ns "$B_FULL") / $(fmt_ns "$B_UN") ns"
 printf '  %-38s %10s  %-12s %-8s %s\n' "malloc+free light / untraced" "$(ratio "$B_LIGHT" "$B_UN")" "-" "-" "$(fmt_ns "$B_LIGHT") / $(fmt_ns "$B_UN") ns"
+fi
+if want C; then
 [ -s $OUT/c_summary ] && cat $OUT/c_summary
+fi
 
 echo
 if [ ${#PROBLEMS[@]} -gt 0 ]; then

@@ -105,40 +105,82 @@ static __always_inline void site_add(__u32 pid, __s32 stack_id, __u64 bytes, int
 	}
 }
 
-/* A block came to life. ctx must be a context whose user stack starts in
- * the allocating code (a uretprobe, or a probe in that code). */
-static __always_inline void heap_alloc(void *ctx, struct ms_thread *t, __u64 ptr,
-				       __u64 size, __u32 kind, __u16 flags, __u64 weight)
+/* Full mode streams every event and the tracer keeps the live set; a BPF
+ * live map there would only repeat it, at ~400 ns per malloc+free pair
+ * (hash insert and delete). What BPF still needs to know at a free is
+ * whether the block is one it saw allocated: if not, the free may be an
+ * error and its caller and stack are worth reading (~1 us). A direct-mapped
+ * table of recently allocated addresses answers that: a collision only
+ * costs those reads, never a wrong report (the tracer decides). */
+const volatile __u32 cfg_hint_mask = 0; /* entries - 1, a power of two */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* sized by the loader in full mode */
+	__type(key, __u32);
+	__type(value, __u64);
+} hints SEC(".maps");
+
+static __always_inline __u64 *hint_slot(__u32 pid, __u64 addr)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 i = (__u32)((addr >> 4) ^ (addr >> 24) ^ ((__u64)pid * 0x9E3779B1u)) & cfg_hint_mask;
+
+	return bpf_map_lookup_elem(&hints, &i);
+}
+
+/* Modes other than full keep the truth about live blocks in BPF. */
+static __always_inline int use_live_map(void)
+{
+	return cfg_mode != MS_MODE_FULL;
+}
+
+/* A block came to life at ts (0: now). ctx must be a context whose user
+ * stack starts in the allocating code (a uretprobe, or a probe in that
+ * code). */
+static __always_inline void heap_alloc(void *ctx, struct ms_thread *t, __u64 pid_tgid, __u64 ts,
+				       __u64 ptr, __u64 size, __u32 kind, __u16 flags,
+				       __u64 weight)
+{
 	struct ms_live_key k = { .pid = pid_tgid >> 32, .addr = ptr };
-	struct ms_live_val v = {};
 	struct ms_ev_heap *e;
+	__s32 stack_id;
 
 	if (!ptr)
 		return;
 	if (t)
 		t->skip_free = 0;
-	v.size = size;
-	v.ts_ns = bpf_ktime_get_ns();
-	v.scope = thread_scope(t);
-	v.task = thread_task(t);
-	v.weight = weight;
-	v.tid = (__u32)pid_tgid;
-	v.stack_id = stack_get(ctx);
-	v.kind = kind;
-	if (bpf_map_update_elem(&live, &k, &v, BPF_ANY)) {
-		stat_inc(MS_STAT_LIVE_FULL);
-		flags |= MS_F_UNTRACKED;
-	}
-	if (cfg_mode == MS_MODE_FAST) {
-		site_add(k.pid, v.stack_id, size, 0);
-		return;
+	if (!ts)
+		ts = bpf_ktime_get_ns();
+	stack_id = stack_get(ctx);
+	if (use_live_map()) {
+		struct ms_live_val v = {};
+
+		v.size = size;
+		v.ts_ns = ts;
+		v.scope = thread_scope(t);
+		v.task = thread_task(t);
+		v.weight = weight;
+		v.tid = (__u32)pid_tgid;
+		v.stack_id = stack_id;
+		v.kind = kind;
+		if (bpf_map_update_elem(&live, &k, &v, BPF_ANY)) {
+			stat_inc(MS_STAT_LIVE_FULL);
+			flags |= MS_F_UNTRACKED;
+		}
+		if (cfg_mode == MS_MODE_FAST) {
+			site_add(k.pid, stack_id, size, 0);
+			return;
+		}
+	} else {
+		__u64 *h = hint_slot(k.pid, ptr);
+
+		if (h)
+			*h = ptr;
 	}
 	e = rb_reserve(sizeof(*e));
 	if (!e)
 		return;
-	hdr_fill_ts(&e->h, MS_EV_ALLOC, sizeof(*e), pid_tgid, t, v.ts_ns);
+	hdr_fill_ts(&e->h, MS_EV_ALLOC, sizeof(*e), pid_tgid, t, ts);
 	e->h.flags = flags;
 	e->addr = ptr;
 	e->size = size;
@@ -147,38 +189,60 @@ static __always_inline void heap_alloc(void *ctx, struct ms_thread *t, __u64 ptr
 	e->alloc_ts = 0;
 	e->weight = weight;
 	e->caller = 0;
-	e->stack_id = v.stack_id;
+	e->stack_id = stack_id;
 	e->kind = kind;
 	e->_pad = 0;
 	rb_submit(e, sizeof(*e));
 }
 
-/* A block is released: ptr != 0. caller is the return address of the
- * releasing call when known (0 otherwise). */
-static __always_inline void heap_free(void *ctx, struct ms_thread *t, __u64 ptr,
-				      __u32 kind, __u16 flags, __u64 caller)
+/* Was ptr allocated while we watched? Forgets it either way: a block is
+ * released once. *v gets what the live map knew (zero in full mode: the
+ * tracer has it). */
+static __always_inline int block_take(__u32 pid, __u64 ptr, struct ms_live_val *v)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct ms_live_key k = { .pid = pid_tgid >> 32, .addr = ptr };
-	struct ms_live_val *lv, v = {};
-	struct ms_ev_heap *e;
-	int known = 0;
+	struct ms_live_key k = { .pid = pid, .addr = ptr };
+	struct ms_live_val *lv;
+	__u64 *h;
 
-	lv = bpf_map_lookup_elem(&live, &k);
-	if (lv) {
-		v = *lv;
-		known = 1;
+	if (use_live_map()) {
+		lv = bpf_map_lookup_elem(&live, &k);
+		if (!lv)
+			return 0;
+		*v = *lv;
 		bpf_map_delete_elem(&live, &k);
+		return 1;
 	}
+	h = hint_slot(pid, ptr);
+	if (!h || *h != ptr)
+		return 0;
+	*h = 0;
+	return 1;
+}
+
+/* A block is released: ptr != 0. sp, when not 0, is the stack pointer at
+ * the entry of the releasing call: the caller's return address is at [sp]
+ * (read only for an unknown block, where it tells glibc's own internal
+ * frees from the program's). */
+static __always_inline void heap_free(void *ctx, struct ms_thread *t, __u64 pid_tgid, __u64 ptr,
+				      __u32 kind, __u16 flags, __u64 sp)
+{
+	struct ms_live_val v = {};
+	struct ms_ev_heap *e;
+	__u64 caller = 0;
+	int known;
+
+	known = block_take(pid_tgid >> 32, ptr, &v);
 	if (cfg_mode == MS_MODE_FAST) {
 		if (known) {
-			site_add(k.pid, v.stack_id, v.size, 1);
+			site_add(pid_tgid >> 32, v.stack_id, v.size, 1);
 			return;
 		}
 		/* Unknown frees are only worth a record when they are errors. */
 		if (!cfg_from_start)
 			return;
 	}
+	if (!known && sp)
+		bpf_probe_read_user(&caller, sizeof(caller), (void *)sp);
 	e = rb_reserve(sizeof(*e));
 	if (!e)
 		return;
@@ -198,47 +262,49 @@ static __always_inline void heap_free(void *ctx, struct ms_thread *t, __u64 ptr,
 	rb_submit(e, sizeof(*e));
 }
 
-/* realloc(old, size) returned ptr (both non-zero). */
-static __always_inline void heap_realloc(void *ctx, struct ms_thread *t, __u64 old,
-					 __u64 ptr, __u64 size, __u32 kind)
+/* realloc(old, size) returned ptr (both non-zero); ts is the call's time. */
+static __always_inline void heap_realloc(void *ctx, struct ms_thread *t, __u64 pid_tgid, __u64 ts,
+					 __u64 old, __u64 ptr, __u64 size, __u32 kind)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct ms_live_key k = { .pid = pid_tgid >> 32, .addr = old };
-	struct ms_live_val *lv, v = {}, nv = {};
+	struct ms_live_key k = { .pid = pid_tgid >> 32, .addr = ptr };
+	struct ms_live_val v = {}, nv = {};
 	struct ms_ev_heap *e;
 	__u16 flags = 0;
-	int known = 0;
+	int known;
 
-	lv = bpf_map_lookup_elem(&live, &k);
-	if (lv) {
-		v = *lv;
-		known = 1;
-		bpf_map_delete_elem(&live, &k);
-	}
+	known = block_take(k.pid, old, &v);
 	if (t)
 		t->skip_free = 0;
-	k.addr = ptr;
+	if (!ts)
+		ts = bpf_ktime_get_ns();
 	nv.size = size;
-	nv.ts_ns = bpf_ktime_get_ns();
+	nv.ts_ns = ts;
 	nv.scope = thread_scope(t);
 	nv.task = thread_task(t);
 	nv.tid = (__u32)pid_tgid;
 	nv.stack_id = stack_get(ctx);
 	nv.kind = kind;
-	if (bpf_map_update_elem(&live, &k, &nv, BPF_ANY)) {
-		stat_inc(MS_STAT_LIVE_FULL);
-		flags |= MS_F_UNTRACKED;
-	}
-	if (cfg_mode == MS_MODE_FAST) {
-		if (known)
-			site_add(k.pid, v.stack_id, v.size, 1);
-		site_add(k.pid, nv.stack_id, size, 0);
-		return;
+	if (use_live_map()) {
+		if (bpf_map_update_elem(&live, &k, &nv, BPF_ANY)) {
+			stat_inc(MS_STAT_LIVE_FULL);
+			flags |= MS_F_UNTRACKED;
+		}
+		if (cfg_mode == MS_MODE_FAST) {
+			if (known)
+				site_add(k.pid, v.stack_id, v.size, 1);
+			site_add(k.pid, nv.stack_id, size, 0);
+			return;
+		}
+	} else {
+		__u64 *h = hint_slot(k.pid, ptr);
+
+		if (h)
+			*h = ptr;
 	}
 	e = rb_reserve(sizeof(*e));
 	if (!e)
 		return;
-	hdr_fill_ts(&e->h, MS_EV_REALLOC, sizeof(*e), pid_tgid, t, nv.ts_ns);
+	hdr_fill_ts(&e->h, MS_EV_REALLOC, sizeof(*e), pid_tgid, t, ts);
 	e->h.flags = flags | (known ? MS_F_KNOWN : 0);
 	e->addr = ptr;
 	e->size = size;

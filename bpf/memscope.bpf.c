@@ -20,8 +20,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 SEC("usdt")
 int ms_var(struct pt_regs *ctx)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct ms_thread *t = thread_get();
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct ms_thread *t = thread_of(task);
+	__u64 pid_tgid = task_pid_tgid(task);
 	struct ms_ev_var *e;
 	__u64 a[7];
 	__u64 name, addr, size, value, type, file;
@@ -31,8 +32,8 @@ int ms_var(struct pt_regs *ctx)
 		return 0;
 	name = a[0], addr = a[1], size = a[2], value = a[3], type = a[4], file = a[5];
 	line = (int)a[6];
-	/* The three strings of a site are literals: one lookup per hit. */
-	if (site_first(pid_tgid, PT_REGS_IP(ctx))) {
+	/* The three strings of a site are literals: sent on its first hit. */
+	if (site_first_t(t, pid_tgid, PT_REGS_IP(ctx))) {
 		string_send(pid_tgid, name);
 		string_send(pid_tgid, type);
 		string_send(pid_tgid, file);
@@ -52,14 +53,12 @@ int ms_var(struct pt_regs *ctx)
 	rb_submit(e, sizeof(*e));
 	return 0;
 }
-
-/* ---- scopes ------------------------------------------------------------- */
-
 SEC("usdt")
 int ms_scope_enter(struct pt_regs *ctx)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct ms_thread *t = thread_get();
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct ms_thread *t = thread_of(task);
+	__u64 pid_tgid = task_pid_tgid(task);
 	struct ms_ev_scope *e;
 	__u64 id = __sync_fetch_and_add(&next_scope_id, 1);
 	__u64 a[3], name, file;
@@ -69,7 +68,7 @@ int ms_scope_enter(struct pt_regs *ctx)
 	if (ms_usdt_args(ctx, a, 3))
 		return 0;
 	name = a[0], file = a[1], line = (int)a[2];
-	if (site_first(pid_tgid, PT_REGS_IP(ctx))) {
+	if (site_first_t(t, pid_tgid, PT_REGS_IP(ctx))) {
 		string_send(pid_tgid, name);
 		string_send(pid_tgid, file);
 	}
@@ -102,8 +101,9 @@ int ms_scope_enter(struct pt_regs *ctx)
 SEC("usdt")
 int BPF_USDT(ms_scope_exit)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct ms_thread *t = thread_get();
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct ms_thread *t = thread_of(task);
+	__u64 pid_tgid = task_pid_tgid(task);
 	struct ms_ev_scope *e;
 	__u64 id = 0;
 	__u16 flags = 0;
@@ -253,19 +253,21 @@ int BPF_USDT(ms_snapshot, __u64 label)
 SEC("usdt")
 int BPF_USDT(ms_custom_alloc, __u64 ptr, __u64 size)
 {
-	struct ms_thread *t = thread_get();
+	struct task_struct *task = bpf_get_current_task_btf();
 
-	heap_alloc(ctx, t, ptr, size, MS_K_CUSTOM, MS_F_CUSTOM, 0);
+	heap_alloc(ctx, thread_of(task), task_pid_tgid(task), 0, ptr, size, MS_K_CUSTOM,
+		   MS_F_CUSTOM, 0);
 	return 0;
 }
 
 SEC("usdt")
 int BPF_USDT(ms_custom_free, __u64 ptr)
 {
-	struct ms_thread *t = thread_get();
+	struct task_struct *task = bpf_get_current_task_btf();
 
 	if (ptr)
-		heap_free(ctx, t, ptr, MS_K_CUSTOM, MS_F_CUSTOM, 0);
+		heap_free(ctx, thread_of(task), task_pid_tgid(task), ptr, MS_K_CUSTOM, MS_F_CUSTOM,
+			  0);
 	return 0;
 }
 
@@ -274,21 +276,23 @@ int BPF_USDT(ms_custom_free, __u64 ptr)
 SEC("usdt")
 int BPF_USDT(ms_sample_alloc, __u64 ptr, __u64 size, __u64 weight)
 {
-	struct ms_thread *t = thread_get();
+	struct task_struct *task = bpf_get_current_task_btf();
 
-	heap_alloc(ctx, t, ptr, size, MS_K_SAMPLE, MS_F_SAMPLED, weight);
+	heap_alloc(ctx, thread_of(task), task_pid_tgid(task), 0, ptr, size, MS_K_SAMPLE,
+		   MS_F_SAMPLED, weight);
 	return 0;
 }
 
 SEC("usdt")
 int BPF_USDT(ms_sample_free, __u64 ptr)
 {
-	struct ms_thread *t = thread_get();
-	struct ms_live_key k = { .pid = bpf_get_current_pid_tgid() >> 32, .addr = ptr };
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 pid_tgid = task_pid_tgid(task);
+	struct ms_live_key k = { .pid = pid_tgid >> 32, .addr = ptr };
 
 	/* Only sampled blocks are announced; others are not errors. */
 	if (ptr && bpf_map_lookup_elem(&live, &k))
-		heap_free(ctx, t, ptr, MS_K_SAMPLE, MS_F_SAMPLED, 0);
+		heap_free(ctx, thread_of(task), pid_tgid, ptr, MS_K_SAMPLE, MS_F_SAMPLED, 0);
 	return 0;
 }
 
@@ -311,10 +315,12 @@ int BPF_USDT(ms_sample_free, __u64 ptr)
 	SEC("uretprobe")                                                        \
 	int BPF_KRETPROBE(fn##_return, void *ret)                               \
 	{                                                                       \
+		struct task_struct *task = bpf_get_current_task_btf();          \
+		struct ms_thread *t = thread_of(task);                          \
 		struct ms_inflight in;                                          \
-		struct ms_thread *t = thread_get();                             \
 		if (t && infl_pop(t, &in))                                      \
-			heap_alloc(ctx, t, (__u64)ret, in.a0, in.kind, 0, 0);   \
+			heap_alloc(ctx, t, task_pid_tgid(task), in.ts, (__u64)ret, \
+				   in.a0, in.kind, 0, 0);                       \
 		return 0;                                                       \
 	}
 
@@ -341,15 +347,16 @@ ALLOC_ENTRY(posix_memalign, MS_K_POSIX_MEMALIGN, PT_REGS_PARM3(ctx), PT_REGS_PAR
 SEC("uretprobe")
 int BPF_KRETPROBE(posix_memalign_return, int rc)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct ms_thread *t = thread_of(task);
 	struct ms_inflight in;
-	struct ms_thread *t = thread_get();
 	__u64 ptr = 0;
 
 	if (!t || !infl_pop(t, &in) || rc != 0)
 		return 0;
 	if (bpf_probe_read_user(&ptr, sizeof(ptr), (void *)in.a1))
 		return 0;
-	heap_alloc(ctx, t, ptr, in.a0, in.kind, 0, 0);
+	heap_alloc(ctx, t, task_pid_tgid(task), in.ts, ptr, in.a0, in.kind, 0, 0);
 	return 0;
 }
 
@@ -360,8 +367,10 @@ ALLOC_ENTRY(reallocarray, MS_K_REALLOCARRAY, PT_REGS_PARM1(ctx),
 
 static __always_inline int realloc_done(struct pt_regs *ctx, __u64 ret)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct ms_thread *t = thread_of(task);
+	__u64 pid_tgid = task_pid_tgid(task);
 	struct ms_inflight in;
-	struct ms_thread *t = thread_get();
 	__u64 old, size;
 
 	if (!t || !infl_pop(t, &in))
@@ -372,13 +381,13 @@ static __always_inline int realloc_done(struct pt_regs *ctx, __u64 ret)
 		/* realloc(p, 0) frees p and returns NULL; any other NULL is a
 		 * failure that leaves p alone. */
 		if (old && size == 0)
-			heap_free(ctx, t, old, in.kind, 0, 0);
+			heap_free(ctx, t, pid_tgid, old, in.kind, 0, 0);
 		return 0;
 	}
 	if (!old)
-		heap_alloc(ctx, t, ret, size, in.kind, 0, 0);
+		heap_alloc(ctx, t, pid_tgid, in.ts, ret, size, in.kind, 0, 0);
 	else
-		heap_realloc(ctx, t, old, ret, size, in.kind);
+		heap_realloc(ctx, t, pid_tgid, in.ts, old, ret, size, in.kind);
 	return 0;
 }
 
@@ -400,14 +409,15 @@ int BPF_KRETPROBE(reallocarray_return, void *ret)
 static __always_inline int free_common(struct pt_regs *ctx, __u32 kind, int from_delete)
 {
 	__u64 ptr = PT_REGS_PARM1(ctx), sp = PT_REGS_SP(ctx);
-	__u64 caller = 0;
+	struct task_struct *task;
 	struct ms_thread *t;
 
 	ms_opaque(sp);
 	ms_opaque(ptr);
 	if (!ptr)
 		return 0;
-	t = thread_get();
+	task = bpf_get_current_task_btf();
+	t = thread_of(task);
 	if (t) {
 		/* free() called by realloc & co., or by operator delete that
 		 * was already recorded: not a release of its own. */
@@ -428,8 +438,7 @@ static __always_inline int free_common(struct pt_regs *ctx, __u32 kind, int from
 		if (from_delete)
 			t->skip_free = ptr;
 	}
-	bpf_probe_read_user(&caller, sizeof(caller), (void *)sp);
-	heap_free(ctx, t, ptr, kind, 0, caller);
+	heap_free(ctx, t, task_pid_tgid(task), ptr, kind, 0, sp);
 	return 0;
 }
 
@@ -511,8 +520,14 @@ int BPF_PROG(ms_exec, struct task_struct *p, pid_t old_pid)
 {
 	__u32 pid = BPF_CORE_READ(p, tgid);
 
+	struct ms_thread *t;
+
 	if (!bpf_map_lookup_elem(&traced, &pid))
 		return 0;
+	/* Task storage outlives exec; the new image's sites are not sent. */
+	t = bpf_task_storage_get(&threads, p, NULL, 0);
+	if (t)
+		__builtin_memset(t->site_seen, 0, sizeof(t->site_seen));
 	proc_record(MS_EV_EXEC, pid, BPF_CORE_READ(p, pid), 0, 0);
 	return 0;
 }

@@ -142,7 +142,19 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 	l->skel->rodata->cfg_follow = cfg->follow;
 	l->skel->rodata->cfg_wakeup_bytes = cfg->ring_bytes / 4;
 	bpf_map__set_max_entries(l->skel->maps.rb, cfg->ring_bytes);
-	bpf_map__set_max_entries(l->skel->maps.live, cfg->max_live ? cfg->max_live : 1);
+	if (cfg->mode == MS_MODE_FULL) {
+		/* full mode: the tracer keeps the live set; BPF a hint table
+		 * (bpf/heap.bpf.h) of a power of two >= --max-live entries */
+		__u32 n = 4096;
+
+		while (n < cfg->max_live && n < (1u << 24))
+			n <<= 1;
+		l->skel->rodata->cfg_hint_mask = n - 1;
+		bpf_map__set_max_entries(l->skel->maps.hints, n);
+		bpf_map__set_max_entries(l->skel->maps.live, 1);
+	} else {
+		bpf_map__set_max_entries(l->skel->maps.live, cfg->max_live ? cfg->max_live : 1);
+	}
 	bpf_map__set_value_size(l->skel->maps.stacks, (depth > 0 ? depth : 1) * sizeof(__u64));
 	bpf_map__set_max_entries(l->skel->maps.stacks, depth > 0 ? cfg->max_stacks : 1);
 	if (cfg->mode != MS_MODE_FAST)
