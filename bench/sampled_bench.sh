@@ -29,9 +29,10 @@
 #       TRACK_VAR per request) under wrk -tWRK_T -cWRK_C -dDUR s on loopback:
 #       untraced (started without the library), library loaded (a second
 #       server started with LD_PRELOAD) without a tracer, the same with
-#       memscope-trace -m sampled attached, and the untraced one with -m light
-#       attached (sampled mode also traces the server's TRACK_VAR and task
-#       probes; light mode traces only those: what they cost alone).
+#       memscope-trace -m sampled attached (the library's probes only), and
+#       with -m sampled --with-probes (the server's TRACK_VAR and task probes
+#       too), and the untraced one with -m light attached (those probes only:
+#       what they cost alone).
 #       Throughput (requests/s) and the server's CPU time per request, median
 #       over SERVER_ROUNDS rounds, the order changed every round.
 #   D3. Accuracy: bench/sampled_sites.c, whose live bytes per site are known
@@ -605,12 +606,13 @@ declare -A SRV_REQ TCPU
 s_untraced() { load untraced "$SRV0_PID" "$SRV0_PORT"; }
 s_library() { load library "$SRV1_PID" "$SRV1_PORT"; }
 # (load checks for foreign int3 in the server before and after)
-# s_traced KEY MODE PID PORT SEMAPHORE_ADDR...
+# s_traced KEY "MODE [FLAGS]" PID PORT SEMAPHORE_ADDR...
 s_traced() {
 	local key=$1 mode=$2 pid=$3 port=$4 t0 t1 r0
 	shift 4
 	r0=${SRV_REQ[$key]:-0}
-	tracer_start d_srv_$key -m "$mode" -p "$pid"
+	# shellcheck disable=SC2086 # MODE may carry flags
+	tracer_start d_srv_$key -m $mode -p "$pid"
 	if wait_attached sem "$pid" "$@"; then
 		t0=$(cpu_ticks "$TR_PID")
 		load "$key" "$pid" "$port"
@@ -622,23 +624,27 @@ s_traced() {
 		tracer_stop sem "$pid" "$@"
 	fi
 }
-# -m sampled on the server with the library; -m light (TRACK_VAR and tasks
-# only, no allocator) on the one without: what the server's own probes cost
-s_sampled() { s_traced sampled sampled "$SRV1_PID" "$SRV1_PORT" "${SRV_SEMS[@]}"; }
+# -m sampled on the server with the library (the library's probes only, the
+# default), and with --with-probes (the server's TRACK_VAR and task probes
+# too); -m light (those probes only, no allocator) on the one without: what
+# the server's own probes cost
+s_sampled() { s_traced sampled sampled "$SRV1_PID" "$SRV1_PORT" "${SRV_LIB_SEMS[@]}"; }
+s_sampled_probes() { s_traced sampled_probes "sampled --with-probes" "$SRV1_PID" "$SRV1_PORT" "${SRV_SEMS[@]}"; }
 s_light() { s_traced light light "$SRV0_PID" "$SRV0_PORT" "${SRV0_SEMS[@]}"; }
 
 echo "D2 server ($(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }') s)" >>"$LOG"
 server_start SRV0 env
 server_start SRV1 env LD_PRELOAD="$LIB"
-# every semaphore sampled mode raises: the library's and the server's own
-# (it also traces TRACK_VAR and tasks)
+# the semaphores sampled mode raises: the library's; with --with-probes the
+# server's own too (TRACK_VAR and tasks)
+mapfile -t SRV_LIB_SEMS < <(sem_addrs "$SRV1_PID" "$LIB")
 mapfile -t SRV_SEMS < <(sem_addrs "$SRV1_PID" "$LIB"; sem_addrs "$SRV1_PID" .output/examples/epoll_server)
 mapfile -t SRV0_SEMS < <(sem_addrs "$SRV0_PID" .output/examples/epoll_server)
 echo "  servers: untraced PID $SRV0_PID port $SRV0_PORT, library PID $SRV1_PID port $SRV1_PORT," \
 	"${#SRV_SEMS[@]} semaphores" >>"$LOG"
 load - "$SRV0_PID" "$SRV0_PORT" 1
 load - "$SRV1_PID" "$SRV1_PORT" 1
-S_CONFIGS=(s_untraced s_library s_sampled s_light)
+S_CONFIGS=(s_untraced s_library s_sampled s_sampled_probes s_light)
 for ((r = 0; r < SERVER_ROUNDS; r++)); do
 	echo " round $((r + 1))" >>"$LOG"
 	for c in $(order ${#S_CONFIGS[@]} "$r"); do
@@ -799,7 +805,7 @@ for LP in malloc_loop size_mix_loop; do
 	awk -v a="$(med "$LP.full")" -v b="$(med "$LP.untraced")" 'BEGIN { exit !(a != "nan" && b != "nan" && a > 3 * b) }' ||
 		problem "$LP full: $(fmt_ns "$(med "$LP.full")") ns is not far above untraced: was the tracer attached?"
 done
-for k in sampled light; do
+for k in sampled sampled_probes light; do
 	[ "${DROPS[srv.$k]:-0}" -eq 0 ] || problem "server $k: memscope dropped ${DROPS[srv.$k]} events"
 	[ -n "${RES[srv.$k.rps]:-}" ] || problem "server $k: no measurement"
 done
@@ -867,16 +873,18 @@ printf '  %-32s %9s %8s %-16s %7s %7s %8s\n' "" "req/s" "" "[range]" "slowdn" "C
 srv_row "untraced (no library)" untraced
 srv_row "library loaded, no tracer" library
 srv_row "memscope-trace -m sampled" sampled
+srv_row "-m sampled --with-probes" sampled_probes
 srv_row "-m light, no library" light
 echo "    slowdn: untraced req/s / this req/s; CPU us: the server's CPU time per request."
-for k in sampled light; do
+for k in sampled sampled_probes light; do
 	[ -n "${CALLS[srv.$k]:-}" ] || continue
-	printf '    %-10s %s events for %s requests (%s per request), %s samples, dropped %s; the tracer used %s CPUs\n' \
-		"-m $k:" "${EVENTS[srv.$k]}" "${CALLS[srv.$k]}" \
+	printf '    %-26s %s events for %s requests (%s per request), %s samples, dropped %s; the tracer used %s CPUs\n' \
+		"-m ${k/_probes/ --with-probes}:" "${EVENTS[srv.$k]}" "${CALLS[srv.$k]}" \
 		"$(awk -v e="${EVENTS[srv.$k]}" -v r="${CALLS[srv.$k]}" 'BEGIN { printf "%.1f", r ? e / r : 0 }')" \
 		"${SAMPLES[srv.$k]}" "${DROPS[srv.$k]}" "$(med srv.$k.tracer_cpu)"
 done
-echo "    -m sampled also traces the server's TRACK_VAR and task probes (every hit), as -m light does."
+echo "    -m sampled attaches the library's probes only; --with-probes adds the server's TRACK_VAR and task"
+echo "    probes (a trap on every hit, as -m light), so samples carry variable names, scopes and tasks."
 [ ${#DISCARDED[@]} -eq 0 ] ||
 	echo "    figures discarded (a foreign int3 in libc malloc/free: another tracer on this machine): $(printf '%s\n' \
 		"${DISCARDED[@]}" | sort | uniq -c | awk '{ printf "%s%s x%d", (NR > 1 ? ", " : ""), $2, $1 }')"
@@ -904,6 +912,8 @@ SUMMARY=$(
 	sline "server req/s untraced / sampled" "$(ratio "$S_UN" "$S_S")" "<= 1.05x" "$SRV_OK" \
 		"$(num "$S_UN") / $(num "$S_S") req/s"
 	sline "server req/s untraced / library" "$(ratio "$S_UN" "$S_LIB")" "-" "-" "$(num "$S_UN") / $(num "$S_LIB") req/s"
+	sline "server req/s untraced / sampled+probes" "$(ratio "$S_UN" "$(med srv.sampled_probes.rps)")" "-" "-" \
+		"$(num "$S_UN") / $(num "$(med srv.sampled_probes.rps)") req/s"
 	sline "server req/s untraced / light" "$(ratio "$S_UN" "$(med srv.light.rps)")" "-" "-" \
 		"$(num "$S_UN") / $(num "$(med srv.light.rps)") req/s"
 	sline "server CPU/request sampled / untraced" "$(ratio "$(med srv.sampled.cpu)" "$(med srv.untraced.cpu)")" "-" "-" \

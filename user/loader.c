@@ -223,6 +223,11 @@ static struct bpf_program *usdt_prog(struct ms_loader *l, const char *name)
 
 	if (!sampled && strncmp(name, "sample_", 7) == 0)
 		return NULL;
+	/* Sampled mode is for production: each probe hit is a trap (~1 us),
+	 * and a server hits its TRACK_VAR and task probes on every request.
+	 * They are attached only when asked (--with-probes). */
+	if (sampled && l->cfg.samples_only && strncmp(name, "sample_", 7) != 0)
+		return NULL;
 	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
 		if (strcmp(tab[i].name, name) == 0)
 			return *(struct bpf_program **)((char *)s + tab[i].off);

@@ -19,6 +19,7 @@ struct ms_loader_cfg {
 	int from_start;     /* target traced since exec */
 	int follow;         /* add forked children */
 	int no_alloc;       /* no allocator uprobes */
+	int samples_only;   /* sampled mode: only the sampling library's probes */
 	int verbose;
 };
 

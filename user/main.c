@@ -20,7 +20,7 @@ static const char doc[] =
 	"Stops when the target exits, after --duration, or on SIGINT/SIGTERM; always writes its report.";
 
 enum { OPT_STACK = 1000, OPT_NO_ALLOC, OPT_RING, OPT_MAX_LIVE, OPT_KEEP, OPT_SNAP, OPT_HTML,
-       OPT_FOLDED, OPT_FOLDED_ALLOC, OPT_TIMELINE };
+       OPT_FOLDED, OPT_FOLDED_ALLOC, OPT_TIMELINE, OPT_WITH_PROBES };
 
 static const struct argp_option options[] = {
 	{ "pid", 'p', "PID", 0, "Attach to running process PID", 0 },
@@ -33,8 +33,9 @@ static const struct argp_option options[] = {
 	{ "mode", 'm', "MODE", 0, "full (default), fast, light or sampled", 0 },
 	{ "stack-depth", OPT_STACK, "N", 0, "User stack frames per allocation site (0-127, default 16)", 0 },
 	{ "no-alloc", OPT_NO_ALLOC, NULL, 0, "Do not trace the allocator", 0 },
+	{ "with-probes", OPT_WITH_PROBES, NULL, 0, "Sampled mode: also trace the program's TRACK_VAR, scope and task probes, so samples carry names, scopes and tasks (a trap per probe hit)", 0 },
 	{ "ring-size", OPT_RING, "MIB", 0, "Ring buffer size in MiB, a power of two (default 16)", 0 },
-	{ "max-live", OPT_MAX_LIVE, "N", 0, "Capacity of the BPF live-block map (default 1048576)", 0 },
+	{ "max-live", OPT_MAX_LIVE, "N", 0, "Live blocks BPF keeps (fast, sampled, light) or hints at (full) (default 1048576)", 0 },
 	{ "keep", OPT_KEEP, "N", 0, "Ended variables/scopes/tasks kept one by one (default 100000); older ones fold into aggregates", 0 },
 	{ "snapshot-interval", OPT_SNAP, "SECONDS", 0, "Snapshot live memory every SECONDS; the report lists what grows steadily", 0 },
 	{ "interval", 'i', "SECONDS", 0, "Print a live top-like summary every SECONDS (stderr)", 0 },
@@ -124,6 +125,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 	case OPT_NO_ALLOC:
 		o->no_alloc = 1;
 		break;
+	case OPT_WITH_PROBES:
+		o->with_probes = 1;
+		break;
 	case OPT_RING:
 		if (parse_ul(arg, 1, 1024, &v) || (v & (v - 1)))
 			bad("--ring-size", arg, "expected a power of two from 1 to 1024 (MiB)");
@@ -169,6 +173,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 		}
 		if (o->pid && o->cmd) {
 			fprintf(stderr, "memscope-trace: give either -p PID or -- CMD, not both\n");
+			exit(2);
+		}
+		if (o->with_probes && o->mode != MS_MODE_SAMPLED) {
+			fprintf(stderr, "memscope-trace: --with-probes applies to --mode sampled only (the other modes always trace the probes)\n");
 			exit(2);
 		}
 		break;

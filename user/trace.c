@@ -497,6 +497,7 @@ int ms_trace_run(const struct ms_opts *o)
 	cfg.from_start = o->cmd != NULL;
 	cfg.follow = o->follow;
 	cfg.no_alloc = o->no_alloc;
+	cfg.samples_only = o->mode == MS_MODE_SAMPLED && !o->with_probes;
 	cfg.verbose = o->verbose;
 	err = ms_loader_open(&s.loader, &cfg);
 	if (err)

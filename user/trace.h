@@ -19,6 +19,7 @@ struct ms_opts {
 	enum ms_mode mode;
 	int stack_depth;
 	int no_alloc;
+	int with_probes;    /* sampled mode: attach the program's own probes too */
 	unsigned ring_mb;
 	uint32_t max_live;
 	int follow;

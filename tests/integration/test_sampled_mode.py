@@ -68,3 +68,35 @@ def test_sampled_refuses_static_and_unpreloaded():
     t.kill()
     t.wait()
     assert p.returncode != 0 and "libmemscope_sample.so" in p.stderr and str(t.pid) in p.stderr
+
+
+def join_leak(args):
+    env = dict(os.environ, MEMSCOPE_SAMPLE_INTERVAL="65536", MEMSCOPE_SAMPLE_SEED="3")
+    r, p = trace_json(["-m", "sampled"] + args, [prog("sampled_join")], env=env)
+    assert p.returncode == 0 and p.stdout == "sampled_join done 1\n", p.stderr
+    big = [l for l in r["leaks"] if l["size"] == 8 << 20]
+    assert len(big) == 1, r["leaks"]
+    return r, big[0]
+
+
+def test_sampled_with_probes_joins_names_scopes_tasks():
+    r, leak = join_leak(["--with-probes"])
+    assert leak["variable"] == "table", leak
+    assert leak["task"] == 42, leak
+    scopes = {s["id"]: s["name"] for s in r["scopes"]}
+    assert scopes.get(leak["scope"]) == "load_table", (leak, scopes)
+    tasks = {t["id"]: t for t in r["tasks"]}
+    assert tasks[42]["name"] == "loader" and tasks[42]["live_bytes"] == 8 << 20, tasks
+
+
+def test_sampled_without_probes_leaves_the_program_probes_alone():
+    r, leak = join_leak([])
+    # the sample is there, from the library alone; the program's own
+    # probes were not attached (production default: no trap per request)
+    assert leak["variable"] is None and leak["task"] is None and leak["scope"] is None, leak
+    assert r["summary"]["variables"] == 0 and r["tasks"] == [], r["summary"]
+
+
+def test_with_probes_outside_sampled_mode_is_refused():
+    p = subprocess.run([TRACER, "--with-probes", "--", prog("sampled_join")], capture_output=True, text=True)
+    assert p.returncode == 2 and "--with-probes" in p.stderr and p.stderr.count("\n") == 1, p.stderr
