@@ -141,6 +141,7 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 	l->skel->rodata->cfg_from_start = cfg->from_start;
 	l->skel->rodata->cfg_follow = cfg->follow;
 	l->skel->rodata->cfg_wakeup_bytes = cfg->ring_bytes / 4;
+	l->skel->rodata->cfg_ncpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
 	bpf_map__set_max_entries(l->skel->maps.rb, cfg->ring_bytes);
 	if (cfg->mode == MS_MODE_FULL) {
 		/* full mode: the tracer keeps the live set; BPF a hint table
