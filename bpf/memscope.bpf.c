@@ -515,6 +515,92 @@ int BPF_PROG(ms_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
+/* ---- the executable mappings, as the process exits ---------------------- */
+
+extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task,
+				 __u64 addr) __weak __ksym;
+extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __weak __ksym;
+extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __weak __ksym;
+
+#define MS_VM_EXEC 0x4 /* VM_EXEC: a macro, not in vmlinux.h */
+#define MS_VMA_MAX 512 /* executable mappings sent at most */
+
+/* Send every executable file mapping of the current process: stacks of a
+ * target that exits before the tracer reads /proc/PID/maps are symbolized
+ * from these. Runs once per process exit, not on a hot path. */
+static __always_inline void vmas_send(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 pid_tgid = task_pid_tgid(task);
+	struct ms_ev_vma *e, *prev = NULL;
+	struct bpf_iter_task_vma it;
+	struct vm_area_struct *vma;
+	int n = 0;
+
+	if (!bpf_iter_task_vma_new || bpf_iter_task_vma_new(&it, task, 0)) {
+		if (bpf_iter_task_vma_new)
+			bpf_iter_task_vma_destroy(&it);
+		return;
+	}
+	while ((vma = bpf_iter_task_vma_next(&it)) && n < MS_VMA_MAX) {
+		struct file *f = vma->vm_file;
+		const unsigned char *name;
+
+		if (!f || !(vma->vm_flags & MS_VM_EXEC))
+			continue;
+		e = rb_reserve(sizeof(*e));
+		if (!e)
+			break;
+		/* held back one record, so the last one can carry MS_F_LAST */
+		if (prev)
+			rb_submit(prev, sizeof(*prev));
+		hdr_fill(&e->h, MS_EV_VMA, sizeof(*e), pid_tgid, NULL);
+		e->start = vma->vm_start;
+		e->end = vma->vm_end;
+		e->offset = (__u64)vma->vm_pgoff << 12;
+		e->ino = BPF_CORE_READ(f, f_inode, i_ino);
+		e->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+		e->_pad = 0;
+		name = BPF_CORE_READ(f, f_path.dentry, d_name.name);
+		if (bpf_probe_read_kernel_str(e->name, sizeof(e->name), name) < 0)
+			e->name[0] = 0;
+		prev = e;
+		n++;
+	}
+	bpf_iter_task_vma_destroy(&it);
+	if (prev) {
+		prev->h.flags |= MS_F_LAST;
+		rb_submit(prev, sizeof(*prev));
+	}
+}
+
+/* libc's _exit (exit() ends there): the mappings are final and intact. */
+SEC("uprobe")
+int BPF_KPROBE(exit_entry)
+{
+	vmas_send();
+	return 0;
+}
+
+/* A fatal signal about to be acted on by default (SIGSEGV, abort()): the
+ * process dies without _exit, its memory still mapped at this point. */
+SEC("tp_btf/signal_deliver")
+int BPF_PROG(ms_signal_deliver, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	const __u64 fatal = (1ull << 1) | (1ull << 2) | (1ull << 3) | (1ull << 4) | (1ull << 5) |
+			    (1ull << 6) | (1ull << 7) | (1ull << 8) | (1ull << 9) | (1ull << 11) |
+			    (1ull << 13) | (1ull << 14) | (1ull << 15) | (1ull << 24) | (1ull << 25) |
+			    (1ull << 26) | (1ull << 27) | (1ull << 31);
+
+	if (sig <= 0 || sig > 63 || !((fatal >> sig) & 1) || !bpf_map_lookup_elem(&traced, &pid))
+		return 0;
+	if (BPF_CORE_READ(ka, sa.sa_handler) != NULL) /* SIG_DFL is 0 */
+		return 0;
+	vmas_send();
+	return 0;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(ms_exec, struct task_struct *p, pid_t old_pid)
 {

@@ -48,6 +48,8 @@ enum ms_event_type {
 	MS_EV_EXEC,        /* struct ms_ev_proc */
 	MS_EV_LIVE,        /* struct ms_ev_heap: synthesized by the tracer from
 			    * the BPF live-block map (fast mode), never sent */
+	MS_EV_VMA,         /* struct ms_ev_vma: an executable file mapping,
+			    * sent as the process exits (MS_F_LAST ends the set) */
 	MS_EV_TYPE_MAX,
 };
 
@@ -60,6 +62,7 @@ enum ms_event_type {
 #define MS_F_SAMPLED (1u << 4)   /* sampled mode record; weight is valid */
 #define MS_F_CUSTOM (1u << 5)    /* MEMSCOPE_ALLOC/MEMSCOPE_FREE */
 #define MS_F_DEEP (1u << 6)      /* scope deeper than MS_SCOPE_STACK */
+#define MS_F_LAST (1u << 7)      /* vma: the last mapping of the set */
 
 /* The common header of every record (40 bytes). scope and task are the
  * innermost scope and the running task of the thread when the record was
@@ -163,6 +166,19 @@ struct ms_ev_proc {
 	__s32 exit_code; /* wait-status style: (code << 8) | signal */
 	__u32 child_pid;
 	char comm[16];
+};
+
+/* The process's executable file mappings, read by BPF as it exits (libc's
+ * _exit, or a fatal signal): a short-lived target is gone before the
+ * tracer could read /proc/PID/maps, and its stacks need them. */
+struct ms_ev_vma {
+	struct ms_hdr h;
+	__u64 start, end;
+	__u64 offset; /* file offset of start */
+	__u64 ino;
+	__u32 dev;    /* kernel encoding: major << 20 | minor */
+	__u32 _pad;
+	char name[MS_NAME_MAX]; /* the file's name (last path component) */
 };
 
 /* ---- BPF maps read by the tracer --------------------------------------- */

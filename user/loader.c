@@ -22,6 +22,7 @@ struct ms_link {
 struct ms_attached {
 	pid_t pid;
 	int kind; /* 0 = usdt, 1 = alloc */
+	int probed; /* kind 1: allocator functions were found and probed */
 	dev_t dev;
 	ino_t ino;
 };
@@ -83,6 +84,7 @@ static int seen(struct ms_loader *l, pid_t pid, const char *path, int kind)
 	l->done[l->ndone].kind = kind;
 	l->done[l->ndone].dev = st.st_dev;
 	l->done[l->ndone].ino = st.st_ino;
+	l->done[l->ndone].probed = 0;
 	l->ndone++;
 	return 0;
 }
@@ -111,7 +113,7 @@ static int is_alloc_prog(const struct memscope_bpf *s, const struct bpf_program 
 	       p != s->progs.ms_task_spawn && p != s->progs.ms_task_end &&
 	       p != s->progs.ms_snapshot && p != s->progs.ms_custom_alloc &&
 	       p != s->progs.ms_custom_free && p != s->progs.ms_sample_alloc &&
-	       p != s->progs.ms_sample_free;
+	       p != s->progs.ms_sample_free && p != s->progs.exit_entry;
 }
 
 int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
@@ -160,6 +162,8 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 	bpf_map__set_max_entries(l->skel->maps.stacks, depth > 0 ? cfg->max_stacks : 1);
 	if (cfg->mode != MS_MODE_FAST)
 		bpf_map__set_max_entries(l->skel->maps.sites, 1);
+	if (cfg->mode == MS_MODE_LIGHT)
+		bpf_program__set_autoload(l->skel->progs.exit_entry, false);
 	bpf_object__for_each_program(p, l->skel->obj) {
 		if (is_alloc_prog(l->skel, p) &&
 		    (cfg->no_alloc || cfg->mode == MS_MODE_LIGHT || cfg->mode == MS_MODE_SAMPLED))
@@ -366,6 +370,20 @@ static void attach_parallel(struct attach_job *jobs, size_t n)
 		pthread_join(th[k], NULL);
 }
 
+int ms_loader_is_allocator(const struct ms_loader *l, const char *path)
+{
+	struct stat st;
+	size_t i;
+
+	if (stat(path, &st))
+		return 0;
+	for (i = 0; i < l->ndone; i++)
+		if (l->done[i].kind == 1 && l->done[i].probed && l->done[i].dev == st.st_dev &&
+		    l->done[i].ino == st.st_ino)
+			return 1;
+	return 0;
+}
+
 int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int *nfuncs)
 {
 	enum { NF = sizeof(alloc_fns) / sizeof(alloc_fns[0]) };
@@ -376,14 +394,23 @@ int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int
 	int err = 0;
 
 	*nfuncs = 0;
-	if (l->cfg.no_alloc || l->cfg.mode == MS_MODE_LIGHT || l->cfg.mode == MS_MODE_SAMPLED)
+	/* light mode captures no stacks: it needs neither */
+	if (l->cfg.mode == MS_MODE_LIGHT)
 		return 0;
 	if (seen(l, pid, path, 1))
 		return 0;
 	e = ms_elf_open(path);
 	if (!e)
 		return -errno;
-	for (i = 0; i < NF; i++) {
+	/* _exit: the process's mappings are sent from there, for the stacks
+	 * of a target that is gone before /proc/PID/maps could be read. */
+	{
+		struct ms_elf_func fn;
+
+		if (ms_elf_find_func(e, "_exit", &fn) >= 0 && fn.file_off)
+			entries[ne++] = (struct attach_job){ l, pid, path, "exit_entry", fn.file_off, 0, NULL, 0 };
+	}
+	for (i = 0; i < NF && !l->cfg.no_alloc && l->cfg.mode != MS_MODE_SAMPLED; i++) {
 		const struct alloc_fn *f = &alloc_fns[i];
 		struct ms_elf_func fn;
 		struct ms_probe_place place = { 0 };
@@ -412,6 +439,10 @@ int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int
 		(*nfuncs)++;
 	}
 	ms_elf_close(e);
+	if (!ne)
+		return 0;
+	if (*nfuncs)
+		l->done[l->ndone - 1].probed = 1; /* the entry seen() just added */
 	/* Return probes first: a return seen without its entry is ignored,
 	 * while an entry whose return is never seen would make every later
 	 * call on that thread look nested. */

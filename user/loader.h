@@ -36,6 +36,9 @@ int ms_loader_attach_usdt(struct ms_loader *l, pid_t pid, const char *path, int 
 /* Attach the allocator uprobes to the functions `path` defines (none is
  * fine). Idempotent per (pid, path). Sets *nfuncs. 0 or -errno. */
 int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int *nfuncs);
+/* 1 if `path` is a file whose allocator functions are probed (glibc, a
+ * preloaded allocator, a static executable). */
+int ms_loader_is_allocator(const struct ms_loader *l, const char *path);
 /* Remove every probe attached for `pid` (it exec'd or died). */
 void ms_loader_detach_pid(struct ms_loader *l, pid_t pid);
 

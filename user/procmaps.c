@@ -240,6 +240,48 @@ const struct ms_module *ms_maps_find(const struct ms_maps *m, uint64_t addr)
 	return &m->mods[lo - 1];
 }
 
+int ms_maps_from_vmas(const struct ms_vma *v, size_t n, const char *const *dirs,
+		      struct ms_maps *out)
+{
+	char path[4096];
+	struct stat st;
+
+	out->mods = n ? calloc(n, sizeof(*out->mods)) : NULL;
+	out->n = 0;
+	if (n && !out->mods)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct ms_module *mod = &out->mods[out->n];
+		struct mapping mp = { .start = v[i].start, .end = v[i].end, .off = v[i].offset };
+		size_t d;
+
+		if (!v[i].name || !*v[i].name || strchr(v[i].name, '/'))
+			continue;
+		for (d = 0; dirs[d]; d++) {
+			snprintf(path, sizeof(path), "%s/%s", dirs[d], v[i].name);
+			if (!stat(path, &st) && st.st_dev == v[i].dev && st.st_ino == v[i].ino)
+				break;
+		}
+		if (!dirs[d])
+			continue;
+		mod->path = strdup(path);
+		mod->open_path = strdup(path);
+		if (!mod->path || !mod->open_path) {
+			free(mod->path);
+			free(mod->open_path);
+			ms_maps_free(out);
+			return -ENOMEM;
+		}
+		mod->start = mod->exec_start = v[i].start;
+		mod->end = mod->exec_end = v[i].end;
+		mod->bias = load_bias(path, &mp);
+		mod->dev = v[i].dev;
+		mod->ino = (ino_t)v[i].ino;
+		out->n++;
+	}
+	return 0;
+}
+
 void ms_maps_free(struct ms_maps *m)
 {
 	if (!m)

@@ -55,6 +55,22 @@ int ms_maps_read(pid_t pid, struct ms_maps *out);
  * m->mods and lives until ms_maps_free(). Cost: O(log n). */
 const struct ms_module *ms_maps_find(const struct ms_maps *m, uint64_t addr);
 
+/* One executable file mapping as BPF read it from the kernel (struct
+ * ms_ev_vma): the process may be gone by the time the tracer sees it. */
+struct ms_vma {
+	uint64_t start, end, offset;
+	uint64_t ino;
+	dev_t dev;        /* user-space encoding (makedev) */
+	const char *name; /* the file's last path component */
+};
+
+/* Build *out (empty on entry) from n mappings: each file is looked for as
+ * DIR/name for DIR in `dirs` (NULL-terminated) and kept only if that path
+ * is the same file (device and inode); path and open_path are that path.
+ * Files not found are left out. 0 or -ENOMEM. */
+int ms_maps_from_vmas(const struct ms_vma *v, size_t n, const char *const *dirs,
+		      struct ms_maps *out);
+
 /* Free the modules and reset *m to empty. NULL is fine. */
 void ms_maps_free(struct ms_maps *m);
 

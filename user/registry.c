@@ -314,6 +314,7 @@ static const uint32_t min_size[MS_EV_TYPE_MAX] = {
 	[MS_EV_FORK] = sizeof(struct ms_ev_proc),
 	[MS_EV_EXEC] = sizeof(struct ms_ev_proc),
 	[MS_EV_LIVE] = sizeof(struct ms_ev_heap),
+	[MS_EV_VMA] = sizeof(struct ms_ev_vma),
 };
 
 union ms_any {

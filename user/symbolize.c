@@ -196,29 +196,22 @@ static __attribute__((unused)) int load_debug(Dwfl_Module *dm, void **ud, const 
 	return DWARF_CB_OK;
 }
 
-static int load_maps(struct ms_symbolizer *s)
+/* Make the module set m's: keep what is unchanged, load what is new, drop
+ * what is gone. */
+static int apply_maps(struct ms_symbolizer *s, const struct ms_maps *m)
 {
-	struct ms_maps m = { 0 };
-	Dwfl_Module **keep = NULL;
+	Dwfl_Module **keep = calloc(m->n + 1, sizeof(*keep));
 	bool changed = false;
-	int err;
 
-	err = ms_maps_read(s->pid, &m);
-	if (!err && !alive(s))
-		err = -ESRCH;
-	if (!err && !(keep = calloc(m.n + 1, sizeof(*keep))))
-		err = -ENOMEM;
-	if (err) {
-		s->gone = err == -ESRCH;
-		goto out;
-	}
+	if (!keep)
+		return -ENOMEM;
 	/* Look the old modules up before reporting: dwfl forbids lookups
 	 * during a report session. */
-	for (size_t i = 0; i < m.n; i++)
-		if (m.mods[i].exec_start)
-			keep[i] = same_module(s, &m.mods[i]);
+	for (size_t i = 0; i < m->n; i++)
+		if (m->mods[i].exec_start)
+			keep[i] = same_module(s, &m->mods[i]);
 	dwfl_report_begin(s->dwfl);
-	for (size_t i = 0; i < m.n; i++) {
+	for (size_t i = 0; i < m->n; i++) {
 		Dwarf_Addr lo, hi;
 		const char *name;
 
@@ -226,7 +219,7 @@ static int load_maps(struct ms_symbolizer *s)
 			name = dwfl_module_info(keep[i], NULL, &lo, &hi, NULL,
 						NULL, NULL, NULL);
 			dwfl_report_module(s->dwfl, name, lo, hi);
-		} else if (m.mods[i].exec_start && report_new(s, &m.mods[i])) {
+		} else if (m->mods[i].exec_start && report_new(s, &m->mods[i])) {
 			changed = true;
 		}
 	}
@@ -238,8 +231,22 @@ static int load_maps(struct ms_symbolizer *s)
 		memset(s->tab, 0, s->cap * sizeof(*s->tab));
 		s->n = 0;
 	}
-out:
 	free(keep);
+	return 0;
+}
+
+static int load_maps(struct ms_symbolizer *s)
+{
+	struct ms_maps m = { 0 };
+	int err;
+
+	err = ms_maps_read(s->pid, &m);
+	if (!err && !alive(s))
+		err = -ESRCH;
+	if (err)
+		s->gone = err == -ESRCH;
+	else
+		err = apply_maps(s, &m);
 	ms_maps_free(&m);
 	return err;
 }
@@ -386,28 +393,47 @@ static int resolve(struct ms_symbolizer *s, uint64_t ip, struct ms_frame *f)
 	return 0;
 }
 
-struct ms_symbolizer *ms_symbolizer_new(pid_t pid)
+static struct ms_symbolizer *symbolizer_alloc(pid_t pid)
 {
 	struct ms_symbolizer *s = calloc(1, sizeof(*s));
-	int err = -ENOMEM;
 
 	if (!s)
-		goto fail;
+		return NULL;
 	s->pid = pid;
 	s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	s->cb.find_elf = dwfl_build_id_find_elf;
 	s->cb.find_debuginfo = dwfl_standard_find_debuginfo;
 	s->cb.section_address = dwfl_offline_section_address;
 	s->dwfl = dwfl_begin(&s->cb);
-	if (!s->dwfl)
-		goto fail;
-	err = load_maps(s);
-	if (!err)
+	if (!s->dwfl) {
+		ms_symbolizer_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct ms_symbolizer *ms_symbolizer_new(pid_t pid)
+{
+	struct ms_symbolizer *s = symbolizer_alloc(pid);
+	int err = -ENOMEM;
+
+	if (s && !(err = load_maps(s)))
 		return s;
-fail:
 	ms_symbolizer_free(s);
 	errno = -err;
 	return NULL;
+}
+
+int ms_symbolizer_use_maps(struct ms_symbolizer **sp, pid_t pid, const struct ms_maps *m)
+{
+	int err;
+
+	if (!*sp && !(*sp = symbolizer_alloc(pid)))
+		return -ENOMEM;
+	err = apply_maps(*sp, m);
+	/* the process is exiting: /proc/PID/maps has nothing newer to say */
+	(*sp)->gone = true;
+	return err;
 }
 
 int ms_symbolizer_refresh(struct ms_symbolizer *s)

@@ -49,6 +49,13 @@ struct ms_symbolizer *ms_symbolizer_new(pid_t pid);
  * dropped if the module set changed. */
 int ms_symbolizer_refresh(struct ms_symbolizer *s);
 
+/* Use the modules in m (built from the mappings BPF read as the process
+ * exited, see ms_maps_from_vmas) instead of /proc/PID/maps, which is gone
+ * or about to be; creates *sp if it is NULL. No later refresh reads the
+ * maps again. 0 or -errno. */
+struct ms_maps;
+int ms_symbolizer_use_maps(struct ms_symbolizer **sp, pid_t pid, const struct ms_maps *m);
+
 /* Resolve `ip` as given: for a return address, pass ip - 1 yourself.
  * Returns 0 and fills *out (function, file or line may still be unknown),
  * or -ENOENT if ip is in no known module. An ip outside every module

@@ -4,12 +4,15 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +53,11 @@ struct session {
 	pid_t kids[MAX_KIDS]; /* children traced under -f */
 	size_t nkids;
 	int rescan_now;
+#define MAX_ALLOC_MODS 16
+	char *alloc_mods[MAX_ALLOC_MODS]; /* probed allocator libraries, as maps names them */
+	size_t nalloc_mods;
+	struct ms_ev_vma *vmas; /* the target's mappings as it exits, so far */
+	size_t nvmas, capvmas;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -77,6 +85,8 @@ static const char *mode_name(enum ms_mode m)
 	}
 }
 
+static void note_alloc_module(struct session *s, pid_t pid, const struct ms_module *m);
+
 /* Attach to the probes and allocator of every module the target maps now
  * (executable, libraries, dlopen'ed ones). Returns probe names attached. */
 static int attach_mapped_pid(struct session *s, pid_t pid, int quiet)
@@ -101,6 +111,7 @@ static int attach_mapped_pid(struct session *s, pid_t pid, int quiet)
 		err = ms_loader_attach_alloc(s->loader, pid, m->open_path, &n);
 		if (err && !quiet)
 			fprintf(stderr, "memscope-trace: allocator in %s: %s\n", m->path, strerror(-err));
+		note_alloc_module(s, pid, m);
 	}
 	ms_maps_free(&maps);
 	return total;
@@ -115,6 +126,74 @@ static int attach_mapped(struct session *s, int quiet)
 	return attach_mapped_pid(s, s->pid, quiet);
 }
 
+/* The target is exiting: symbolize its stacks from the mappings BPF read
+ * (/proc/PID/maps is gone, or soon). Files are looked for by name next to
+ * the executable, the allocator libraries and in the usual library
+ * directories, and must be the very files mapped (device and inode). */
+static void vmas_apply(struct session *s)
+{
+	static const char *const std[] = { "/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu",
+					   "/lib64", "/usr/lib64", "/lib", "/usr/lib",
+					   "/usr/local/lib" };
+	const char *dirs[MAX_ALLOC_MODS + 40], *llp = getenv("LD_LIBRARY_PATH");
+	char exe_dir[sizeof(s->exe)], mod_dirs[MAX_ALLOC_MODS][4096], *llp_copy = NULL, *save, *tok;
+	struct ms_vma *v = calloc(s->nvmas ? s->nvmas : 1, sizeof(*v));
+	struct ms_maps maps = { 0 };
+	size_t i, nd = 0;
+
+	if (!v)
+		goto out;
+	snprintf(exe_dir, sizeof(exe_dir), "%s", s->exe);
+	dirs[nd++] = dirname(exe_dir);
+	for (i = 0; i < s->nalloc_mods; i++) {
+		snprintf(mod_dirs[i], sizeof(mod_dirs[i]), "%s", s->alloc_mods[i]);
+		dirs[nd++] = dirname(mod_dirs[i]);
+	}
+	if (llp && (llp_copy = strdup(llp)))
+		for (tok = strtok_r(llp_copy, ":", &save); tok && nd < MAX_ALLOC_MODS + 30;
+		     tok = strtok_r(NULL, ":", &save))
+			dirs[nd++] = tok;
+	for (i = 0; i < sizeof(std) / sizeof(std[0]); i++)
+		dirs[nd++] = std[i];
+	dirs[nd] = NULL;
+	for (i = 0; i < s->nvmas; i++) {
+		const struct ms_ev_vma *e = &s->vmas[i];
+
+		v[i] = (struct ms_vma){ .start = e->start, .end = e->end, .offset = e->offset,
+					.ino = e->ino, .dev = makedev(e->dev >> 20, e->dev & 0xfffff),
+					.name = e->name };
+	}
+	if (ms_maps_from_vmas(v, s->nvmas, dirs, &maps) == 0 && maps.n)
+		ms_symbolizer_use_maps(&s->sym, s->pid, &maps);
+	ms_maps_free(&maps);
+out:
+	free(llp_copy);
+	free(v);
+	s->nvmas = 0;
+}
+
+static void vma_record(struct session *s, const struct ms_hdr *h)
+{
+	const struct ms_ev_vma *e = (const void *)h;
+
+	if ((pid_t)h->pid != s->pid)
+		return; /* stacks of followed children use their parent's modules */
+	if (s->nvmas == s->capvmas) {
+		size_t ncap = s->capvmas ? s->capvmas * 2 : 64;
+		struct ms_ev_vma *n = realloc(s->vmas, ncap * sizeof(*n));
+
+		if (!n)
+			return;
+		s->vmas = n;
+		s->capvmas = ncap;
+	}
+	s->vmas[s->nvmas] = *e;
+	s->vmas[s->nvmas].name[sizeof(e->name) - 1] = 0;
+	s->nvmas++;
+	if (h->flags & MS_F_LAST)
+		vmas_apply(s);
+}
+
 /* Lifecycle records, seen as they are drained: an exec replaces the image
  * (its string literals move), a fork under -f adds a process to trace. */
 static void on_record(void *user, const struct ms_hdr *h)
@@ -122,7 +201,9 @@ static void on_record(void *user, const struct ms_hdr *h)
 	struct session *s = user;
 	const struct ms_ev_proc *e = (const void *)h;
 
-	if (h->type == MS_EV_EXEC) {
+	if (h->type == MS_EV_VMA) {
+		vma_record(s, h);
+	} else if (h->type == MS_EV_EXEC) {
 		ms_registry_forget_pid_strings(s->reg, h->pid);
 		ms_loader_forget_strings(s->loader, h->pid);
 		if ((pid_t)h->pid == s->pid)
@@ -229,15 +310,47 @@ static int internal_caller(void *user, uint32_t pid, uint64_t caller)
 {
 	struct session *s = user;
 	struct ms_frame f;
+	size_t i;
 
 	(void)pid;
 	if (!s->sym || ms_symbolize(s->sym, caller - 1, &f) || !f.module)
 		return 0;
-	if (strstr(f.module, "/libc.so") || strstr(f.module, "/libc-"))
+	/* A statically linked allocator lives in the executable with the
+	 * program: there, glibc's own functions are told by name. */
+	if (f.function && (!strncmp(f.function, "tcache_", 7) || !strncmp(f.function, "__libc_", 7) ||
+			   !strncmp(f.function, "_IO_", 4) || !strncmp(f.function, "_dl_", 4)))
 		return 1;
-	/* statically linked: glibc's own functions live in the executable */
-	return f.function && (!strncmp(f.function, "tcache_", 7) || !strncmp(f.function, "__libc_", 7) ||
-			      !strncmp(f.function, "_IO_", 4) || !strncmp(f.function, "_dl_", 4));
+	/* Called from inside a library whose allocator we probe (glibc, a
+	 * preloaded jemalloc): the library freeing its own early blocks. */
+	for (i = 0; i < s->nalloc_mods; i++)
+		if (!strcmp(f.module, s->alloc_mods[i]))
+			return 1;
+	return 0;
+}
+
+/* Remember, by the path maps shows (the symbolizer's name for it), a
+ * library of pid whose allocator functions are probed: frees called from
+ * inside it are its own business (internal_caller). Looked up while the
+ * target is alive: records may be read after it is gone. */
+static void note_alloc_module(struct session *s, pid_t pid, const struct ms_module *m)
+{
+	struct stat mod, exe;
+	char path[64];
+	size_t i;
+
+	if (s->nalloc_mods == MAX_ALLOC_MODS || !ms_loader_is_allocator(s->loader, m->open_path))
+		return;
+	for (i = 0; i < s->nalloc_mods; i++)
+		if (!strcmp(s->alloc_mods[i], m->path))
+			return;
+	/* not the executable: a static program's own frees are not internal */
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (stat(m->open_path, &mod) || (!stat(path, &exe) && exe.st_dev == mod.st_dev &&
+					 exe.st_ino == mod.st_ino))
+		return;
+	s->alloc_mods[s->nalloc_mods] = strdup(m->path);
+	if (s->alloc_mods[s->nalloc_mods])
+		s->nalloc_mods++;
 }
 
 static void check_exit(struct session *s)
@@ -653,6 +766,9 @@ cleanup:
 		close(s.pidfd);
 	ms_consumer_free(s.cons);
 	ms_loader_destroy(s.loader);
+	while (s.nalloc_mods)
+		free(s.alloc_mods[--s.nalloc_mods]);
+	free(s.vmas);
 	ms_symbolizer_free(s.sym);
 	ms_registry_free(s.reg);
 	if (s.out)
