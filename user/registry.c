@@ -57,6 +57,7 @@ void ms_registry_free(struct ms_registry *r)
 	ms_hm_free(&r->task_idx);
 	ms_hm_free(&r->stack_idx);
 	ms_strtab_free(&r->strs);
+	ms_strtab_free(&r->tnames);
 	free(r);
 }
 
@@ -400,9 +401,10 @@ int ms_registry_consume(struct ms_registry *r, const void *raw, size_t len)
 	default:
 		break;
 	}
-	if (h.type == MS_EV_VAR || h.type == MS_EV_SCOPE_ENTER || h.type == MS_EV_TASK_ENTER ||
-	    h.type == MS_EV_TASK_SPAWN)
-		ms_reg_fold_maybe(r);
+	/* Any record may create a variable, scope or task (a task is created
+	 * by its name, or by the first record that runs in it): three
+	 * compares, a compaction only when an array doubled. */
+	ms_reg_fold_maybe(r);
 	return 0;
 bad:
 	r->sum.bad_records++;
@@ -460,8 +462,15 @@ const struct ms_summary *ms_registry_summary(const struct ms_registry *r)
 	return &r->sum;
 }
 
+size_t ms_registry_string_bytes(const struct ms_registry *r)
+{
+	return r->strs.len + r->tnames.len;
+}
+
 const char *ms_registry_str(const struct ms_registry *r, uint32_t off)
 {
+	if (off & MS_TNAME)
+		return ms_str_get(&r->tnames, off & ~MS_TNAME);
 	return ms_str_get(&r->strs, off);
 }
 

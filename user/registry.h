@@ -188,6 +188,8 @@ void ms_registry_forget_pid_strings(struct ms_registry *r, uint32_t pid);
 /* ---- read side (report writers) ---------------------------------------- */
 const struct ms_summary *ms_registry_summary(const struct ms_registry *r);
 const char *ms_registry_str(const struct ms_registry *r, uint32_t off);
+/* Bytes held in the registry's string tables (bounded: see fold). */
+size_t ms_registry_string_bytes(const struct ms_registry *r);
 const struct ms_var *ms_registry_vars(const struct ms_registry *r, size_t *n);
 const struct ms_scope *ms_registry_scopes(const struct ms_registry *r, size_t *n);
 const struct ms_scope *ms_registry_scope(const struct ms_registry *r, uint64_t id);

@@ -114,6 +114,43 @@ static void fold_scopes(struct ms_registry *r)
 		ms_hm_put(&r->scope_idx, r->scopes.v[i].id, 0, i);
 }
 
+/* A task's name as an aggregate key, in the shared string table: added
+ * there only while aggregates may still be created (at most MAX_AGGS
+ * names), else only found (0: the nameless shared aggregate). */
+static uint32_t agg_task_name(struct ms_registry *r, uint32_t name)
+{
+	const char *s = ms_registry_str(r, name);
+
+	if (!s)
+		return 0;
+	if (r->aggs.n < MAX_AGGS)
+		return ms_str_intern(&r->strs, s, strlen(s));
+	return ms_str_find(&r->strs, s, strlen(s));
+}
+
+/* Rebuild the task-name table from the tasks still held, once it holds
+ * much more than they need: names of folded tasks go away. */
+static void tnames_compact(struct ms_registry *r)
+{
+	struct ms_strtab nt = { 0 };
+	size_t i;
+
+	if (r->tnames.len < 65536 || r->tnames.len < 4 * 32 * r->tasks.n)
+		return;
+	for (i = 0; i < r->tasks.n; i++) {
+		struct ms_task *t = &r->tasks.v[i];
+		const char *s = (t->name & MS_TNAME) ? ms_registry_str(r, t->name) : NULL;
+		uint32_t off;
+
+		if (!s)
+			continue;
+		off = ms_str_intern(&nt, s, strlen(s));
+		t->name = off ? MS_TNAME | off : 0;
+	}
+	ms_strtab_free(&r->tnames);
+	r->tnames = nt;
+}
+
 static void fold_tasks(struct ms_registry *r)
 {
 	size_t i, j = 0, excess = r->tasks.n - r->opts.keep;
@@ -122,7 +159,8 @@ static void fold_tasks(struct ms_registry *r)
 		struct ms_task *t = &r->tasks.v[i];
 		struct ms_agg *g;
 
-		if (excess && t->ended_ns && !t->live_bytes && (g = agg_of(r, 2, t->name, 0, 0))) {
+		if (excess && t->ended_ns && !t->live_bytes &&
+		    (g = agg_of(r, 2, agg_task_name(r, t->name), 0, 0))) {
 			agg_add(g, t->alloc_bytes, t->allocs,
 				t->ended_ns > t->first_ns ? t->ended_ns - t->first_ns : 0, t->first_ns,
 				t->ended_ns);
@@ -136,6 +174,7 @@ static void fold_tasks(struct ms_registry *r)
 	ms_hm_free(&r->task_idx);
 	for (i = 0; i < r->tasks.n; i++)
 		ms_hm_put(&r->task_idx, r->tasks.v[i].pid, r->tasks.v[i].id, i);
+	tnames_compact(r);
 }
 
 /* Next compaction when the array doubles from what a compaction left:

@@ -26,6 +26,12 @@ struct ms_registry {
 	struct ms_reg_opts opts;
 	struct ms_summary sum;
 	struct ms_strtab strs;
+	/* Task names, apart: programs name every connection or request
+	 * ("conn-81723"), and these die with their tasks. The table is rebuilt
+	 * from the tasks still held when it has grown well past them, so it
+	 * stays bounded (offsets carry MS_TNAME; ms_registry_str knows). */
+	struct ms_strtab tnames;
+#define MS_TNAME (1u << 31)
 	struct ms_hashmap target_strs; /* (pid, ptr) -> strtab offset */
 	MS_VEC(struct ms_var) vars;
 	MS_VEC(struct ms_scope) scopes;

@@ -55,6 +55,13 @@ void ms_reg_task_touch(struct ms_registry *r, const struct ms_hdr *h)
 	task_thread(t, h->tid);
 }
 
+static uint32_t task_name(struct ms_registry *r, const char *s, size_t n)
+{
+	uint32_t off = ms_str_intern(&r->tnames, s, n);
+
+	return off ? MS_TNAME | off : 0;
+}
+
 void ms_reg_task_record(struct ms_registry *r, const struct ms_hdr *h, const void *rec, size_t len)
 {
 	const struct ms_ev_task *e = rec;
@@ -82,11 +89,10 @@ void ms_reg_task_record(struct ms_registry *r, const struct ms_hdr *h, const voi
 				k = r->opts.read_mem(r->opts.user, h->pid, n->ptr, buf, sizeof(buf) - 1);
 			if (k > 0) {
 				buf[k] = 0;
-				t->name = ms_str_intern(&r->strs, buf, (size_t)k);
+				t->name = task_name(r, buf, (size_t)k);
 			}
 		} else {
-			t->name = ms_str_intern(&r->strs, n->text,
-						n->len < MS_NAME_MAX ? n->len : MS_NAME_MAX - 1);
+			t->name = task_name(r, n->text, n->len < MS_NAME_MAX ? n->len : MS_NAME_MAX - 1);
 		}
 		break;
 	case MS_EV_TASK_SPAWN:

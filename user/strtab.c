@@ -58,6 +58,19 @@ uint32_t ms_str_intern(struct ms_strtab *t, const char *s, size_t n)
 	return off;
 }
 
+uint32_t ms_str_find(const struct ms_strtab *t, const char *s, size_t n)
+{
+	uint64_t *hit;
+
+	if (!s || !t->buf)
+		return 0;
+	n = strnlen(s, n);
+	hit = ms_hm_get((struct ms_hashmap *)&t->index, fnv1a(s, n), n);
+	if (hit && memcmp(t->buf + *hit, s, n) == 0 && t->buf[*hit + n] == 0)
+		return (uint32_t)*hit;
+	return 0;
+}
+
 const char *ms_str_get(const struct ms_strtab *t, uint32_t off)
 {
 	if (!off || off >= t->len)

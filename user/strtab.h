@@ -18,6 +18,8 @@ struct ms_strtab {
  * text always yields the same offset. 0 on allocation failure or if the
  * arena would pass 4 GiB. */
 uint32_t ms_str_intern(struct ms_strtab *t, const char *s, size_t n);
+/* The offset of s[0..n) if it is already in t, else 0 (nothing added). */
+uint32_t ms_str_find(const struct ms_strtab *t, const char *s, size_t n);
 /* The text at offset `off`, or NULL for 0. Valid until the next intern. */
 const char *ms_str_get(const struct ms_strtab *t, uint32_t off);
 void ms_strtab_free(struct ms_strtab *t);
