@@ -49,7 +49,8 @@ enum ms_event_type {
 	MS_EV_LIVE,        /* struct ms_ev_heap: synthesized by the tracer from
 			    * the BPF live-block map (fast mode), never sent */
 	MS_EV_VMA,         /* struct ms_ev_vma: an executable file mapping,
-			    * sent as the process exits (MS_F_LAST ends the set) */
+			    * sent as the process exits; one with MS_F_LAST
+			    * and start 0 ends the set */
 	MS_EV_TYPE_MAX,
 };
 
@@ -62,7 +63,7 @@ enum ms_event_type {
 #define MS_F_SAMPLED (1u << 4)   /* sampled mode record; weight is valid */
 #define MS_F_CUSTOM (1u << 5)    /* MEMSCOPE_ALLOC/MEMSCOPE_FREE */
 #define MS_F_DEEP (1u << 6)      /* scope deeper than MS_SCOPE_STACK */
-#define MS_F_LAST (1u << 7)      /* vma: the last mapping of the set */
+#define MS_F_LAST (1u << 7)      /* vma: the end of the set (no mapping) */
 
 /* The common header of every record (40 bytes). scope and task are the
  * innermost scope and the running task of the thread when the record was

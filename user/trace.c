@@ -178,6 +178,12 @@ static void vma_record(struct session *s, const struct ms_hdr *h)
 
 	if ((pid_t)h->pid != s->pid)
 		return; /* stacks of followed children use their parent's modules */
+	if (h->flags & MS_F_LAST) {
+		vmas_apply(s);
+		return;
+	}
+	if (!e->start || s->nvmas >= 4096)
+		return;
 	if (s->nvmas == s->capvmas) {
 		size_t ncap = s->capvmas ? s->capvmas * 2 : 64;
 		struct ms_ev_vma *n = realloc(s->vmas, ncap * sizeof(*n));
@@ -190,8 +196,6 @@ static void vma_record(struct session *s, const struct ms_hdr *h)
 	s->vmas[s->nvmas] = *e;
 	s->vmas[s->nvmas].name[sizeof(e->name) - 1] = 0;
 	s->nvmas++;
-	if (h->flags & MS_F_LAST)
-		vmas_apply(s);
 }
 
 /* Lifecycle records, seen as they are drained: an exec replaces the image
