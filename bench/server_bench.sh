@@ -33,7 +33,7 @@
 # libc's free; after it exits, the semaphores must be back to 0 before the
 # next configuration runs.
 #
-# Environment: SERVER_BENCH_ROUNDS (3), SERVER_BENCH_DURATION (3 s per load),
+# Environment: SERVER_BENCH_ROUNDS (5), SERVER_BENCH_DURATION (3 s per load),
 # SERVER_BENCH_THINK_MS (2), SERVER_THREADS (2), WRK_THREADS (2),
 # WRK_CONNS (32). SERVER_BENCH_SUMMARY=FILE (set by run.sh): write the
 # summary rows to FILE and the problems to FILE.problems instead of printing
@@ -45,7 +45,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 OUT=.output/bench
 TRACE=.output/memscope-trace
-ROUNDS=${SERVER_BENCH_ROUNDS:-3}
+ROUNDS=${SERVER_BENCH_ROUNDS:-5}
 DUR=${SERVER_BENCH_DURATION:-3}
 THINK_MS=${SERVER_BENCH_THINK_MS:-2}
 THREADS=${SERVER_THREADS:-2}
