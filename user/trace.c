@@ -56,8 +56,9 @@ struct session {
 #define MAX_ALLOC_MODS 16
 	char *alloc_mods[MAX_ALLOC_MODS]; /* probed allocator libraries, as maps names them */
 	size_t nalloc_mods;
+#define MAX_VMAS 4096 /* executable mappings kept (a process has tens) */
 	struct ms_ev_vma *vmas; /* the target's mappings as it exits, so far */
-	size_t nvmas, capvmas;
+	size_t nvmas;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -182,17 +183,10 @@ static void vma_record(struct session *s, const struct ms_hdr *h)
 		vmas_apply(s);
 		return;
 	}
-	if (!e->start || s->nvmas >= 4096)
+	if (!e->start || s->nvmas >= MAX_VMAS)
 		return;
-	if (s->nvmas == s->capvmas) {
-		size_t ncap = s->capvmas ? s->capvmas * 2 : 64;
-		struct ms_ev_vma *n = realloc(s->vmas, ncap * sizeof(*n));
-
-		if (!n)
-			return;
-		s->vmas = n;
-		s->capvmas = ncap;
-	}
+	if (!s->vmas && !(s->vmas = calloc(MAX_VMAS, sizeof(*s->vmas))))
+		return;
 	s->vmas[s->nvmas] = *e;
 	s->vmas[s->nvmas].name[sizeof(e->name) - 1] = 0;
 	s->nvmas++;
