@@ -27,7 +27,9 @@ struct ms_reg_opts {
 	/* True if a free called from `caller` is the allocator's own
 	 * bookkeeping (glibc freeing its thread cache at thread exit), not a
 	 * release by the program: such frees of unknown blocks are no error.
-	 * May be NULL. */
+	 * Returns 1 or 0, or -1 when it cannot tell yet (the caller's module
+	 * is not mapped in the tracer's view yet); the registry then asks
+	 * again in ms_registry_settle(). May be NULL. */
 	int (*internal_caller)(void *user, uint32_t pid, uint64_t caller);
 	/* Keep at most about this many ended variables, scopes and tasks as
 	 * individual records; older ended ones fold into per-name aggregates
@@ -119,6 +121,7 @@ struct ms_site {
 
 struct ms_bad_free {
 	int is_double;
+	int unsure; /* internal_caller could not tell yet: settled later */
 	uint64_t addr, ts_ns, scope, task, caller, first_free_ns;
 	uint32_t pid, tid;
 	int32_t stack_id;
@@ -204,6 +207,11 @@ const uint64_t *ms_registry_lifetime_hist(const struct ms_registry *r); /* MS_HI
 const struct ms_point *ms_registry_timeline(const struct ms_registry *r, size_t *n);
 /* Fold ended records down to `keep` now (before a final report). */
 void ms_registry_fold_now(struct ms_registry *r);
+/* Ask internal_caller again about the invalid and double frees it could
+ * not judge when they came (a short-lived target's modules arrive as it
+ * exits): the allocator's own frees leave the error lists. Call before
+ * writing reports. */
+void ms_registry_settle(struct ms_registry *r);
 const struct ms_agg *ms_registry_aggs(const struct ms_registry *r, size_t *n);
 /* ---- snapshots and growth (registry_growth.c) ---------------------------- */
 #define MS_SNAP_MAX 64

@@ -249,7 +249,7 @@ static void block_release(struct ms_registry *r, struct ms_block *b, uint64_t ts
 }
 
 static void bad_free(struct ms_registry *r, const struct ms_hdr *h, const struct ms_ev_heap *e,
-		     int is_double, uint64_t first_ns)
+		     int is_double, uint64_t first_ns, int unsure)
 {
 	struct ms_bad_free *f;
 
@@ -257,6 +257,7 @@ static void bad_free(struct ms_registry *r, const struct ms_hdr *h, const struct
 		return;
 	memset(f, 0, sizeof(*f));
 	f->is_double = is_double;
+	f->unsure = unsure;
 	f->addr = e->h.type == MS_EV_REALLOC ? e->old_addr : e->addr;
 	f->ts_ns = h->ts_ns;
 	f->scope = h->scope;
@@ -274,6 +275,7 @@ static void unknown_release(struct ms_registry *r, const struct ms_hdr *h,
 			    const struct ms_ev_heap *e, uint64_t addr)
 {
 	uint64_t *freed_at = ms_hm_get(&r->freed, h->pid, addr);
+	int internal;
 
 	if (h->flags & MS_F_KNOWN) {
 		/* BPF had the block; its allocation record was dropped. */
@@ -282,17 +284,22 @@ static void unknown_release(struct ms_registry *r, const struct ms_hdr *h,
 		r->sum.freed_bytes += e->old_size;
 		return;
 	}
-	if (e->caller && r->opts.internal_caller &&
-	    r->opts.internal_caller(r->opts.user, h->pid, e->caller)) {
+	internal = e->caller && r->opts.internal_caller ?
+		   r->opts.internal_caller(r->opts.user, h->pid, e->caller) : 0;
+	if (internal > 0) {
 		r->sum.internal_frees++;
 		return;
 	}
 	if (freed_at) {
-		bad_free(r, h, e, 1, *freed_at);
+		bad_free(r, h, e, 1, *freed_at, internal < 0);
 		return;
 	}
 	if (r->opts.from_start && !(h->flags & MS_F_SAMPLED)) {
-		bad_free(r, h, e, 0, 0);
+		bad_free(r, h, e, 0, 0, internal < 0);
+		/* remembered like an unknown free: were it the allocator's own,
+		 * a second one is its own too, and settles the same way */
+		if (internal < 0)
+			ms_hm_put(&r->freed, h->pid, addr, h->ts_ns);
 		return;
 	}
 	/* Allocated before the attach: not an error, and now gone. */
@@ -464,4 +471,22 @@ void ms_reg_heap_free_all(struct ms_registry *r)
 	ms_hm_free(&r->block_idx);
 	ms_hm_free(&r->freed);
 	ms_hm_free(&r->site_idx);
+}
+
+void ms_registry_settle(struct ms_registry *r)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < r->bad.n; i++) {
+		struct ms_bad_free *f = &r->bad.v[i];
+
+		if (f->unsure && r->opts.internal_caller &&
+		    r->opts.internal_caller(r->opts.user, f->pid, f->caller) > 0) {
+			r->sum.internal_frees++;
+			continue;
+		}
+		f->unsure = 0;
+		r->bad.v[j++] = *f;
+	}
+	r->bad.n = j;
 }

@@ -307,12 +307,14 @@ static ssize_t read_target_str(void *user, uint32_t pid, uint64_t addr, void *bu
 static int internal_caller(void *user, uint32_t pid, uint64_t caller)
 {
 	struct session *s = user;
+	struct stat mod, exe;
 	struct ms_frame f;
 	size_t i;
 
 	(void)pid;
+	/* Not in a module the tracer knows yet: ask again at the end */
 	if (!s->sym || ms_symbolize(s->sym, caller - 1, &f) || !f.module)
-		return 0;
+		return -1;
 	/* A statically linked allocator lives in the executable with the
 	 * program: there, glibc's own functions are told by name. */
 	if (f.function && (!strncmp(f.function, "tcache_", 7) || !strncmp(f.function, "__libc_", 7) ||
@@ -323,7 +325,13 @@ static int internal_caller(void *user, uint32_t pid, uint64_t caller)
 	for (i = 0; i < s->nalloc_mods; i++)
 		if (!strcmp(f.module, s->alloc_mods[i]))
 			return 1;
-	return 0;
+	/* A target that exited before any rescan listed them: the module
+	 * file itself, when this tracer sees it at that path, unless it is
+	 * the executable (a static program's own frees are not internal). */
+	if (stat(f.module, &mod) || (!stat(s->exe, &exe) && exe.st_dev == mod.st_dev &&
+				     exe.st_ino == mod.st_ino))
+		return 0;
+	return ms_loader_is_allocator(s->loader, f.module);
 }
 
 /* Remember, by the path maps shows (the symbolizer's name for it), a
@@ -423,6 +431,7 @@ static int write_reports(struct session *s)
 	struct ms_report_ctx c;
 	int err = 0;
 
+	ms_registry_settle(s->reg);
 	report_ctx(s, &c);
 	if (s->out) {
 		err = ms_report_json(s->out, &c);

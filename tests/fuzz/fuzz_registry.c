@@ -313,7 +313,9 @@ static int internal_caller(void *user, uint32_t pid, uint64_t caller)
 {
 	(void)user;
 	(void)pid;
-	return (caller >> 4 & 3) == 3;
+	if ((caller >> 4 & 3) == 3)
+		return 1;
+	return (caller >> 6 & 3) == 3 ? -1 : 0; /* "cannot tell yet" */
 }
 
 /* Frame names as hostile as symbol tables can be: markup, quotes, control
@@ -1389,6 +1391,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_registry(s.reg);
 	if (!(skip_mask & SKIP_REGISTRY))
 		check_model(&s.model, s.reg);
+	ms_registry_settle(s.reg);
+	check_registry(s.reg);
 	report_ctx(&s, cfg, &c);
 	run_writers(&c);
 	ms_registry_free(s.reg);
