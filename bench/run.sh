@@ -31,6 +31,10 @@ ROUNDS=${BENCH_ROUNDS:-5}
 REPS=${BENCH_REPS:-3}
 RUN_S=${BENCH_RUN_S:-0.2}
 LOG=$OUT/bench.log
+BENCH_NAME=bench
+PROBLEM_STDERR=always
+# shellcheck source=bench/stats.sh
+. bench/stats.sh
 T0=$(date +%s.%N)
 
 # want SECTION: true when BENCH_ONLY (default all) names it
@@ -65,20 +69,6 @@ build() {
 }
 build || die "building the bench helpers failed"
 
-# ---- number helpers --------------------------------------------------------
-
-median() { # numbers as arguments
-	printf '%s\n' "$@" | grep . | sort -g | awk '{a[NR] = $1}
-		END { if (!NR) print "nan"; else if (NR % 2) print a[(NR + 1) / 2];
-		      else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-minmax() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s %s", lo, hi}'; }
-fmt_ns() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else if (v < 10) printf "%.2f", v;
-	else if (v < 100) printf "%.1f", v; else printf "%.0f", v }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "n/a";
-	else printf "%.2fx", a / b }'; }
-# le A B: A <= B (floats)
-le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "nan" && b != "nan" && a + 0 <= b + 0) }'; }
 
 # ---- the target: a process that runs loops on command ----------------------
 
@@ -185,18 +175,6 @@ tracer_alive() {
 	return 1
 }
 
-# problem TEXT: remember it for the summary; show the tracer's stderr the
-# first time a given problem comes up
-problem() {
-	local p
-	for p in "${PROBLEMS[@]}"; do
-		[ "$p" = "$1" ] && return 0
-	done
-	PROBLEMS+=("$1")
-	echo "bench: $1; its stderr:" >&2
-	grep -v -e '^libbpf:' -e 'RLIMIT_MEMLOCK' $OUT/$TR_NAME.err | tail -5 | sed 's/^/    /' >&2
-}
-
 # wait_attached KIND: poll until the probes are in the target (up to 20 s).
 #   sem       the memscope:var semaphore is non-zero (raised by the kernel)
 #   alloc     int3 bytes sit in both malloc and free
@@ -260,7 +238,6 @@ ms_counts() {
 # ---- results -------------------------------------------------------------------
 
 declare -A RES CALLS EVENTS DROPS ALLOCS
-PROBLEMS=()
 add() { RES[$1]="${RES[$1]:-} $2"; }
 med() { median ${RES[$1]:-}; }
 rng() { [ -n "${RES[$1]:-}" ] && minmax ${RES[$1]} || echo "nan nan"; }
@@ -463,9 +440,6 @@ line() { # LABEL KEY REST...
 	read -r lo hi <<<"$(rng "$key")"
 	printf '  %-46s %7s ns [%s..%s] %s\n' "$label" "$(fmt_ns "$(med "$key")")" \
 		"$(fmt_ns "$lo")" "$(fmt_ns "$hi")" "$*"
-}
-verdict() { # a test command: ok, MISSED, or n/a when a figure is missing
-	if "$@"; then echo ok; elif [[ "$*" == *nan* ]]; then echo n/a; else echo MISSED; fi
 }
 # events_note KEY: what memscope-trace reported seeing, against the calls
 # the loop made while it was attached (allocs for allocator modes: fast mode

@@ -102,23 +102,11 @@ cc $LOOP_CFLAGS bench/malloc_loop.c -ldl -o $OUT/malloc_loop &&
 	cc $LOOP_CFLAGS -fno-omit-frame-pointer bench/sampled_sites.c -o $OUT/sampled_sites ||
 	die "building the bench D helpers failed"
 
-# ---- number helpers ----------------------------------------------------------------
+# ---- number helpers (the rest in bench/stats.sh) ------------------------------------
+BENCH_NAME=sampled_bench
+# shellcheck source=bench/stats.sh
+. bench/stats.sh
 
-median() {
-	printf '%s\n' "$@" | grep . | sort -g | awk '{a[NR] = $1}
-		END { if (!NR) print "nan"; else if (NR % 2) print a[(NR + 1) / 2];
-		      else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-minmax() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s %s", lo, hi}'; }
-fmt_ns() { awk -v v="$1" 'BEGIN { if (v == "nan" || v == "") print "n/a"; else if (v < 10) printf "%.2f", v;
-	else if (v < 100) printf "%.1f", v; else printf "%.0f", v }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || a == "" || b == "" || b == 0) print "n/a";
-	else printf "%.2fx", a / b }'; }
-num() { awk -v v="$1" 'BEGIN { if (v == "nan" || v == "") print "n/a"; else printf "%.0f", v }'; }
-us() { awk -v v="$1" 'BEGIN { if (v == "nan" || v == "") print "n/a"; else printf "%.1f", v }'; }
-# rle A B LIMIT: A / B <= LIMIT
-rle() { awk -v a="$1" -v b="$2" -v l="$3" 'BEGIN { exit !(a != "nan" && b != "nan" && a != "" && b != "" && b > 0 && a / b <= l) }'; }
-verdict() { if "$@"; then echo ok; elif [[ "$*" == *nan* ]]; then echo n/a; else echo MISSED; fi; }
 
 # order N R: the configuration indices for round R, one per line. Round R
 # steps through the N configurations with a stride coprime with N that
@@ -142,22 +130,7 @@ add() { RES[$1]="${RES[$1]:-} $2"; LAST[$1]=$2; }
 med() { median ${RES[$1]:-}; }
 rng() { [ -n "${RES[$1]:-}" ] && minmax ${RES[$1]} || echo "nan nan"; }
 
-PROBLEMS=()
-# problem TEXT [tracer]: remember it for the summary; with "tracer", also
-# show the end of the tracer's stderr the first time
-problem() {
-	local p
-	for p in "${PROBLEMS[@]}"; do
-		[ "$p" = "$1" ] && return 0
-	done
-	PROBLEMS+=("$1")
-	echo "sampled_bench: $1" >&2
-	if [ -n "${2:-}" ] && [ -s $OUT/$TR_NAME.err ]; then
-		grep -v -e '^libbpf:' -e 'RLIMIT_MEMLOCK' $OUT/$TR_NAME.err | tail -5 | sed 's/^/    /' >&2
-	fi
-}
 
-cpu_ticks() { awk '{ print $14 + $15 }' /proc/"$1"/stat 2>/dev/null || echo 0; }
 
 # ---- processes -----------------------------------------------------------------------
 

@@ -74,21 +74,13 @@ cc $SRV_CFLAGS bench/mt_server.c -pthread -o $OUT/mt_server &&
 	cc $SRV_CFLAGS -DCLASSIC bench/mt_server.c -pthread -o $OUT/mt_server_classic ||
 	die "building bench/mt_server.c failed"
 
-# ---- number helpers ------------------------------------------------------------
+# ---- number helpers (the rest in bench/stats.sh) --------------------------------
+BENCH_NAME=server_bench
+# shellcheck source=bench/stats.sh
+. bench/stats.sh
 
-median() {
-	printf '%s\n' "$@" | grep . | sort -g | awk '{a[NR] = $1}
-		END { if (!NR) print "nan"; else if (NR % 2) print a[(NR + 1) / 2];
-		      else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-minmax() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s %s", lo, hi}'; }
 ms() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else if (v < 10000) printf "%.2f", v / 1000;
 	else printf "%.1f", v / 1000 }'; }
-num() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else printf "%.0f", v }'; }
-us() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else printf "%.1f", v }'; }
-# rle A B LIMIT: A / B <= LIMIT
-rle() { awk -v a="$1" -v b="$2" -v l="$3" 'BEGIN { exit !(a != "nan" && b != "nan" && b > 0 && a / b <= l) }'; }
-verdict() { if "$@"; then echo ok; elif [[ "$*" == *nan* ]]; then echo n/a; else echo MISSED; fi; }
 
 # ---- processes -------------------------------------------------------------------
 
@@ -101,20 +93,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-PROBLEMS=()
-# problem TEXT [tracer]: remember it for the summary; with "tracer", also
-# show the end of the tracer's stderr
-problem() {
-	local p
-	for p in "${PROBLEMS[@]}"; do
-		[ "$p" = "$1" ] && return 0
-	done
-	PROBLEMS+=("$1")
-	echo "server_bench: $1" >&2
-	if [ -n "${2:-}" ] && [ -s $OUT/$TR_NAME.err ]; then
-		grep -v -e '^libbpf:' -e 'RLIMIT_MEMLOCK' $OUT/$TR_NAME.err | tail -5 | sed 's/^/    /' >&2
-	fi
-}
 
 # server_start VAR BINARY: start it and wait for "listening on PORT";
 # sets VAR_PID and VAR_PORT
@@ -139,7 +117,6 @@ server_stop() { # PID
 	wait "$1" 2>/dev/null
 }
 
-cpu_ticks() { awk '{ print $14 + $15 }' /proc/"$1"/stat 2>/dev/null || echo 0; }
 # irq_work interrupts so far, all CPUs: a BPF ring buffer wakeup is one
 irq_work() { awk '$1 == "IWI:" { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i } END { print n + 0 }' /proc/interrupts; }
 

@@ -1,0 +1,42 @@
+# bench/stats.sh - helpers shared by bench/run.sh, server_bench.sh and
+# sampled_bench.sh (sourced, not run): medians and ranges of repeated
+# figures, their formatting, and the list of problems a run reports.
+# A missing figure is "nan" (or empty) and prints as n/a.
+
+median() { # numbers as arguments
+	printf '%s\n' "$@" | grep . | sort -g | awk '{a[NR] = $1}
+		END { if (!NR) print "nan"; else if (NR % 2) print a[(NR + 1) / 2];
+		      else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+minmax() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s %s", lo, hi}'; }
+fmt_ns() { awk -v v="$1" 'BEGIN { if (v == "nan" || v == "") print "n/a"; else if (v < 10) printf "%.2f", v;
+	else if (v < 100) printf "%.1f", v; else printf "%.0f", v }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || a == "" || b == "" || b == 0) print "n/a";
+	else printf "%.2fx", a / b }'; }
+num() { awk -v v="$1" 'BEGIN { if (v == "nan" || v == "") print "n/a"; else printf "%.0f", v }'; }
+us() { awk -v v="$1" 'BEGIN { if (v == "nan" || v == "") print "n/a"; else printf "%.1f", v }'; }
+# le A B: A <= B (floats)
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "nan" && b != "nan" && a + 0 <= b + 0) }'; }
+# rle A B LIMIT: A / B <= LIMIT
+rle() { awk -v a="$1" -v b="$2" -v l="$3" 'BEGIN { exit !(a != "nan" && b != "nan" && a != "" && b != "" && b > 0 && a / b <= l) }'; }
+
+# verdict CMD...: ok, MISSED, or n/a when a figure is missing
+verdict() { if "$@"; then echo ok; elif [[ "$*" == *nan* ]]; then echo n/a; else echo MISSED; fi; }
+
+cpu_ticks() { awk '{ print $14 + $15 }' /proc/"$1"/stat 2>/dev/null || echo 0; }
+
+# problem TEXT [tracer]: remember it for the summary (once) and say it on
+# stderr prefixed with $BENCH_NAME; with "tracer", or PROBLEM_STDERR=always,
+# also show the end of the current tracer's stderr ($OUT/$TR_NAME.err)
+PROBLEMS=()
+problem() {
+	local p
+	for p in "${PROBLEMS[@]}"; do
+		[ "$p" = "$1" ] && return 0
+	done
+	PROBLEMS+=("$1")
+	echo "$BENCH_NAME: $1" >&2
+	if { [ -n "${2:-}" ] || [ "${PROBLEM_STDERR:-}" = always ]; } && [ -s "$OUT/${TR_NAME:-}.err" ]; then
+		grep -v -e '^libbpf:' -e 'RLIMIT_MEMLOCK' "$OUT/$TR_NAME.err" | tail -5 | sed 's/^/    /' >&2
+	fi
+}
