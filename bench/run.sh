@@ -138,29 +138,11 @@ tracer_start() {
 	TR_DIED=
 }
 
-# tracer_stop: SIGINT, wait up to 60 s (then SIGKILL, with the kernel
-# stack it was stuck in going to the log). Sets TR_RC; the time the tracer
-# took to stop goes to the log.
+# tracer_stop: stop the tracer (bench/stats.sh: tracer_wait_exit); a kill
+# or a failure status is a problem
 tracer_stop() {
-	local t0 waited=0 killed=
-	t0=$(date +%s%N)
-	kill -INT "$TR_PID" 2>/dev/null
-	while kill -0 "$TR_PID" 2>/dev/null; do
-		sleep 0.05
-		waited=$((waited + 1))
-		if [ $waited -eq 1200 ]; then
-			{
-				echo "  $TR_NAME still running 60 s after SIGINT: $(ps -o stat=,wchan= -p "$TR_PID")"
-				sed 's/^/    /' /proc/"$TR_PID"/stack 2>/dev/null
-			} >>"$LOG"
-			kill -KILL "$TR_PID" 2>/dev/null
-			killed=1
-		fi
-	done
-	wait "$TR_PID" 2>/dev/null
-	TR_RC=$?
-	echo "  stop $TR_NAME: rc $TR_RC after $((($(date +%s%N) - t0) / 1000000)) ms" >>"$LOG"
-	if [ -n "$killed" ]; then
+	tracer_wait_exit
+	if [ -n "$TR_KILLED" ]; then
 		problem "$TR_NAME did not stop within 60 s of SIGINT (killed; see $LOG)"
 	elif [ "$TR_RC" -ne 0 ] && [ -z "$TR_DIED" ]; then
 		problem "$TR_NAME exited with status $TR_RC"

@@ -384,22 +384,14 @@ wait_attached() {
 
 # tracer_stop HOW...: SIGINT, wait up to 60 s; then the probes must be gone
 tracer_stop() {
-	local t0 waited=0 rc i
-	t0=$(date +%s%N)
-	kill -INT "$TR_PID" 2>/dev/null
-	while kill -0 "$TR_PID" 2>/dev/null; do
-		sleep 0.05
-		waited=$((waited + 1))
-		if [ $waited -eq 1200 ]; then
-			problem "$TR_NAME: memscope-trace did not stop within 60 s of SIGINT (killed)" tracer
-			kill -KILL "$TR_PID" 2>/dev/null
-		fi
-	done
-	wait "$TR_PID" 2>/dev/null
-	rc=$?
-	echo "  stop $TR_NAME: rc $rc after $((($(date +%s%N) - t0) / 1000000)) ms" >>"$LOG"
-	add "stop_ms.${TR_NAME%%.*}" $((($(date +%s%N) - t0) / 1000000))
-	[ $rc -eq 0 ] || [ $waited -ge 1200 ] || problem "$TR_NAME: memscope-trace exited with status $rc" tracer
+	local i
+	tracer_wait_exit
+	add "stop_ms.${TR_NAME%%.*}" "$TR_STOP_MS"
+	if [ -n "$TR_KILLED" ]; then
+		problem "$TR_NAME: memscope-trace did not stop within 60 s of SIGINT (killed)" tracer
+	elif [ "$TR_RC" -ne 0 ]; then
+		problem "$TR_NAME: memscope-trace exited with status $TR_RC" tracer
+	fi
 	TR_PID=
 	for ((i = 0; i < 100; i++)); do
 		detached_now "$@" && return 0

@@ -206,22 +206,13 @@ wait_attached() {
 # tracer_stop: SIGCONT + SIGINT, wait up to 60 s; then the server's
 # semaphores must come down
 tracer_stop() {
-	local t0 waited=0 rc i
-	t0=$(date +%s%N)
-	kill -CONT "$TR_PID" 2>/dev/null
-	kill -INT "$TR_PID" 2>/dev/null
-	while kill -0 "$TR_PID" 2>/dev/null; do
-		sleep 0.05
-		waited=$((waited + 1))
-		if [ $waited -eq 1200 ]; then
-			problem "$TR_NAME: memscope-trace did not stop within 60 s of SIGINT (killed)" tracer
-			kill -KILL "$TR_PID" 2>/dev/null
-		fi
-	done
-	wait "$TR_PID" 2>/dev/null
-	rc=$?
-	echo "  stop $TR_NAME: rc $rc after $((($(date +%s%N) - t0) / 1000000)) ms" >>"$LOG"
-	[ $rc -eq 0 ] || [ $waited -ge 1200 ] || problem "$TR_NAME: memscope-trace exited with status $rc" tracer
+	local i
+	tracer_wait_exit cont
+	if [ -n "$TR_KILLED" ]; then
+		problem "$TR_NAME: memscope-trace did not stop within 60 s of SIGINT (killed)" tracer
+	elif [ "$TR_RC" -ne 0 ]; then
+		problem "$TR_NAME: memscope-trace exited with status $TR_RC" tracer
+	fi
 	TR_PID=
 	for ((i = 0; i < 100; i++)); do
 		[ "$(sems_raised "$SRV_PID")" -eq 0 ] && return 0

@@ -25,6 +25,33 @@ verdict() { if "$@"; then echo ok; elif [[ "$*" == *nan* ]]; then echo n/a; else
 
 cpu_ticks() { awk '{ print $14 + $15 }' /proc/"$1"/stat 2>/dev/null || echo 0; }
 
+# tracer_wait_exit [cont]: SIGINT to $TR_PID (after SIGCONT with "cont"),
+# wait up to 60 s, then SIGKILL, with the kernel stack it was stuck in going
+# to $LOG. Sets TR_RC, TR_KILLED (1 or empty) and TR_STOP_MS, and logs them.
+tracer_wait_exit() {
+	local t0 waited=0
+	t0=$(date +%s%N)
+	TR_KILLED=
+	[ "${1:-}" = cont ] && kill -CONT "$TR_PID" 2>/dev/null
+	kill -INT "$TR_PID" 2>/dev/null
+	while kill -0 "$TR_PID" 2>/dev/null; do
+		sleep 0.05
+		waited=$((waited + 1))
+		if [ $waited -eq 1200 ]; then
+			{
+				echo "  $TR_NAME still running 60 s after SIGINT: $(ps -o stat=,wchan= -p "$TR_PID")"
+				sed 's/^/    /' /proc/"$TR_PID"/stack 2>/dev/null
+			} >>"$LOG"
+			kill -KILL "$TR_PID" 2>/dev/null
+			TR_KILLED=1
+		fi
+	done
+	wait "$TR_PID" 2>/dev/null
+	TR_RC=$?
+	TR_STOP_MS=$((($(date +%s%N) - t0) / 1000000))
+	echo "  stop $TR_NAME: rc $TR_RC after $TR_STOP_MS ms" >>"$LOG"
+}
+
 # problem TEXT [tracer]: remember it for the summary (once) and say it on
 # stderr prefixed with $BENCH_NAME; with "tracer", or PROBLEM_STDERR=always,
 # also show the end of the current tracer's stderr ($OUT/$TR_NAME.err)
