@@ -325,11 +325,13 @@ static int internal_caller(void *user, uint32_t pid, uint64_t caller)
 	for (i = 0; i < s->nalloc_mods; i++)
 		if (!strcmp(f.module, s->alloc_mods[i]))
 			return 1;
-	/* A target that exited before any rescan listed them: the module
+	/* Once a rescan has listed them, the list is the answer: no system
+	 * calls on this path (attached mid-run, every free of an older block
+	 * comes here). A target that exited before any rescan: the module
 	 * file itself, when this tracer sees it at that path, unless it is
 	 * the executable (a static program's own frees are not internal). */
-	if (stat(f.module, &mod) || (!stat(s->exe, &exe) && exe.st_dev == mod.st_dev &&
-				     exe.st_ino == mod.st_ino))
+	if (s->nalloc_mods || stat(f.module, &mod) ||
+	    (!stat(s->exe, &exe) && exe.st_dev == mod.st_dev && exe.st_ino == mod.st_ino))
 		return 0;
 	return ms_loader_is_allocator(s->loader, f.module);
 }
