@@ -134,6 +134,25 @@ static __always_inline int use_live_map(void)
 	return cfg_mode != MS_MODE_FULL;
 }
 
+/* Remember a new block: in the live map (modes other than full; a full map
+ * marks the record MS_F_UNTRACKED), or as a hint (full mode). */
+static __always_inline __u16 block_keep(const struct ms_live_key *k, const struct ms_live_val *v)
+{
+	__u64 *h;
+
+	if (use_live_map()) {
+		if (bpf_map_update_elem(&live, k, v, BPF_ANY)) {
+			stat_inc(MS_STAT_LIVE_FULL);
+			return MS_F_UNTRACKED;
+		}
+		return 0;
+	}
+	h = hint_slot(k->pid, k->addr);
+	if (h)
+		*h = k->addr;
+	return 0;
+}
+
 /* A block came to life at ts (0: now). ctx must be a context whose user
  * stack starts in the allocating code (a uretprobe, or a probe in that
  * code). */
@@ -142,6 +161,7 @@ static __always_inline void heap_alloc(void *ctx, struct ms_thread *t, __u64 pid
 				       __u64 weight)
 {
 	struct ms_live_key k = { .pid = pid_tgid >> 32, .addr = ptr };
+	struct ms_live_val v = {};
 	struct ms_ev_heap *e;
 	__s32 stack_id;
 
@@ -153,8 +173,6 @@ static __always_inline void heap_alloc(void *ctx, struct ms_thread *t, __u64 pid
 		ts = bpf_ktime_get_ns();
 	stack_id = stack_get(ctx);
 	if (use_live_map()) {
-		struct ms_live_val v = {};
-
 		v.size = size;
 		v.ts_ns = ts;
 		v.scope = thread_scope(t);
@@ -163,19 +181,11 @@ static __always_inline void heap_alloc(void *ctx, struct ms_thread *t, __u64 pid
 		v.tid = (__u32)pid_tgid;
 		v.stack_id = stack_id;
 		v.kind = kind;
-		if (bpf_map_update_elem(&live, &k, &v, BPF_ANY)) {
-			stat_inc(MS_STAT_LIVE_FULL);
-			flags |= MS_F_UNTRACKED;
-		}
-		if (cfg_mode == MS_MODE_FAST) {
-			site_add(k.pid, stack_id, size, 0);
-			return;
-		}
-	} else {
-		__u64 *h = hint_slot(k.pid, ptr);
-
-		if (h)
-			*h = ptr;
+	}
+	flags |= block_keep(&k, &v);
+	if (cfg_mode == MS_MODE_FAST) {
+		site_add(k.pid, stack_id, size, 0);
+		return;
 	}
 	e = rb_reserve(sizeof(*e));
 	if (!e)
@@ -284,22 +294,12 @@ static __always_inline void heap_realloc(void *ctx, struct ms_thread *t, __u64 p
 	nv.tid = (__u32)pid_tgid;
 	nv.stack_id = stack_get(ctx);
 	nv.kind = kind;
-	if (use_live_map()) {
-		if (bpf_map_update_elem(&live, &k, &nv, BPF_ANY)) {
-			stat_inc(MS_STAT_LIVE_FULL);
-			flags |= MS_F_UNTRACKED;
-		}
-		if (cfg_mode == MS_MODE_FAST) {
-			if (known)
-				site_add(k.pid, v.stack_id, v.size, 1);
-			site_add(k.pid, nv.stack_id, size, 0);
-			return;
-		}
-	} else {
-		__u64 *h = hint_slot(k.pid, ptr);
-
-		if (h)
-			*h = ptr;
+	flags |= block_keep(&k, &nv);
+	if (cfg_mode == MS_MODE_FAST) {
+		if (known)
+			site_add(k.pid, v.stack_id, v.size, 1);
+		site_add(k.pid, nv.stack_id, size, 0);
+		return;
 	}
 	e = rb_reserve(sizeof(*e));
 	if (!e)
