@@ -485,6 +485,7 @@ int BPF_PROG(ms_exit, struct task_struct *p, bool group_dead)
 	if (!bpf_map_lookup_elem(&traced, &pid))
 		return 0;
 	code = BPF_CORE_READ(p, exit_code);
+	thread_slot_release(p);
 	if (group_dead) {
 		/* A group exit (exit_group, fatal signal) carries its status
 		 * in signal->group_exit_code. */
@@ -612,8 +613,8 @@ int BPF_PROG(ms_exec, struct task_struct *p, pid_t old_pid)
 
 	if (!bpf_map_lookup_elem(&traced, &pid))
 		return 0;
-	/* Task storage outlives exec; the new image's sites are not sent. */
-	t = bpf_task_storage_get(&threads, p, NULL, 0);
+	/* Thread state outlives exec; the new image's sites are not sent. */
+	t = thread_find(p);
 	if (t)
 		__builtin_memset(t->site_seen, 0, sizeof(t->site_seen));
 	proc_record(MS_EV_EXEC, pid, BPF_CORE_READ(p, pid), 0, 0);

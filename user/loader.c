@@ -104,6 +104,32 @@ static int libbpf_verbose(enum libbpf_print_level level, const char *fmt, va_lis
 	return vfprintf(stderr, fmt, args);
 }
 
+/* Slots in BPF's per-thread array (bpf/state.bpf.h): a power of two >=
+ * pid_max, so that no two live threads share one, up to 32768 (~19 MiB);
+ * past that, threads whose ids collide use task storage.
+ * MEMSCOPE_TEST_THREAD_SLOTS=N (tests only) forces N (a power of two), so
+ * that a test can make threads share slots on any machine. */
+static __u32 thread_slots(void)
+{
+	const char *forced = getenv("MEMSCOPE_TEST_THREAD_SLOTS");
+	unsigned long pid_max = 32768, v;
+	__u32 n = 1024;
+	FILE *f;
+
+	if (forced && (v = strtoul(forced, NULL, 10)) > 0 && v <= (1u << 20) && !(v & (v - 1)))
+		return (__u32)v;
+	f = fopen("/proc/sys/kernel/pid_max", "r");
+
+	if (f) {
+		if (fscanf(f, "%lu", &pid_max) != 1)
+			pid_max = 32768;
+		fclose(f);
+	}
+	while (n < pid_max && n < 32768)
+		n <<= 1;
+	return n;
+}
+
 static int is_alloc_prog(const struct memscope_bpf *s, const struct bpf_program *p)
 {
 	return bpf_program__type(p) == BPF_PROG_TYPE_KPROBE &&
@@ -121,6 +147,7 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 	struct ms_loader *l;
 	struct bpf_program *p;
 	int err, depth;
+	__u32 slots;
 
 	*out = NULL;
 	l = calloc(1, sizeof(*l));
@@ -145,6 +172,9 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 	l->skel->rodata->cfg_wakeup_bytes = cfg->ring_bytes / 4;
 	l->skel->rodata->cfg_ncpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
 	bpf_map__set_max_entries(l->skel->maps.rb, cfg->ring_bytes);
+	slots = thread_slots();
+	l->skel->rodata->cfg_slot_mask = slots - 1;
+	bpf_map__set_max_entries(l->skel->maps.thread_slots, slots);
 	if (cfg->mode == MS_MODE_FULL) {
 		/* full mode: the tracer keeps the live set; BPF a hint table
 		 * (bpf/heap.bpf.h) of a power of two >= --max-live entries */

@@ -66,6 +66,18 @@ def test_cmd_traces_every_macro():
     assert p.stdout.replace("enabled=1", "enabled=0") == untraced_output([])
 
 
+def test_threads_sharing_state_slots():
+    """BPF keeps a thread's scope and task stacks in an array slot indexed
+    by its thread id, or in task storage when another live thread holds
+    the slot. With 2 slots (forced), 3 workers per round over 4 rounds
+    collide, exit and hand slots on: every scope must still nest on its own
+    thread."""
+    env = dict(os.environ, MEMSCOPE_TEST_THREAD_SLOTS="2")
+    r, p = trace_json([], [T, "0", "4"], env=env)
+    assert p.returncode == 0, p.stderr
+    check_macros_report(r, rounds=4)
+
+
 def test_attach_to_running_pid():
     need_root()
     target = subprocess.Popen([T, "1.5", "2"], stdout=subprocess.PIPE, text=True)
