@@ -2,7 +2,10 @@
  * uses, so the bench can measure the cost no uprobe-based tracer can go
  * below on this machine (the "floor").
  *
- *   floor usdt PID                 floor.bpf.c on memscope:var of /proc/PID/exe
+ *   floor usdt PID [PROVIDER]      floor.bpf.c on PROVIDER:var (default
+ *                                  memscope) of /proc/PID/exe
+ *   floor probes PID               floor.bpf.c on every memscope:* probe of
+ *                                  /proc/PID/exe (what -m light attaches to)
  *   floor alloc PID LIB FREE_OFF   floor_alloc.bpf.c on malloc (entry and
  *                                  return) and free+FREE_OFF in LIB
  *
@@ -48,14 +51,22 @@ int main(int argc, char **argv)
 {
 	struct floor_bpf *fs = NULL;
 	struct floor_alloc_bpf *as = NULL;
-	struct bpf_link *links[3] = { 0 };
+	/* include/memscope.h's probe names */
+	static const char *const names[] = { "var",	    "scope_enter", "scope_exit", "alloc",
+					     "free",	    "task_enter",  "task_exit",	 "task_name",
+					     "task_spawn", "task_end",	   "snapshot" };
+	struct bpf_link *links[sizeof(names) / sizeof(names[0])] = { 0 };
+	int n_links = 0;
+	const char *provider;
 	char exe[64];
 	pid_t pid;
 	int rc = 1, i;
 
-	if (argc < 3 || (strcmp(argv[1], "usdt") && strcmp(argv[1], "alloc")) ||
-	    (!strcmp(argv[1], "alloc") && argc != 5)) {
-		fprintf(stderr, "usage: floor usdt PID | floor alloc PID LIB FREE_OFF\n");
+	if (argc < 3 || (strcmp(argv[1], "usdt") && strcmp(argv[1], "alloc") && strcmp(argv[1], "probes")) ||
+	    (!strcmp(argv[1], "alloc") && argc != 5) || (!strcmp(argv[1], "usdt") && argc > 4) ||
+	    (!strcmp(argv[1], "probes") && argc != 3)) {
+		fprintf(stderr, "usage: floor usdt PID [PROVIDER] | floor probes PID |"
+				" floor alloc PID LIB FREE_OFF\n");
 		return 2;
 	}
 	pid = (pid_t)atoi(argv[2]);
@@ -63,16 +74,36 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
-	if (!strcmp(argv[1], "usdt")) {
+	if (!strcmp(argv[1], "probes")) {
 		fs = floor_bpf__open_and_load();
 		if (!fs) {
 			fprintf(stderr, "floor: load floor.bpf.o: %s\n", strerror(errno));
 			goto cleanup;
 		}
 		snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
-		links[0] = bpf_program__attach_usdt(fs->progs.empty, pid, exe, "memscope", "var", NULL);
+		for (i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++) {
+			/* a probe the program does not use is not there: skip it */
+			links[n_links] = bpf_program__attach_usdt(fs->progs.empty, pid, exe,
+								  "memscope", names[i], NULL);
+			if (links[n_links])
+				n_links++;
+		}
+		if (!n_links) {
+			fprintf(stderr, "floor: no memscope probe attached in %s\n", exe);
+			goto cleanup;
+		}
+	} else if (!strcmp(argv[1], "usdt")) {
+		fs = floor_bpf__open_and_load();
+		if (!fs) {
+			fprintf(stderr, "floor: load floor.bpf.o: %s\n", strerror(errno));
+			goto cleanup;
+		}
+		snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+		provider = argc == 4 ? argv[3] : "memscope";
+		links[n_links++] = bpf_program__attach_usdt(fs->progs.empty, pid, exe, provider, "var", NULL);
 		if (!links[0]) {
-			fprintf(stderr, "floor: attach memscope:var in %s: %s\n", exe, strerror(errno));
+			fprintf(stderr, "floor: attach %s:var in %s: %s\n", provider, exe,
+				strerror(errno));
 			goto cleanup;
 		}
 	} else {
@@ -88,6 +119,7 @@ int main(int argc, char **argv)
 			links[1] = uprobe(as->progs.malloc_return, pid, argv[3], "malloc", 0, 1);
 		if (links[1])
 			links[2] = uprobe(as->progs.free_entry, pid, argv[3], "free", free_off, 0);
+		n_links = 3;
 		if (!links[2])
 			goto cleanup;
 	}
@@ -97,7 +129,7 @@ int main(int argc, char **argv)
 		pause();
 	rc = 0;
 cleanup:
-	for (i = 2; i >= 0; i--)
+	for (i = n_links - 1; i >= 0; i--)
 		bpf_link__destroy(links[i]);
 	floor_alloc_bpf__destroy(as);
 	floor_bpf__destroy(fs);

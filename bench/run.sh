@@ -18,8 +18,13 @@
 # rotates each round). In a round the tracer is attached once and the loop
 # runs REPS times, each ~RUN_S seconds; a round's figure is the median of its
 # loops and the figure printed is the median over rounds (range after it).
-# Environment: BENCH_ROUNDS (5), BENCH_REPS (3), BENCH_RUN_S (0.2), and
-# BENCH_ONLY, the sections to run (default "A B C").
+# In A, each round with memscope-trace attached also runs BENCH_PAIRS loops
+# in turns with the same loop on a twin probe site that carries the floor
+# (in_turns): the TRACK_VAR/floor ratio judged against its target is the
+# median of those pair ratios, which load on a shared machine moves far
+# less than a ratio of figures measured seconds apart.
+# Environment: BENCH_ROUNDS (5), BENCH_REPS (3), BENCH_RUN_S (0.2),
+# BENCH_PAIRS (6), and BENCH_ONLY, the sections to run (default "A B C").
 # Exit status 1 if a tracer failed, did not attach or dropped events; a
 # missed target is printed (MISSED) but is a result, not a failure.
 set -u
@@ -29,6 +34,7 @@ OUT=.output/bench
 TRACE=.output/memscope-trace
 ROUNDS=${BENCH_ROUNDS:-5}
 REPS=${BENCH_REPS:-3}
+PAIRS=${BENCH_PAIRS:-6}
 RUN_S=${BENCH_RUN_S:-0.2}
 LOG=$OUT/bench.log
 BENCH_NAME=bench
@@ -53,15 +59,7 @@ mkdir -p "$OUT" || exit 1
 # ---- build the helpers ---------------------------------------------------
 
 build() {
-	local b
-	for b in floor floor_alloc; do
-		clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -Ivmlinux/x86 \
-			-I/usr/include/x86_64-linux-gnu -Wall -Werror \
-			-c bench/$b.bpf.c -o $OUT/$b.bpf.o || return 1
-		bpftool gen skeleton $OUT/$b.bpf.o >$OUT/$b.skel.h || return 1
-	done
-	cc -g -O2 -Wall -Wextra -Werror -std=gnu11 -I$OUT bench/floor.c \
-		-lbpf -lelf -lz -o $OUT/floor || return 1
+	build_floor || return 1
 	cc -g -O2 -Wall -Wextra -Werror -std=gnu11 -Iinclude -Ibench \
 		bench/track_var_loop.c -pthread -o $OUT/track_var_loop || return 1
 	cc -g -O2 -Wall -Wextra -Werror -std=gnu11 -fno-builtin-malloc -fno-builtin-free \
@@ -74,8 +72,10 @@ build || die "building the bench helpers failed"
 
 T_PID=
 TR_PID=
+TWIN_PID=
 cleanup() {
 	[ -n "$TR_PID" ] && kill -KILL "$TR_PID" 2>/dev/null
+	[ -n "$TWIN_PID" ] && kill -KILL "$TWIN_PID" 2>/dev/null
 	[ -n "$T_PID" ] && kill -KILL "$T_PID" 2>/dev/null
 	rm -f $OUT/t.in $OUT/t.out
 }
@@ -116,6 +116,7 @@ measure() {
 	n=$(awk -v ns="${REPLY_LINE#ns }" -v s="$RUN_S" 'BEGIN { n = s * 1e9 / (ns > 0.05 ? ns : 0.05);
 		if (n < 1000) n = 1000; if (n > 2e9) n = 2e9; printf "%d", n }')
 	M_CALLS=$cal
+	M_N=$n
 	for ((i = 0; i < REPS; i++)); do
 		tcmd "$1 $n" 600
 		vals+=("${REPLY_LINE#ns }")
@@ -241,6 +242,27 @@ a_detached() {
 	add a_detached "$M_NS"
 }
 
+# in_turns KEY: PAIRS loops of TRACK_VAR (memscope-trace attached) and of
+# its twin (the floor attached) in turns, each ~RUN_S/2 seconds, the order
+# flipped every pair; the ratio of each pair goes to KEY_turns. Load that
+# comes and goes on a shared machine hits both halves of a pair alike.
+in_turns() {
+	local key=$1 n=$((M_N / 2)) p t w
+	for ((p = 0; p < PAIRS; p++)); do
+		if ((p % 2)); then
+			tcmd "twin $n" 600; w=${REPLY_LINE#ns }
+			tcmd "track $n" 600; t=${REPLY_LINE#ns }
+		else
+			tcmd "track $n" 600; t=${REPLY_LINE#ns }
+			tcmd "twin $n" 600; w=${REPLY_LINE#ns }
+		fi
+		add "${key}_turns" "$(awk -v t="$t" -v w="$w" 'BEGIN { printf "%.4f", t / w }')"
+		add a_twin "$w"
+		M_CALLS=$((M_CALLS + n))
+	done
+	echo "  $key in turns with the floor (n=$n): ${RES[${key}_turns]}" >>"$LOG"
+}
+
 a_memscope() { # KEY memscope-trace options...
 	local key=$1 ev dr al
 	shift
@@ -251,6 +273,7 @@ a_memscope() { # KEY memscope-trace options...
 	if wait_attached sem && { [[ " $* " == *" -m light "* ]] || wait_attached libc_free; }; then
 		measure track
 		add "$key" "$M_NS"
+		in_turns "$key"
 		tracer_stop
 		read -r ev dr al <<<"$(ms_counts)"
 		add_counts "$key" "$M_CALLS" "$ev" "$dr" "$al"
@@ -278,6 +301,17 @@ echo
 echo "A. TRACK_VAR per call (issue 2) ..."
 echo "A" >>"$LOG"
 target_start $OUT/track_var_loop
+# The floor on the twin site stays attached through section A: only the
+# "twin" loops hit it.
+$OUT/floor usdt "$T_PID" memscope_bench >$OUT/a_twin.out 2>$OUT/a_twin.err &
+TWIN_PID=$!
+for ((i = 0; i < 200; i++)); do
+	tcmd twinsem
+	[ "$REPLY_LINE" != "sem 0" ] && break
+	kill -0 $TWIN_PID 2>/dev/null || die "floor on the twin site failed: $(head -1 $OUT/a_twin.err)"
+	sleep 0.05
+done
+[ "$REPLY_LINE" != "sem 0" ] || die "floor on the twin site not attached after 10 s"
 A_CONFIGS=(a_detached "a_memscope a_light -m light" "a_memscope a_full" a_floor a_classic1 a_classic2)
 for ((r = 0; r < ROUNDS; r++)); do
 	echo " round $((r + 1))" >>"$LOG"
@@ -285,6 +319,9 @@ for ((r = 0; r < ROUNDS; r++)); do
 		${A_CONFIGS[$(((c + r) % ${#A_CONFIGS[@]}))]}
 	done
 done
+kill -INT $TWIN_PID
+wait $TWIN_PID || PROBLEMS+=("the floor on the twin site exited with status $?")
+TWIN_PID=
 target_stop
 fi
 
@@ -443,18 +480,28 @@ A_FULL=$(med a_full) A_C1=$(med a_classic1) A_C2=$(med a_classic2)
 attached_check a_floor a_detached
 attached_check a_light a_detached
 attached_check a_full a_detached
+A_TWIN=$(med a_twin) A_LIGHT_T=$(med a_light_turns) A_FULL_T=$(med a_full_turns)
 A_DET_OK=$(verdict le "$A_DET" 1)
-A_LIGHT_OK=$(verdict le "$(awk -v a="$A_LIGHT" -v b="$A_FLOOR" 'BEGIN { print (b > 0 ? a / b : "nan") }')" 1.2)
-A_FULL_OK=$(verdict le "$(awk -v a="$A_FULL" -v b="$A_FLOOR" 'BEGIN { print (b > 0 ? a / b : "nan") }')" 1.2)
+A_LIGHT_OK=$(verdict le "$A_LIGHT_T" 1.2)
+A_FULL_OK=$(verdict le "$A_FULL_T" 1.2)
+# turns KEY: "1.23x [1.10x..1.40x] of N pairs"
+turns() {
+	local lo hi
+	read -r lo hi <<<"$(rng "$1")"
+	printf '%.2fx [%.2fx..%.2fx] of %d pairs' "$(med "$1")" "$lo" "$hi" "$(wc -w <<<"${RES[$1]:-}")"
+}
 
 echo
 echo "A. TRACK_VAR per call: ns/call, median over $ROUNDS rounds [range of round medians]"
 line "loop without probe (zero baseline)" a_none
 line "TRACK_VAR detached (no tracer)" a_detached "($(ratio "$A_DET" "$A_FLOOR") floor, $(awk -v a="$A_DET" -v b="$A_NONE" 'BEGIN { printf "%+.2f", a - b }') ns vs no probe)  target <= 1 ns: $A_DET_OK"
 line "floor: empty BPF program on memscope:var" a_floor "(1.00x floor)"
-line "TRACK_VAR attached, memscope-trace -m light" a_light "($(ratio "$A_LIGHT" "$A_FLOOR") floor)  target <= 1.2x: $A_LIGHT_OK"
+line "floor on the twin site (in turns)" a_twin "($(ratio "$A_TWIN" "$A_FLOOR") floor on memscope:var)"
+line "TRACK_VAR attached, memscope-trace -m light" a_light "($(ratio "$A_LIGHT" "$A_FLOOR") floor)"
+printf '%54s in turns with the floor: %s  target <= 1.2x: %s\n' "" "$(turns a_light_turns)" "$A_LIGHT_OK"
 events_note a_light
-line "TRACK_VAR attached, memscope-trace (default)" a_full "($(ratio "$A_FULL" "$A_FLOOR") floor)  target <= 1.2x: $A_FULL_OK"
+line "TRACK_VAR attached, memscope-trace (default)" a_full "($(ratio "$A_FULL" "$A_FLOOR") floor)"
+printf '%54s in turns with the floor: %s  target <= 1.2x: %s\n' "" "$(turns a_full_turns)" "$A_FULL_OK"
 events_note a_full
 line "classic tracker, 1 thread" a_classic1 "($(ratio "$A_C1" "$A_FLOOR") floor)"
 line "classic tracker, 2 threads contending" a_classic2 "($(ratio "$A_C2" "$A_FLOOR") floor, $(ratio "$A_C2" "$A_C1") 1 thread)"
@@ -503,8 +550,10 @@ echo "Summary"
 printf '  %-38s %10s  %-12s %-8s %s\n' "figure" "value" "target" "status" "as"
 if want A; then
 printf '  %-38s %10s  %-12s %-8s %s\n' "TRACK_VAR detached" "$(fmt_ns "$A_DET") ns" "<= 1 ns" "$A_DET_OK" "ns/call"
-printf '  %-38s %10s  %-12s %-8s %s\n' "TRACK_VAR attached -m light / floor" "$(ratio "$A_LIGHT" "$A_FLOOR")" "<= 1.2x" "$A_LIGHT_OK" "$(fmt_ns "$A_LIGHT") / $(fmt_ns "$A_FLOOR") ns"
-printf '  %-38s %10s  %-12s %-8s %s\n' "TRACK_VAR attached default / floor" "$(ratio "$A_FULL" "$A_FLOOR")" "<= 1.2x" "$A_FULL_OK" "$(fmt_ns "$A_FULL") / $(fmt_ns "$A_FLOOR") ns"
+printf '  %-38s %10s  %-12s %-8s %s\n' "TRACK_VAR -m light / floor, in turns" "$(printf '%.2fx' "$A_LIGHT_T")" "<= 1.2x" "$A_LIGHT_OK" "median of pair ratios"
+printf '  %-38s %10s  %-12s %-8s %s\n' "TRACK_VAR default / floor, in turns" "$(printf '%.2fx' "$A_FULL_T")" "<= 1.2x" "$A_FULL_OK" "median of pair ratios"
+printf '  %-38s %10s  %-12s %-8s %s\n' "TRACK_VAR -m light / floor, apart" "$(ratio "$A_LIGHT" "$A_FLOOR")" "-" "-" "$(fmt_ns "$A_LIGHT") / $(fmt_ns "$A_FLOOR") ns"
+printf '  %-38s %10s  %-12s %-8s %s\n' "TRACK_VAR default / floor, apart" "$(ratio "$A_FULL" "$A_FLOOR")" "-" "-" "$(fmt_ns "$A_FULL") / $(fmt_ns "$A_FLOOR") ns"
 printf '  %-38s %10s  %-12s %-8s %s\n' "classic 1 thread / floor" "$(ratio "$A_C1" "$A_FLOOR")" "-" "-" "$(fmt_ns "$A_C1") / $(fmt_ns "$A_FLOOR") ns"
 printf '  %-38s %10s  %-12s %-8s %s\n' "classic 2 threads / floor" "$(ratio "$A_C2" "$A_FLOOR")" "-" "-" "$(fmt_ns "$A_C2") / $(fmt_ns "$A_FLOOR") ns"
 fi

@@ -13,6 +13,8 @@
 #
 # Configurations:
 #   untraced   no tracer
+#   floor      empty BPF programs on every memscope probe of the server
+#              (bench/floor.c probes): the cost of the probe sites alone
 #   light      memscope-trace -m light -p PID -o JSON (USDT probes only)
 #   full       memscope-trace -m full -p PID -o JSON (USDT probes + allocator)
 #   frozen     memscope-trace -m full attached, then SIGSTOPped before the
@@ -78,6 +80,7 @@ cc $SRV_CFLAGS bench/mt_server.c -pthread -o $OUT/mt_server &&
 BENCH_NAME=server_bench
 # shellcheck source=bench/stats.sh
 . bench/stats.sh
+build_floor || die "building bench/floor.c failed"
 
 ms() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else if (v < 10000) printf "%.2f", v / 1000;
 	else printf "%.1f", v / 1000 }'; }
@@ -323,6 +326,18 @@ c_traced() {
 	MISSES[$key]=$((${MISSES[$key]:-0} + mi))
 }
 
+# c_floor: EMPTY BPF programs on every memscope probe of the server
+# (bench/floor.c probes), the sites -m light attaches to: what any USDT
+# tracer costs this server before it does any work.
+c_floor() {
+	TR_NAME=c_floor
+	TR_T0=$(date +%s%N)
+	$OUT/floor probes "$SRV_PID" >$OUT/c_floor.out 2>$OUT/c_floor.err &
+	TR_PID=$!
+	wait_attached light && both floor "$SRV_PID" "$SRV_PORT"
+	tracer_stop
+}
+
 c_light() { c_traced light light; }
 c_full() { c_traced full full; }
 c_frozen() { c_traced frozen full frozen; }
@@ -339,7 +354,7 @@ echo "warm-up" >>"$LOG"
 load - sat "$SRV_PID" "$SRV_PORT" 2
 load - sat "$SRV_C_PID" "$SRV_C_PORT" 2
 
-CONFIGS=(c_untraced c_light c_full c_classic c_frozen)
+CONFIGS=(c_untraced c_floor c_light c_full c_classic c_frozen)
 for ((r = 0; r < ROUNDS; r++)); do
 	echo "round $((r + 1))" >>"$LOG"
 	for ((c = 0; c < ${#CONFIGS[@]}; c++)); do
@@ -355,7 +370,7 @@ printf '%s\n%s\n' "$SRV_LINE" "$SRV_C_LINE" >>"$LOG"
 
 # ---- report ------------------------------------------------------------------------
 
-KEYS=(untraced light full frozen classic)
+KEYS=(untraced floor light full frozen classic)
 for k in "${KEYS[@]}"; do
 	for p in sat paced; do
 		for f in rps p50 p99 p999 cpu; do
@@ -382,6 +397,7 @@ table() { # PHASE TITLE
 	printf '  %-34s %6s %5s %5s %5s %5s | %5s %5s %5s %5s %5s  %s\n' "" "req/s" "p50" "p99" "p99.9" "CPU" \
 		"req/s" "p50" "p99" "p99.9" "CPU" "p99 range"
 	row "$1" untraced "untraced (no tracer)"
+	row "$1" floor "floor: empty BPF on its probes"
 	row "$1" light "memscope-trace -m light"
 	row "$1" full "memscope-trace -m full"
 	row "$1" frozen "-m full, tracer frozen (SIGSTOP)"
@@ -435,6 +451,12 @@ SUMMARY=$(
 		"<= 1.10x" "$LIGHT_SAT_OK" "$(ms "$(m light sat p99)") / $(ms "$(m untraced sat p99)") ms"
 	srow "server p99 light / untraced, paced" "$(x "$(pr light paced p99)")" \
 		"<= 1.10x" "$LIGHT_PACED_OK" "$(ms "$(m light paced p99)") / $(ms "$(m untraced paced p99)") ms"
+	srow "server p99 floor / untraced, saturated" "$(x "$(pr floor sat p99)")" \
+		"-" "-" "$(ms "$(m floor sat p99)") / $(ms "$(m untraced sat p99)") ms"
+	srow "server p99 floor / untraced, paced" "$(x "$(pr floor paced p99)")" \
+		"-" "-" "$(ms "$(m floor paced p99)") / $(ms "$(m untraced paced p99)") ms"
+	srow "server p99 light / floor, paced" "$(x "$(pr light paced p99 floor)")" \
+		"-" "-" "$(ms "$(m light paced p99)") / $(ms "$(m floor paced p99)") ms"
 	srow "server p99 full / untraced, paced" "$(x "$(pr full paced p99)")" \
 		"-" "-" "$(ms "$(m full paced p99)") / $(ms "$(m untraced paced p99)") ms"
 	srow "server p99 classic / untraced, paced" "$(x "$(pr classic paced p99)")" \
@@ -449,7 +471,7 @@ SUMMARY=$(
 		srow "server req/s $k / untraced" "$(x "$(pr $k sat rps)")" "-" "-" \
 			"$(num "$(m $k sat rps)") / $(num "$(m untraced sat rps)")"
 	done
-	for k in light full classic; do
+	for k in floor light full classic; do
 		srow "server CPU/request $k / untraced" "$(x "$(pr $k sat cpu)")" "-" "-" \
 			"$(us "$(m $k sat cpu)") / $(us "$(m untraced sat cpu)") us"
 	done

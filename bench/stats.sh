@@ -67,3 +67,17 @@ problem() {
 		grep -v -e '^libbpf:' -e 'RLIMIT_MEMLOCK' "$OUT/$TR_NAME.err" | tail -5 | sed 's/^/    /' >&2
 	fi
 }
+
+# build_floor: $OUT/floor (bench/floor.c), the empty-program attacher the
+# floor rows use
+build_floor() {
+	local b
+	for b in floor floor_alloc; do
+		clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -Ivmlinux/x86 \
+			-I/usr/include/x86_64-linux-gnu -Wall -Werror \
+			-c bench/$b.bpf.c -o $OUT/$b.bpf.o || return 1
+		bpftool gen skeleton $OUT/$b.bpf.o >$OUT/$b.skel.h || return 1
+	done
+	cc -g -O2 -Wall -Wextra -Werror -std=gnu11 -I$OUT bench/floor.c \
+		-lbpf -lelf -lz -o $OUT/floor
+}

@@ -6,9 +6,14 @@
  * tracer can attach between commands without restarting the process:
  *   none N        N iterations of the loop without any probe
  *   track N       N iterations with TRACK_VAR(x)
+ *   twin N        N iterations with TWIN_VAR(x): TRACK_VAR's exact code
+ *                 under another provider (memscope_bench:var), so that an
+ *                 empty BPF program on it (the floor) and memscope-trace on
+ *                 TRACK_VAR can be attached at once and measured in turns
  *   classic T N   T threads at once, each N iterations of CLASSIC_TRACK_VAR
  *   sem           the memscope:var semaphore (non-zero while a tracer is
  *                 attached to the probe: the kernel raises it)
+ *   twinsem       the memscope_bench:var semaphore
  *   quit
  * Each command answers one line: "ns <nanoseconds per call>" (wall time of
  * the loop / N, per thread for classic) or "sem <value>". */
@@ -53,6 +58,33 @@ static __attribute__((noinline)) double loop_track(long n)
 	for (i = 0; i < n; i++) {
 		x = i;
 		TRACK_VAR(x);
+		__asm__ volatile("" : : "r"(&x) : "memory");
+	}
+	return (now_ns() - t0) / n;
+}
+
+/* TRACK_VAR's expansion (include/memscope.h, MEMSCOPE__VAR) with provider
+ * memscope_bench: the same semaphore test, arguments and nop. */
+__attribute__((section(".probes"))) volatile unsigned short memscope_bench_var_semaphore;
+
+#define TWIN_VAR(v)                                                           \
+	do {                                                                   \
+		if (__builtin_expect(memscope_bench_var_semaphore != 0, 0))    \
+			STAP_PROBE7(memscope_bench, var, #v, (uintptr_t)&(v),  \
+				    (uint64_t)sizeof(v),                       \
+				    memscope__value(&(v), sizeof(v)),          \
+				    (uintptr_t)(MEMSCOPE__TYPE_OF(v)), __FILE__, \
+				    __LINE__);                                 \
+	} while (0)
+
+static __attribute__((noinline)) double loop_twin(long n)
+{
+	long x = 0, i;
+	double t0 = now_ns();
+
+	for (i = 0; i < n; i++) {
+		x = i;
+		TWIN_VAR(x);
 		__asm__ volatile("" : : "r"(&x) : "memory");
 	}
 	return (now_ns() - t0) / n;
@@ -114,8 +146,12 @@ int main(void)
 			printf("ns %.3f\n", loop_none(n));
 		else if (sscanf(line, "track %ld", &n) == 1 && n > 0)
 			printf("ns %.3f\n", loop_track(n));
+		else if (sscanf(line, "twin %ld", &n) == 1 && n > 0)
+			printf("ns %.3f\n", loop_twin(n));
 		else if (sscanf(line, "classic %d %ld", &t, &n) == 2 && t > 0 && t <= 64 && n > 0)
 			printf("ns %.3f\n", loop_classic(t, n));
+		else if (strncmp(line, "twinsem", 7) == 0)
+			printf("sem %u\n", (unsigned)memscope_bench_var_semaphore);
 		else if (strncmp(line, "sem", 3) == 0)
 			printf("sem %u\n", (unsigned)memscope_var_semaphore);
 		else if (strncmp(line, "quit", 4) == 0)
