@@ -16,7 +16,8 @@
 #         sampled       the same process, memscope-trace -m sampled -p PID attached
 #         full          the untraced process, memscope-trace -m full -p PID attached
 #         heaptrack     a third process started under heaptrack (from its start)
-#       Three processes per loop stay up for the whole section. ROUNDS
+#       The untraced and library processes are started afresh every
+#       round (heaptrack's stays up for the section). ROUNDS
 #       rounds, each stepping through the configurations with its own stride
 #       (see order()). In a round a tracer is attached once (the run waits
 #       until its probes really are in the target: the library's semaphores
@@ -76,6 +77,7 @@ HZ=$(getconf CLK_TCK)
 T0=$(date +%s.%N)
 R_DEFAULT=524288
 ACC_R2=${SAMPLED_BENCH_ACC_INTERVAL2:-65536}
+R2=$ACC_R2 # the second operating point, in D1 and D2 too
 
 die() {
 	echo "sampled_bench: $*" >&2
@@ -139,7 +141,7 @@ rng() { [ -n "${RES[$1]:-}" ] && minmax ${RES[$1]} || echo "nan nan"; }
 # (what the shell started: heaptrack's script for H), IN_<slot>/OUT_<slot>
 # (file descriptors of its stdin/stdout fifos).
 SLOTS_UP=()
-TR_PID= TR_NAME= SRV0_PID= SRV1_PID=
+TR_PID= TR_NAME= SRV0_PID= SRV1_PID= SRV2_PID=
 cleanup() {
 	local s j
 	[ -n "$TR_PID" ] && kill -KILL "$TR_PID" 2>/dev/null
@@ -151,6 +153,7 @@ cleanup() {
 	done
 	[ -n "$SRV0_PID" ] && kill -KILL "$SRV0_PID" 2>/dev/null
 	[ -n "$SRV1_PID" ] && kill -KILL "$SRV1_PID" 2>/dev/null
+	[ -n "$SRV2_PID" ] && kill -KILL "$SRV2_PID" 2>/dev/null
 	rm -f $OUT/d_*.in $OUT/d_*.fifo $OUT/d_heaptrack.*.zst $OUT/d_heaptrack.*.gz
 }
 trap cleanup EXIT
@@ -459,18 +462,26 @@ d_untraced() { plain untraced U; }
 d_library() { plain library L; }
 d_heaptrack() { plain heaptrack H; heaptrack_drain; }
 
-d_sampled() {
-	clean_before "$LP.sampled" "$PID_L" || return 0
-	tracer_start "d_sampled.$LP" -m sampled -p "$PID_L"
-	if wait_attached sem "$PID_L" "${LIB_SEMS[@]}"; then
-		measure L
-		clean_after "$LP.sampled" "$PID_L" && add "$LP.sampled" "$M_NS"
-		tracer_stop sem "$PID_L" "${LIB_SEMS[@]}"
-		add_counts "$LP.sampled" "$M_CALLS" "d_sampled.$LP"
+# d_sampled_in KEY SLOT SEMAPHORE_ADDR...: -m sampled attached to SLOT's loop
+d_sampled_in() {
+	local key=$1 slot=$2 pid
+	shift 2
+	pid=$(pid_of "$slot")
+	clean_before "$LP.$key" "$pid" || return 0
+	tracer_start "d_$key.$LP" -m sampled -p "$pid"
+	if wait_attached sem "$pid" "$@"; then
+		measure "$slot"
+		clean_after "$LP.$key" "$pid" && add "$LP.$key" "$M_NS"
+		tracer_stop sem "$pid" "$@"
+		add_counts "$LP.$key" "$M_CALLS" "d_$key.$LP"
 	else
-		tracer_stop sem "$PID_L" "${LIB_SEMS[@]}"
+		tracer_stop sem "$pid" "$@"
 	fi
 }
+d_sampled() { d_sampled_in sampled L "${LIB_SEMS[@]}"; }
+# the second operating point: a library process started with
+# MEMSCOPE_SAMPLE_INTERVAL=R2
+d_sampled2() { d_sampled_in sampled2 M "${LIB_SEMS_M[@]}"; }
 
 d_full() {
 	# a foreign int3 would pass for ours
@@ -490,23 +501,30 @@ d_full() {
 	echo "sampled bench: $(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)," \
 		"$ROUNDS rounds x $REPS loops of ~${RUN_S}s; server $SERVER_ROUNDS rounds x ${DUR}s; $ACC_RUNS accuracy runs"
 
-D_CONFIGS=(d_untraced d_library d_sampled d_full d_heaptrack)
+D_CONFIGS=(d_untraced d_library d_sampled d_sampled2 d_full d_heaptrack)
 for LP in malloc_loop size_mix_loop; do
 	echo "D1 $LP" >>"$LOG"
-	slot_start U $OUT/$LP
-	slot_start L env LD_PRELOAD="$LIB" $OUT/$LP
 	slot_start H heaptrack -o $OUT/d_heaptrack.$LP $OUT/$LP
-	mapfile -t LIB_SEMS < <(sem_addrs "$PID_L" "$LIB")
-	[ ${#LIB_SEMS[@]} -eq 2 ] || die "expected 2 memscope semaphores in $LIB, found ${#LIB_SEMS[@]}"
 	grep -q "$(basename "$LIB")" /proc/"$PID_H"/maps && problem "heaptrack slot has libmemscope_sample.so loaded"
 	for ((r = 0; r < ROUNDS; r++)); do
 		echo " round $((r + 1))" >>"$LOG"
+		# Fresh untraced and library processes every round: one process
+		# of a pair can be 1.5x slower than the next for its whole life
+		# (where ASLR put its stack, heap and code), which no number of
+		# loops in it averages away.
+		[ $r -gt 0 ] && slot_stop U && slot_stop L && slot_stop M
+		slot_start U $OUT/$LP
+		slot_start L env LD_PRELOAD="$LIB" $OUT/$LP
+		slot_start M env LD_PRELOAD="$LIB" MEMSCOPE_SAMPLE_INTERVAL="$R2" $OUT/$LP
+		mapfile -t LIB_SEMS < <(sem_addrs "$PID_L" "$LIB")
+		[ ${#LIB_SEMS[@]} -eq 2 ] || die "expected 2 memscope semaphores in $LIB, found ${#LIB_SEMS[@]}"
+		mapfile -t LIB_SEMS_M < <(sem_addrs "$PID_M" "$LIB")
 		LAST=()
 		for c in $(order ${#D_CONFIGS[@]} "$r"); do
 			${D_CONFIGS[$c]}
 		done
 		# per-round ratios (paired: measured seconds apart)
-		for k in library sampled full heaptrack; do
+		for k in library sampled sampled2 full heaptrack; do
 			[ -n "${LAST[$LP.$k]:-}" ] && [ -n "${LAST[$LP.untraced]:-}" ] &&
 				add "$LP.$k.paired" "$(awk -v a="${LAST[$LP.$k]}" -v b="${LAST[$LP.untraced]}" \
 					'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
@@ -514,6 +532,7 @@ for LP in malloc_loop size_mix_loop; do
 	done
 	slot_stop U
 	slot_stop L
+	slot_stop M
 	slot_stop H
 	echo "  heaptrack $LP: $(ls -la $OUT/d_heaptrack.$LP.* 2>/dev/null)" >>"$LOG"
 	rm -f $OUT/d_heaptrack.$LP.*
@@ -596,12 +615,15 @@ s_traced() {
 # too); -m light (those probes only, no allocator) on the one without: what
 # the server's own probes cost
 s_sampled() { s_traced sampled sampled "$SRV1_PID" "$SRV1_PORT" "${SRV_LIB_SEMS[@]}"; }
+s_sampled2() { s_traced sampled2 sampled "$SRV2_PID" "$SRV2_PORT" "${SRV2_LIB_SEMS[@]}"; }
 s_sampled_probes() { s_traced sampled_probes "sampled --with-probes" "$SRV1_PID" "$SRV1_PORT" "${SRV_SEMS[@]}"; }
 s_light() { s_traced light light "$SRV0_PID" "$SRV0_PORT" "${SRV0_SEMS[@]}"; }
 
 echo "D2 server ($(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }') s)" >>"$LOG"
 server_start SRV0 env
 server_start SRV1 env LD_PRELOAD="$LIB"
+server_start SRV2 env LD_PRELOAD="$LIB" MEMSCOPE_SAMPLE_INTERVAL="$R2"
+mapfile -t SRV2_LIB_SEMS < <(sem_addrs "$SRV2_PID" "$LIB")
 # the semaphores sampled mode raises: the library's; with --with-probes the
 # server's own too (TRACK_VAR and tasks)
 mapfile -t SRV_LIB_SEMS < <(sem_addrs "$SRV1_PID" "$LIB")
@@ -611,14 +633,15 @@ echo "  servers: untraced PID $SRV0_PID port $SRV0_PORT, library PID $SRV1_PID p
 	"${#SRV_SEMS[@]} semaphores" >>"$LOG"
 load - "$SRV0_PID" "$SRV0_PORT" 1
 load - "$SRV1_PID" "$SRV1_PORT" 1
-S_CONFIGS=(s_untraced s_library s_sampled s_sampled_probes s_light)
+load - "$SRV2_PID" "$SRV2_PORT" 1
+S_CONFIGS=(s_untraced s_library s_sampled s_sampled2 s_sampled_probes s_light)
 for ((r = 0; r < SERVER_ROUNDS; r++)); do
 	echo " round $((r + 1))" >>"$LOG"
 	for c in $(order ${#S_CONFIGS[@]} "$r"); do
 		${S_CONFIGS[$c]}
 	done
 done
-for v in SRV0 SRV1; do
+for v in SRV0 SRV1 SRV2; do
 	p=${v}_PID
 	kill -INT "${!p}" 2>/dev/null
 	wait "${!p}" 2>/dev/null
@@ -772,10 +795,10 @@ read -r _ ACC2_WORST ACC2_OK_RUNS ACC2_N <<<"$(grep '^VERDICT ' <<<"$ACC_TEXT2")
 # ============================================================================
 
 for LP in malloc_loop size_mix_loop; do
-	for k in untraced library sampled full heaptrack; do
+	for k in untraced library sampled sampled2 full heaptrack; do
 		[ -n "${RES[$LP.$k]:-}" ] || problem "$LP $k: no measurement"
 	done
-	for k in sampled full; do
+	for k in sampled sampled2 full; do
 		[ "${DROPS[$LP.$k]:-0}" -eq 0 ] || problem "$LP $k: memscope dropped ${DROPS[$LP.$k]} events"
 	done
 	[ -z "${CALLS[$LP.full]:-}" ] || [ "${ALLOCS[$LP.full]}" -eq "${CALLS[$LP.full]}" ] ||
@@ -784,7 +807,7 @@ for LP in malloc_loop size_mix_loop; do
 	awk -v a="$(med "$LP.full")" -v b="$(med "$LP.untraced")" 'BEGIN { exit !(a != "nan" && b != "nan" && a > 3 * b) }' ||
 		problem "$LP full: $(fmt_ns "$(med "$LP.full")") ns is not far above untraced: was the tracer attached?"
 done
-for k in sampled sampled_probes light; do
+for k in sampled sampled2 sampled_probes light; do
 	[ "${DROPS[srv.$k]:-0}" -eq 0 ] || problem "server $k: memscope dropped ${DROPS[srv.$k]} events"
 	[ -n "${RES[srv.$k.rps]:-}" ] || problem "server $k: no measurement"
 done
@@ -804,7 +827,7 @@ drow() { # LABEL KEY
 }
 note() { # LP KEY: what memscope saw against what the loop did while it was attached
 	[ -n "${CALLS[$1.$2]:-}" ] || return 0
-	if [ "$2" = sampled ]; then
+	if [ "${2#sampled}" != "$2" ]; then
 		printf '%s: %s samples, est. %s allocations for %s made; ' "$1" "${SAMPLES[$1.$2]}" "${AOBJ[$1.$2]}" "${CALLS[$1.$2]}"
 	else
 		printf '%s: %s allocs counted for %s made; ' "$1" "${ALLOCS[$1.$2]}" "${CALLS[$1.$2]}"
@@ -815,8 +838,12 @@ note() { # LP KEY: what memscope saw against what the loop did while it was atta
 SMALL_UN=$(med malloc_loop.untraced) SMALL_LIB=$(med malloc_loop.library) SMALL_S=$(med malloc_loop.sampled)
 LIB_OK=$(verdict rle "$SMALL_LIB" "$SMALL_UN" 1.4)
 SAMPLED_OK=$(verdict rle "$SMALL_S" "$SMALL_UN" 1.5)
+SMALL_S2=$(med malloc_loop.sampled2)
+SAMPLED2_OK=$(verdict rle "$SMALL_S2" "$SMALL_UN" 1.5)
 S_UN=$(med srv.untraced.rps) S_LIB=$(med srv.library.rps) S_S=$(med srv.sampled.rps)
 SRV_OK=$(verdict rle "$S_UN" "$S_S" 1.05)
+S_S2=$(med srv.sampled2.rps)
+SRV2_OK=$(verdict rle "$S_UN" "$S_S2" 1.05)
 acc_le() { awk -v w="$1" -v l="$2" 'BEGIN { exit !(w != "nan" && w != "" && w + 0 <= l) }'; }
 ACC_OK=$(verdict acc_le "${ACC_WORST:-nan}" 0.15)
 ACC2_OK=$(verdict acc_le "${ACC2_WORST:-nan}" 0.15)
@@ -830,10 +857,13 @@ printf '  %-27s %-50s %s\n' "" "    ns [range]         median  paired    best" "
 drow "untraced" untraced
 drow "library loaded, no tracer" library
 drow "memscope-trace -m sampled" sampled
+drow "  the same at $((R2 / 1024)) KiB interval" sampled2
 drow "memscope-trace -m full" full
 drow "heaptrack $(heaptrack --version | awk '{ print $2 }') (from start)" heaptrack
 echo "    -m sampled  $(note malloc_loop sampled)"
 echo "                $(note size_mix_loop sampled)"
+echo "    at $((R2 / 1024)) KiB   $(note malloc_loop sampled2)"
+echo "                $(note size_mix_loop sampled2)"
 echo "    -m full     $(note malloc_loop full)"
 echo "                $(note size_mix_loop full)"
 echo "    memscope-trace took $(fmt_ns "$(med attach_ms.d_sampled)") ms to attach -m sampled, $(fmt_ns "$(med attach_ms.d_full)") ms -m full," \
@@ -853,10 +883,11 @@ printf '  %-32s %9s %8s %-16s %7s %7s %8s\n' "" "req/s" "" "[range]" "slowdn" "C
 srv_row "untraced (no library)" untraced
 srv_row "library loaded, no tracer" library
 srv_row "memscope-trace -m sampled" sampled
+srv_row "  the same at $((R2 / 1024)) KiB interval" sampled2
 srv_row "-m sampled --with-probes" sampled_probes
 srv_row "-m light, no library" light
 echo "    slowdn: untraced req/s / this req/s; CPU us: the server's CPU time per request."
-for k in sampled sampled_probes light; do
+for k in sampled sampled2 sampled_probes light; do
 	[ -n "${CALLS[srv.$k]:-}" ] || continue
 	printf '    %-26s %s events for %s requests (%s per request), %s samples, dropped %s; the tracer used %s CPUs\n' \
 		"-m ${k/_probes/ --with-probes}:" "${EVENTS[srv.$k]}" "${CALLS[srv.$k]}" \
@@ -881,6 +912,8 @@ SUMMARY=$(
 		"$(fmt_ns "$SMALL_LIB") / $(fmt_ns "$SMALL_UN") ns; paired $(ratio "$(med malloc_loop.library.paired)" 1), best rounds $(ratio "$(best malloc_loop.library)" "$(best malloc_loop.untraced)")"
 	sline "small blocks: sampled / untraced" "$(ratio "$SMALL_S" "$SMALL_UN")" "<= 1.5x" "$SAMPLED_OK" \
 		"$(fmt_ns "$SMALL_S") / $(fmt_ns "$SMALL_UN") ns; paired $(ratio "$(med malloc_loop.sampled.paired)" 1), best rounds $(ratio "$(best malloc_loop.sampled)" "$(best malloc_loop.untraced)")"
+	sline "  the same at $((R2 / 1024)) KiB interval" "$(ratio "$SMALL_S2" "$SMALL_UN")" "<= 1.5x" "$SAMPLED2_OK" \
+		"$(fmt_ns "$SMALL_S2") / $(fmt_ns "$SMALL_UN") ns; paired $(ratio "$(med malloc_loop.sampled2.paired)" 1)"
 	sline "small blocks: sampled / library" "$(ratio "$SMALL_S" "$SMALL_LIB")" "-" "-" \
 		"$(fmt_ns "$SMALL_S") / $(fmt_ns "$SMALL_LIB") ns (the same process, tracer attached or not)"
 	sline "small blocks: full / untraced" "$(ratio "$(med malloc_loop.full)" "$SMALL_UN")" "-" "-" \
@@ -893,6 +926,8 @@ SUMMARY=$(
 	done
 	sline "server req/s untraced / sampled" "$(ratio "$S_UN" "$S_S")" "<= 1.05x" "$SRV_OK" \
 		"$(num "$S_UN") / $(num "$S_S") req/s"
+	sline "  the same at $((R2 / 1024)) KiB interval" "$(ratio "$S_UN" "$S_S2")" "<= 1.05x" "$SRV2_OK" \
+		"$(num "$S_UN") / $(num "$S_S2") req/s"
 	sline "server req/s untraced / library" "$(ratio "$S_UN" "$S_LIB")" "-" "-" "$(num "$S_UN") / $(num "$S_LIB") req/s"
 	sline "server req/s untraced / sampled+probes" "$(ratio "$S_UN" "$(med srv.sampled_probes.rps)")" "-" "-" \
 		"$(num "$S_UN") / $(num "$(med srv.sampled_probes.rps)") req/s"

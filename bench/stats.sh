@@ -1,6 +1,7 @@
 # bench/stats.sh - helpers shared by bench/run.sh, server_bench.sh and
 # sampled_bench.sh (sourced, not run): medians and ranges of repeated
-# figures, their formatting, and the list of problems a run reports.
+# figures, their formatting, the list of problems a run reports, and the
+# build of the floor helper (bench/floor.c).
 # A missing figure is "nan" (or empty) and prints as n/a.
 
 median() { # numbers as arguments
