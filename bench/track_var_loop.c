@@ -70,11 +70,11 @@ __attribute__((section(".probes"))) volatile unsigned short memscope_bench_var_s
 #define TWIN_VAR(v)                                                           \
 	do {                                                                   \
 		if (__builtin_expect(memscope_bench_var_semaphore != 0, 0))    \
-			STAP_PROBE7(memscope_bench, var, #v, (uintptr_t)&(v),  \
+			STAP_PROBE8(memscope_bench, var, #v, (uintptr_t)&(v),  \
 				    (uint64_t)sizeof(v),                       \
 				    memscope__value(&(v), sizeof(v)),          \
 				    (uintptr_t)(MEMSCOPE__TYPE_OF(v)), __FILE__, \
-				    __LINE__);                                 \
+				    __LINE__, memscope__clock());              \
 	} while (0)
 
 static __attribute__((noinline)) double loop_twin(long n)

@@ -13,6 +13,7 @@ const volatile __u32 cfg_from_start = 0;  /* traced since exec: unknown frees ar
 const volatile __u32 cfg_follow = 0;      /* add forked children to `traced` */
 const volatile __u64 cfg_wakeup_bytes = 1 << 20; /* wake the tracer past this backlog */
 const volatile __u32 cfg_ncpus = 1;       /* possible CPUs (sizes the wakeup window) */
+const volatile __u32 cfg_user_tsc = 0;    /* TSC readings from probes are usable times */
 
 /* Next scope id; ids are unique across threads and processes of a trace. */
 __u64 next_scope_id = 1;

@@ -64,6 +64,10 @@ enum ms_event_type {
 #define MS_F_CUSTOM (1u << 5)    /* MEMSCOPE_ALLOC/MEMSCOPE_FREE */
 #define MS_F_DEEP (1u << 6)      /* scope deeper than MS_SCOPE_STACK */
 #define MS_F_LAST (1u << 7)      /* vma: the end of the set (no mapping) */
+#define MS_F_TSC (1u << 8)       /* ts_ns holds the probe's raw TSC reading;
+				  * the consumer (user/tsc_clock.h) turns it
+				  * into CLOCK_MONOTONIC ns before anything
+				  * else sees the record */
 
 /* The common header of every record (40 bytes). scope and task are the
  * innermost scope and the running task of the thread when the record was

@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "loader.h"
+#include "tsc_clock.h"
 #include "elf_syms.h"
 #include "probe_place.h"
 #include "memscope.skel.h"
@@ -171,6 +172,7 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 	l->skel->rodata->cfg_follow = cfg->follow;
 	l->skel->rodata->cfg_wakeup_bytes = cfg->ring_bytes / 4;
 	l->skel->rodata->cfg_ncpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
+	l->skel->rodata->cfg_user_tsc = ms_tsc_usable();
 	bpf_map__set_max_entries(l->skel->maps.rb, cfg->ring_bytes);
 	slots = thread_slots();
 	l->skel->rodata->cfg_slot_mask = slots - 1;

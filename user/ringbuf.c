@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 #include "bpfmaps.h"
 #include "ringbuf.h"
+#include "tsc_clock.h"
 
 struct ms_consumer {
 	struct ring_buffer *rb;
@@ -17,6 +18,13 @@ struct ms_consumer {
 	uint64_t stacks;
 	void (*hook)(void *user, const struct ms_hdr *h);
 	void *user;
+	int tsc_ok; /* clock below calibrated: MS_F_TSC records can be read */
+	struct ms_tsc_clock clock;
+	/* a record whose TSC time was turned into ns (the ring is read-only) */
+	union {
+		struct ms_ev_var var;
+		uint64_t align;
+	} copy;
 };
 
 static int on_record(void *ctx, void *data, size_t len)
@@ -25,6 +33,16 @@ static int on_record(void *ctx, void *data, size_t len)
 	const struct ms_hdr *h = data;
 
 	c->records++;
+	if ((h->flags & MS_F_TSC) && len <= sizeof(c->copy)) {
+		memcpy(&c->copy, data, len);
+		c->copy.var.h.flags &= ~MS_F_TSC;
+		/* without a calibrated clock (not expected: BPF sends TSC
+		 * times only when the loader found the TSC usable) the
+		 * record keeps no time rather than a wrong one */
+		c->copy.var.h.ts_ns = c->tsc_ok ? ms_tsc_clock_ns(&c->clock, h->ts_ns) : 0;
+		data = &c->copy;
+		h = data;
+	}
 	if (len >= sizeof(struct ms_ev_heap) &&
 	    (h->type == MS_EV_ALLOC || h->type == MS_EV_FREE || h->type == MS_EV_REALLOC))
 		c->stacks += ms_bpfmaps_fetch_stack(c->stacks_fd, c->reg, h->pid,
@@ -45,6 +63,7 @@ struct ms_consumer *ms_consumer_new(struct ms_loader *l, struct ms_registry *r, 
 	c->depth = stack_depth;
 	c->stacks_fd = ms_loader_stacks_fd(l);
 	c->ips = calloc(stack_depth > 0 ? (size_t)stack_depth : 1, sizeof(uint64_t));
+	c->tsc_ok = ms_tsc_clock_init(&c->clock) == 0;
 	c->rb = ring_buffer__new(ms_loader_ringbuf_fd(l), on_record, c, NULL);
 	if (!c->ips || !c->rb) {
 		int err = errno ? errno : ENOMEM;
@@ -63,6 +82,8 @@ int ms_consumer_poll(struct ms_consumer *c, int timeout_ms)
 
 	if (err < 0 && err != -EINTR)
 		return err;
+	if (c->tsc_ok)
+		ms_tsc_clock_anchor(&c->clock);
 	err = ring_buffer__consume(c->rb);
 	if (err < 0 && err != -EINTR)
 		return err;

@@ -51,6 +51,13 @@ def check_macros_report(r, rounds=1):
     for p in points:
         assert p["type"] == "struct point" and p["size"] == 12 and p["value"] is None
         assert sc[p["scope"]]["name"] == "inner"
+    # Variable times (the probe's TSC reading, turned into the monotonic
+    # clock by the tracer, where the kernel keeps time by the TSC) and
+    # scope times (BPF's clock) are one clock: each variable was first
+    # seen inside its scope.
+    for v in vs:
+        s = sc[v["scope"]]
+        assert s["enter_ns"] <= v["first_seen_ns"] <= s["exit_ns"], (v, s)
     assert r["summary"]["variables"] == len(vs) == 3 + 2 * NTHREADS * rounds
     assert r["summary"]["scopes"] == 2 + 2 * NTHREADS * rounds
     assert r["summary"]["dropped_events"] == 0
