@@ -446,25 +446,23 @@ echo "   memscope build: $SRV_LINE"
 echo "   classic build:  $SRV_C_LINE"
 
 srow() { printf '  %-38s %10s  %-12s %-8s %s\n' "$@"; }
+# p99row KEY BASE PHASE [TARGET STATUS]: KEY's p99 against BASE's
+p99row() {
+	local phase=saturated
+	[ "$3" = paced ] && phase=paced
+	srow "server p99 $1 / $2, $phase" "$(x "$(pr "$1" "$3" p99 "$2")")" "${4:--}" "${5:--}" \
+		"$(ms "$(m "$1" "$3" p99)") / $(ms "$(m "$2" "$3" p99)") ms"
+}
 SUMMARY=$(
-	srow "server p99 light / untraced, saturated" "$(x "$(pr light sat p99)")" \
-		"<= 1.10x" "$LIGHT_SAT_OK" "$(ms "$(m light sat p99)") / $(ms "$(m untraced sat p99)") ms"
-	srow "server p99 light / untraced, paced" "$(x "$(pr light paced p99)")" \
-		"<= 1.10x" "$LIGHT_PACED_OK" "$(ms "$(m light paced p99)") / $(ms "$(m untraced paced p99)") ms"
-	srow "server p99 floor / untraced, saturated" "$(x "$(pr floor sat p99)")" \
-		"-" "-" "$(ms "$(m floor sat p99)") / $(ms "$(m untraced sat p99)") ms"
-	srow "server p99 floor / untraced, paced" "$(x "$(pr floor paced p99)")" \
-		"-" "-" "$(ms "$(m floor paced p99)") / $(ms "$(m untraced paced p99)") ms"
-	srow "server p99 light / floor, paced" "$(x "$(pr light paced p99 floor)")" \
-		"-" "-" "$(ms "$(m light paced p99)") / $(ms "$(m floor paced p99)") ms"
-	srow "server p99 full / untraced, paced" "$(x "$(pr full paced p99)")" \
-		"-" "-" "$(ms "$(m full paced p99)") / $(ms "$(m untraced paced p99)") ms"
-	srow "server p99 classic / untraced, paced" "$(x "$(pr classic paced p99)")" \
-		"-" "-" "$(ms "$(m classic paced p99)") / $(ms "$(m untraced paced p99)") ms"
-	srow "server p99 frozen / full, saturated" "$(x "$(pr frozen sat p99 full)")" \
-		"<= 1.10x" "$FROZEN_SAT_OK" "$(ms "$(m frozen sat p99)") / $(ms "$(m full sat p99)") ms"
-	srow "server p99 frozen / full, paced" "$(x "$(pr frozen paced p99 full)")" \
-		"<= 1.10x" "$FROZEN_PACED_OK" "$(ms "$(m frozen paced p99)") / $(ms "$(m full paced p99)") ms"
+	p99row light untraced sat "<= 1.10x" "$LIGHT_SAT_OK"
+	p99row light untraced paced "<= 1.10x" "$LIGHT_PACED_OK"
+	p99row floor untraced sat
+	p99row floor untraced paced
+	p99row light floor paced
+	p99row full untraced paced
+	p99row classic untraced paced
+	p99row frozen full sat "<= 1.10x" "$FROZEN_SAT_OK"
+	p99row frozen full paced "<= 1.10x" "$FROZEN_PACED_OK"
 	srow "server CPU/request frozen / full" "$(x "$(pr frozen sat cpu full)")" \
 		"<= 1.10x" "$FROZEN_CPU_OK" "$(us "$(m frozen sat cpu)") / $(us "$(m full sat cpu)") us; ${DROPS[frozen]:-0} events dropped (${FROZEN_DROP_PCT}%)"
 	for k in light full classic; do

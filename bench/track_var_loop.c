@@ -50,19 +50,6 @@ static __attribute__((noinline)) double loop_none(long n)
 	return (now_ns() - t0) / n;
 }
 
-static __attribute__((noinline)) double loop_track(long n)
-{
-	long x = 0, i;
-	double t0 = now_ns();
-
-	for (i = 0; i < n; i++) {
-		x = i;
-		TRACK_VAR(x);
-		__asm__ volatile("" : : "r"(&x) : "memory");
-	}
-	return (now_ns() - t0) / n;
-}
-
 /* TRACK_VAR's expansion (include/memscope.h, MEMSCOPE__VAR) with provider
  * memscope_bench: the same semaphore test, arguments and nop. */
 __attribute__((section(".probes"))) volatile unsigned short memscope_bench_var_semaphore;
@@ -77,18 +64,22 @@ __attribute__((section(".probes"))) volatile unsigned short memscope_bench_var_s
 				    __LINE__, memscope__clock());              \
 	} while (0)
 
-static __attribute__((noinline)) double loop_twin(long n)
-{
-	long x = 0, i;
-	double t0 = now_ns();
-
-	for (i = 0; i < n; i++) {
-		x = i;
-		TWIN_VAR(x);
-		__asm__ volatile("" : : "r"(&x) : "memory");
+/* loop_track and loop_twin: one body, so the two sites are alike */
+#define PROBE_LOOP(fn, PROBE)                                                 \
+	static __attribute__((noinline)) double fn(long n)                     \
+	{                                                                      \
+		long x = 0, i;                                                 \
+		double t0 = now_ns();                                          \
+                                                                               \
+		for (i = 0; i < n; i++) {                                      \
+			x = i;                                                 \
+			PROBE(x);                                              \
+			__asm__ volatile("" : : "r"(&x) : "memory");           \
+		}                                                              \
+		return (now_ns() - t0) / n;                                    \
 	}
-	return (now_ns() - t0) / n;
-}
+PROBE_LOOP(loop_track, TRACK_VAR)
+PROBE_LOOP(loop_twin, TWIN_VAR)
 
 struct classic_arg {
 	long n;
