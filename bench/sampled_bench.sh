@@ -43,12 +43,13 @@
 #       Per run, the worst relative error over the sites above 10 MiB; the
 #       figure is the median over runs.
 #
-# Targets (issue 6): library/untraced <= 1.4x and sampled/untraced <= 1.5x on
+# Targets (issue 6), judged on the medians of per-round ratios (processes and
+# servers are new every round): library/untraced <= 1.4x and sampled/untraced <= 1.5x on
 # the small-block loop; server throughput untraced/sampled <= 1.05x; every
 # site above 10 MiB live estimated within 15%.
 #
 # Environment: SAMPLED_BENCH_ROUNDS (5), SAMPLED_BENCH_REPS (3),
-# SAMPLED_BENCH_RUN_S (0.2), SAMPLED_BENCH_SERVER_ROUNDS (3),
+# SAMPLED_BENCH_RUN_S (0.2), SAMPLED_BENCH_SERVER_ROUNDS (5),
 # SAMPLED_BENCH_DURATION (6 s per wrk load), SAMPLED_BENCH_ACC_RUNS (5),
 # SAMPLED_BENCH_ACC_INTERVAL2 (65536: D3 again at this interval),
 # WRK_THREADS (2), WRK_CONNS (16). SAMPLED_BENCH_SUMMARY=FILE: write the
@@ -66,7 +67,7 @@ LIB=$(realpath .output/libmemscope_sample.so 2>/dev/null)
 ROUNDS=${SAMPLED_BENCH_ROUNDS:-5}
 REPS=${SAMPLED_BENCH_REPS:-3}
 RUN_S=${SAMPLED_BENCH_RUN_S:-0.2}
-SERVER_ROUNDS=${SAMPLED_BENCH_SERVER_ROUNDS:-3}
+SERVER_ROUNDS=${SAMPLED_BENCH_SERVER_ROUNDS:-5}
 DUR=${SAMPLED_BENCH_DURATION:-6}
 ACC_RUNS=${SAMPLED_BENCH_ACC_RUNS:-5}
 WRK_T=${WRK_THREADS:-2}
@@ -620,25 +621,45 @@ s_sampled_probes() { s_traced sampled_probes "sampled --with-probes" "$SRV1_PID"
 s_light() { s_traced light light "$SRV0_PID" "$SRV0_PORT" "${SRV0_SEMS[@]}"; }
 
 echo "D2 server ($(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }') s)" >>"$LOG"
-server_start SRV0 env
-server_start SRV1 env LD_PRELOAD="$LIB"
-server_start SRV2 env LD_PRELOAD="$LIB" MEMSCOPE_SAMPLE_INTERVAL="$R2"
-mapfile -t SRV2_LIB_SEMS < <(sem_addrs "$SRV2_PID" "$LIB")
-# the semaphores sampled mode raises: the library's; with --with-probes the
-# server's own too (TRACK_VAR and tasks)
-mapfile -t SRV_LIB_SEMS < <(sem_addrs "$SRV1_PID" "$LIB")
-mapfile -t SRV_SEMS < <(sem_addrs "$SRV1_PID" "$LIB"; sem_addrs "$SRV1_PID" .output/examples/epoll_server)
-mapfile -t SRV0_SEMS < <(sem_addrs "$SRV0_PID" .output/examples/epoll_server)
-echo "  servers: untraced PID $SRV0_PID port $SRV0_PORT, library PID $SRV1_PID port $SRV1_PORT," \
-	"${#SRV_SEMS[@]} semaphores" >>"$LOG"
-load - "$SRV0_PID" "$SRV0_PORT" 1
-load - "$SRV1_PID" "$SRV1_PORT" 1
-load - "$SRV2_PID" "$SRV2_PORT" 1
+# servers_up: three fresh servers (a server process, like a loop, can be
+# slow for its whole life), their semaphores, a warm-up load each
+servers_up() {
+	local v p
+	for v in SRV0 SRV1 SRV2; do
+		p=${v}_PID
+		[ -n "${!p}" ] || continue
+		kill -INT "${!p}" 2>/dev/null
+		wait "${!p}" 2>/dev/null
+		echo "  $(grep '^epoll_server:' $OUT/d_$v.out)" >>"$LOG"
+	done
+	server_start SRV0 env
+	server_start SRV1 env LD_PRELOAD="$LIB"
+	server_start SRV2 env LD_PRELOAD="$LIB" MEMSCOPE_SAMPLE_INTERVAL="$R2"
+	mapfile -t SRV2_LIB_SEMS < <(sem_addrs "$SRV2_PID" "$LIB")
+	# the semaphores sampled mode raises: the library's; with
+	# --with-probes the server's own too (TRACK_VAR and tasks)
+	mapfile -t SRV_LIB_SEMS < <(sem_addrs "$SRV1_PID" "$LIB")
+	mapfile -t SRV_SEMS < <(sem_addrs "$SRV1_PID" "$LIB"; sem_addrs "$SRV1_PID" .output/examples/epoll_server)
+	mapfile -t SRV0_SEMS < <(sem_addrs "$SRV0_PID" .output/examples/epoll_server)
+	echo "  servers: untraced PID $SRV0_PID port $SRV0_PORT, library PID $SRV1_PID port $SRV1_PORT," \
+		"${#SRV_SEMS[@]} semaphores" >>"$LOG"
+	load - "$SRV0_PID" "$SRV0_PORT" 1
+	load - "$SRV1_PID" "$SRV1_PORT" 1
+	load - "$SRV2_PID" "$SRV2_PORT" 1
+}
 S_CONFIGS=(s_untraced s_library s_sampled s_sampled2 s_sampled_probes s_light)
 for ((r = 0; r < SERVER_ROUNDS; r++)); do
 	echo " round $((r + 1))" >>"$LOG"
+	servers_up
+	LAST=()
 	for c in $(order ${#S_CONFIGS[@]} "$r"); do
 		${S_CONFIGS[$c]}
+	done
+	# per-round slowdowns: untraced req/s / this req/s, seconds apart
+	for k in library sampled sampled2 sampled_probes light; do
+		[ -n "${LAST[srv.$k.rps]:-}" ] && [ -n "${LAST[srv.untraced.rps]:-}" ] &&
+			add "srv.$k.paired" "$(awk -v a="${LAST[srv.untraced.rps]}" -v b="${LAST[srv.$k.rps]}" \
+				'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
 	done
 done
 for v in SRV0 SRV1 SRV2; do
@@ -836,14 +857,21 @@ note() { # LP KEY: what memscope saw against what the loop did while it was atta
 }
 
 SMALL_UN=$(med malloc_loop.untraced) SMALL_LIB=$(med malloc_loop.library) SMALL_S=$(med malloc_loop.sampled)
-LIB_OK=$(verdict rle "$SMALL_LIB" "$SMALL_UN" 1.4)
-SAMPLED_OK=$(verdict rle "$SMALL_S" "$SMALL_UN" 1.5)
+# Targets are judged on the median of the per-round ratios ("paired"):
+# processes are new every round, and the machine's phase (loops run at
+# ~11 or ~20 ns a pair for minutes at a time) moves a ratio of medians
+# taken from different rounds by up to 0.4.
+LIB_P=$(med malloc_loop.library.paired) SMALL_S_P=$(med malloc_loop.sampled.paired)
+SMALL_S2_P=$(med malloc_loop.sampled2.paired)
+LIB_OK=$(verdict rle "$LIB_P" 1 1.4)
+SAMPLED_OK=$(verdict rle "$SMALL_S_P" 1 1.5)
 SMALL_S2=$(med malloc_loop.sampled2)
-SAMPLED2_OK=$(verdict rle "$SMALL_S2" "$SMALL_UN" 1.5)
+SAMPLED2_OK=$(verdict rle "$SMALL_S2_P" 1 1.5)
 S_UN=$(med srv.untraced.rps) S_LIB=$(med srv.library.rps) S_S=$(med srv.sampled.rps)
-SRV_OK=$(verdict rle "$S_UN" "$S_S" 1.05)
+S_S_P=$(med srv.sampled.paired) S_S2_P=$(med srv.sampled2.paired)
+SRV_OK=$(verdict rle "$S_S_P" 1 1.05)
 S_S2=$(med srv.sampled2.rps)
-SRV2_OK=$(verdict rle "$S_UN" "$S_S2" 1.05)
+SRV2_OK=$(verdict rle "$S_S2_P" 1 1.05)
 acc_le() { awk -v w="$1" -v l="$2" 'BEGIN { exit !(w != "nan" && w != "" && w + 0 <= l) }'; }
 ACC_OK=$(verdict acc_le "${ACC_WORST:-nan}" 0.15)
 ACC2_OK=$(verdict acc_le "${ACC2_WORST:-nan}" 0.15)
@@ -908,12 +936,12 @@ grep -v -e '^VERDICT ' -e '^PROBLEM ' -e '^  (for blocks' -e '^   [0-9]* MiB' <<
 
 sline() { printf '  %-38s %10s  %-12s %-8s %s\n' "$@"; }
 SUMMARY=$(
-	sline "small blocks: library / untraced" "$(ratio "$SMALL_LIB" "$SMALL_UN")" "<= 1.4x" "$LIB_OK" \
-		"$(fmt_ns "$SMALL_LIB") / $(fmt_ns "$SMALL_UN") ns; paired $(ratio "$(med malloc_loop.library.paired)" 1), best rounds $(ratio "$(best malloc_loop.library)" "$(best malloc_loop.untraced)")"
-	sline "small blocks: sampled / untraced" "$(ratio "$SMALL_S" "$SMALL_UN")" "<= 1.5x" "$SAMPLED_OK" \
-		"$(fmt_ns "$SMALL_S") / $(fmt_ns "$SMALL_UN") ns; paired $(ratio "$(med malloc_loop.sampled.paired)" 1), best rounds $(ratio "$(best malloc_loop.sampled)" "$(best malloc_loop.untraced)")"
-	sline "  the same at $((R2 / 1024)) KiB interval" "$(ratio "$SMALL_S2" "$SMALL_UN")" "<= 1.5x" "$SAMPLED2_OK" \
-		"$(fmt_ns "$SMALL_S2") / $(fmt_ns "$SMALL_UN") ns; paired $(ratio "$(med malloc_loop.sampled2.paired)" 1)"
+	sline "small blocks: library / untraced" "$(ratio "$LIB_P" 1)" "<= 1.4x" "$LIB_OK" \
+		"paired; ratio of medians $(ratio "$SMALL_LIB" "$SMALL_UN") ($(fmt_ns "$SMALL_LIB") / $(fmt_ns "$SMALL_UN") ns)"
+	sline "small blocks: sampled / untraced" "$(ratio "$SMALL_S_P" 1)" "<= 1.5x" "$SAMPLED_OK" \
+		"paired; ratio of medians $(ratio "$SMALL_S" "$SMALL_UN") ($(fmt_ns "$SMALL_S") / $(fmt_ns "$SMALL_UN") ns)"
+	sline "  the same at $((R2 / 1024)) KiB interval" "$(ratio "$SMALL_S2_P" 1)" "<= 1.5x" "$SAMPLED2_OK" \
+		"paired; ratio of medians $(ratio "$SMALL_S2" "$SMALL_UN") ($(fmt_ns "$SMALL_S2") / $(fmt_ns "$SMALL_UN") ns)"
 	sline "small blocks: sampled / library" "$(ratio "$SMALL_S" "$SMALL_LIB")" "-" "-" \
 		"$(fmt_ns "$SMALL_S") / $(fmt_ns "$SMALL_LIB") ns (the same process, tracer attached or not)"
 	sline "small blocks: full / untraced" "$(ratio "$(med malloc_loop.full)" "$SMALL_UN")" "-" "-" \
@@ -924,10 +952,10 @@ SUMMARY=$(
 		sline "size mix: $k / untraced" "$(ratio "$(med size_mix_loop.$k)" "$(med size_mix_loop.untraced)")" "-" "-" \
 			"$(fmt_ns "$(med size_mix_loop.$k)") / $(fmt_ns "$(med size_mix_loop.untraced)") ns"
 	done
-	sline "server req/s untraced / sampled" "$(ratio "$S_UN" "$S_S")" "<= 1.05x" "$SRV_OK" \
-		"$(num "$S_UN") / $(num "$S_S") req/s"
-	sline "  the same at $((R2 / 1024)) KiB interval" "$(ratio "$S_UN" "$S_S2")" "<= 1.05x" "$SRV2_OK" \
-		"$(num "$S_UN") / $(num "$S_S2") req/s"
+	sline "server req/s untraced / sampled" "$(ratio "$S_S_P" 1)" "<= 1.05x" "$SRV_OK" \
+		"paired; ratio of medians $(ratio "$S_UN" "$S_S") ($(num "$S_UN") / $(num "$S_S") req/s)"
+	sline "  the same at $((R2 / 1024)) KiB interval" "$(ratio "$S_S2_P" 1)" "<= 1.05x" "$SRV2_OK" \
+		"paired; ratio of medians $(ratio "$S_UN" "$S_S2") ($(num "$S_UN") / $(num "$S_S2") req/s)"
 	sline "server req/s untraced / library" "$(ratio "$S_UN" "$S_LIB")" "-" "-" "$(num "$S_UN") / $(num "$S_LIB") req/s"
 	sline "server req/s untraced / sampled+probes" "$(ratio "$S_UN" "$(med srv.sampled_probes.rps)")" "-" "-" \
 		"$(num "$S_UN") / $(num "$(med srv.sampled_probes.rps)") req/s"
