@@ -16,67 +16,48 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* ---- variables ---------------------------------------------------------- */
 
-/* Fill a variable record from the probe's arguments a[]. The probe's own
- * TSC reading (a[7]) is the record's time when the kernel keeps time by
- * the TSC: bpf_ktime_get_ns() was ~70 ns of a hit. */
-static __always_inline void var_fill(struct ms_ev_var *e, const __u64 *a, __u64 pid_tgid,
-				     const struct ms_thread *t)
-{
-	if (cfg_user_tsc && a[7]) {
-		hdr_fill_ts(&e->h, MS_EV_VAR, sizeof(*e), pid_tgid, t, a[7]);
-		e->h.flags = MS_F_TSC;
-	} else {
-		hdr_fill(&e->h, MS_EV_VAR, sizeof(*e), pid_tgid, t);
-	}
-	e->name = a[0];
-	e->addr = a[1];
-	e->size = a[2];
-	e->value = a[3];
-	e->type = a[4];
-	e->file = a[5];
-	e->line = (__u32)a[6];
-	e->_pad = 0;
-}
-
 /* (name*, addr, size, value, type*, file*, line, tsc) - tsc is missing (0)
  * in programs built with a header older than the argument */
 SEC("usdt")
 int ms_var(struct pt_regs *ctx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct ms_thread *t = thread_of_keep(task);
+	struct ms_thread *t = thread_of(task);
 	__u64 pid_tgid = task_pid_tgid(task);
 	struct ms_ev_var *e;
 	__u64 a[8];
+	__u64 name, addr, size, value, type, file;
+	int line;
 
 	if (ms_usdt_args(ctx, a, 8))
 		return 0;
+	name = a[0], addr = a[1], size = a[2], value = a[3], type = a[4], file = a[5];
+	line = (int)a[6];
 	/* The three strings of a site are literals: sent on its first hit. */
 	if (site_first_t(t, pid_tgid, PT_REGS_IP(ctx))) {
-		string_send(pid_tgid, a[0]); /* name */
-		string_send(pid_tgid, a[4]); /* type */
-		string_send(pid_tgid, a[5]); /* file */
-	}
-	/* Into the thread's batch where it has one (ms_thread.vars), else
-	 * straight into the ring. */
-	if (t && t->batching) {
-		__u32 i = t->nvars;
-
-		if (i >= MS_VAR_BATCH) {
-			vars_flush(t);
-			i = 0;
-		}
-		var_fill(&t->vars[i & (MS_VAR_BATCH - 1)], a, pid_tgid, t);
-		/* counted only once complete: the tracer reads [0, nvars) */
-		t->nvars = i + 1;
-		if (i + 1 >= MS_VAR_BATCH)
-			vars_flush(t);
-		return 0;
+		string_send(pid_tgid, name);
+		string_send(pid_tgid, type);
+		string_send(pid_tgid, file);
 	}
 	e = rb_reserve(sizeof(*e));
 	if (!e)
 		return 0;
-	var_fill(e, a, pid_tgid, t);
+	/* The probe's own TSC reading is the record's time when the kernel
+	 * keeps time by the TSC: bpf_ktime_get_ns() was ~70 ns of a hit. */
+	if (cfg_user_tsc && a[7]) {
+		hdr_fill_ts(&e->h, MS_EV_VAR, sizeof(*e), pid_tgid, t, a[7]);
+		e->h.flags = MS_F_TSC;
+	} else {
+		hdr_fill(&e->h, MS_EV_VAR, sizeof(*e), pid_tgid, t);
+	}
+	e->addr = addr;
+	e->size = size;
+	e->value = value;
+	e->name = name;
+	e->type = type;
+	e->file = file;
+	e->line = line;
+	e->_pad = 0;
 	rb_submit(e, sizeof(*e));
 	return 0;
 }
@@ -512,7 +493,6 @@ int BPF_PROG(ms_exit, struct task_struct *p, bool group_dead)
 	if (!bpf_map_lookup_elem(&traced, &pid))
 		return 0;
 	code = BPF_CORE_READ(p, exit_code);
-	vars_flush(thread_find(p));
 	thread_slot_release(p);
 	if (group_dead) {
 		/* A group exit (exit_group, fatal signal) carries its status
@@ -643,8 +623,6 @@ int BPF_PROG(ms_exec, struct task_struct *p, pid_t old_pid)
 		return 0;
 	/* Thread state outlives exec; the new image's sites are not sent. */
 	t = thread_find(p);
-	/* held-back records name strings of the old image: out before EXEC */
-	vars_flush(t);
 	if (t)
 		__builtin_memset(t->site_seen, 0, sizeof(t->site_seen));
 	proc_record(MS_EV_EXEC, pid, BPF_CORE_READ(p, pid), 0, 0);

@@ -38,14 +38,45 @@ struct {
 	__type(value, __u32);
 } traced SEC(".maps");
 
-/* struct ms_thread and ms_thread_slot, the per-thread state, are in
- * memscope_events.h: the tracer reads the slots when it stops. Its first
- * home is a slot of an array indexed by the thread id: the verifier inlines
- * an array lookup into a few instructions, where bpf_task_storage_get()
- * cost ~45 ns a hit here, on every probe. The loader sizes the array to a
- * power of two >= pid_max where it can (no two live threads then share a
- * slot); a thread whose slot is held by another live thread falls back to
- * task storage. */
+struct ms_inflight {
+	__u64 a0;
+	__u64 a1;
+	__u64 sp; /* stack pointer at entry: tells a nested call from a stale
+		   * entry left by a longjmp, an exception or a missed return */
+	__u64 ts; /* entry time: a tail call enters at the same sp at once */
+	__u32 kind;
+	__u32 _pad;
+};
+
+/* Probe sites whose strings this thread knows were sent (a direct-mapped
+ * cache in front of the strs map: a hash lookup cost ~70 ns a hit). */
+#define MS_SITE_CACHE 8
+
+struct ms_thread {
+	__u32 scope_depth;
+	__u32 task_depth;
+	__u32 infl_depth;
+	__u32 _pad;
+	__u64 skip_free; /* operator delete(p) recorded p; its inner free(p) is not a second free */
+	__u64 scopes[MS_SCOPE_STACK];
+	__u64 tasks[MS_TASK_STACK];
+	struct ms_inflight infl[MS_INFLIGHT];
+	__u64 site_seen[MS_SITE_CACHE];
+};
+
+/* Per-thread state. Its first home is a slot of an array indexed by the
+ * thread id: the verifier inlines an array lookup into a few instructions,
+ * where bpf_task_storage_get() cost ~45 ns a hit here, on every probe. The
+ * loader sizes the array to a power of two >= pid_max where it can (no two
+ * live threads then share a slot); a thread whose slot is held by another
+ * live thread falls back to task storage. */
+struct ms_thread_slot {
+	__u64 owner; /* the owning task's start_time + 1; 0: free */
+	__u32 tid;   /* the owner's thread id; 0 while free */
+	__u32 _pad;
+	struct ms_thread t;
+};
+
 const volatile __u32 cfg_slot_mask = 0; /* slots - 1, set by the loader */
 
 struct {
@@ -133,9 +164,7 @@ static __always_inline struct ms_thread *thread_slot(struct task_struct *task, _
 	if (__sync_val_compare_and_swap(&s->owner, old, me) != old)
 		return NULL;
 	s->tid = tid;
-	/* vars[] needs no clearing: only [0, nvars) is ever read */
-	__builtin_memset(&s->t, 0, __builtin_offsetof(struct ms_thread, vars));
-	s->t.batching = 1;
+	__builtin_memset(&s->t, 0, sizeof(s->t));
 	return &s->t;
 }
 
@@ -164,9 +193,7 @@ static __always_inline void thread_slot_release(struct task_struct *task)
 	}
 }
 
-/* The thread's state, its held-back variable records still held back
- * (ms_var only: every other program calls thread_of()). */
-static __always_inline struct ms_thread *thread_of_keep(struct task_struct *task)
+static __always_inline struct ms_thread *thread_of(struct task_struct *task)
 {
 	struct ms_thread *t = thread_slot(task, task->pid);
 
@@ -175,18 +202,6 @@ static __always_inline struct ms_thread *thread_of_keep(struct task_struct *task
 	t = bpf_task_storage_get(&threads, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!t)
 		stat_inc(MS_STAT_THREADS_FULL);
-	return t;
-}
-
-static __always_inline void vars_flush(struct ms_thread *t);
-
-/* The thread's state, its held-back variable records sent first: whatever
- * the caller records next comes after them in the ring. */
-static __always_inline struct ms_thread *thread_of(struct task_struct *task)
-{
-	struct ms_thread *t = thread_of_keep(task);
-
-	vars_flush(t);
 	return t;
 }
 
@@ -252,7 +267,7 @@ struct {
 /* Submit without waking the tracer (it drains on a short timer); wake it
  * only when the backlog grows past cfg_wakeup_bytes. A wakeup per record
  * would triple the cost of every probe hit. */
-static __always_inline __u64 rb_flags(void)
+static __always_inline void rb_submit(void *e, __u64 size)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP, avail, *n;
 	__u32 zero = 0;
@@ -270,33 +285,7 @@ static __always_inline __u64 rb_flags(void)
 		    avail < cfg_wakeup_bytes + (__u64)MS_RB_CHECK * MS_RB_MAX_RECORD * cfg_ncpus)
 			flags = BPF_RB_FORCE_WAKEUP;
 	}
-	return flags;
-}
-
-static __always_inline void rb_submit(void *e, __u64 size)
-{
-	bpf_ringbuf_submit(e, rb_flags());
-}
-
-/* Send the thread's held-back variable records as one ring record (the
- * tracer splits it); a full ring drops them all, counted one by one. */
-static __always_inline void vars_flush(struct ms_thread *t)
-{
-	__u32 n;
-	__u64 *v, idx = MS_STAT_DROPPED;
-
-	if (!t || !t->nvars)
-		return;
-	n = t->nvars;
-	if (n > MS_VAR_BATCH)
-		n = MS_VAR_BATCH;
-	if (bpf_ringbuf_output(&rb, t->vars, n * sizeof(struct ms_ev_var), rb_flags())) {
-		v = bpf_map_lookup_elem(&stats, &idx);
-		if (v)
-			*v += n;
-	}
-	t->vflushes++;
-	t->nvars = 0;
+	bpf_ringbuf_submit(e, flags);
 }
 
 static __always_inline void hdr_fill_ts(struct ms_hdr *h, __u16 type, __u32 size,

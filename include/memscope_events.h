@@ -241,53 +241,6 @@ enum ms_stat {
 };
 
 /* Tracing modes (rodata cfg_mode). */
-/* ---- BPF's per-thread state (bpf/state.bpf.h), read by the tracer as it
- * stops for the variable records threads still hold back ---- */
-
-/* An allocator call between its entry and return probes. */
-struct ms_inflight {
-	__u64 a0;
-	__u64 a1;
-	__u64 sp; /* stack pointer at entry: tells a nested call from a stale
-		   * entry left by a longjmp, an exception or a missed return */
-	__u64 ts; /* entry time: a tail call enters at the same sp at once */
-	__u32 kind;
-	__u32 _pad;
-};
-
-/* Probe sites whose strings this thread knows were sent (a direct-mapped
- * cache in front of the strs map: a hash lookup cost ~70 ns a hit). */
-#define MS_SITE_CACHE 8
-
-/* TRACK_VAR records a thread holds back, to send them as one ring record
- * (a reserve and a submit were ~60-140 ns of each hit). Any other probe of
- * the thread, its exit or exec, sends them first, so each thread's records
- * stay in order; the tracer reads what is left in the slots when it stops. */
-#define MS_VAR_BATCH 8
-
-struct ms_thread {
-	__u32 scope_depth;
-	__u32 task_depth;
-	__u32 infl_depth;
-	__u32 nvars;      /* records in vars[] */
-	__u32 batching;   /* 1 in an array slot (the tracer can read it), 0 in task storage */
-	__u32 vflushes;   /* times vars[] was sent: tells the tracer a copy it read was torn */
-	__u64 skip_free; /* operator delete(p) recorded p; its inner free(p) is not a second free */
-	__u64 scopes[MS_SCOPE_STACK];
-	__u64 tasks[MS_TASK_STACK];
-	struct ms_inflight infl[MS_INFLIGHT];
-	__u64 site_seen[MS_SITE_CACHE];
-	struct ms_ev_var vars[MS_VAR_BATCH];
-};
-
-/* One slot of BPF's per-thread array (bpf/state.bpf.h). */
-struct ms_thread_slot {
-	__u64 owner; /* the owning task's start_time + 1; 0: free */
-	__u32 tid;   /* the owner's thread id; 0 while free */
-	__u32 _pad;
-	struct ms_thread t;
-};
-
 enum ms_mode {
 	MS_MODE_FULL = 0, /* every event streamed */
 	MS_MODE_FAST,     /* allocations aggregated in BPF, read periodically */

@@ -597,12 +597,6 @@ int ms_loader_strs_fd(const struct ms_loader *l)
 	return bpf_map__fd(l->skel->maps.strs);
 }
 
-int ms_loader_thread_slots_fd(const struct ms_loader *l, uint32_t *nslots)
-{
-	*nslots = bpf_map__max_entries(l->skel->maps.thread_slots);
-	return bpf_map__fd(l->skel->maps.thread_slots);
-}
-
 int ms_loader_read_stats(const struct ms_loader *l, uint64_t *out)
 {
 	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(l->skel->maps.stats);

@@ -50,8 +50,6 @@ int ms_loader_stacks_fd(const struct ms_loader *l);
 int ms_loader_live_fd(const struct ms_loader *l);
 int ms_loader_sites_fd(const struct ms_loader *l);
 int ms_loader_strs_fd(const struct ms_loader *l);
-/* BPF's per-thread state array (struct ms_thread_slot) and its size */
-int ms_loader_thread_slots_fd(const struct ms_loader *l, uint32_t *nslots);
 /* Sum the per-CPU counters into out[MS_STAT_MAX]. 0 or -errno. */
 int ms_loader_read_stats(const struct ms_loader *l, uint64_t *out);
 /* Number of links currently attached (tests check it drops to 0). */

@@ -27,8 +27,9 @@ struct ms_consumer {
 	} copy;
 };
 
-static void one_record(struct ms_consumer *c, const void *data, size_t len)
+static int on_record(void *ctx, void *data, size_t len)
 {
+	struct ms_consumer *c = ctx;
 	const struct ms_hdr *h = data;
 
 	c->records++;
@@ -49,57 +50,7 @@ static void one_record(struct ms_consumer *c, const void *data, size_t len)
 	ms_registry_consume(c->reg, data, len);
 	if (c->hook)
 		c->hook(c->user, h);
-}
-
-/* A ring record may hold several records, each with its own header: the
- * TRACK_VAR records a thread held back arrive as one (bpf/state.bpf.h). */
-static int on_record(void *ctx, void *data, size_t len)
-{
-	struct ms_consumer *c = ctx;
-
-	while (len >= sizeof(struct ms_hdr)) {
-		size_t n = ((const struct ms_hdr *)data)->size;
-
-		if (n < sizeof(struct ms_hdr) || n > len)
-			n = len; /* not a sequence: the registry judges it whole */
-		one_record(c, data, n);
-		data = (char *)data + n;
-		len -= n;
-	}
 	return 0;
-}
-
-int ms_consumer_take_held(struct ms_consumer *c, struct ms_loader *l)
-{
-	struct ms_thread_slot *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
-	uint32_t nslots, i, k;
-	int fd = ms_loader_thread_slots_fd(l, &nslots), taken = 0, tries;
-
-	if (!a || !b) {
-		free(a);
-		free(b);
-		return -ENOMEM;
-	}
-	for (i = 0; i < nslots; i++) {
-		/* A lookup copies the slot while its thread may be writing to
-		 * it: a copy is good if the thread sent nothing meanwhile
-		 * (vflushes unchanged); records [0, nvars) are complete. */
-		for (tries = 0; tries < 4; tries++) {
-			if (bpf_map_lookup_elem(fd, &i, a) || !a->owner || !a->t.batching || !a->t.nvars)
-				break;
-			if (bpf_map_lookup_elem(fd, &i, b) || b->owner != a->owner ||
-			    b->t.vflushes != a->t.vflushes)
-				continue;
-			for (k = 0; k < a->t.nvars && k < MS_VAR_BATCH; k++) {
-				one_record(c, &a->t.vars[k], sizeof(a->t.vars[k]));
-				taken++;
-			}
-			break;
-		}
-	}
-	free(a);
-	free(b);
-	return taken;
 }
 
 struct ms_consumer *ms_consumer_new(struct ms_loader *l, struct ms_registry *r, int stack_depth)

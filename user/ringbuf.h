@@ -20,10 +20,6 @@ int ms_consumer_poll(struct ms_consumer *c, int timeout_ms);
 void ms_consumer_set_hook(struct ms_consumer *c,
 			  void (*hook)(void *user, const struct ms_hdr *h), void *user);
 uint64_t ms_consumer_records(const struct ms_consumer *c);
-/* As tracing stops: the TRACK_VAR records threads still hold back in BPF
- * (each thread sends them with its next other probe, its exit or exec),
- * read from BPF's per-thread slots. Returns how many, or -errno. */
-int ms_consumer_take_held(struct ms_consumer *c, struct ms_loader *l);
 /* Distinct stacks fetched so far: new ones may sit in new libraries. */
 uint64_t ms_consumer_stacks(const struct ms_consumer *c);
 void ms_consumer_free(struct ms_consumer *c);

@@ -754,7 +754,6 @@ int ms_trace_run(const struct ms_opts *o)
 	 * keeps running untraced), then drain what raced the detach. */
 	while (ms_consumer_poll(s.cons, 0) > 0)
 		;
-	ms_consumer_take_held(s.cons, s.loader);
 	if (!s.exited && s.sym)
 		ms_symbolizer_refresh(s.sym);
 	if (o->mode == MS_MODE_FAST)
