@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bpfmaps.h"
@@ -38,8 +39,15 @@ static int on_record(void *ctx, void *data, size_t len)
 		c->copy.var.h.flags &= ~MS_F_TSC;
 		/* without a calibrated clock (not expected: BPF sends TSC
 		 * times only when the loader found the TSC usable) the
-		 * record keeps no time rather than a wrong one */
-		c->copy.var.h.ts_ns = c->tsc_ok ? ms_tsc_clock_ns(&c->clock, h->ts_ns) : 0;
+		 * record gets its arrival time, at most a drain period late */
+		if (c->tsc_ok) {
+			c->copy.var.h.ts_ns = ms_tsc_clock_ns(&c->clock, h->ts_ns);
+		} else {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			c->copy.var.h.ts_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		}
 		data = &c->copy;
 		h = data;
 	}

@@ -16,12 +16,32 @@ static uint64_t rdtsc(void)
 #endif
 }
 
-static uint64_t mono_ns(void)
+/* CLOCK_MONOTONIC as the kernel (and BPF) keep it: a tracer in a time
+ * namespace reads it shifted by the namespace's offset, which is taken
+ * back off here (/proc/self/timens_offsets). */
+static int64_t timens_offset_ns(void)
+{
+	char line[128];
+	long long s, ns;
+	int64_t off = 0;
+	FILE *f = fopen("/proc/self/timens_offsets", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "monotonic %lld %lld", &s, &ns) == 2 ||
+		    sscanf(line, "1 %lld %lld", &s, &ns) == 2)
+			off = (int64_t)s * (int64_t)NS_PER_S + ns;
+	fclose(f);
+	return off;
+}
+
+static uint64_t mono_ns(const struct ms_tsc_clock *c)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec - (uint64_t)c->timens_off;
 }
 
 int ms_tsc_usable(void)
@@ -44,14 +64,14 @@ int ms_tsc_usable(void)
 /* A (TSC, ns) pair read close together: the TSC halfway between two
  * readings around clock_gettime(), retried if something (a preemption, an
  * interrupt) came between them. */
-static void pair(uint64_t *tsc, uint64_t *ns)
+static void pair(const struct ms_tsc_clock *c, uint64_t *tsc, uint64_t *ns)
 {
 	uint64_t t0, t1, n, best = UINT64_MAX;
 	int i;
 
 	for (i = 0; i < 8; i++) {
 		t0 = rdtsc();
-		n = mono_ns();
+		n = mono_ns(c);
 		t1 = rdtsc();
 		if (t1 - t0 < best) {
 			best = t1 - t0;
@@ -80,9 +100,10 @@ int ms_tsc_clock_init(struct ms_tsc_clock *c)
 	memset(c, 0, sizeof(*c));
 	if (!ms_tsc_usable())
 		return -ENOTSUP;
-	pair(&tsc0, &ns0);
+	c->timens_off = timens_offset_ns();
+	pair(c, &tsc0, &ns0);
 	nanosleep(&wait, NULL);
-	pair(&tsc1, &ns1);
+	pair(c, &tsc1, &ns1);
 	if (tsc1 <= tsc0 || ns1 <= ns0)
 		return -EINVAL;
 	ms_tsc_clock_fit(c, tsc0, ns0, tsc1, ns1);
@@ -95,8 +116,10 @@ void ms_tsc_clock_anchor(struct ms_tsc_clock *c)
 
 	if (c->ns_per_tick == 0)
 		return;
-	pair(&tsc, &ns);
-	if (ns >= c->base_ns + NS_PER_S) {
+	pair(c, &tsc, &ns);
+	/* Refit over 100 ms windows: the first rate comes from 5 ms (~100
+	 * ppm); 100 ms makes it ~3 ppm, ~15 ns over a 5 ms drain period. */
+	if (ns >= c->base_ns + NS_PER_S / 10) {
 		ms_tsc_clock_fit(c, c->base_tsc, c->base_ns, tsc, ns);
 		return;
 	}

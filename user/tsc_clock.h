@@ -6,7 +6,7 @@
  * clocksource is "tsc"), slewed by NTP by a few ppm at most. So a straight
  * line through (TSC, CLOCK_MONOTONIC) pairs read here is the same clock to
  * well under a microsecond: the consumer takes a fresh pair at every drain
- * and refits the rate once a second. */
+ * and refits the rate every 100 ms. */
 #ifndef MS_TSC_CLOCK_H
 #define MS_TSC_CLOCK_H
 
@@ -16,6 +16,7 @@ struct ms_tsc_clock {
 	uint64_t base_tsc, base_ns; /* the pair the rate was last fitted from */
 	uint64_t last_tsc, last_ns; /* the newest pair: conversions start here */
 	double ns_per_tick;
+	int64_t timens_off; /* this process's CLOCK_MONOTONIC offset (time namespace) */
 };
 
 /* 1 if TSC readings can stand for the kernel's clock here: x86, and the
@@ -25,7 +26,7 @@ int ms_tsc_usable(void);
  * ms_tsc_usable() is 0). */
 int ms_tsc_clock_init(struct ms_tsc_clock *c);
 /* A new (TSC, CLOCK_MONOTONIC) pair; the rate is refitted once the pair
- * is a second past the last fit. */
+ * is 100 ms past the last fit. */
 void ms_tsc_clock_anchor(struct ms_tsc_clock *c);
 /* tsc -> CLOCK_MONOTONIC ns */
 uint64_t ms_tsc_clock_ns(const struct ms_tsc_clock *c, uint64_t tsc);
