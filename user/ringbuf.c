@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bpfmaps.h"
@@ -19,13 +18,9 @@ struct ms_consumer {
 	uint64_t stacks;
 	void (*hook)(void *user, const struct ms_hdr *h);
 	void *user;
-	int tsc_ok; /* clock below calibrated: MS_F_TSC records can be read */
-	struct ms_tsc_clock clock;
+	struct ms_tsc_clock clock; /* for MS_F_TSC records */
 	/* a record whose TSC time was turned into ns (the ring is read-only) */
-	union {
-		struct ms_ev_var var;
-		uint64_t align;
-	} copy;
+	struct ms_ev_var copy;
 };
 
 static int on_record(void *ctx, void *data, size_t len)
@@ -36,18 +31,8 @@ static int on_record(void *ctx, void *data, size_t len)
 	c->records++;
 	if ((h->flags & MS_F_TSC) && len <= sizeof(c->copy)) {
 		memcpy(&c->copy, data, len);
-		c->copy.var.h.flags &= ~MS_F_TSC;
-		/* without a calibrated clock (not expected: BPF sends TSC
-		 * times only when the loader found the TSC usable) the
-		 * record gets its arrival time, at most a drain period late */
-		if (c->tsc_ok) {
-			c->copy.var.h.ts_ns = ms_tsc_clock_ns(&c->clock, h->ts_ns);
-		} else {
-			struct timespec ts;
-
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			c->copy.var.h.ts_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-		}
+		c->copy.h.flags &= ~MS_F_TSC;
+		c->copy.h.ts_ns = ms_tsc_clock_ns(&c->clock, h->ts_ns);
 		data = &c->copy;
 		h = data;
 	}
@@ -71,7 +56,7 @@ struct ms_consumer *ms_consumer_new(struct ms_loader *l, struct ms_registry *r, 
 	c->depth = stack_depth;
 	c->stacks_fd = ms_loader_stacks_fd(l);
 	c->ips = calloc(stack_depth > 0 ? (size_t)stack_depth : 1, sizeof(uint64_t));
-	c->tsc_ok = ms_tsc_clock_init(&c->clock) == 0;
+	ms_tsc_clock_init(&c->clock); /* uncalibrated where the TSC is not the clock */
 	c->rb = ring_buffer__new(ms_loader_ringbuf_fd(l), on_record, c, NULL);
 	if (!c->ips || !c->rb) {
 		int err = errno ? errno : ENOMEM;
@@ -90,8 +75,7 @@ int ms_consumer_poll(struct ms_consumer *c, int timeout_ms)
 
 	if (err < 0 && err != -EINTR)
 		return err;
-	if (c->tsc_ok)
-		ms_tsc_clock_anchor(&c->clock);
+	ms_tsc_clock_anchor(&c->clock);
 	err = ring_buffer__consume(c->rb);
 	if (err < 0 && err != -EINTR)
 		return err;

@@ -29,8 +29,7 @@ static int64_t timens_offset_ns(void)
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "monotonic %lld %lld", &s, &ns) == 2 ||
-		    sscanf(line, "1 %lld %lld", &s, &ns) == 2)
+		if (sscanf(line, "monotonic %lld %lld", &s, &ns) == 2)
 			off = (int64_t)s * (int64_t)NS_PER_S + ns;
 	fclose(f);
 	return off;
@@ -98,9 +97,9 @@ int ms_tsc_clock_init(struct ms_tsc_clock *c)
 	uint64_t tsc0, ns0, tsc1, ns1;
 
 	memset(c, 0, sizeof(*c));
+	c->timens_off = timens_offset_ns();
 	if (!ms_tsc_usable())
 		return -ENOTSUP;
-	c->timens_off = timens_offset_ns();
 	pair(c, &tsc0, &ns0);
 	nanosleep(&wait, NULL);
 	pair(c, &tsc1, &ns1);
@@ -110,11 +109,16 @@ int ms_tsc_clock_init(struct ms_tsc_clock *c)
 	return 0;
 }
 
+int ms_tsc_clock_ok(const struct ms_tsc_clock *c)
+{
+	return c->ns_per_tick != 0;
+}
+
 void ms_tsc_clock_anchor(struct ms_tsc_clock *c)
 {
 	uint64_t tsc, ns;
 
-	if (c->ns_per_tick == 0)
+	if (!ms_tsc_clock_ok(c))
 		return;
 	pair(c, &tsc, &ns);
 	/* Refit over 100 ms windows: the first rate comes from 5 ms (~100
@@ -129,8 +133,11 @@ void ms_tsc_clock_anchor(struct ms_tsc_clock *c)
 
 uint64_t ms_tsc_clock_ns(const struct ms_tsc_clock *c, uint64_t tsc)
 {
-	double d = (double)(int64_t)(tsc - c->last_tsc) * c->ns_per_tick;
+	double d;
 
+	if (!ms_tsc_clock_ok(c))
+		return mono_ns(c);
+	d = (double)(int64_t)(tsc - c->last_tsc) * c->ns_per_tick;
 	if (d < 0 && (uint64_t)-d > c->last_ns)
 		return 0;
 	return c->last_ns + (int64_t)d;

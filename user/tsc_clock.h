@@ -28,7 +28,11 @@ int ms_tsc_clock_init(struct ms_tsc_clock *c);
 /* A new (TSC, CLOCK_MONOTONIC) pair; the rate is refitted once the pair
  * is 100 ms past the last fit. */
 void ms_tsc_clock_anchor(struct ms_tsc_clock *c);
-/* tsc -> CLOCK_MONOTONIC ns */
+/* 1 once ms_tsc_clock_init() has calibrated the clock. */
+int ms_tsc_clock_ok(const struct ms_tsc_clock *c);
+/* tsc -> CLOCK_MONOTONIC ns. Uncalibrated (not expected where BPF sends
+ * TSC times: the loader lets it only where ms_tsc_usable()), the time of
+ * the call: a record's arrival, at most a drain period late. */
 uint64_t ms_tsc_clock_ns(const struct ms_tsc_clock *c, uint64_t tsc);
 /* The fit from two pairs (exposed for tests). */
 void ms_tsc_clock_fit(struct ms_tsc_clock *c, uint64_t tsc0, uint64_t ns0, uint64_t tsc1,

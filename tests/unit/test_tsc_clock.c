@@ -53,6 +53,15 @@ static void synthetic(void)
 	/* a reading older than the newest pair (records drained after it) */
 	check("before_the_anchor", early == 5000000100ull, "%llu", (unsigned long long)early);
 	check("before_time_zero", ms_tsc_clock_ns(&c, 0) < 5000000000ull, "no wrap below 0");
+	/* uncalibrated: the time of the call */
+	{
+		struct ms_tsc_clock none = { 0 };
+		uint64_t before = mono_ns(), t = ms_tsc_clock_ns(&none, 12345), after = mono_ns();
+
+		check("uncalibrated_is_now", !ms_tsc_clock_ok(&none) && t >= before && t <= after,
+		      "%llu not in [%llu, %llu]", (unsigned long long)t, (unsigned long long)before,
+		      (unsigned long long)after);
+	}
 	/* a pair that does not move on keeps the old rate */
 	ms_tsc_clock_fit(&c, 10, 10, 10, 10);
 	check("degenerate_pair_keeps_rate", c.ns_per_tick > 0.3999 && c.ns_per_tick < 0.4001, "ns/tick %f",
