@@ -168,15 +168,21 @@ static __always_inline struct ms_thread *thread_slot(struct task_struct *task, _
 	return &s->t;
 }
 
-/* The thread's state if it has any (no slot taken, nothing created). */
-static __always_inline struct ms_thread *thread_find(struct task_struct *task)
+/* The slot task owns, or NULL (slow paths: exec, exit). */
+static __always_inline struct ms_thread_slot *slot_owned(struct task_struct *task)
 {
 	__u32 tid = task->pid, idx = tid & cfg_slot_mask;
 	struct ms_thread_slot *s = bpf_map_lookup_elem(&thread_slots, &idx);
 
-	if (s && s->owner == task->start_time + 1 && s->tid == tid)
-		return &s->t;
-	return bpf_task_storage_get(&threads, task, NULL, 0);
+	return s && s->owner == task->start_time + 1 && s->tid == tid ? s : NULL;
+}
+
+/* The thread's state if it has any (no slot taken, nothing created). */
+static __always_inline struct ms_thread *thread_find(struct task_struct *task)
+{
+	struct ms_thread_slot *s = slot_owned(task);
+
+	return s ? &s->t : bpf_task_storage_get(&threads, task, NULL, 0);
 }
 
 /* The exiting thread gives its slot back (called from sched_process_exit;
@@ -184,10 +190,9 @@ static __always_inline struct ms_thread *thread_find(struct task_struct *task)
  * never sees this id and mistakes itself for the owner). */
 static __always_inline void thread_slot_release(struct task_struct *task)
 {
-	__u32 tid = task->pid, idx = tid & cfg_slot_mask;
-	struct ms_thread_slot *s = bpf_map_lookup_elem(&thread_slots, &idx);
+	struct ms_thread_slot *s = slot_owned(task);
 
-	if (s && s->owner == task->start_time + 1 && s->tid == tid) {
+	if (s) {
 		s->tid = 0;
 		__sync_val_compare_and_swap(&s->owner, task->start_time + 1, 0);
 	}
