@@ -74,13 +74,15 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
-	if (!strcmp(argv[1], "probes")) {
+	if (strcmp(argv[1], "alloc")) { /* usdt, probes */
 		fs = floor_bpf__open_and_load();
 		if (!fs) {
 			fprintf(stderr, "floor: load floor.bpf.o: %s\n", strerror(errno));
 			goto cleanup;
 		}
 		snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+	}
+	if (!strcmp(argv[1], "probes")) {
 		for (i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++) {
 			/* a probe the program does not use is not there: skip it */
 			links[n_links] = bpf_program__attach_usdt(fs->progs.empty, pid, exe,
@@ -93,19 +95,14 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 	} else if (!strcmp(argv[1], "usdt")) {
-		fs = floor_bpf__open_and_load();
-		if (!fs) {
-			fprintf(stderr, "floor: load floor.bpf.o: %s\n", strerror(errno));
-			goto cleanup;
-		}
-		snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
 		provider = argc == 4 ? argv[3] : "memscope";
-		links[n_links++] = bpf_program__attach_usdt(fs->progs.empty, pid, exe, provider, "var", NULL);
+		links[0] = bpf_program__attach_usdt(fs->progs.empty, pid, exe, provider, "var", NULL);
 		if (!links[0]) {
 			fprintf(stderr, "floor: attach %s:var in %s: %s\n", provider, exe,
 				strerror(errno));
 			goto cleanup;
 		}
+		n_links = 1;
 	} else {
 		size_t free_off = strtoul(argv[4], NULL, 0);
 

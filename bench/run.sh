@@ -164,15 +164,15 @@ tracer_alive() {
 #   line:RE   the tracer's stderr matches RE (memscope-trace prints nothing
 #             on attach, except a warning when the target has no probes)
 # Then a short settle, for probes the tracer attaches after the polled ones.
-# int3_at PID FUNC OFF: the byte at libc's FUNC + OFF in PID, as two hex
-# digits ("cc" once a uprobe is planted there)
+# int3_at PID FUNC OFF: true if the byte at libc's FUNC + OFF in PID is an
+# int3 (0xcc: a uprobe is planted there)
 int3_at() {
 	local pid=$1 fn=$2 off=$3 lib base vaddr
 	lib=$(awk '$NF ~ /\/libc\.so/ && $3 == "00000000" { print $NF; exit }' /proc/"$pid"/maps)
 	base=$(awk -v l="$lib" '$NF == l && $3 == "00000000" { split($1, a, "-"); print a[1]; exit }' /proc/"$pid"/maps)
 	vaddr=$(nm -D --defined-only "$lib" 2>/dev/null | awk -v f="$fn" '$3 == f || $3 ~ "^" f "@@" { print $1; exit }')
-	[ -n "$base" ] && [ -n "$vaddr" ] || return 0
-	dd if=/proc/"$pid"/mem bs=1 count=1 skip=$((0x$base + 0x$vaddr + off)) iflag=skip_bytes 2>/dev/null | od -An -tx1 | tr -d ' \n'
+	[ -n "$base" ] && [ -n "$vaddr" ] || return 1
+	[ "$(peek "$pid" $((0x$base + 0x$vaddr + off)) 1)" = " 204 " ]
 }
 
 wait_attached() {
@@ -191,7 +191,7 @@ wait_attached() {
 		libc_free)
 			# the last allocator probe memscope places (the target has no
 			# "probes" command): an int3 byte at libc's free + 3
-			[ "$(int3_at "$T_PID" free 3)" = cc ] && break
+			int3_at "$T_PID" free 3 && break
 			;;
 		line:*)
 			REPLY_LINE=

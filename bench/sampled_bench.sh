@@ -227,11 +227,6 @@ measure() {
 
 # ---- is a tracer in? ------------------------------------------------------------------
 
-peek() { # PID ADDR COUNT: COUNT bytes at ADDR in PID, as unsigned decimals
-	dd if=/proc/"$1"/mem bs=1 count="$3" skip=$(($2)) iflag=skip_bytes status=none 2>/dev/null |
-		od -An -tu1 -v | tr -s ' \n' ' '
-}
-
 # sem_addrs PID FILE: absolute addresses of FILE's memscope semaphores in PID
 sem_addrs() {
 	local f base=0 a

@@ -148,11 +148,6 @@ sem_setup() { # PID EXE
 	echo "semaphores ${SEM_ADDRS[*]} (load bias $SEM_BASE); free in $LIBC at $FREE_OFF (base $LIBC_BASE)" >>"$LOG"
 }
 
-peek() { # PID ADDR COUNT: COUNT bytes at ADDR in PID, as unsigned decimals
-	dd if=/proc/"$1"/mem bs=1 count="$3" skip=$(($2)) iflag=skip_bytes status=none 2>/dev/null |
-		od -An -tu1 -v | tr -s ' \n' ' '
-}
-
 sems_raised() { # PID: how many of the semaphores are non-zero
 	local a n=0 b
 	for a in "${SEM_ADDRS[@]}"; do

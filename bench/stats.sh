@@ -82,3 +82,8 @@ build_floor() {
 	cc -g -O2 -Wall -Wextra -Werror -std=gnu11 -I$OUT bench/floor.c \
 		-lbpf -lelf -lz -o $OUT/floor
 }
+
+peek() { # PID ADDR COUNT: COUNT bytes at ADDR in PID, as unsigned decimals
+	dd if=/proc/"$1"/mem bs=1 count="$3" skip=$(($2)) iflag=skip_bytes status=none 2>/dev/null |
+		od -An -tu1 -v | tr -s ' \n' ' '
+}
