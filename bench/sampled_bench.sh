@@ -130,6 +130,12 @@ gcd() { local x=$1 y=$2 t; while [ "$y" -ne 0 ]; do t=$((x % y)); x=$y; y=$t; do
 
 declare -A RES LAST
 add() { RES[$1]="${RES[$1]:-} $2"; LAST[$1]=$2; }
+# paired KEY NUM DEN: one more per-round ratio, this round's NUM / DEN
+# figures (measured seconds apart), if the round has both
+paired() {
+	[ -n "${LAST[$2]:-}" ] && [ -n "${LAST[$3]:-}" ] &&
+		add "$1" "$(awk -v a="${LAST[$2]}" -v b="${LAST[$3]}" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
+}
 med() { median ${RES[$1]:-}; }
 rng() { [ -n "${RES[$1]:-}" ] && minmax ${RES[$1]} || echo "nan nan"; }
 
@@ -519,11 +525,8 @@ for LP in malloc_loop size_mix_loop; do
 		for c in $(order ${#D_CONFIGS[@]} "$r"); do
 			${D_CONFIGS[$c]}
 		done
-		# per-round ratios (paired: measured seconds apart)
 		for k in library sampled sampled2 full heaptrack; do
-			[ -n "${LAST[$LP.$k]:-}" ] && [ -n "${LAST[$LP.untraced]:-}" ] &&
-				add "$LP.$k.paired" "$(awk -v a="${LAST[$LP.$k]}" -v b="${LAST[$LP.untraced]}" \
-					'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
+			paired "$LP.$k.paired" "$LP.$k" "$LP.untraced"
 		done
 	done
 	slot_stop U
@@ -616,17 +619,23 @@ s_sampled_probes() { s_traced sampled_probes "sampled --with-probes" "$SRV1_PID"
 s_light() { s_traced light light "$SRV0_PID" "$SRV0_PORT" "${SRV0_SEMS[@]}"; }
 
 echo "D2 server ($(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }') s)" >>"$LOG"
-# servers_up: three fresh servers (a server process, like a loop, can be
-# slow for its whole life), their semaphores, a warm-up load each
-servers_up() {
+# servers_down: stop the servers that are up, their last line to the log
+servers_down() {
 	local v p
 	for v in SRV0 SRV1 SRV2; do
 		p=${v}_PID
 		[ -n "${!p}" ] || continue
 		kill -INT "${!p}" 2>/dev/null
 		wait "${!p}" 2>/dev/null
+		printf -v "$p" '%s' ""
 		echo "  $(grep '^epoll_server:' $OUT/d_$v.out)" >>"$LOG"
 	done
+}
+
+# servers_up: three fresh servers (a server process, like a loop, can be
+# slow for its whole life), their semaphores, a warm-up load each
+servers_up() {
+	servers_down
 	server_start SRV0 env
 	server_start SRV1 env LD_PRELOAD="$LIB"
 	server_start SRV2 env LD_PRELOAD="$LIB" MEMSCOPE_SAMPLE_INTERVAL="$R2"
@@ -650,20 +659,12 @@ for ((r = 0; r < SERVER_ROUNDS; r++)); do
 	for c in $(order ${#S_CONFIGS[@]} "$r"); do
 		${S_CONFIGS[$c]}
 	done
-	# per-round slowdowns: untraced req/s / this req/s, seconds apart
+	# per-round slowdowns: untraced req/s / this req/s
 	for k in library sampled sampled2 sampled_probes light; do
-		[ -n "${LAST[srv.$k.rps]:-}" ] && [ -n "${LAST[srv.untraced.rps]:-}" ] &&
-			add "srv.$k.paired" "$(awk -v a="${LAST[srv.untraced.rps]}" -v b="${LAST[srv.$k.rps]}" \
-				'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
+		paired "srv.$k.paired" srv.untraced.rps "srv.$k.rps"
 	done
 done
-for v in SRV0 SRV1 SRV2; do
-	p=${v}_PID
-	kill -INT "${!p}" 2>/dev/null
-	wait "${!p}" 2>/dev/null
-	printf -v "$p" '%s' ""
-done
-echo "  $(grep '^epoll_server:' $OUT/d_SRV0.out) / $(grep '^epoll_server:' $OUT/d_SRV1.out)" >>"$LOG"
+servers_down
 
 # ============================================================================
 # D3. accuracy

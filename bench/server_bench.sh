@@ -201,22 +201,22 @@ wait_attached() {
 	sleep 0.2
 }
 
-# tracer_stop: SIGCONT + SIGINT, wait up to 60 s; then the server's
+# tracer_stop: stop memscope-trace or the floor (TR_PID): SIGCONT + SIGINT, wait up to 60 s; then the server's
 # semaphores must come down
 tracer_stop() {
 	local i
 	tracer_wait_exit cont
 	if [ -n "$TR_KILLED" ]; then
-		problem "$TR_NAME: memscope-trace did not stop within 60 s of SIGINT (killed)" tracer
+		problem "$TR_NAME: the tracer did not stop within 60 s of SIGINT (killed)" tracer
 	elif [ "$TR_RC" -ne 0 ]; then
-		problem "$TR_NAME: memscope-trace exited with status $TR_RC" tracer
+		problem "$TR_NAME: the tracer exited with status $TR_RC" tracer
 	fi
 	TR_PID=
 	for ((i = 0; i < 100; i++)); do
 		[ "$(sems_raised "$SRV_PID")" -eq 0 ] && return 0
 		sleep 0.05
 	done
-	problem "$TR_NAME: server semaphores still raised 5 s after memscope-trace exited"
+	problem "$TR_NAME: server semaphores still raised 5 s after the tracer exited"
 }
 
 # json_summary NAME: "events dropped probe_misses" from the tracer's JSON
