@@ -201,8 +201,8 @@ wait_attached() {
 	sleep 0.2
 }
 
-# tracer_stop: stop memscope-trace or the floor (TR_PID): SIGCONT + SIGINT, wait up to 60 s; then the server's
-# semaphores must come down
+# tracer_stop: stop memscope-trace or the floor (TR_PID): SIGCONT +
+# SIGINT, wait up to 60 s; then the server's semaphores must come down
 tracer_stop() {
 	local i
 	tracer_wait_exit cont
