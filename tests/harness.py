@@ -69,6 +69,20 @@ def wait_attached(proc_tracer, target_pid, timeout=10):
     raise AssertionError("tracer did not attach within %ss" % timeout)
 
 
+def traced_child(proc_tracer, timeout=10):
+    """The PID of the command `memscope-trace -- CMD` started, once the
+    tracer's probes are live in it."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        kids = subprocess.run(["pgrep", "-P", str(proc_tracer.pid)], capture_output=True,
+                              text=True).stdout.split()
+        if kids:
+            wait_attached(proc_tracer, int(kids[0]), max(deadline - time.time(), 0.1))
+            return int(kids[0])
+        time.sleep(0.02)
+    raise AssertionError("tracer started no command within %ss" % timeout)
+
+
 def semaphores_raised(pid):
     """True if any memscope semaphore in pid's executable is non-zero."""
     try:

@@ -47,6 +47,7 @@ void ms_registry_free(struct ms_registry *r)
 	ms_reg_fold_free(r);
 	ms_reg_snapshots_free(r);
 	free(r->vars.v);
+	free(r->pending.v);
 	free(r->scopes.v);
 	free(r->threads.v);
 	free(r->tasks.v);
@@ -63,28 +64,53 @@ void ms_registry_free(struct ms_registry *r)
 
 /* ---- strings ------------------------------------------------------------ */
 
+/* Intern text read from the target. Offsets stay below the tag bits
+ * (a 1 GiB table of distinct names is out of reach in practice). */
+static uint32_t str_keep(struct ms_registry *r, uint32_t pid, uint64_t ptr, const char *s, size_t n)
+{
+	uint32_t off = ms_str_intern(&r->strs, s, n);
+
+	if (off >= MS_PENDING)
+		return 0;
+	if (off)
+		ms_hm_put(&r->target_strs, pid, ptr, off);
+	return off;
+}
+
+/* Read a string from the target itself; if that fails (it has exited),
+ * hand out a pending offset that ms_registry_resolve_strings() may fill
+ * in later. 0 only when out of memory. */
+static uint32_t str_read(struct ms_registry *r, uint32_t pid, uint64_t ptr)
+{
+	struct ms_pending_str *p;
+	char buf[MS_STR_MAX];
+	ssize_t n = -ENOSYS;
+	uint32_t off;
+
+	if (r->opts.read_mem)
+		n = r->opts.read_mem(r->opts.user, pid, ptr, buf, sizeof(buf) - 1);
+	if (n > 0) {
+		buf[n] = 0;
+		return str_keep(r, pid, ptr, buf, (size_t)n);
+	}
+	if (r->pending.n >= MS_PENDING || MS_VEC_PUSH(r->pending, p))
+		return 0;
+	*p = (struct ms_pending_str){ .ptr = ptr, .pid = pid };
+	off = MS_PENDING | (uint32_t)(r->pending.n - 1);
+	ms_hm_put(&r->target_strs, pid, ptr, off);
+	return off;
+}
+
 static void string_record(struct ms_registry *r, const struct ms_ev_string *e)
 {
-	uint32_t off;
-	char buf[MS_STR_MAX];
-	ssize_t n;
-
 	if (e->h.flags & MS_F_FAULT) {
 		/* BPF could not read it (page not faulted in yet); read it
 		 * from the target now, while it is most likely alive. */
 		r->sum.string_faults++;
-		if (!r->opts.read_mem)
-			return;
-		n = r->opts.read_mem(r->opts.user, e->h.pid, e->ptr, buf, sizeof(buf) - 1);
-		if (n <= 0)
-			return;
-		buf[n] = 0;
-		off = ms_str_intern(&r->strs, buf, (size_t)n);
-	} else {
-		off = ms_str_intern(&r->strs, e->text, e->len < MS_STR_MAX ? e->len : MS_STR_MAX - 1);
+		str_read(r, e->h.pid, e->ptr);
+		return;
 	}
-	if (off)
-		ms_hm_put(&r->target_strs, e->h.pid, e->ptr, off);
+	str_keep(r, e->h.pid, e->ptr, e->text, e->len < MS_STR_MAX ? e->len : MS_STR_MAX - 1);
 }
 
 void ms_registry_forget_pid_strings(struct ms_registry *r, uint32_t pid)
@@ -99,13 +125,37 @@ void ms_registry_forget_pid_strings(struct ms_registry *r, uint32_t pid)
 			continue;
 		i++;
 	}
+	for (i = 0; i < r->pending.n; i++)
+		if (r->pending.v[i].pid == pid)
+			r->pending.v[i].stale = 1;
+}
+
+size_t ms_registry_resolve_strings(struct ms_registry *r)
+{
+	char buf[MS_STR_MAX];
+	size_t i, left = 0;
+	ssize_t n;
+
+	for (i = 0; i < r->pending.n; i++) {
+		struct ms_pending_str *p = &r->pending.v[i];
+
+		if (p->off || p->stale)
+			continue;
+		n = r->opts.read_mem ? r->opts.read_mem(r->opts.user, p->pid, p->ptr, buf, sizeof(buf) - 1) : -ENOSYS;
+		if (n > 0) {
+			buf[n] = 0;
+			p->off = ms_str_intern(&r->strs, buf, (size_t)n);
+			if (p->off >= MS_PENDING)
+				p->off = 0;
+		}
+		left += !p->off;
+	}
+	return left;
 }
 
 uint32_t ms_reg_target_str(struct ms_registry *r, uint32_t pid, uint64_t ptr)
 {
 	uint64_t *off;
-	char buf[MS_STR_MAX];
-	ssize_t n;
 
 	if (!ptr)
 		return 0;
@@ -113,19 +163,7 @@ uint32_t ms_reg_target_str(struct ms_registry *r, uint32_t pid, uint64_t ptr)
 	if (off)
 		return (uint32_t)*off;
 	/* Its MS_EV_STRING was dropped: ask the target itself. */
-	if (r->opts.read_mem) {
-		n = r->opts.read_mem(r->opts.user, pid, ptr, buf, sizeof(buf) - 1);
-		if (n > 0) {
-			uint32_t o;
-
-			buf[n] = 0;
-			o = ms_str_intern(&r->strs, buf, (size_t)n);
-			if (o)
-				ms_hm_put(&r->target_strs, pid, ptr, o);
-			return o;
-		}
-	}
-	return ms_str_intern(&r->strs, "?", 1);
+	return str_read(r, pid, ptr);
 }
 
 /* ---- threads and scopes ------------------------------------------------- */
@@ -474,6 +512,11 @@ const char *ms_registry_str(const struct ms_registry *r, uint32_t off)
 {
 	if (off & MS_TNAME)
 		return ms_str_get(&r->tnames, off & ~MS_TNAME);
+	if (off & MS_PENDING) {
+		const struct ms_pending_str *p = &r->pending.v[off & ~MS_PENDING];
+
+		return p->off ? ms_str_get(&r->strs, p->off) : "?";
+	}
 	return ms_str_get(&r->strs, off);
 }
 

@@ -188,6 +188,12 @@ int ms_registry_set_site(struct ms_registry *r, uint32_t pid, int32_t stack_id,
  * any more. Forget the strings cached for pid. */
 void ms_registry_forget_pid_strings(struct ms_registry *r, uint32_t pid);
 
+/* Ask read_mem again for the strings no one could read when they were
+ * needed (they read as "?" meanwhile): call it once the caller can read
+ * them another way, e.g. from the files the exited target had mapped, and
+ * before writing a report. Returns how many are still unread. */
+size_t ms_registry_resolve_strings(struct ms_registry *r);
+
 /* ---- read side (report writers) ---------------------------------------- */
 const struct ms_summary *ms_registry_summary(const struct ms_registry *r);
 const char *ms_registry_str(const struct ms_registry *r, uint32_t off);
@@ -209,8 +215,9 @@ const struct ms_point *ms_registry_timeline(const struct ms_registry *r, size_t 
 void ms_registry_fold_now(struct ms_registry *r);
 /* Ask internal_caller again about the invalid and double frees it could
  * not judge when they came (a short-lived target's modules arrive as it
- * exits): the allocator's own frees leave the error lists. Call before
- * writing reports. */
+ * exits): the allocator's own frees leave the error lists. Likewise ask
+ * read_mem again for the strings still unread (ms_registry_resolve_strings).
+ * Call before writing reports. */
 void ms_registry_settle(struct ms_registry *r);
 const struct ms_agg *ms_registry_aggs(const struct ms_registry *r, size_t *n);
 /* ---- snapshots and growth (registry_growth.c) ---------------------------- */

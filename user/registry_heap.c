@@ -489,4 +489,5 @@ void ms_registry_settle(struct ms_registry *r)
 		r->bad.v[j++] = *f;
 	}
 	r->bad.n = j;
+	ms_registry_resolve_strings(r);
 }

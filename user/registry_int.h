@@ -15,6 +15,13 @@
 		 : -1)
 int ms_vec_grow(void **v, size_t *cap, size_t elem);
 
+struct ms_pending_str {
+	uint64_t ptr;
+	uint32_t pid;
+	uint32_t off;   /* strtab offset once read, else 0 */
+	int stale;      /* the process exec'd since: never to be read */
+};
+
 struct ms_thread_state {
 	uint32_t pid, tid;
 	MS_VEC(uint64_t) open; /* scope ids, innermost last */
@@ -33,6 +40,12 @@ struct ms_registry {
 	struct ms_strtab tnames;
 #define MS_TNAME (1u << 31)
 	struct ms_hashmap target_strs; /* (pid, ptr) -> strtab offset */
+	/* Strings nobody could read yet: BPF met an untouched page and the
+	 * target was gone before the tracer asked. Their offsets carry
+	 * MS_PENDING | index here; ms_registry_resolve_strings() retries once
+	 * the tracer can read the files the target had mapped. */
+	MS_VEC(struct ms_pending_str) pending;
+#define MS_PENDING (1u << 30)
 	MS_VEC(struct ms_var) vars;
 	MS_VEC(struct ms_scope) scopes;
 	struct ms_hashmap scope_idx;   /* (id, 0) -> index */

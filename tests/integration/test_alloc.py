@@ -126,21 +126,11 @@ def test_ring_overflow_counted_and_consistent():
     import json
     import signal
     import subprocess
-    import time
-    from harness import TRACER, tmpfile, semaphores_raised
+    from harness import TRACER, tmpfile, traced_child
     out = tmpfile()
     tr = subprocess.Popen([TRACER, "--ring-size", "1", "-o", out, "--", prog("burst"), "1", "300000"],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # wait for the child (burst) to exist and be attached, then freeze the tracer
-    deadline = time.time() + 10
-    child = None
-    while time.time() < deadline and child is None:
-        kids = subprocess.run(["pgrep", "-P", str(tr.pid)], capture_output=True, text=True).stdout.split()
-        child = int(kids[0]) if kids else None
-        time.sleep(0.02)
-    assert child
-    while not semaphores_raised(child) and time.time() < deadline:
-        time.sleep(0.02)
+    traced_child(tr)  # attached: now freeze the tracer
     tr.send_signal(signal.SIGSTOP)
     line = tr.stdout.readline()          # the target runs on while the tracer is frozen
     assert line.strip() == "burst done"

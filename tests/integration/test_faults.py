@@ -8,7 +8,7 @@ import subprocess
 import time
 
 from harness import (TRACER, by_name, need_root, prog, semaphores_raised, start_tracer, tmpfile,
-                     trace_json, wait_attached)
+                     trace_json, traced_child, wait_attached)
 
 L = prog("lifecycle")
 
@@ -85,6 +85,30 @@ def test_tracer_stopped_then_continued():
     assert r["summary"]["dropped_events"] > 0
     last = max(s["enter_ns"] for s in r["scopes"])
     assert last > 10e9, last
+
+
+def test_target_gone_before_tracer_reads_its_strings():
+    """The names BPF cannot read (their page not yet touched) are read by
+    the tracer; if the target has exited by then (a busy machine), they
+    come from the files it had mapped, not out as "?". The tracer is frozen
+    while the target execs a new image that uses its probes and exits."""
+    need_root()
+    out = tmpfile()
+    tr = start_tracer(["-o", out, "--", prog("late_names"), "exec"])
+    child = traced_child(tr)
+    tr.send_signal(signal.SIGSTOP)
+    deadline = time.time() + 30   # the target runs on and exits (a zombie: no memory left)
+    while time.time() < deadline and open("/proc/%d/stat" % child).read().split(") ")[1][0] != "Z":
+        time.sleep(0.05)
+    tr.send_signal(signal.SIGCONT)
+    tr.wait(timeout=60)
+    r = json.load(open(out))
+    os.unlink(out)
+    assert r["target"]["exit_code"] == 0, r["target"]
+    assert r["summary"]["string_faults"] > 0   # else this test tests nothing
+    assert [(v["name"], v["type"], v["file"]) for v in r["variables"]] == \
+        [("first", "long", "tests/progs/late_names.c"), ("second", "long", "tests/progs/late_names.c")]
+    assert [(s["name"], s["file"]) for s in r["scopes"]] == [("late", "tests/progs/late_names.c")]
 
 
 def test_two_tracers_on_one_target():

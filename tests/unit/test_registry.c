@@ -372,6 +372,69 @@ static void test_task_names_bounded(void)
 	PASS();
 }
 
+/* A target that reads as gone until `readable` is set (its files are
+ * found), then yields one string per address. */
+struct fake_mem {
+	int readable, reads;
+};
+
+static ssize_t fake_read(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct fake_mem *m = user;
+	int n;
+
+	(void)pid;
+	m->reads++;
+	if (!m->readable)
+		return -3; /* -ESRCH */
+	n = snprintf(buf, len, "s%llx", (unsigned long long)addr);
+	return n;
+}
+
+/* A string BPF could not read, of a target gone before the tracer asked:
+ * "?" until settle can read it, then the text, for every record naming it;
+ * never the text of another image once the process has exec'd. */
+static void test_unread_strings_resolved_late(void)
+{
+	struct fake_mem m = { 0 };
+	struct ms_reg_opts o = { .read_mem = fake_read, .user = &m };
+	struct ms_registry *r = ms_registry_new(&o);
+	struct ms_ev_string e;
+	const struct ms_var *v;
+	size_t n;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.h, MS_EV_STRING, sizeof(e), 1, 0, 0);
+	e.h.flags = MS_F_FAULT;
+	e.ptr = 0xa0;
+	ms_registry_consume(r, &e, sizeof(e));
+	var(r, 1, 0, 0xa0, 8, 0, 0);
+	var(r, 1, 0, 0xa0, 8, 0, 0);
+	var(r, 1, 0, 0xb0, 8, 0, 0); /* its string record was dropped */
+	v = ms_registry_vars(r, &n);
+	CHECK(n == 3);
+	CHECK(strcmp(ms_registry_str(r, v[0].name), "?") == 0);
+	CHECK(ms_registry_summary(r)->string_faults == 1);
+	CHECK(m.reads == 2); /* once per address, not per record */
+	m.readable = 1;
+	ms_registry_settle(r);
+	CHECK(strcmp(ms_registry_str(r, v[0].name), "sa0") == 0);
+	CHECK(strcmp(ms_registry_str(r, v[1].name), "sa0") == 0);
+	CHECK(strcmp(ms_registry_str(r, v[2].name), "sb0") == 0);
+	CHECK(ms_registry_resolve_strings(r) == 0);
+	/* after an exec the old image's addresses are not to be read */
+	m.readable = 0;
+	var(r, 1, 0, 0xc0, 8, 0, 0);
+	ms_registry_forget_pid_strings(r, 100);
+	m.readable = 1;
+	ms_registry_settle(r);
+	v = ms_registry_vars(r, &n);
+	CHECK(strcmp(ms_registry_str(r, v[3].name), "?") == 0);
+	CHECK(strcmp(ms_registry_str(r, v[0].name), "sa0") == 0);
+	ms_registry_free(r);
+	PASS();
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0); /* FAIL lines survive a sanitizer exit */
@@ -385,5 +448,6 @@ int main(void)
 	test_bad_frees();
 	test_tasks();
 	test_garbage();
+	test_unread_strings_resolved_late();
 	return failed ? 1 : 0;
 }
