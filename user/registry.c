@@ -64,14 +64,17 @@ void ms_registry_free(struct ms_registry *r)
 
 /* ---- strings ------------------------------------------------------------ */
 
-/* Intern text read from the target. Offsets stay below the tag bits
- * (a 1 GiB table of distinct names is out of reach in practice). */
-static uint32_t str_keep(struct ms_registry *r, uint32_t pid, uint64_t ptr, const char *s, size_t n)
+uint32_t ms_reg_intern(struct ms_registry *r, const char *s, size_t n)
 {
 	uint32_t off = ms_str_intern(&r->strs, s, n);
 
-	if (off >= MS_PENDING)
-		return 0;
+	return off < MS_PENDING ? off : 0;
+}
+
+static uint32_t str_keep(struct ms_registry *r, uint32_t pid, uint64_t ptr, const char *s, size_t n)
+{
+	uint32_t off = ms_reg_intern(r, s, n);
+
 	if (off)
 		ms_hm_put(&r->target_strs, pid, ptr, off);
 	return off;
@@ -79,7 +82,8 @@ static uint32_t str_keep(struct ms_registry *r, uint32_t pid, uint64_t ptr, cons
 
 /* Read a string from the target itself; if that fails (it has exited),
  * hand out a pending offset that ms_registry_resolve_strings() may fill
- * in later. 0 only when out of memory. */
+ * in later (past MS_PENDING_MAX of them, a shared "?"). 0 only when out
+ * of memory. */
 static uint32_t str_read(struct ms_registry *r, uint32_t pid, uint64_t ptr)
 {
 	struct ms_pending_str *p;
@@ -93,8 +97,8 @@ static uint32_t str_read(struct ms_registry *r, uint32_t pid, uint64_t ptr)
 		buf[n] = 0;
 		return str_keep(r, pid, ptr, buf, (size_t)n);
 	}
-	if (r->pending.n >= MS_PENDING || MS_VEC_PUSH(r->pending, p))
-		return 0;
+	if (r->pending.n >= MS_PENDING_MAX || MS_VEC_PUSH(r->pending, p))
+		return ms_reg_intern(r, "?", 1);
 	*p = (struct ms_pending_str){ .ptr = ptr, .pid = pid };
 	off = MS_PENDING | (uint32_t)(r->pending.n - 1);
 	ms_hm_put(&r->target_strs, pid, ptr, off);
@@ -105,9 +109,12 @@ static void string_record(struct ms_registry *r, const struct ms_ev_string *e)
 {
 	if (e->h.flags & MS_F_FAULT) {
 		/* BPF could not read it (page not faulted in yet); read it
-		 * from the target now, while it is most likely alive. */
+		 * from the target now, while it is most likely alive (once
+		 * per address: BPF sends it again on every hit once its own
+		 * table of sent strings is full). */
 		r->sum.string_faults++;
-		str_read(r, e->h.pid, e->ptr);
+		if (!ms_hm_get(&r->target_strs, e->h.pid, e->ptr))
+			str_read(r, e->h.pid, e->ptr);
 		return;
 	}
 	str_keep(r, e->h.pid, e->ptr, e->text, e->len < MS_STR_MAX ? e->len : MS_STR_MAX - 1);
@@ -141,12 +148,10 @@ size_t ms_registry_resolve_strings(struct ms_registry *r)
 
 		if (p->off || p->stale)
 			continue;
-		n = r->opts.read_mem ? r->opts.read_mem(r->opts.user, p->pid, p->ptr, buf, sizeof(buf) - 1) : -ENOSYS;
+		n = r->opts.read_gone ? r->opts.read_gone(r->opts.user, p->pid, p->ptr, buf, sizeof(buf) - 1) : -ENOSYS;
 		if (n > 0) {
 			buf[n] = 0;
-			p->off = ms_str_intern(&r->strs, buf, (size_t)n);
-			if (p->off >= MS_PENDING)
-				p->off = 0;
+			p->off = ms_reg_intern(r, buf, (size_t)n);
 		}
 		left += !p->off;
 	}
@@ -513,8 +518,11 @@ const char *ms_registry_str(const struct ms_registry *r, uint32_t off)
 	if (off & MS_TNAME)
 		return ms_str_get(&r->tnames, off & ~MS_TNAME);
 	if (off & MS_PENDING) {
-		const struct ms_pending_str *p = &r->pending.v[off & ~MS_PENDING];
+		const struct ms_pending_str *p;
 
+		if ((off & ~MS_PENDING) >= r->pending.n)
+			return NULL;
+		p = &r->pending.v[off & ~MS_PENDING];
 		return p->off ? ms_str_get(&r->strs, p->off) : "?";
 	}
 	return ms_str_get(&r->strs, off);

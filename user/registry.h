@@ -23,6 +23,11 @@ struct ms_reg_opts {
 	/* Reads target memory for strings the BPF side could not read (page
 	 * not yet faulted in). May be NULL. Returns bytes read or -errno. */
 	ssize_t (*read_mem)(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len);
+	/* The same for a process that was gone when read_mem was tried: from
+	 * the files it had mapped, never from a live process (its pid may be
+	 * another's by now). Asked by ms_registry_resolve_strings(). May be
+	 * NULL. */
+	ssize_t (*read_gone)(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len);
 	void *user;
 	/* True if a free called from `caller` is the allocator's own
 	 * bookkeeping (glibc freeing its thread cache at thread exit), not a
@@ -188,10 +193,11 @@ int ms_registry_set_site(struct ms_registry *r, uint32_t pid, int32_t stack_id,
  * any more. Forget the strings cached for pid. */
 void ms_registry_forget_pid_strings(struct ms_registry *r, uint32_t pid);
 
-/* Ask read_mem again for the strings no one could read when they were
- * needed (they read as "?" meanwhile): call it once the caller can read
- * them another way, e.g. from the files the exited target had mapped, and
- * before writing a report. Returns how many are still unread. */
+/* Ask read_gone for the strings no one could read when they were needed
+ * (they read as "?" meanwhile): call it once the caller can read them from
+ * the files the exited target had mapped, before folding and before
+ * writing a report. Returns how many are still unread (those of an image
+ * an exec replaced are not counted: they stay "?"). */
 size_t ms_registry_resolve_strings(struct ms_registry *r);
 
 /* ---- read side (report writers) ---------------------------------------- */

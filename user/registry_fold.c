@@ -124,7 +124,7 @@ static uint32_t agg_task_name(struct ms_registry *r, uint32_t name)
 	if (!s)
 		return 0;
 	if (r->aggs.n < MAX_AGGS)
-		return ms_str_intern(&r->strs, s, strlen(s));
+		return ms_reg_intern(r, s, strlen(s));
 	return ms_str_find(&r->strs, s, strlen(s));
 }
 

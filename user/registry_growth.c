@@ -64,7 +64,7 @@ void ms_registry_snapshot(struct ms_registry *r, uint64_t ts, const char *label)
 	s = &r->snaps[r->nsnaps++];
 	memset(s, 0, sizeof(*s));
 	s->ts_ns = ts;
-	s->label = label ? ms_str_intern(&r->strs, label, strlen(label)) : 0;
+	s->label = label ? ms_reg_intern(r, label, strlen(label)) : 0;
 	s->live_bytes = r->sum.live_bytes;
 	for (i = 0; i < r->blocks.n; i++) {
 		const struct ms_block *b = &r->blocks.v[i];

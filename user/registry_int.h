@@ -46,6 +46,7 @@ struct ms_registry {
 	 * the tracer can read the files the target had mapped. */
 	MS_VEC(struct ms_pending_str) pending;
 #define MS_PENDING (1u << 30)
+#define MS_PENDING_MAX 65536 /* then unreadable strings share one "?" */
 	MS_VEC(struct ms_var) vars;
 	MS_VEC(struct ms_scope) scopes;
 	struct ms_hashmap scope_idx;   /* (id, 0) -> index */
@@ -79,6 +80,9 @@ struct ms_registry {
 
 /* registry.c */
 uint32_t ms_reg_target_str(struct ms_registry *r, uint32_t pid, uint64_t ptr);
+/* ms_str_intern into r->strs, kept below the MS_PENDING tag bit: 0 when
+ * out of memory or past 1 GiB of text. */
+uint32_t ms_reg_intern(struct ms_registry *r, const char *s, size_t n);
 struct ms_scope *ms_reg_scope(struct ms_registry *r, uint64_t id);
 /* registry_heap.c */
 void ms_reg_heap_record(struct ms_registry *r, const struct ms_hdr *h, const void *rec, size_t len);

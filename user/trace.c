@@ -279,27 +279,33 @@ static int resolve(void *user, uint32_t pid, uint64_t ip, struct ms_frame *out)
 	return ms_symbolize(s->sym, ip, out);
 }
 
-/* Strings the BPF side could not read (their page was never touched): ask
- * the live target, else read them from the file that maps that address
- * (string literals live in the module's read-only data). */
-static ssize_t read_target_str(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len)
+/* A string literal of a process that is gone, read from the file that
+ * mapped its address (literals live in a module's read-only data), as the
+ * symbolizer knows the modules: never from a live process. Followed
+ * children that did not exec have their parent's modules. */
+static ssize_t read_gone_str(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len)
 {
 	struct session *s = user;
-	ssize_t n = ms_target_read_str(NULL, pid, addr, buf, len);
 	struct ms_frame f;
+	ssize_t n;
+	char *nul;
 
-	if (n > 0 || !s->sym)
-		return n;
-	if (ms_symbolize(s->sym, addr, &f) || !f.module)
-		return n;
+	(void)pid;
+	if (!s->sym || ms_symbolize(s->sym, addr, &f) || !f.module)
+		return -ENOENT;
 	n = ms_elf_read_vaddr(f.module, f.offset, buf, len);
-	if (n > 0) {
-		char *nul = memchr(buf, 0, (size_t)n);
-
-		if (nul)
-			n = nul - (char *)buf;
-	}
+	if (n > 0 && (nul = memchr(buf, 0, (size_t)n)))
+		n = nul - (char *)buf;
 	return n;
+}
+
+/* Strings the BPF side could not read (their page was never touched): ask
+ * the live target, else the file that maps that address. */
+static ssize_t read_target_str(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len)
+{
+	ssize_t n = ms_target_read_str(NULL, pid, addr, buf, len);
+
+	return n > 0 ? n : read_gone_str(user, pid, addr, buf, len);
 }
 
 /* The allocator's modules are those whose functions carry our uprobes;
@@ -626,6 +632,7 @@ int ms_trace_run(const struct ms_opts *o)
 		goto cleanup;
 	ropts.from_start = o->cmd != NULL;
 	ropts.read_mem = read_target_str;
+	ropts.read_gone = read_gone_str;
 	ropts.internal_caller = internal_caller;
 	ropts.keep = o->keep;
 	ropts.user = &s;
@@ -759,6 +766,7 @@ int ms_trace_run(const struct ms_opts *o)
 	if (o->mode == MS_MODE_FAST)
 		ms_bpfmaps_read_fast(s.loader, s.reg, o->stack_depth);
 	s.end_ns = now_ns();
+	ms_registry_resolve_strings(s.reg); /* before names become fold keys */
 	ms_registry_fold_now(s.reg);
 	rc = write_reports(&s) ? 1 : 0;
 	started = 0;

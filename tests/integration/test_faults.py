@@ -95,13 +95,18 @@ def test_target_gone_before_tracer_reads_its_strings():
     need_root()
     out = tmpfile()
     tr = start_tracer(["-o", out, "--", prog("late_names"), "exec"])
+    assert tr.stdout.readline() == "waiting\n"   # blocked SIGUSR1 first
     child = traced_child(tr)
     tr.send_signal(signal.SIGSTOP)
-    deadline = time.time() + 30   # the target runs on and exits (a zombie: no memory left)
-    while time.time() < deadline and open("/proc/%d/stat" % child).read().split(") ")[1][0] != "Z":
-        time.sleep(0.05)
+    os.kill(child, signal.SIGUSR1)
+    deadline = time.time() + 30   # it execs, runs and exits: a zombie, no memory left
+    state = None
+    while time.time() < deadline and state != "Z":
+        state = open("/proc/%d/stat" % child).read().rsplit(") ", 1)[1][0]
+        time.sleep(0.02)
     tr.send_signal(signal.SIGCONT)
     tr.wait(timeout=60)
+    assert state == "Z", state
     r = json.load(open(out))
     os.unlink(out)
     assert r["target"]["exit_code"] == 0, r["target"]

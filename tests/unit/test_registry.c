@@ -372,65 +372,108 @@ static void test_task_names_bounded(void)
 	PASS();
 }
 
-/* A target that reads as gone until `readable` is set (its files are
- * found), then yields one string per address. */
+/* A target gone before the tracer asked (read_mem fails), whose files
+ * are found later (read_gone, once `found` is set): one string per address. */
 struct fake_mem {
-	int readable, reads;
+	int found, reads, gone_reads;
 };
 
 static ssize_t fake_read(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len)
 {
 	struct fake_mem *m = user;
-	int n;
 
-	(void)pid;
+	(void)pid, (void)addr, (void)buf, (void)len;
 	m->reads++;
-	if (!m->readable)
-		return -3; /* -ESRCH */
-	n = snprintf(buf, len, "s%llx", (unsigned long long)addr);
-	return n;
+	return -3; /* -ESRCH */
 }
 
-/* A string BPF could not read, of a target gone before the tracer asked:
- * "?" until settle can read it, then the text, for every record naming it;
- * never the text of another image once the process has exec'd. */
-static void test_unread_strings_resolved_late(void)
+static ssize_t fake_gone(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len)
 {
-	struct fake_mem m = { 0 };
-	struct ms_reg_opts o = { .read_mem = fake_read, .user = &m };
-	struct ms_registry *r = ms_registry_new(&o);
+	struct fake_mem *m = user;
+
+	(void)pid;
+	m->gone_reads++;
+	if (!m->found)
+		return -2; /* -ENOENT */
+	return snprintf(buf, len, "s%llx", (unsigned long long)addr);
+}
+
+static void fault(struct ms_registry *r, uint64_t ptr)
+{
 	struct ms_ev_string e;
-	const struct ms_var *v;
-	size_t n;
 
 	memset(&e, 0, sizeof(e));
 	hdr(&e.h, MS_EV_STRING, sizeof(e), 1, 0, 0);
 	e.h.flags = MS_F_FAULT;
-	e.ptr = 0xa0;
+	e.ptr = ptr;
 	ms_registry_consume(r, &e, sizeof(e));
+}
+
+/* A string BPF could not read, of a target gone before the tracer asked:
+ * "?" until settle can read it from the files, then the text, for every
+ * record naming it; never the text of another image once the process has
+ * exec'd; the live process is not asked again (its pid may be reused). */
+static void test_unread_strings_resolved_late(void)
+{
+	struct fake_mem m = { 0 };
+	struct ms_reg_opts o = { .read_mem = fake_read, .read_gone = fake_gone, .user = &m };
+	struct ms_registry *r = ms_registry_new(&o);
+	const struct ms_var *v;
+	size_t n;
+
+	fault(r, 0xa0);
+	fault(r, 0xa0); /* sent again: BPF's table of sent strings was full */
 	var(r, 1, 0, 0xa0, 8, 0, 0);
 	var(r, 1, 0, 0xa0, 8, 0, 0);
 	var(r, 1, 0, 0xb0, 8, 0, 0); /* its string record was dropped */
 	v = ms_registry_vars(r, &n);
 	CHECK(n == 3);
 	CHECK(strcmp(ms_registry_str(r, v[0].name), "?") == 0);
-	CHECK(ms_registry_summary(r)->string_faults == 1);
+	CHECK(ms_registry_summary(r)->string_faults == 2);
 	CHECK(m.reads == 2); /* once per address, not per record */
-	m.readable = 1;
+	CHECK(ms_registry_resolve_strings(r) == 2 && m.gone_reads == 2);
+	m.found = 1;
 	ms_registry_settle(r);
 	CHECK(strcmp(ms_registry_str(r, v[0].name), "sa0") == 0);
 	CHECK(strcmp(ms_registry_str(r, v[1].name), "sa0") == 0);
 	CHECK(strcmp(ms_registry_str(r, v[2].name), "sb0") == 0);
 	CHECK(ms_registry_resolve_strings(r) == 0);
+	CHECK(m.reads == 2); /* settle asked the files only */
 	/* after an exec the old image's addresses are not to be read */
-	m.readable = 0;
+	m.found = 0;
 	var(r, 1, 0, 0xc0, 8, 0, 0);
 	ms_registry_forget_pid_strings(r, 100);
-	m.readable = 1;
+	m.found = 1;
 	ms_registry_settle(r);
 	v = ms_registry_vars(r, &n);
 	CHECK(strcmp(ms_registry_str(r, v[3].name), "?") == 0);
 	CHECK(strcmp(ms_registry_str(r, v[0].name), "sa0") == 0);
+	/* an offset that names no pending string reads as none */
+	CHECK(ms_registry_str(r, (1u << 30) | 12345) == NULL);
+	ms_registry_free(r);
+	PASS();
+}
+
+/* Unreadable strings are bounded: past the cap they share one "?". */
+static void test_unread_strings_bounded(void)
+{
+	struct fake_mem m = { 0 };
+	struct ms_reg_opts o = { .read_mem = fake_read, .read_gone = fake_gone, .user = &m };
+	struct ms_registry *r = ms_registry_new(&o);
+	const struct ms_var *v;
+	uint64_t i;
+	size_t n;
+
+	for (i = 0; i < 70000; i++)
+		var(r, 1, 0, 0x1000 + i, 8, 0, 0);
+	v = ms_registry_vars(r, &n);
+	CHECK(n == 70000);
+	CHECK(v[0].name != v[1].name);          /* each its own, while under the cap */
+	CHECK(v[69998].name == v[69999].name);  /* past it, one shared "?" */
+	CHECK(strcmp(ms_registry_str(r, v[69999].name), "?") == 0);
+	m.found = 1;
+	CHECK(ms_registry_resolve_strings(r) == 0);
+	CHECK(strcmp(ms_registry_str(r, v[0].name), "s1000") == 0);
 	ms_registry_free(r);
 	PASS();
 }
@@ -449,5 +492,6 @@ int main(void)
 	test_tasks();
 	test_garbage();
 	test_unread_strings_resolved_late();
+	test_unread_strings_bounded();
 	return failed ? 1 : 0;
 }
