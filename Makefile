@@ -122,6 +122,7 @@ UNIT_LIBS_test_reports := -lm
 UNIT_SRCS_test_symbolize := user/symbolize.c user/procmaps.c
 UNIT_LIBS_test_symbolize := -ldw -lelf
 UNIT_SRCS_test_tsc_clock := user/tsc_clock.c
+UNIT_SRCS_test_varbuf := user/varbuf.c
 UNIT_SRCS_test_probe_place := user/probe_place.c user/elf_syms.c
 UNIT_LIBS_test_probe_place := -lelf -lcapstone
 UNIT_SRCS_test_header := 

@@ -2,7 +2,7 @@
 /* memscope.bpf.c - the BPF side of memscope-trace.
  *
  * memscope:* USDT probes (include/memscope.h) -> per-thread scope and task
- * stacks -> ring buffer records; allocator uprobes -> live-block map ->
+ * stacks -> ring buffer records (TRACK_VAR: per-CPU buffers); allocator uprobes -> live-block map ->
  * records (full mode) or per-site counters (fast mode); sched tracepoints ->
  * process/thread lifecycle. Flow continues in user/ringbuf.c. */
 #include "vmlinux.h"
@@ -16,32 +16,59 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* ---- variables ---------------------------------------------------------- */
 
-/* (name*, addr, size, value, type*, file*, line, tsc) - tsc is missing (0)
- * in programs built with a header older than the argument */
-SEC("usdt")
-int ms_var(struct pt_regs *ctx)
+/* A slot of this CPU's TRACK_VAR buffer, or NULL: the ring then takes the
+ * record (buffers off, full, or in use by a probe this one preempted: a
+ * uprobe's BPF program runs with migration, not preemption, disabled).
+ * Marks the buffer busy; var_slot_publish() releases it. */
+static __always_inline struct ms_vslot *var_slot(struct ms_vcpu **vcp)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct ms_thread *t = thread_of(task);
-	__u64 pid_tgid = task_pid_tgid(task);
-	struct ms_ev_var *e;
-	__u64 a[8];
-	__u64 name, addr, size, value, type, file;
-	int line;
+	__u32 cpu, k;
+	struct ms_vcpu *vc;
+	struct ms_vslot *v;
+	__u64 head;
 
-	if (ms_usdt_args(ctx, a, 8))
-		return 0;
-	name = a[0], addr = a[1], size = a[2], value = a[3], type = a[4], file = a[5];
-	line = (int)a[6];
-	/* The three strings of a site are literals: sent on its first hit. */
-	if (site_first_t(t, pid_tgid, PT_REGS_IP(ctx))) {
-		string_send(pid_tgid, name);
-		string_send(pid_tgid, type);
-		string_send(pid_tgid, file);
+	if (!cfg_vslots)
+		return NULL;
+	cpu = bpf_get_smp_processor_id();
+	vc = bpf_map_lookup_elem(&vcpus, &cpu);
+	if (!vc || vc->busy)
+		return NULL;
+	/* Same CPU, no migration: plain stores order against another probe
+	 * that preempts this one; the barriers keep the compiler from moving
+	 * the head read above the mark. */
+	vc->busy = 1;
+	asm volatile("" ::: "memory");
+	head = vc->head;
+	if (head - vc->tail >= cfg_vslots) {
+		vc->busy = 0;
+		return NULL;
 	}
-	e = rb_reserve(sizeof(*e));
-	if (!e)
-		return 0;
+	k = cpu * cfg_vslots + ((__u32)head & (cfg_vslots - 1));
+	v = bpf_map_lookup_elem(&vslots, &k);
+	if (!v) {
+		vc->busy = 0;
+		return NULL;
+	}
+	*vcp = vc;
+	return v;
+}
+
+/* Make the slot visible to the tracer (x86 keeps stores in order: the
+ * record is written before head moves) and free the buffer. */
+static __always_inline void var_slot_publish(struct ms_vcpu *vc)
+{
+	asm volatile("" ::: "memory");
+	vc->head++;
+	asm volatile("" ::: "memory");
+	vc->busy = 0;
+}
+
+/* TRACK_VAR's arguments a[]: (name*, addr, size, value, type*, file*,
+ * line, tsc) - tsc is missing (0) in programs built with a header older
+ * than the argument. */
+static __always_inline void var_fill(struct ms_ev_var *e, const __u64 *a, __u64 pid_tgid,
+				     const struct ms_thread *t)
+{
 	/* The probe's own TSC reading is the record's time when the kernel
 	 * keeps time by the TSC: bpf_ktime_get_ns() was ~70 ns of a hit. */
 	if (cfg_user_tsc && a[7]) {
@@ -50,14 +77,46 @@ int ms_var(struct pt_regs *ctx)
 	} else {
 		hdr_fill(&e->h, MS_EV_VAR, sizeof(*e), pid_tgid, t);
 	}
-	e->addr = addr;
-	e->size = size;
-	e->value = value;
-	e->name = name;
-	e->type = type;
-	e->file = file;
-	e->line = line;
+	e->addr = a[1];
+	e->size = a[2];
+	e->value = a[3];
+	e->name = a[0];
+	e->type = a[4];
+	e->file = a[5];
+	e->line = (__u32)a[6];
 	e->_pad = 0;
+}
+
+SEC("usdt")
+int ms_var(struct pt_regs *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct ms_thread *t = thread_of(task);
+	__u64 pid_tgid = task_pid_tgid(task);
+	struct ms_vcpu *vc = NULL;
+	struct ms_vslot *vs;
+	struct ms_ev_var *e;
+	__u64 a[8];
+
+	if (ms_usdt_args(ctx, a, 8))
+		return 0;
+	/* The three strings of a site are literals: sent on its first hit. */
+	if (site_first_t(t, pid_tgid, PT_REGS_IP(ctx))) {
+		string_send(pid_tgid, a[0]);
+		string_send(pid_tgid, a[4]);
+		string_send(pid_tgid, a[5]);
+	}
+	vs = var_slot(&vc);
+	if (vs && vc) {
+		vs->pos = bpf_ringbuf_query(&rb, BPF_RB_PROD_POS);
+		var_fill(&vs->v, a, pid_tgid, t);
+		var_slot_publish(vc);
+		return 0;
+	}
+	e = rb_reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	var_fill(e, a, pid_tgid, t);
 	rb_submit(e, sizeof(*e));
 	return 0;
 }

@@ -23,6 +23,26 @@ struct {
 	__uint(max_entries, 16 << 20); /* resized by the loader */
 } rb SEC(".maps");
 
+/* TRACK_VAR's per-CPU buffers (struct ms_vslot in memscope_events.h):
+ * cfg_vslots slots per CPU, a power of two; 0 = records go to the ring. */
+const volatile __u32 cfg_vslots = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1); /* ncpus * cfg_vslots, set by the loader */
+	__type(key, __u32);
+	__type(value, struct ms_vslot);
+} vslots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1); /* ncpus, set by the loader */
+	__type(key, __u32);
+	__type(value, struct ms_vcpu);
+} vcpus SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, MS_STAT_MAX);

@@ -36,6 +36,8 @@ struct ms_loader {
 	struct ms_attached *done;
 	size_t ndone, capdone;
 	int tp_attached;
+	__u32 vslots; /* TRACK_VAR buffer slots per CPU, 0 = none */
+	int ncpus;
 };
 
 static int link_add(struct ms_loader *l, pid_t pid, struct bpf_link *link)
@@ -131,6 +133,23 @@ static __u32 thread_slots(void)
 	return n;
 }
 
+/* TRACK_VAR buffer slots per CPU (bpf/memscope.bpf.c var_slot()): about
+ * the ring's size spread over the CPUs, a power of two in [1024, 65536]
+ * (~110 B each). MEMSCOPE_TEST_VAR_SLOTS=N (tests only) forces N, a power
+ * of two, or 0: every TRACK_VAR record then goes through the ring. */
+static __u32 var_slots(__u64 ring_bytes, int ncpus)
+{
+	const char *forced = getenv("MEMSCOPE_TEST_VAR_SLOTS");
+	unsigned long v;
+	__u32 n = 1024;
+
+	if (forced && (v = strtoul(forced, NULL, 10)) <= (1u << 20) && !(v & (v - 1)))
+		return (__u32)v;
+	while (n < 65536 && (__u64)n * 2 * sizeof(struct ms_vslot) * (__u64)ncpus <= ring_bytes)
+		n <<= 1;
+	return n;
+}
+
 static int is_alloc_prog(const struct memscope_bpf *s, const struct bpf_program *p)
 {
 	return bpf_program__type(p) == BPF_PROG_TYPE_KPROBE &&
@@ -147,7 +166,7 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 {
 	struct ms_loader *l;
 	struct bpf_program *p;
-	int err, depth;
+	int err, depth, ncpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
 	__u32 slots;
 
 	*out = NULL;
@@ -171,9 +190,14 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 	l->skel->rodata->cfg_from_start = cfg->from_start;
 	l->skel->rodata->cfg_follow = cfg->follow;
 	l->skel->rodata->cfg_wakeup_bytes = cfg->ring_bytes / 4;
-	l->skel->rodata->cfg_ncpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
+	l->skel->rodata->cfg_ncpus = ncpus;
 	l->skel->rodata->cfg_user_tsc = ms_tsc_usable();
 	bpf_map__set_max_entries(l->skel->maps.rb, cfg->ring_bytes);
+	l->vslots = var_slots(cfg->ring_bytes, ncpus);
+	l->ncpus = ncpus;
+	l->skel->rodata->cfg_vslots = l->vslots;
+	bpf_map__set_max_entries(l->skel->maps.vslots, l->vslots ? l->vslots * ncpus : 1);
+	bpf_map__set_max_entries(l->skel->maps.vcpus, ncpus);
 	slots = thread_slots();
 	l->skel->rodata->cfg_slot_mask = slots - 1;
 	bpf_map__set_max_entries(l->skel->maps.thread_slots, slots);
@@ -575,6 +599,14 @@ static void destroy_links(struct bpf_link **links, size_t n)
 int ms_loader_ringbuf_fd(const struct ms_loader *l)
 {
 	return bpf_map__fd(l->skel->maps.rb);
+}
+
+int ms_loader_var_buffers(const struct ms_loader *l, int *slots_fd, int *cpus_fd, int *ncpus)
+{
+	*slots_fd = bpf_map__fd(l->skel->maps.vslots);
+	*cpus_fd = bpf_map__fd(l->skel->maps.vcpus);
+	*ncpus = l->ncpus;
+	return (int)l->vslots;
 }
 
 int ms_loader_stacks_fd(const struct ms_loader *l)

@@ -46,6 +46,10 @@ void ms_loader_detach_pid(struct ms_loader *l, pid_t pid);
 void ms_loader_forget_strings(struct ms_loader *l, pid_t pid);
 
 int ms_loader_ringbuf_fd(const struct ms_loader *l);
+/* TRACK_VAR's per-CPU buffers (struct ms_vslot, struct ms_vcpu): returns
+ * the slots per CPU (0: not used) and sets the two maps' fds and the CPU
+ * count. */
+int ms_loader_var_buffers(const struct ms_loader *l, int *slots_fd, int *cpus_fd, int *ncpus);
 int ms_loader_stacks_fd(const struct ms_loader *l);
 int ms_loader_live_fd(const struct ms_loader *l);
 int ms_loader_sites_fd(const struct ms_loader *l);

@@ -757,10 +757,9 @@ int ms_trace_run(const struct ms_opts *o)
 		s.stop_reason = "signal";
 	if (status_line && last_status)
 		fputs("\r\033[K", stderr);
-	/* Drain what the target produced up to now, then detach (the target
-	 * keeps running untraced), then drain what raced the detach. */
-	while (ms_consumer_poll(s.cons, 0) > 0)
-		;
+	/* Drain what the target produced up to now: the report is built from
+	 * that. The probes come off at cleanup; the target runs on untraced. */
+	ms_consumer_drain(s.cons);
 	if (!s.exited && s.sym)
 		ms_symbolizer_refresh(s.sym);
 	if (o->mode == MS_MODE_FAST)

@@ -85,6 +85,32 @@ def test_threads_sharing_state_slots():
     check_macros_report(r, rounds=4)
 
 
+def test_var_buffers_merge_into_ring_order():
+    """TRACK_VAR records travel in per-CPU buffers, everything else in the
+    ring; the tracer puts each variable back where its probe fell among the
+    ring's records. Checked where order shows: each worker's `buf` must
+    name the block malloc() returned just before it and free() released
+    inside the same scope, though the next round's block has the same
+    address. Run with the buffers (default), with 1 slot per CPU (most
+    records then fall back to the ring: both paths interleave) and with
+    the ring alone."""
+    rounds = 300
+    for slots in (None, "1", "0"):
+        env = dict(os.environ)
+        if slots is not None:
+            env["MEMSCOPE_TEST_VAR_SLOTS"] = slots
+        r, p = trace_json([], [T, "0", str(rounds)], env=env)
+        assert p.returncode == 0, p.stderr
+        check_macros_report(r, rounds=rounds)
+        sc = {s["id"]: s for s in r["scopes"]}
+        for b in by_name(r["variables"], "buf"):
+            h = b["heap"]
+            assert h and h["size"] == 256, (slots, b)
+            assert b["first_seen_ns"] <= h["freed_ns"] <= sc[b["scope"]]["exit_ns"], (slots, b)
+        (leak,) = by_name(r["variables"], "leak")
+        assert leak["heap"]["size"] == 1000 and leak["heap"]["freed_ns"] is None, (slots, leak)
+
+
 def test_attach_to_running_pid():
     need_root()
     target = subprocess.Popen([T, "1.5", "2"], stdout=subprocess.PIPE, text=True)
