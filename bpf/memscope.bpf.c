@@ -31,13 +31,10 @@ static __always_inline struct ms_vslot *var_slot(struct ms_vcpu **vcp)
 		return NULL;
 	cpu = bpf_get_smp_processor_id();
 	vc = bpf_map_lookup_elem(&vcpus, &cpu);
-	if (!vc || vc->busy)
+	/* A compare-and-swap on this CPU's own line: a probe preempted
+	 * between a test and a set would let two write one slot. */
+	if (!vc || __sync_val_compare_and_swap(&vc->busy, 0, 1))
 		return NULL;
-	/* Same CPU, no migration: plain stores order against another probe
-	 * that preempts this one; the barriers keep the compiler from moving
-	 * the head read above the mark. */
-	vc->busy = 1;
-	asm volatile("" ::: "memory");
 	head = vc->head;
 	if (head - vc->tail >= cfg_vslots) {
 		vc->busy = 0;
@@ -113,6 +110,7 @@ int ms_var(struct pt_regs *ctx)
 		var_slot_publish(vc);
 		return 0;
 	}
+	stat_inc(MS_STAT_VAR_RING);
 	e = rb_reserve(sizeof(*e));
 	if (!e)
 		return 0;

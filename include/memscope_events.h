@@ -121,9 +121,8 @@ struct ms_vslot {
  * tracer: separate cache lines. */
 struct ms_vcpu {
 	__u64 head;
-	__u32 busy; /* a probe on this CPU is writing a slot (it may have been
+	__u64 busy; /* a probe on this CPU is writing a slot (it may have been
 		     * preempted: another probe then uses the ring) */
-	__u32 _pad0;
 	__u64 _pad1[6];
 	__u64 tail;
 	__u64 _pad2[7];
@@ -261,6 +260,9 @@ enum ms_stat {
 				* program for (another BPF program was running
 				* on that CPU); filled by the tracer from
 				* bpf_prog_info.recursion_misses */
+	MS_STAT_VAR_RING,      /* TRACK_VAR records that went through the ring
+				* (buffers off, their CPU's buffer full, or in
+				* use by a probe this one preempted) */
 	MS_STAT_MAX,
 };
 

@@ -133,17 +133,18 @@ static __u32 thread_slots(void)
 	return n;
 }
 
-/* TRACK_VAR buffer slots per CPU (bpf/memscope.bpf.c var_slot()): about
- * the ring's size spread over the CPUs, a power of two in [1024, 65536]
- * (~110 B each). MEMSCOPE_TEST_VAR_SLOTS=N (tests only) forces N, a power
- * of two, or 0: every TRACK_VAR record then goes through the ring. */
+/* TRACK_VAR buffer slots per CPU (bpf/memscope.bpf.c var_slot()): the
+ * ring's size spread over the possible CPUs, a power of two in [64, 65536]
+ * (104 B each). MEMSCOPE_TEST_VAR_SLOTS=N (tests only) forces N, a power
+ * of two up to 65536, or 0: every TRACK_VAR record then goes through the
+ * ring. */
 static __u32 var_slots(__u64 ring_bytes, int ncpus)
 {
 	const char *forced = getenv("MEMSCOPE_TEST_VAR_SLOTS");
 	unsigned long v;
-	__u32 n = 1024;
+	__u32 n = 64;
 
-	if (forced && (v = strtoul(forced, NULL, 10)) <= (1u << 20) && !(v & (v - 1)))
+	if (forced && (v = strtoul(forced, NULL, 10)) <= 65536 && !(v & (v - 1)))
 		return (__u32)v;
 	while (n < 65536 && (__u64)n * 2 * sizeof(struct ms_vslot) * (__u64)ncpus <= ring_bytes)
 		n <<= 1;

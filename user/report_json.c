@@ -85,6 +85,7 @@ static void summary_json(struct ms_json *j, const struct ms_report_ctx *c)
 	ms_json_key(j, "live_map_full"); ms_json_u64(j, c->stats[MS_STAT_LIVE_FULL]);
 	ms_json_key(j, "stack_failures"); ms_json_u64(j, c->stats[MS_STAT_STACK_FAIL]);
 	ms_json_key(j, "probe_misses"); ms_json_u64(j, c->stats[MS_STAT_PROBE_MISSES]);
+	ms_json_key(j, "variables_via_ring"); ms_json_u64(j, c->stats[MS_STAT_VAR_RING]);
 	ms_json_key(j, "unmatched_scope_exits"); ms_json_u64(j, s->unmatched_scope_exits);
 	ms_json_key(j, "scope_overflow"); ms_json_u64(j, c->stats[MS_STAT_SCOPE_DEEP]);
 	ms_json_key(j, "string_faults"); ms_json_u64(j, s->string_faults);

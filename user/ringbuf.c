@@ -33,6 +33,7 @@ struct ms_consumer {
 	size_t page;
 	uint64_t pos;
 	uint64_t seen; /* producer position when the buffers were last looked at */
+	uint64_t stop; /* ms_consumer_drain(): hand over nothing past this */
 };
 
 /* Every record reaches the registry (and the hook) through here. */
@@ -96,7 +97,10 @@ static int on_record(void *ctx, void *data, size_t len)
 	/* the ring's record header is 8 bytes; records are 8-byte aligned
 	 * (libbpf skips discarded ones, which memscope never makes) */
 	c->pos += (len + 8 + 7) & ~(uint64_t)7;
-	return 0;
+	/* libbpf reads the producer position again after each pass: with a
+	 * target that outruns the tracer, one consume would never return.
+	 * An error makes it store the consumer position and return. */
+	return c->stop && c->pos >= c->stop ? -ECANCELED : 0;
 }
 
 /* The ring's consumer and producer pages (read-only: libbpf consumes),
@@ -168,28 +172,29 @@ int ms_consumer_poll(struct ms_consumer *c, int timeout_ms)
 	drain_begin(c);
 	err = ring_buffer__poll(c->rb, timeout_ms);
 	drain_end(c);
-	if (err < 0 && err != -EINTR)
+	if (err < 0 && err != -EINTR && err != -ECANCELED)
 		return err;
 	ms_tsc_clock_anchor(&c->clock);
 	drain_begin(c);
 	err = ring_buffer__consume(c->rb);
 	drain_end(c);
-	if (err < 0 && err != -EINTR)
+	if (err < 0 && err != -EINTR && err != -ECANCELED)
 		return err;
 	return (int)(c->records - before);
 }
 
 int ms_consumer_drain(struct ms_consumer *c)
 {
-	uint64_t stop = __atomic_load_n(c->ring_prod, __ATOMIC_ACQUIRE);
 	uint64_t before = c->records;
 	int n;
 
 	/* A target that runs on keeps adding records: a loop until a drain
 	 * finds none could go on as long as it does. */
+	c->stop = __atomic_load_n(c->ring_prod, __ATOMIC_ACQUIRE);
 	do
 		n = ms_consumer_poll(c, 0);
-	while (n > 0 && c->pos < stop);
+	while (n > 0 && c->pos < c->stop);
+	c->stop = 0;
 	return n < 0 ? n : (int)(c->records - before);
 }
 

@@ -87,11 +87,14 @@ void ms_varbuf_look(struct ms_varbuf *b)
 
 /* Two records between the same ring records were made on different CPUs,
  * by different threads (concurrent: either order is true) or by one that
- * moved: their probes' times tell. */
+ * moved: their probes' times tell, when both are in one unit (TSC ticks
+ * or ns: a program built with an older header sends no TSC reading). */
 static int before(const struct ms_vslot *a, const struct ms_vslot *c)
 {
 	if (a->pos != c->pos)
 		return a->pos < c->pos;
+	if ((a->v.h.flags ^ c->v.h.flags) & MS_F_TSC)
+		return 0;
 	return a->v.h.ts_ns < c->v.h.ts_ns;
 }
 

@@ -109,6 +109,14 @@ def test_var_buffers_merge_into_ring_order():
             assert b["first_seen_ns"] <= h["freed_ns"] <= sc[b["scope"]]["exit_ns"], (slots, b)
         (leak,) = by_name(r["variables"], "leak")
         assert leak["heap"]["size"] == 1000 and leak["heap"]["freed_ns"] is None, (slots, leak)
+        # the paths these runs were meant to take were taken
+        via_ring, total = r["summary"]["variables_via_ring"], r["summary"]["variables"]
+        if slots == "0":
+            assert via_ring == total, (via_ring, total)
+        elif slots == "1":
+            assert 0 < via_ring < total, (via_ring, total)
+        else:
+            assert via_ring < total / 10, (via_ring, total)
 
 
 def test_attach_to_running_pid():
