@@ -5,17 +5,7 @@
 #include <string.h>
 #include "registry.h"
 
-static int failed;
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			printf("FAIL %s: %s:%d: %s\n", __func__, __FILE__, __LINE__, #cond); \
-			failed++;                                              \
-			return;                                                \
-		}                                                              \
-	} while (0)
-#define PASS() printf("PASS %s\n", __func__)
+#include "check.h"
 
 static uint64_t ts = 1000;
 
@@ -116,8 +106,9 @@ static void test_nesting_across_threads(void)
 	CHECK(strcmp(ms_registry_str(r, s[2].name), "inner") == 0);
 	CHECK(ms_registry_scope(r, 1)->exit_ns > ms_registry_scope(r, 3)->exit_ns);
 	CHECK(ms_registry_scope(r, 2)->exit_ns == 0); /* still open */
-	ms_registry_free(r);
 	PASS();
+out:
+	ms_registry_free(r);
 }
 
 static void test_exit_without_enter(void)
@@ -130,8 +121,9 @@ static void test_exit_without_enter(void)
 	ms_registry_scopes(r, &n);
 	CHECK(n == 0);
 	CHECK(ms_registry_summary(r)->unmatched_scope_exits == 1);
-	ms_registry_free(r);
 	PASS();
+out:
+	ms_registry_free(r);
 }
 
 static void test_event_after_scope_closed(void)
@@ -154,8 +146,9 @@ static void test_event_after_scope_closed(void)
 	CHECK(v[1].scope == 0);
 	CHECK(ms_registry_summary(r)->unknown_scope_refs == 1);
 	CHECK(strcmp(ms_registry_str(r, v[0].name), "x") == 0);
-	ms_registry_free(r);
 	PASS();
+out:
+	ms_registry_free(r);
 }
 
 static void test_thread_exit_closes_scopes(void)
@@ -170,8 +163,9 @@ static void test_thread_exit_closes_scopes(void)
 	ms_registry_consume(r, &e, sizeof(e));
 	CHECK(ms_registry_scope(r, 1)->exit_ns == e.h.ts_ns);
 	CHECK(ms_registry_scope(r, 2)->closed_by_thread_exit);
-	ms_registry_free(r);
 	PASS();
+out:
+	ms_registry_free(r);
 }
 
 static void test_heap_join(void)
@@ -197,8 +191,9 @@ static void test_heap_join(void)
 	CHECK(v[0].heap_freed_ns != 0);
 	CHECK(s->live_bytes == 0 && s->live_allocs == 0);
 	CHECK(s->allocs == 2 && s->frees == 2);
-	ms_registry_free(r);
 	PASS();
+out:
+	ms_registry_free(r);
 }
 
 static void test_bad_frees(void)
@@ -223,8 +218,9 @@ static void test_bad_frees(void)
 	ms_registry_bad_frees(r, &n);
 	CHECK(n == 0);
 	CHECK(ms_registry_summary(r)->unknown_frees == 1);
-	ms_registry_free(r);
 	PASS();
+out:
+	ms_registry_free(r);
 }
 
 static void test_tasks(void)
@@ -263,8 +259,9 @@ static void test_tasks(void)
 	CHECK(tk[i].frees == 1 && tk[i].freed_bytes == 50);
 	CHECK(tk[i].live_bytes == 70 && tk[i].peak_live_bytes == 120);
 	CHECK(tk[i].nthreads == 2 && tk[i].ended_ns);
-	ms_registry_free(r);
 	PASS();
+out:
+	ms_registry_free(r);
 }
 
 static void test_garbage(void)
@@ -284,8 +281,9 @@ static void test_garbage(void)
 		ms_registry_consume(r, buf + (i & 3), len > 4 ? len - 4 : len);
 	}
 	CHECK(ms_registry_summary(r)->bad_records > 0);
-	ms_registry_free(r);
 	PASS();
+out:
+	ms_registry_free(r);
 }
 
 static void test_fold_bounds_memory(void)
@@ -327,8 +325,9 @@ static void test_fold_bounds_memory(void)
 	CHECK(n == 2); /* tmp variable, tmp scope */
 	CHECK(g[0].count + g[1].count == ms_registry_summary(r)->folded_vars +
 						 ms_registry_summary(r)->folded_scopes);
-	ms_registry_free(r);
 	PASS();
+out:
+	ms_registry_free(r);
 }
 
 /* Every connection named apart ("conn-N"), 200,000 of them, ended: the
@@ -368,8 +367,9 @@ static void test_task_names_bounded(void)
 		named += ms_registry_str(r, tk[i].name) && !strcmp(ms_registry_str(r, tk[i].name), want);
 	}
 	CHECK(named == n);
-	ms_registry_free(r);
 	PASS();
+out:
+	ms_registry_free(r);
 }
 
 /* A target gone before the tracer asked (read_mem fails), whose files
@@ -413,11 +413,17 @@ static void fault(struct ms_registry *r, uint64_t ptr)
  * "?" until settle can read it from the files, then the text, for every
  * record naming it; never the text of another image once the process has
  * exec'd; the live process is not asked again (its pid may be reused). */
+static struct ms_registry *registry_of_gone(struct fake_mem *m)
+{
+	struct ms_reg_opts o = { .read_mem = fake_read, .read_gone = fake_gone, .user = m };
+
+	return ms_registry_new(&o);
+}
+
 static void test_unread_strings_resolved_late(void)
 {
 	struct fake_mem m = { 0 };
-	struct ms_reg_opts o = { .read_mem = fake_read, .read_gone = fake_gone, .user = &m };
-	struct ms_registry *r = ms_registry_new(&o);
+	struct ms_registry *r = registry_of_gone(&m);
 	const struct ms_var *v;
 	size_t n;
 
@@ -450,16 +456,16 @@ static void test_unread_strings_resolved_late(void)
 	CHECK(strcmp(ms_registry_str(r, v[0].name), "sa0") == 0);
 	/* an offset that names no pending string reads as none */
 	CHECK(ms_registry_str(r, (1u << 30) | 12345) == NULL);
-	ms_registry_free(r);
 	PASS();
+out:
+	ms_registry_free(r);
 }
 
 /* Unreadable strings are bounded: past the cap they share one "?". */
 static void test_unread_strings_bounded(void)
 {
 	struct fake_mem m = { 0 };
-	struct ms_reg_opts o = { .read_mem = fake_read, .read_gone = fake_gone, .user = &m };
-	struct ms_registry *r = ms_registry_new(&o);
+	struct ms_registry *r = registry_of_gone(&m);
 	const struct ms_var *v;
 	uint64_t i;
 	size_t n;
@@ -474,8 +480,9 @@ static void test_unread_strings_bounded(void)
 	m.found = 1;
 	CHECK(ms_registry_resolve_strings(r) == 0);
 	CHECK(strcmp(ms_registry_str(r, v[0].name), "s1000") == 0);
-	ms_registry_free(r);
 	PASS();
+out:
+	ms_registry_free(r);
 }
 
 int main(void)

@@ -18,17 +18,7 @@
 #include "report.h"
 #include "report_out.h"
 
-static int failed;
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			printf("FAIL %s: %s:%d: %s\n", __func__, __FILE__, __LINE__, #cond); \
-			failed++;                                              \
-			goto out;                                              \
-		}                                                              \
-	} while (0)
-#define PASS() printf("PASS %s\n", __func__)
+#include "check.h"
 
 #define PID 100
 #define XSS "<script>alert(1)</script>"

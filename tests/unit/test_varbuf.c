@@ -14,16 +14,7 @@
 #define NCPUS 2
 #define SLOTS 4
 
-static int failed;
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			printf("FAIL %s: %s:%d: %s\n", __func__, __FILE__, __LINE__, #cond); \
-			failed++;                                              \
-			goto out;                                              \
-		}                                                              \
-	} while (0)
+#include "check.h"
 
 /* The BPF side: slots and per-CPU heads the test writes itself. */
 struct fake_bpf {
@@ -105,7 +96,7 @@ out:
 	ms_varbuf_free(b);
 	fake_close(&f);
 	if (failed == before)
-		printf("PASS %s\n", __func__);
+		PASS();
 }
 
 /* Slots go back to BPF only at release: a full buffer stays full while
@@ -139,7 +130,7 @@ out:
 	ms_varbuf_free(b);
 	fake_close(&f);
 	if (failed == before)
-		printf("PASS %s\n", __func__);
+		PASS();
 }
 
 int main(void)
