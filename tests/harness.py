@@ -57,13 +57,15 @@ def start_tracer(args, stdout=subprocess.PIPE):
 
 
 def wait_attached(proc_tracer, target_pid, timeout=10):
-    """Wait until the target's memscope semaphores are raised, i.e. the
-    tracer's uprobes are live (the kernel bumps them at attach)."""
+    """Wait until every memscope semaphore of the target's probe sites is
+    raised, i.e. the tracer's USDT uprobes are all live (the kernel bumps
+    each at attach). One raised is not enough: a test that freezes the
+    tracer then may freeze it halfway through attaching."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc_tracer.poll() is not None:
             raise AssertionError("tracer exited early: %s" % proc_tracer.stderr.read())
-        if semaphores_raised(target_pid):
+        if semaphores_raised(target_pid, every=True):
             return
         time.sleep(0.05)
     raise AssertionError("tracer did not attach within %ss" % timeout)
@@ -83,8 +85,9 @@ def traced_child(proc_tracer, timeout=10):
     raise AssertionError("tracer started no command within %ss" % timeout)
 
 
-def semaphores_raised(pid):
-    """True if any memscope semaphore in pid's executable is non-zero."""
+def semaphores_raised(pid, every=False):
+    """True if any (every=True: every) memscope semaphore of the probe
+    sites in pid's executable is non-zero."""
     try:
         exe = os.readlink("/proc/%d/exe" % pid)
     except OSError:
@@ -95,13 +98,13 @@ def semaphores_raised(pid):
     base = load_base(pid, exe)
     try:
         with open("/proc/%d/mem" % pid, "rb") as m:
+            raised = []
             for off in sem:
                 m.seek(base + off)
-                if int.from_bytes(m.read(2), "little"):
-                    return True
+                raised.append(int.from_bytes(m.read(2), "little") != 0)
     except OSError:
         return False
-    return False
+    return all(raised) if every else any(raised)
 
 
 def semaphore_addrs(exe):
