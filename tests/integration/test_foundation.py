@@ -168,7 +168,11 @@ def test_duration_stops_and_target_runs_on():
         p = subprocess.run([TRACER, "-p", str(target.pid), "-d", "0.5", "-o", out],
                            capture_output=True, text=True, timeout=30)
         assert p.returncode == 0, p.stderr
-        assert time.time() - t0 < 10
+        # stop_reason below says -d stopped it; this only catches a hang.
+        # Detaching costs the kernel ~90 ms per uprobe here (~3 s for the
+        # allocator's), several times that on a loaded machine: 16.6 s once
+        # with two busy loops beside the suite.
+        assert time.time() - t0 < 30
         r = json.load(open(out))
         os.unlink(out)
         assert r["stop_reason"] == "duration" and not r["target"]["exited"]
