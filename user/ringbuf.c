@@ -43,8 +43,7 @@ static void hand_over(struct ms_consumer *c, const void *data, size_t len)
 
 	c->records++;
 	if ((h->flags & MS_F_TSC) && len <= sizeof(c->copy)) {
-		if (data != &c->copy)
-			memcpy(&c->copy, data, len);
+		memcpy(&c->copy, data, len);
 		c->copy.h.flags &= ~MS_F_TSC;
 		c->copy.h.ts_ns = ms_tsc_clock_ns(&c->clock, h->ts_ns);
 		data = &c->copy;
@@ -60,16 +59,14 @@ static void hand_over(struct ms_consumer *c, const void *data, size_t len)
 }
 
 /* The TRACK_VAR records whose probes came before ring position `limit`
- * (every ring record before it has been handed over). Copied out first:
- * the slot goes back to BPF once the drain is done. */
+ * (every ring record before it has been handed over), read in place: a
+ * slot goes back to BPF only when the drain is done. */
 static void vars_upto(struct ms_consumer *c, uint64_t limit)
 {
 	const struct ms_vslot *s;
 
-	while ((s = ms_varbuf_next(c->vars, limit))) {
-		memcpy(&c->copy, &s->v, sizeof(c->copy));
-		hand_over(c, &c->copy, sizeof(c->copy));
-	}
+	while ((s = ms_varbuf_next(c->vars, limit)))
+		hand_over(c, &s->v, sizeof(s->v));
 }
 
 /* Which TRACK_VAR records are published. Read the ring's producer position

@@ -439,7 +439,8 @@ static int write_reports(struct session *s)
 	struct ms_report_ctx c;
 	int err = 0;
 
-	ms_registry_settle(s->reg);
+	ms_registry_settle(s->reg); /* before names become fold keys */
+	ms_registry_fold_now(s->reg);
 	report_ctx(s, &c);
 	if (s->out) {
 		err = ms_report_json(s->out, &c);
@@ -765,8 +766,6 @@ int ms_trace_run(const struct ms_opts *o)
 	if (o->mode == MS_MODE_FAST)
 		ms_bpfmaps_read_fast(s.loader, s.reg, o->stack_depth);
 	s.end_ns = now_ns();
-	ms_registry_resolve_strings(s.reg); /* before names become fold keys */
-	ms_registry_fold_now(s.reg);
 	rc = write_reports(&s) ? 1 : 0;
 	started = 0;
 cleanup:
