@@ -113,8 +113,7 @@ static void string_record(struct ms_registry *r, const struct ms_ev_string *e)
 		 * per address: BPF sends it again on every hit once its own
 		 * table of sent strings is full). */
 		r->sum.string_faults++;
-		if (!ms_hm_get(&r->target_strs, e->h.pid, e->ptr))
-			str_read(r, e->h.pid, e->ptr);
+		ms_reg_target_str(r, e->h.pid, e->ptr);
 		return;
 	}
 	str_keep(r, e->h.pid, e->ptr, e->text, e->len < MS_STR_MAX ? e->len : MS_STR_MAX - 1);
@@ -167,7 +166,8 @@ uint32_t ms_reg_target_str(struct ms_registry *r, uint32_t pid, uint64_t ptr)
 	off = ms_hm_get(&r->target_strs, pid, ptr);
 	if (off)
 		return (uint32_t)*off;
-	/* Its MS_EV_STRING was dropped: ask the target itself. */
+	/* Its MS_EV_STRING was dropped, or BPF could not read it: ask the
+	 * target itself. */
 	return str_read(r, pid, ptr);
 }
 
