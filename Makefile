@@ -26,11 +26,16 @@ LIBS    := -pthread -lm -ljson-c -lbpf -lelf -lz -ldw -lcapstone -lcap -Wl,--pus
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude \
 	      -I/usr/include/x86_64-linux-gnu -Wall -Werror -MMD -MP
 
-USER_SRCS := $(wildcard user/*.c)
+# user/ is one folder per stage (README "Layout"). The core - util, registry
+# and report - never includes libbpf, libdw or capstone: unit tests and the
+# fuzzer link it alone, and scripts/check-layers.sh fails the build if a file
+# includes what its folder may not.
+USER_DIRS := cli trace probe proc elf registry report util
+CORE_DIRS := util registry report
+USER_SRCS := $(foreach d,$(USER_DIRS),$(wildcard user/$(d)/*.c))
+USER_HDRS := $(foreach d,$(USER_DIRS),$(wildcard user/$(d)/*.h))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
-# the registry and writers without libbpf: what unit tests and the fuzzer link
-CORE_SRCS := $(wildcard user/registry*.c) user/hashmap.c user/strtab.c user/json.c \
-	     $(wildcard user/report_*.c)
+CORE_SRCS := $(foreach d,$(CORE_DIRS),$(wildcard user/$(d)/*.c))
 
 EXAMPLES := $(patsubst examples/%.c,$(OUTPUT)/examples/%,$(wildcard examples/*.c)) \
 	    $(patsubst examples/%.cpp,$(OUTPUT)/examples/%,$(wildcard examples/*.cpp))
@@ -56,7 +61,7 @@ $(SAMPLE_LIB): $(wildcard sample/*.c sample/*.h) include/memscope.h | $(OUTPUT)
 # fuzzing: libFuzzer + ASan/UBSan over the registry and every report writer
 FUZZ_SRCS := $(wildcard tests/fuzz/*.c)
 FUZZ_TIME ?= 600
-$(OUTPUT)/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(wildcard user/*.h include/*.h)
+$(OUTPUT)/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(USER_HDRS) $(wildcard include/*.h)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(OUTPUT)/fuzz
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -68,7 +73,7 @@ fuzz: $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
 deps:
 	$(Q)./scripts/deps.sh
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/examples $(OUTPUT)/tests $(OUTPUT)/unit:
+$(OUTPUT) $(OUTPUT)/examples $(OUTPUT)/tests $(OUTPUT)/unit:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
@@ -79,14 +84,20 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-# every user object may include the skeleton (loader.c does)
-$(OUTPUT)/user/%.o: user/%.c $(OUTPUT)/memscope.skel.h | $(OUTPUT)/user
+# every user object may include the skeleton (probe/loader.c does)
+$(OUTPUT)/user/%.o: user/%.c $(OUTPUT)/memscope.skel.h
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -c $< -o $@
 
-$(OUTPUT)/memscope-trace: $(USER_OBJS)
+# which folder may include what (the architecture, checked)
+$(OUTPUT)/layers.ok: scripts/check-layers.sh $(USER_SRCS) $(USER_HDRS) | $(OUTPUT)
+	$(call msg,LAYERS,user/)
+	$(Q)./scripts/check-layers.sh && touch $@
+
+$(OUTPUT)/memscope-trace: $(USER_OBJS) $(OUTPUT)/layers.ok
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(USER_OBJS) $(LIBS) -o $@
 
 # examples: real programs a user can trace (frame pointers for cheap stacks)
 EX_CFLAGS := -g -O2 -fno-omit-frame-pointer -Wall -Wextra -Werror -Iinclude -pthread
@@ -111,7 +122,7 @@ $(OUTPUT)/tests/%: tests/progs/%.cpp include/memscope.h | $(OUTPUT)/tests
 
 # unit tests: no root, no BPF, under AddressSanitizer + UBSan
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-$(OUTPUT)/unit/%: tests/unit/%.c $(wildcard user/*.c user/*.h include/*.h) | $(OUTPUT)/unit
+$(OUTPUT)/unit/%: tests/unit/%.c $(USER_SRCS) $(USER_HDRS) $(wildcard include/*.h) | $(OUTPUT)/unit
 	$(call msg,UNIT,$@)
 	$(Q)$(CC) -g -O1 -Wall -Wextra -Werror -std=gnu11 -Iinclude -Iuser $(SAN) $< \
 		$(UNIT_SRCS_$*) -o $@ $(UNIT_LIBS_$*)
@@ -119,11 +130,11 @@ UNIT_SRCS_test_registry := $(CORE_SRCS)
 UNIT_LIBS_test_registry := -lm
 UNIT_SRCS_test_reports := $(CORE_SRCS)
 UNIT_LIBS_test_reports := -lm
-UNIT_SRCS_test_symbolize := user/symbolize.c user/procmaps.c
+UNIT_SRCS_test_symbolize := user/elf/symbolize.c user/proc/procmaps.c
 UNIT_LIBS_test_symbolize := -ldw -lelf
-UNIT_SRCS_test_tsc_clock := user/tsc_clock.c
-UNIT_SRCS_test_varbuf := user/varbuf.c
-UNIT_SRCS_test_probe_place := user/probe_place.c user/elf_syms.c
+UNIT_SRCS_test_tsc_clock := user/probe/tsc_clock.c
+UNIT_SRCS_test_varbuf := user/probe/varbuf.c
+UNIT_SRCS_test_probe_place := user/elf/probe_place.c user/elf/elf_syms.c
 UNIT_LIBS_test_probe_place := -lelf -lcapstone
 UNIT_SRCS_test_header := 
 unit: $(UNIT_TESTS)
@@ -141,4 +152,4 @@ bench: deps all
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*/*.d)

@@ -173,7 +173,7 @@ tracer_start() { # NAME MODE
 }
 
 # The tracer attaches allocator probes from short-lived threads, return
-# probes first (user/loader.c): an int3 in free (an entry probe) and the
+# probes first (user/probe/loader.c): an int3 in free (an entry probe) and the
 # tracer back to one thread mean that batch is done.
 tracer_threads() { awk '/^Threads:/ { print $2 }' /proc/"$TR_PID"/status 2>/dev/null; }
 

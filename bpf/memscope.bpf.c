@@ -4,7 +4,7 @@
  * memscope:* USDT probes (include/memscope.h) -> per-thread scope and task
  * stacks -> ring buffer records (TRACK_VAR: per-CPU buffers); allocator uprobes -> live-block map ->
  * records (full mode) or per-site counters (fast mode); sched tracepoints ->
- * process/thread lifecycle. Flow continues in user/ringbuf.c. */
+ * process/thread lifecycle. Flow continues in user/probe/consumer.c. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -469,7 +469,7 @@ int BPF_KRETPROBE(reallocarray_return, void *ret)
 }
 
 /* free(p), probed where the kernel emulates the instruction (often just
- * past `test %rdi,%rdi`, see user/probe_place.c): rdi and rsp are still as
+ * past `test %rdi,%rdi`, see user/elf/probe_place.c): rdi and rsp are still as
  * at entry, so the return address sits at [rsp]. */
 static __always_inline int free_common(struct pt_regs *ctx, __u32 kind, int from_delete)
 {

@@ -6,7 +6,7 @@
 
 #include "memscope_events.h"
 
-/* Configuration, written by the loader before load (user/loader.c). */
+/* Configuration, written by the loader before load (user/probe/loader.c). */
 const volatile __u32 cfg_mode = MS_MODE_FULL;
 const volatile __u32 cfg_stack = 0;       /* capture user stacks */
 const volatile __u32 cfg_from_start = 0;  /* traced since exec: unknown frees are invalid */

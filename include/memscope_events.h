@@ -65,7 +65,7 @@ enum ms_event_type {
 #define MS_F_DEEP (1u << 6)      /* scope deeper than MS_SCOPE_STACK */
 #define MS_F_LAST (1u << 7)      /* vma: the end of the set (no mapping) */
 #define MS_F_TSC (1u << 8)       /* ts_ns holds the probe's raw TSC reading;
-				  * the consumer (user/tsc_clock.h) turns it
+				  * the consumer (user/probe/tsc_clock.h) turns it
 				  * into CLOCK_MONOTONIC ns before anything
 				  * else sees the record */
 

@@ -74,10 +74,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "memscope_events.h"
-#include "registry.h"
-#include "report.h"
+#include "registry/registry.h"
+#include "report/report.h"
 #if __has_include("report_out.h")
-#include "report_out.h"
+#include "report/report_out.h"
 #define HAVE_REPORT_OUT 1
 /* Weak: a writer declared before its .c file lands still links (its
  * address is then NULL and it is skipped). */
@@ -86,7 +86,7 @@
 #pragma weak ms_report_timeline
 #endif
 #if __has_include("report_live.h")
-#include "report_live.h"
+#include "report/report_live.h"
 #define HAVE_REPORT_LIVE 1
 #pragma weak ms_report_live
 #pragma weak ms_report_status

@@ -12,6 +12,7 @@ Chromium is driven through the DevTools protocol over
 uncaught exceptions and JavaScript dialogs, which --dump-dom cannot.
 Run standalone with `python3 tests/integration/test_html.py`."""
 import atexit
+import glob
 import fcntl
 import json
 import os
@@ -220,10 +221,9 @@ def emitter():
     d = tempfile.mkdtemp(prefix="memscope-emit-")
     atexit.register(shutil.rmtree, d, True)
     out = os.path.join(d, "test_reports")
-    user = os.path.join(ROOT, "user")
+    # the core the unit tests link (Makefile CORE_DIRS)
     srcs = [os.path.join(ROOT, "tests", "unit", "test_reports.c")] + sorted(
-        os.path.join(user, f) for f in os.listdir(user)
-        if f.endswith(".c") and (f.startswith(("registry", "report_")) or f in ("hashmap.c", "strtab.c", "json.c")))
+        f for d in ("util", "registry", "report") for f in glob.glob(os.path.join(ROOT, "user", d, "*.c")))
     subprocess.run([cc, "-O1", "-std=gnu11", "-Iinclude", "-Iuser"] + srcs + ["-o", out, "-lm"],
                    cwd=ROOT, check=True, capture_output=True)
     _emitter.append(out)

@@ -9,8 +9,8 @@
  * the header in $MEMSCOPE_INCLUDE, then ./include, then next to this
  * source file.
  */
-#include "elf_syms.h"
-#include "probe_place.h"
+#include "elf/elf_syms.h"
+#include "elf/probe_place.h"
 
 #include <errno.h>
 #include <stdarg.h>

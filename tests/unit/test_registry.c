@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "registry.h"
+#include "registry/registry.h"
 
 #include "check.h"
 

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "json.h"
-#include "report.h"
-#include "report_out.h"
+#include "util/json.h"
+#include "report/report.h"
+#include "report/report_out.h"
 
 #include "check.h"
 

@@ -4,12 +4,12 @@
  * any failure.
  *
  *   cc -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined -Iuser \
- *      -Iinclude tests/unit/test_symbolize.c user/symbolize.c \
- *      user/procmaps.c -ldw -lelf -o /tmp/test_symbolize
+ *      -Iinclude tests/unit/test_symbolize.c user/elf/symbolize.c \
+ *      user/proc/procmaps.c -ldw -lelf -o /tmp/test_symbolize
  */
 #define _GNU_SOURCE
-#include "procmaps.h"
-#include "symbolize.h"
+#include "proc/procmaps.h"
+#include "elf/symbolize.h"
 
 #include <dirent.h>
 #include <dlfcn.h>

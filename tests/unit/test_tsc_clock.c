@@ -3,7 +3,7 @@
  *
  * Prints "PASS name" or "FAIL name: why" per case, "SKIP name: why" where
  * the machine does not keep time by the TSC. Exits 1 if a case failed. */
-#include "tsc_clock.h"
+#include "probe/tsc_clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>

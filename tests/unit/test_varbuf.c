@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "varbuf.h"
+#include "probe/varbuf.h"
 
 #define NCPUS 2
 #define SLOTS 4

@@ -1,0 +1,212 @@
+/* main.c - memscope-trace's command line (argp) and nothing else. */
+#include <argp.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli/diff.h"
+#include "trace/trace.h"
+
+const char *argp_program_version = "memscope-trace 0.1";
+const char *argp_program_bug_address = "<https://github.com/memscope/memscope/issues>";
+
+static const char doc[] =
+	"Trace memory of a C/C++ program from outside it: TRACK_VAR, scopes and tasks "
+	"(memscope.h USDT probes) and the allocator (uprobes), rebuilt in this process.\v"
+	"  memscope-trace -p PID            attach to a running process\n"
+	"  memscope-trace [OPTION...] -- CMD [ARG...]   start CMD, traced from its first instruction\n"
+	"  memscope-trace diff OLD.json NEW.json        compare two reports\n"
+	"Stops when the target exits, after --duration, or on SIGINT/SIGTERM; always writes its report.";
+
+enum { OPT_STACK = 1000, OPT_NO_ALLOC, OPT_RING, OPT_MAX_LIVE, OPT_KEEP, OPT_SNAP, OPT_HTML,
+       OPT_FOLDED, OPT_FOLDED_ALLOC, OPT_TIMELINE, OPT_WITH_PROBES };
+
+static const struct argp_option options[] = {
+	{ "pid", 'p', "PID", 0, "Attach to running process PID", 0 },
+	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (may be fractional)", 0 },
+	{ "output", 'o', "FILE", 0, "Write the JSON report to FILE (default: text summary on stdout)", 0 },
+	{ "html", OPT_HTML, "FILE", 0, "Write a self-contained HTML dashboard to FILE", 0 },
+	{ "folded", OPT_FOLDED, "FILE", 0, "Write folded stacks of live bytes (flame graphs) to FILE", 0 },
+	{ "folded-alloc", OPT_FOLDED_ALLOC, "FILE", 0, "Write folded stacks of allocated bytes to FILE", 0 },
+	{ "timeline", OPT_TIMELINE, "FILE", 0, "Write a Chrome trace-event timeline (Perfetto) to FILE", 0 },
+	{ "mode", 'm', "MODE", 0, "full (default), fast, light or sampled", 0 },
+	{ "stack-depth", OPT_STACK, "N", 0, "User stack frames per allocation site (0-127, default 16)", 0 },
+	{ "no-alloc", OPT_NO_ALLOC, NULL, 0, "Do not trace the allocator", 0 },
+	{ "with-probes", OPT_WITH_PROBES, NULL, 0, "Sampled mode: also trace the program's TRACK_VAR, scope and task probes, so samples carry names, scopes and tasks (a trap per probe hit)", 0 },
+	{ "ring-size", OPT_RING, "MIB", 0, "Ring buffer size in MiB, a power of two (default 16)", 0 },
+	{ "max-live", OPT_MAX_LIVE, "N", 0, "Live blocks BPF keeps (fast, sampled, light) or hints at (full) (default 1048576)", 0 },
+	{ "keep", OPT_KEEP, "N", 0, "Ended variables/scopes/tasks kept one by one (default 100000); older ones fold into aggregates", 0 },
+	{ "snapshot-interval", OPT_SNAP, "SECONDS", 0, "Snapshot live memory every SECONDS; the report lists what grows steadily", 0 },
+	{ "interval", 'i', "SECONDS", 0, "Print a live top-like summary every SECONDS (stderr)", 0 },
+	{ "follow", 'f', NULL, 0, "Trace forked children too", 0 },
+	{ "verbose", 'v', NULL, 0, "Say what is attached where", 0 },
+	{ 0 },
+};
+
+/* Strict number parsing: the whole string, in range. */
+static int parse_ul(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static void bad(const char *flag, const char *val, const char *want)
+{
+	fprintf(stderr, "memscope-trace: invalid %s '%s': %s\n", flag, val, want);
+	exit(2);
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *st)
+{
+	struct ms_opts *o = st->input;
+	unsigned long v;
+	char *end;
+
+	switch (key) {
+	case 'p':
+		if (parse_ul(arg, 1, INT_MAX, &v))
+			bad("PID", arg, "expected a positive process id");
+		o->pid = (pid_t)v;
+		break;
+	case 'd':
+		errno = 0;
+		o->duration = strtod(arg, &end);
+		if (errno || *end || end == arg || !(o->duration > 0) || o->duration > 1e7)
+			bad("--duration", arg, "expected seconds > 0");
+		break;
+	case 'o':
+		if (!*arg)
+			bad("--output", arg, "expected a file path");
+		o->output = arg;
+		break;
+	case OPT_HTML:
+	case OPT_FOLDED:
+	case OPT_FOLDED_ALLOC:
+	case OPT_TIMELINE:
+		if (!*arg)
+			bad(key == OPT_HTML ? "--html" : key == OPT_TIMELINE ? "--timeline" : "--folded", arg,
+			    "expected a file path");
+		if (key == OPT_HTML)
+			o->html = arg;
+		else if (key == OPT_FOLDED)
+			o->folded = arg;
+		else if (key == OPT_FOLDED_ALLOC)
+			o->folded_alloc = arg;
+		else
+			o->timeline = arg;
+		break;
+	case 'm':
+		if (!strcmp(arg, "full"))
+			o->mode = MS_MODE_FULL;
+		else if (!strcmp(arg, "fast"))
+			o->mode = MS_MODE_FAST;
+		else if (!strcmp(arg, "light"))
+			o->mode = MS_MODE_LIGHT;
+		else if (!strcmp(arg, "sampled"))
+			o->mode = MS_MODE_SAMPLED;
+		else
+			bad("--mode", arg, "expected full, fast, light or sampled");
+		break;
+	case OPT_STACK:
+		if (parse_ul(arg, 0, 127, &v))
+			bad("--stack-depth", arg, "expected 0 to 127");
+		o->stack_depth = (int)v;
+		break;
+	case OPT_NO_ALLOC:
+		o->no_alloc = 1;
+		break;
+	case OPT_WITH_PROBES:
+		o->with_probes = 1;
+		break;
+	case OPT_RING:
+		if (parse_ul(arg, 1, 1024, &v) || (v & (v - 1)))
+			bad("--ring-size", arg, "expected a power of two from 1 to 1024 (MiB)");
+		o->ring_mb = (unsigned)v;
+		break;
+	case OPT_MAX_LIVE:
+		if (parse_ul(arg, 1, 1ul << 26, &v))
+			bad("--max-live", arg, "expected 1 to 67108864");
+		o->max_live = (uint32_t)v;
+		break;
+	case 'i':
+		errno = 0;
+		o->interval = strtod(arg, &end);
+		if (errno || *end || end == arg || !(o->interval >= 0.05) || o->interval > 1e6)
+			bad("--interval", arg, "expected seconds >= 0.05");
+		break;
+	case OPT_SNAP:
+		errno = 0;
+		o->snapshot_interval = strtod(arg, &end);
+		if (errno || *end || end == arg || !(o->snapshot_interval >= 0.01) || o->snapshot_interval > 1e6)
+			bad("--snapshot-interval", arg, "expected seconds >= 0.01");
+		break;
+	case OPT_KEEP:
+		if (parse_ul(arg, 1, 1ul << 30, &v))
+			bad("--keep", arg, "expected 1 to 1073741824");
+		o->keep = (size_t)v;
+		break;
+	case 'f':
+		o->follow = 1;
+		break;
+	case 'v':
+		o->verbose = 1;
+		break;
+	case ARGP_KEY_ARG:
+		/* Everything after "--" (or the first operand) is the command. */
+		o->cmd = &st->argv[st->next - 1];
+		st->next = st->argc;
+		break;
+	case ARGP_KEY_END:
+		if (!o->pid && !o->cmd) {
+			fprintf(stderr, "memscope-trace: nothing to trace: give -p PID or -- CMD [ARGS]\n");
+			exit(2);
+		}
+		if (o->pid && o->cmd) {
+			fprintf(stderr, "memscope-trace: give either -p PID or -- CMD, not both\n");
+			exit(2);
+		}
+		if (o->with_probes && o->mode != MS_MODE_SAMPLED) {
+			fprintf(stderr, "memscope-trace: --with-probes applies to --mode sampled only (the other modes always trace the probes)\n");
+			exit(2);
+		}
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ms_opts o = {
+		.mode = MS_MODE_FULL,
+		.stack_depth = 16,
+		.ring_mb = 16,
+		.max_live = 1u << 20,
+	};
+	struct argp argp = { options, parse_opt, "[-- CMD [ARG...]]", doc, NULL, NULL, NULL };
+
+	if (argc >= 2 && !strcmp(argv[1], "diff")) {
+		if (argc != 4) {
+			fprintf(stderr, "memscope-trace: diff needs two reports: memscope-trace diff OLD.json NEW.json\n");
+			return 2;
+		}
+		return ms_diff_main(argv[2], argv[3]);
+	}
+	argp_err_exit_status = 2;
+	/* The tracer never reaches the network: no debuginfod downloads. */
+	unsetenv("DEBUGINFOD_URLS");
+	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, &o))
+		return 2;
+	return ms_trace_run(&o);
+}

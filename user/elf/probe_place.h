@@ -1,0 +1,114 @@
+/* probe_place.h - choose the byte of an allocator function to put an entry
+ * uprobe on, so the kernel emulates the probed instruction instead of
+ * single-stepping a copy of it out of line (XOL).
+ *
+ * Why: every uprobe hit traps (int3). The kernel then either emulates the
+ * original instruction (cheap) or copies it to the XOL page, sets TF and
+ * single-steps it (a second trap). On the reference machine that is ~0.8 us
+ * against ~9.4 us per hit, and free() is called as often as malloc().
+ *
+ * What x86-64 Linux 6.18 emulates (arch/x86/kernel/uprobes.c,
+ * branch_setup_xol_ops() and push_setup_xol_ops(); nothing else has an
+ * ->emulate op):
+ *   - jmp rel8/rel32 (eb, e9), call rel32 (e8), jcc rel8/rel32 (70-7f,
+ *     0f 80-8f) -- but a 66 prefix on any of them makes registration fail;
+ *   - opcode 90 with any prefixes (nop, 66 90, pause; also 41 90, which is
+ *     xchg %eax,%r8d and which the kernel wrongly skips as a nop: the
+ *     placement below never lands on it);
+ *   - the kernel's own multi-byte NOPs, byte for byte: x86_nops[1..8]
+ *     (0f 1f 00, 0f 1f 40 00, 0f 1f 44 00 00, 66 0f 1f 44 00 00,
+ *     0f 1f 80 00000000, 0f 1f 84 00 00000000);
+ *   - push %rax..%rdi (50-57) and push %r8..%r15 (41 50-57).
+ * Registration fails (-ENOTSUPP) for ES/CS/SS/DS/LOCK prefixes (so also for
+ * notrack jmp and x86_nops[9..11]), mov to %ss, and opcodes outside the
+ * kernel's good_insns_64 table. Everything else is single-stepped.
+ */
+#ifndef MEMSCOPE_PROBE_PLACE_H
+#define MEMSCOPE_PROBE_PLACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elf/elf_syms.h"
+
+/* Argument registers (System V x86-64 order) a probe program reads. */
+#define MS_ARG_RDI (1u << 0)
+#define MS_ARG_RSI (1u << 1)
+#define MS_ARG_RDX (1u << 2)
+#define MS_ARG_RCX (1u << 3)
+#define MS_ARG_R8  (1u << 4)
+#define MS_ARG_R9  (1u << 5)
+#define MS_ARG_ALL (MS_ARG_RDI | MS_ARG_RSI | MS_ARG_RDX | MS_ARG_RCX | \
+		    MS_ARG_R8 | MS_ARG_R9)
+
+/* Furthest a probe moves from the function's first byte: offset < 16. */
+#define MS_PROBE_PLACE_MAX_OFFSET 16
+
+struct ms_probe_place {
+	uint64_t offset; /* bytes from function start */
+	int emulated;    /* 1 if the kernel will emulate the insn at offset */
+	char why[128];   /* e.g. "skipped test %rdi, %rdi (flags only); je
+			  * at +3 is emulated" */
+};
+
+/* How Linux 6.18 treats a uprobe on one instruction. */
+enum ms_uprobe_insn {
+	MS_UPROBE_XOL = 0,  /* single-stepped out of line: a second trap */
+	MS_UPROBE_EMULATED, /* emulated in the int3 handler */
+	MS_UPROBE_REJECTED, /* uprobe registration fails (-ENOTSUPP) */
+};
+
+/* Classify the single instruction insn[0..len) (len = its exact length) the
+ * way arch_uprobe_analyze_insn() of Linux 6.18 does. VEX/EVEX-encoded
+ * instructions are reported as XOL (never emulated, never chosen). */
+enum ms_uprobe_insn ms_uprobe_insn_kind(const uint8_t *insn, size_t len);
+
+/* Decide where to put the entry probe of the function whose bytes are
+ * code[0..size) at address vaddr. arg_regs_mask (MS_ARG_*) names the
+ * argument registers the probe program reads; they must reach the probe
+ * unchanged.
+ *
+ * Rule: probe at +0 if the kernel emulates the first instruction.
+ * Otherwise walk forward over instructions whose only effect is setting
+ * flags (test, cmp -- also with a memory source, which is only read --
+ * endbr64/endbr32, and NOPs the kernel does not emulate). They write no
+ * general-purpose register and no memory, so the argument registers, the
+ * stack pointer and the return address on the stack are still exactly as at
+ * entry. Stop at the first instruction the kernel emulates and probe there,
+ * but only if
+ *   (a) no direct branch or call anywhere in the function targets a byte in
+ *       (start, offset]: a jump back into the skipped prefix would make the
+ *       probe fire again, on a state that is not a function entry, and
+ *   (b) offset < MS_PROBE_PLACE_MAX_OFFSET.
+ * If the walk fails, fall back to +0 (emulated as classified) and say why.
+ * A conditional jump at the chosen offset is fine: it runs before it
+ * branches, so every call still passes the probe (free(NULL) included; the
+ * BPF side ignores rdi == 0).
+ * Limits: only the function's own direct branches are scanned. Indirect
+ * jumps (jump tables) and branches from other functions into the skipped
+ * prefix are not seen; compilers do not emit either into a function's first
+ * test/cmp, but hand-written assembly could.
+ *
+ * Returns 0 and fills *out (a fallback to +0 is still 0), -EINVAL on bad
+ * arguments (NULL pointers, size 0, mask bits outside MS_ARG_ALL), -ENOMEM
+ * if the disassembler cannot start. Cost: one linear disassembly of the
+ * function, only when +0 is not already emulated. */
+int ms_probe_place(const uint8_t *code, size_t size, uint64_t vaddr,
+		   unsigned arg_regs_mask, struct ms_probe_place *out);
+
+/* ms_probe_place() on function `func` of ELF file `path` (see
+ * ms_elf_find_func()). Fills *fn_out if not NULL. Attach the probe at file
+ * offset fn_out->file_off + out->offset (or func_name with that offset).
+ * A symbol of size 0 cannot be scanned: the result is +0 with the reason.
+ * Returns 0, or the negative errno of the ELF lookup or ms_probe_place(). */
+int ms_probe_place_file(const char *path, const char *func,
+			unsigned arg_regs_mask, struct ms_probe_place *out,
+			struct ms_elf_func *fn_out);
+
+/* Same on an ELF file already opened with ms_elf_open(): use this to place
+ * probes on many functions of one library. */
+int ms_probe_place_elf(struct ms_elf *e, const char *func,
+		       unsigned arg_regs_mask, struct ms_probe_place *out,
+		       struct ms_elf_func *fn_out);
+
+#endif /* MEMSCOPE_PROBE_PLACE_H */

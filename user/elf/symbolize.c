@@ -1,0 +1,479 @@
+/* symbolize.c - addresses to function/file/line with libdwfl, from a
+ * snapshot of the target's modules that outlives the target. */
+#define _GNU_SOURCE
+#include "elf/symbolize.h"
+#include "proc/procmaps.h"
+
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Weak, so that plain C builds link without libstdc++ (names then stay
+ * mangled) and builds that link it demangle. */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len,
+			    int *status) __attribute__((weak));
+
+#define CHUNK_SIZE 16384
+#define AUTO_REFRESH_NS 50000000ull
+
+/* Strings handed out, and module records, live in append-only chunks so
+ * that dropping dwfl modules or cache entries never leaves them dangling. */
+struct chunk {
+	struct chunk *next;
+	size_t used, size;
+	char data[];
+};
+
+/* One address range of a compile unit (DWARF addresses). */
+struct cu_range {
+	Dwarf_Addr lo, hi;
+	Dwarf_Off die;
+};
+
+/* Kept in the Dwfl_Module's userdata slot, and on a list for _free. */
+struct mod_info {
+	const char *path;
+	dev_t dev;
+	ino_t ino;
+	uint64_t bias;
+	bool loaded, indexed;
+	struct cu_range *cus; /* sorted by lo; see line_fallback() */
+	size_t ncus;
+	struct mod_info *next;
+};
+
+struct entry {
+	struct ms_frame f; /* f.ip is the key */
+	int rc;
+	bool used;
+};
+
+struct ms_symbolizer {
+	pid_t pid;
+	int pidfd;      /* -1 if pidfd_open is missing: pid reuse unnoticed */
+	bool gone;      /* the process exited: never re-read its maps */
+	uint64_t last_auto_ns;
+	Dwfl *dwfl;
+	Dwfl_Callbacks cb; /* dwfl_begin keeps a pointer to it */
+	struct mod_info *mods; /* every module ever reported */
+	struct chunk *arena;
+	struct entry *tab; /* open addressing, linear probing, cap = 2^k */
+	size_t cap, n;
+};
+
+static void *arena_alloc(struct ms_symbolizer *s, size_t len)
+{
+	struct chunk *c = s->arena;
+
+	len = (len + 7) & ~(size_t)7;
+	if (!c || c->size - c->used < len) {
+		size_t size = len > CHUNK_SIZE ? len : CHUNK_SIZE;
+
+		c = malloc(sizeof(*c) + size);
+		if (!c)
+			return NULL;
+		c->next = s->arena;
+		c->used = 0;
+		c->size = size;
+		s->arena = c;
+	}
+	c->used += len;
+	return c->data + c->used - len;
+}
+
+static const char *arena_str(struct ms_symbolizer *s, const char *str)
+{
+	size_t len = str ? strlen(str) + 1 : 0;
+	char *p = str ? arena_alloc(s, len) : NULL;
+
+	return p ? memcpy(p, str, len) : NULL;
+}
+
+static const char *func_name(struct ms_symbolizer *s, const char *name)
+{
+	char *d = NULL;
+	const char *r;
+	int status;
+
+	if (name && !strncmp(name, "_Z", 2) && __cxa_demangle)
+		d = __cxa_demangle(name, NULL, NULL, &status);
+	r = arena_str(s, d ? d : name);
+	free(d);
+	return r;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The pidfd turns readable once the process has exited; checked after each
+ * maps read, it also proves the maps were not those of a recycled pid. */
+static bool alive(const struct ms_symbolizer *s)
+{
+	struct pollfd p = { .fd = s->pidfd, .events = POLLIN };
+
+	return s->pidfd < 0 || poll(&p, 1, 0) == 0;
+}
+
+static struct mod_info *mod_info(Dwfl_Module *dm)
+{
+	void **ud = NULL;
+
+	dwfl_module_info(dm, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+	return ud ? *ud : NULL;
+}
+
+/* The module already reported for this load of the file, if any. */
+static Dwfl_Module *same_module(struct ms_symbolizer *s,
+				const struct ms_module *m)
+{
+	Dwfl_Module *dm = dwfl_addrmodule(s->dwfl, m->exec_start);
+	struct mod_info *mi = dm ? mod_info(dm) : NULL;
+
+	if (mi && mi->dev == m->dev && mi->ino == m->ino && mi->bias == m->bias)
+		return dm;
+	return NULL;
+}
+
+/* Called only between dwfl_report_begin and _end. dwfl takes the fd. */
+static bool report_new(struct ms_symbolizer *s, const struct ms_module *m)
+{
+	struct mod_info *mi = arena_alloc(s, sizeof(*mi));
+	int fd = open(m->open_path, O_RDONLY | O_CLOEXEC);
+	Dwfl_Module *dm = NULL;
+	void **ud;
+
+	if (mi && fd >= 0)
+		dm = dwfl_report_elf(s->dwfl, m->path, m->open_path, fd,
+				     m->bias, true);
+	if (!dm) { /* not ELF, unreadable or OOM: the module stays unknown */
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	*mi = (struct mod_info){ .path = arena_str(s, m->path), .dev = m->dev,
+				 .ino = m->ino, .bias = m->bias,
+				 .next = s->mods };
+	s->mods = mi;
+	dwfl_module_info(dm, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+	*ud = mi;
+	return true;
+}
+
+static int on_removed(Dwfl_Module *dm, void *ud, const char *name,
+		      Dwarf_Addr start, void *arg)
+{
+	(void)dm, (void)ud, (void)name, (void)start;
+	*(bool *)arg = true;
+	return DWARF_CB_OK;
+}
+
+/* Load symbols and DWARF now, while /proc/PID/root still resolves the
+ * .gnu_debuglink and .debug directories next to the file. */
+static __attribute__((unused)) int load_debug(Dwfl_Module *dm, void **ud, const char *name,
+		      Dwarf_Addr start, void *arg)
+{
+	struct mod_info *mi = *ud;
+	Dwarf_Addr bias;
+
+	(void)name, (void)start, (void)arg;
+	if (mi && !mi->loaded) {
+		dwfl_module_getdwarf(dm, &bias);
+		dwfl_module_getsymtab(dm);
+		mi->loaded = true;
+	}
+	return DWARF_CB_OK;
+}
+
+/* Make the module set m's: keep what is unchanged, load what is new, drop
+ * what is gone. */
+static int apply_maps(struct ms_symbolizer *s, const struct ms_maps *m)
+{
+	Dwfl_Module **keep = calloc(m->n + 1, sizeof(*keep));
+	bool changed = false;
+
+	if (!keep)
+		return -ENOMEM;
+	/* Look the old modules up before reporting: dwfl forbids lookups
+	 * during a report session. */
+	for (size_t i = 0; i < m->n; i++)
+		if (m->mods[i].exec_start)
+			keep[i] = same_module(s, &m->mods[i]);
+	dwfl_report_begin(s->dwfl);
+	for (size_t i = 0; i < m->n; i++) {
+		Dwarf_Addr lo, hi;
+		const char *name;
+
+		if (keep[i]) {
+			name = dwfl_module_info(keep[i], NULL, &lo, &hi, NULL,
+						NULL, NULL, NULL);
+			dwfl_report_module(s->dwfl, name, lo, hi);
+		} else if (m->mods[i].exec_start && report_new(s, &m->mods[i])) {
+			changed = true;
+		}
+	}
+	dwfl_report_end(s->dwfl, on_removed, &changed);
+	/* Debug info loads lazily at the first lookup in a module: a refresh
+	 * must stay cheap, the poll loop waits on it. Module files are opened
+	 * by plain path when they are ours too, so lookups work after exit. */
+	if (changed && s->n) { /* misses may resolve now, hits may be stale */
+		memset(s->tab, 0, s->cap * sizeof(*s->tab));
+		s->n = 0;
+	}
+	free(keep);
+	return 0;
+}
+
+static int load_maps(struct ms_symbolizer *s)
+{
+	struct ms_maps m = { 0 };
+	int err;
+
+	err = ms_maps_read(s->pid, &m);
+	if (!err && !alive(s))
+		err = -ESRCH;
+	if (err)
+		s->gone = err == -ESRCH;
+	else
+		err = apply_maps(s, &m);
+	ms_maps_free(&m);
+	return err;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct cu_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static void index_cus(struct mod_info *mi, Dwarf *dw)
+{
+	Dwarf_CU *cu = NULL;
+	Dwarf_Die die;
+	size_t cap = 0;
+
+	mi->indexed = true;
+	while (dwarf_get_units(dw, cu, &cu, NULL, NULL, &die, NULL) == 0) {
+		Dwarf_Addr base, lo, hi;
+		ptrdiff_t off = 0;
+
+		while ((off = dwarf_ranges(&die, off, &base, &lo, &hi)) > 0) {
+			if (mi->ncus == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				struct cu_range *p = realloc(
+					mi->cus, ncap * sizeof(*p));
+
+				if (!p) /* a partial index finds fewer lines */
+					goto sort;
+				mi->cus = p;
+				cap = ncap;
+			}
+			mi->cus[mi->ncus++] = (struct cu_range){
+				lo, hi, dwarf_dieoffset(&die) };
+		}
+	}
+sort:
+	qsort(mi->cus, mi->ncus, sizeof(*mi->cus), cmp_range);
+}
+
+/* elfutils 0.188 maps addresses to compile units through .debug_aranges
+ * only, and clang does not emit that section: without this, clang-built
+ * code gets no file or line. Built on first use per module, O(CUs). */
+static Dwarf_Line *line_fallback(struct mod_info *mi, Dwfl_Module *dm,
+				 uint64_t ip)
+{
+	Dwarf_Addr bias;
+	Dwarf *dw = dwfl_module_getdwarf(dm, &bias);
+	size_t lo = 0, hi;
+	Dwarf_Die die;
+
+	if (!dw)
+		return NULL;
+	if (!mi->indexed)
+		index_cus(mi, dw);
+	ip -= bias;
+	for (hi = mi->ncus; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (mi->cus[mid].lo <= ip)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || ip >= mi->cus[lo - 1].hi ||
+	    !dwarf_offdie(dw, mi->cus[lo - 1].die, &die))
+		return NULL;
+	return dwarf_getsrc_die(&die, ip);
+}
+
+static struct entry *slot(struct ms_symbolizer *s, uint64_t ip)
+{
+	size_t mask = s->cap - 1;
+	size_t i = (size_t)((ip * 0x9e3779b97f4a7c15ull) >> 32) & mask;
+
+	while (s->tab[i].used && s->tab[i].f.ip != ip)
+		i = (i + 1) & mask;
+	return &s->tab[i];
+}
+
+static int cache_put(struct ms_symbolizer *s, const struct ms_frame *f,
+		     int rc)
+{
+	if ((s->n + 1) * 2 > s->cap) {
+		size_t ocap = s->cap, ncap = ocap ? ocap * 2 : 256;
+		struct entry *old = s->tab, *tab = calloc(ncap, sizeof(*tab));
+
+		if (!tab)
+			return -ENOMEM;
+		s->tab = tab;
+		s->cap = ncap;
+		for (size_t i = 0; i < ocap; i++)
+			if (old[i].used)
+				*slot(s, old[i].f.ip) = old[i];
+		free(old);
+	}
+	*slot(s, f->ip) = (struct entry){ .f = *f, .rc = rc, .used = true };
+	s->n++;
+	return 0;
+}
+
+/* -ENOENT if in no module; -EAGAIN if, in addition, the maps were not
+ * re-read (rate limit), so the miss must not be cached. */
+static int resolve(struct ms_symbolizer *s, uint64_t ip, struct ms_frame *f)
+{
+	Dwfl_Module *dm = dwfl_addrmodule(s->dwfl, ip);
+	struct mod_info *mi;
+	Dwarf_Addr bias = 0;
+	const char *file;
+	Dwarf_Line *dl;
+	Dwfl_Line *line;
+	GElf_Off off;
+	GElf_Sym sym;
+
+	*f = (struct ms_frame){ .ip = ip };
+	if (!dm && !s->gone) {
+		uint64_t now = now_ns();
+
+		if (s->last_auto_ns && now - s->last_auto_ns < AUTO_REFRESH_NS)
+			return -EAGAIN;
+		s->last_auto_ns = now;
+		load_maps(s);
+		dm = dwfl_addrmodule(s->dwfl, ip);
+	}
+	if (!dm)
+		return -ENOENT;
+	mi = mod_info(dm);
+	f->module = mi->path;
+	if (dwfl_module_getelf(dm, &bias))
+		f->offset = ip - bias;
+	f->function = func_name(s, dwfl_module_addrinfo(dm, ip, &off, &sym,
+							NULL, NULL, NULL));
+	line = dwfl_module_getsrc(dm, ip);
+	if (line) {
+		file = dwfl_lineinfo(line, NULL, &f->line, NULL, NULL, NULL);
+	} else if ((dl = line_fallback(mi, dm, ip))) {
+		file = dwarf_linesrc(dl, NULL, NULL);
+		dwarf_lineno(dl, &f->line);
+	} else {
+		file = NULL;
+	}
+	f->file = arena_str(s, file);
+	return 0;
+}
+
+static struct ms_symbolizer *symbolizer_alloc(pid_t pid)
+{
+	struct ms_symbolizer *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->pid = pid;
+	s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	s->cb.find_elf = dwfl_build_id_find_elf;
+	s->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->cb.section_address = dwfl_offline_section_address;
+	s->dwfl = dwfl_begin(&s->cb);
+	if (!s->dwfl) {
+		ms_symbolizer_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct ms_symbolizer *ms_symbolizer_new(pid_t pid)
+{
+	struct ms_symbolizer *s = symbolizer_alloc(pid);
+	int err = -ENOMEM;
+
+	if (s && !(err = load_maps(s)))
+		return s;
+	ms_symbolizer_free(s);
+	errno = -err;
+	return NULL;
+}
+
+int ms_symbolizer_use_maps(struct ms_symbolizer **sp, pid_t pid, const struct ms_maps *m)
+{
+	int err;
+
+	if (!*sp && !(*sp = symbolizer_alloc(pid)))
+		return -ENOMEM;
+	err = apply_maps(*sp, m);
+	/* the process is exiting: /proc/PID/maps has nothing newer to say */
+	(*sp)->gone = true;
+	return err;
+}
+
+int ms_symbolizer_refresh(struct ms_symbolizer *s)
+{
+	return s->gone ? -ESRCH : load_maps(s);
+}
+
+int ms_symbolize(struct ms_symbolizer *s, uint64_t ip, struct ms_frame *out)
+{
+	struct entry *e = s->cap ? slot(s, ip) : NULL;
+	int rc;
+
+	if (e && e->used) {
+		*out = e->f;
+		return e->rc;
+	}
+	rc = resolve(s, ip, out);
+	if (rc == -EAGAIN)
+		return -ENOENT;
+	/* Not caching on OOM only costs a second lookup later. */
+	cache_put(s, out, rc);
+	return rc;
+}
+
+void ms_symbolizer_free(struct ms_symbolizer *s)
+{
+	if (!s)
+		return;
+	if (s->dwfl)
+		dwfl_end(s->dwfl);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	for (struct mod_info *mi = s->mods; mi; mi = mi->next)
+		free(mi->cus);
+	while (s->arena) {
+		struct chunk *c = s->arena;
+
+		s->arena = c->next;
+		free(c);
+	}
+	free(s->tab);
+	free(s);
+}

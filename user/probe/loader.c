@@ -1,0 +1,697 @@
+/* loader.c - open, configure, load and attach the BPF side; destroy it.
+ * See loader.h. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "probe/loader.h"
+#include "probe/tsc_clock.h"
+#include "elf/elf_syms.h"
+#include "elf/probe_place.h"
+#include "memscope.skel.h"
+
+struct ms_link {
+	pid_t pid;
+	struct bpf_link *link;
+};
+
+struct ms_attached {
+	pid_t pid;
+	int kind; /* 0 = usdt, 1 = alloc */
+	int probed; /* kind 1: allocator functions were found and probed */
+	dev_t dev;
+	ino_t ino;
+};
+
+struct ms_loader {
+	struct ms_loader_cfg cfg;
+	struct memscope_bpf *skel;
+	struct ms_link *links;
+	size_t nlinks, caplinks;
+	struct ms_attached *done;
+	size_t ndone, capdone;
+	int tp_attached;
+	__u32 vslots; /* TRACK_VAR buffer slots per CPU, 0 = none */
+	int ncpus;
+};
+
+static int link_add(struct ms_loader *l, pid_t pid, struct bpf_link *link)
+{
+	if (l->nlinks == l->caplinks) {
+		size_t ncap = l->caplinks ? l->caplinks * 2 : 64;
+		struct ms_link *n = realloc(l->links, ncap * sizeof(*n));
+
+		if (!n) {
+			bpf_link__destroy(link);
+			return -ENOMEM;
+		}
+		l->links = n;
+		l->caplinks = ncap;
+	}
+	l->links[l->nlinks].pid = pid;
+	l->links[l->nlinks].link = link;
+	l->nlinks++;
+	return 0;
+}
+
+/* 1 if (pid, file, kind) was attached before; else remembers it, 0. Files
+ * are compared by device and inode: /lib/.../libc.so.6 and
+ * /usr/lib/.../libc.so.6 (or /proc/PID/root/...) are one file, and probing
+ * it twice would report every call twice. */
+static int seen(struct ms_loader *l, pid_t pid, const char *path, int kind)
+{
+	struct stat st;
+	size_t i;
+
+	if (stat(path, &st))
+		return 0;
+	for (i = 0; i < l->ndone; i++)
+		if (l->done[i].pid == pid && l->done[i].kind == kind &&
+		    l->done[i].dev == st.st_dev && l->done[i].ino == st.st_ino)
+			return 1;
+	if (l->ndone == l->capdone) {
+		size_t ncap = l->capdone ? l->capdone * 2 : 16;
+		struct ms_attached *n = realloc(l->done, ncap * sizeof(*n));
+
+		if (!n)
+			return 0;
+		l->done = n;
+		l->capdone = ncap;
+	}
+	l->done[l->ndone].pid = pid;
+	l->done[l->ndone].kind = kind;
+	l->done[l->ndone].dev = st.st_dev;
+	l->done[l->ndone].ino = st.st_ino;
+	l->done[l->ndone].probed = 0;
+	l->ndone++;
+	return 0;
+}
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	(void)level;
+	(void)fmt;
+	(void)args;
+	return 0;
+}
+
+static int libbpf_verbose(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+/* Slots in BPF's per-thread array (bpf/state.bpf.h): a power of two >=
+ * pid_max, so that no two live threads share one, up to 32768 (~19 MiB);
+ * past that, threads whose ids collide use task storage.
+ * MEMSCOPE_TEST_THREAD_SLOTS=N (tests only) forces N (a power of two), so
+ * that a test can make threads share slots on any machine. */
+static __u32 thread_slots(void)
+{
+	const char *forced = getenv("MEMSCOPE_TEST_THREAD_SLOTS");
+	unsigned long pid_max = 32768, v;
+	__u32 n = 1024;
+	FILE *f;
+
+	if (forced && (v = strtoul(forced, NULL, 10)) > 0 && v <= (1u << 20) && !(v & (v - 1)))
+		return (__u32)v;
+	f = fopen("/proc/sys/kernel/pid_max", "r");
+
+	if (f) {
+		if (fscanf(f, "%lu", &pid_max) != 1)
+			pid_max = 32768;
+		fclose(f);
+	}
+	while (n < pid_max && n < 32768)
+		n <<= 1;
+	return n;
+}
+
+/* TRACK_VAR buffer slots per CPU (bpf/memscope.bpf.c var_slot()): the
+ * ring's size spread over the possible CPUs, a power of two in [64, 65536]
+ * (104 B each). MEMSCOPE_TEST_VAR_SLOTS=N (tests only) forces N, a power
+ * of two up to 65536, or 0: every TRACK_VAR record then goes through the
+ * ring. */
+static __u32 var_slots(__u64 ring_bytes, int ncpus)
+{
+	const char *forced = getenv("MEMSCOPE_TEST_VAR_SLOTS");
+	unsigned long v;
+	__u32 n = 64;
+
+	if (forced && (v = strtoul(forced, NULL, 10)) <= 65536 && !(v & (v - 1)))
+		return (__u32)v;
+	while (n < 65536 && (__u64)n * 2 * sizeof(struct ms_vslot) * (__u64)ncpus <= ring_bytes)
+		n <<= 1;
+	return n;
+}
+
+static int is_alloc_prog(const struct memscope_bpf *s, const struct bpf_program *p)
+{
+	return bpf_program__type(p) == BPF_PROG_TYPE_KPROBE &&
+	       p != s->progs.ms_var && p != s->progs.ms_scope_enter &&
+	       p != s->progs.ms_scope_exit && p != s->progs.ms_task_enter &&
+	       p != s->progs.ms_task_exit && p != s->progs.ms_task_name &&
+	       p != s->progs.ms_task_spawn && p != s->progs.ms_task_end &&
+	       p != s->progs.ms_snapshot && p != s->progs.ms_custom_alloc &&
+	       p != s->progs.ms_custom_free && p != s->progs.ms_sample_alloc &&
+	       p != s->progs.ms_sample_free && p != s->progs.exit_entry;
+}
+
+int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
+{
+	struct ms_loader *l;
+	struct bpf_program *p;
+	int err, depth, ncpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
+	__u32 slots;
+
+	*out = NULL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->cfg = *cfg;
+	libbpf_set_print(cfg->verbose ? libbpf_verbose : libbpf_quiet);
+	l->skel = memscope_bpf__open();
+	if (!l->skel) {
+		err = -errno;
+		fprintf(stderr, "memscope-trace: open BPF object: %s\n", strerror(-err));
+		goto fail;
+	}
+	/* configure: the only place that writes rodata or sizes maps */
+	depth = cfg->stack_depth;
+	if (depth > MS_MAX_STACK_DEPTH)
+		depth = MS_MAX_STACK_DEPTH;
+	l->skel->rodata->cfg_mode = cfg->mode;
+	l->skel->rodata->cfg_stack = depth > 0;
+	l->skel->rodata->cfg_from_start = cfg->from_start;
+	l->skel->rodata->cfg_follow = cfg->follow;
+	l->skel->rodata->cfg_wakeup_bytes = cfg->ring_bytes / 4;
+	l->skel->rodata->cfg_ncpus = ncpus;
+	l->skel->rodata->cfg_user_tsc = ms_tsc_usable();
+	bpf_map__set_max_entries(l->skel->maps.rb, cfg->ring_bytes);
+	l->vslots = var_slots(cfg->ring_bytes, ncpus);
+	l->ncpus = ncpus;
+	l->skel->rodata->cfg_vslots = l->vslots;
+	bpf_map__set_max_entries(l->skel->maps.vslots, l->vslots ? l->vslots * ncpus : 1);
+	bpf_map__set_max_entries(l->skel->maps.vcpus, ncpus);
+	slots = thread_slots();
+	l->skel->rodata->cfg_slot_mask = slots - 1;
+	bpf_map__set_max_entries(l->skel->maps.thread_slots, slots);
+	if (cfg->mode == MS_MODE_FULL) {
+		/* full mode: the tracer keeps the live set; BPF a hint table
+		 * (bpf/heap.bpf.h) of a power of two >= --max-live entries */
+		__u32 n = 4096;
+
+		while (n < cfg->max_live && n < (1u << 24))
+			n <<= 1;
+		l->skel->rodata->cfg_hint_mask = n - 1;
+		bpf_map__set_max_entries(l->skel->maps.hints, n);
+		bpf_map__set_max_entries(l->skel->maps.live, 1);
+	} else {
+		bpf_map__set_max_entries(l->skel->maps.live, cfg->max_live ? cfg->max_live : 1);
+	}
+	bpf_map__set_value_size(l->skel->maps.stacks, (depth > 0 ? depth : 1) * sizeof(__u64));
+	bpf_map__set_max_entries(l->skel->maps.stacks, depth > 0 ? cfg->max_stacks : 1);
+	if (cfg->mode != MS_MODE_FAST)
+		bpf_map__set_max_entries(l->skel->maps.sites, 1);
+	if (cfg->mode == MS_MODE_LIGHT)
+		bpf_program__set_autoload(l->skel->progs.exit_entry, false);
+	bpf_object__for_each_program(p, l->skel->obj) {
+		if (is_alloc_prog(l->skel, p) &&
+		    (cfg->no_alloc || cfg->mode == MS_MODE_LIGHT || cfg->mode == MS_MODE_SAMPLED))
+			bpf_program__set_autoload(p, false);
+	}
+	err = memscope_bpf__load(l->skel);
+	if (err) {
+		fprintf(stderr, "memscope-trace: load BPF programs: %s\n", strerror(-err));
+		goto fail;
+	}
+	*out = l;
+	return 0;
+fail:
+	ms_loader_destroy(l);
+	return err;
+}
+
+int ms_loader_add_pid(struct ms_loader *l, pid_t pid)
+{
+	__u32 key = pid, one = 1;
+	int err;
+
+	err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.traced), &key, &one, BPF_ANY);
+	if (err)
+		return -errno;
+	if (l->tp_attached)
+		return 0;
+	err = memscope_bpf__attach(l->skel); /* only the tp_btf programs autoattach */
+	if (err) {
+		fprintf(stderr, "memscope-trace: attach sched tracepoints: %s\n", strerror(-err));
+		return err;
+	}
+	l->tp_attached = 1;
+	return 0;
+}
+
+struct usdt_ctx {
+	struct ms_loader *l;
+	pid_t pid;
+	const char *path;
+	int n, err;
+};
+
+static struct bpf_program *usdt_prog(struct ms_loader *l, const char *name)
+{
+	struct memscope_bpf *s = l->skel;
+	int sampled = l->cfg.mode == MS_MODE_SAMPLED;
+	static const struct {
+		const char *name;
+		size_t off;
+	} tab[] = {
+#define P(n, f) { n, offsetof(struct memscope_bpf, progs.f) }
+		P("var", ms_var), P("scope_enter", ms_scope_enter), P("scope_exit", ms_scope_exit),
+		P("task_enter", ms_task_enter), P("task_exit", ms_task_exit),
+		P("task_name", ms_task_name), P("task_spawn", ms_task_spawn),
+		P("task_end", ms_task_end), P("snapshot", ms_snapshot),
+		P("alloc", ms_custom_alloc), P("free", ms_custom_free),
+		P("sample_alloc", ms_sample_alloc), P("sample_free", ms_sample_free),
+#undef P
+	};
+	size_t i;
+
+	if (!sampled && strncmp(name, "sample_", 7) == 0)
+		return NULL;
+	/* Sampled mode is for production: each probe hit is a trap (~1 us),
+	 * and a server hits its TRACK_VAR and task probes on every request.
+	 * They are attached only when asked (--with-probes). */
+	if (sampled && l->cfg.samples_only && strncmp(name, "sample_", 7) != 0)
+		return NULL;
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (strcmp(tab[i].name, name) == 0)
+			return *(struct bpf_program **)((char *)s + tab[i].off);
+	return NULL;
+}
+
+static void usdt_one(const char *name, void *user)
+{
+	struct usdt_ctx *c = user;
+	struct bpf_program *p = usdt_prog(c->l, name);
+	struct bpf_link *link;
+
+	if (!p)
+		return;
+	link = bpf_program__attach_usdt(p, c->pid, c->path, "memscope", name, NULL);
+	if (!link) {
+		c->err = -errno;
+		fprintf(stderr, "memscope-trace: attach memscope:%s in %s: %s\n", name, c->path,
+			strerror(errno));
+		return;
+	}
+	if (link_add(c->l, c->pid, link) == 0)
+		c->n++;
+	if (c->l->cfg.verbose)
+		fprintf(stderr, "memscope-trace: attached memscope:%s in %s for PID %d\n", name, c->path,
+			(int)c->pid);
+}
+
+int ms_loader_attach_usdt(struct ms_loader *l, pid_t pid, const char *path, int *nprobes)
+{
+	struct usdt_ctx c = { .l = l, .pid = pid, .path = path };
+	int err;
+
+	*nprobes = 0;
+	if (seen(l, pid, path, 0))
+		return 0;
+	err = ms_elf_usdt_names_path(path, "memscope", usdt_one, &c);
+	if (err < 0)
+		return err;
+	*nprobes = c.n;
+	return c.err;
+}
+
+/* Allocator entry points, the BPF programs that handle them, and which
+ * argument registers the entry program reads. */
+static const struct alloc_fn {
+	const char *name;
+	const char *entry, *ret;
+} alloc_fns[] = {
+	{ "malloc", "malloc_entry", "malloc_return" },
+	{ "calloc", "calloc_entry", "calloc_return" },
+	{ "realloc", "realloc_entry", "realloc_return" },
+	{ "reallocarray", "reallocarray_entry", "reallocarray_return" },
+	{ "posix_memalign", "posix_memalign_entry", "posix_memalign_return" },
+	{ "aligned_alloc", "aligned_alloc_entry", "aligned_alloc_return" },
+	{ "memalign", "memalign_entry", "memalign_return" },
+	{ "valloc", "valloc_entry", "valloc_return" },
+	{ "pvalloc", "pvalloc_entry", "pvalloc_return" },
+	{ "free", "free_entry", NULL },
+	{ "_Znwm", "op_new_entry", "op_new_return" },
+	{ "_ZnwmRKSt9nothrow_t", "op_new_entry", "op_new_return" },
+	{ "_ZnwmSt11align_val_t", "op_new_entry", "op_new_return" },
+	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", "op_new_entry", "op_new_return" },
+	{ "_Znam", "op_new_array_entry", "op_new_array_return" },
+	{ "_ZnamRKSt9nothrow_t", "op_new_array_entry", "op_new_array_return" },
+	{ "_ZnamSt11align_val_t", "op_new_array_entry", "op_new_array_return" },
+	{ "_ZnamSt11align_val_tRKSt9nothrow_t", "op_new_array_entry", "op_new_array_return" },
+	{ "_ZdlPv", "op_delete_entry", NULL },
+	{ "_ZdlPvm", "op_delete_entry", NULL },
+	{ "_ZdlPvSt11align_val_t", "op_delete_entry", NULL },
+	{ "_ZdlPvmSt11align_val_t", "op_delete_entry", NULL },
+	{ "_ZdlPvRKSt9nothrow_t", "op_delete_entry", NULL },
+	{ "_ZdlPvSt11align_val_tRKSt9nothrow_t", "op_delete_entry", NULL },
+	{ "_ZdaPv", "op_delete_array_entry", NULL },
+	{ "_ZdaPvm", "op_delete_array_entry", NULL },
+	{ "_ZdaPvSt11align_val_t", "op_delete_array_entry", NULL },
+	{ "_ZdaPvmSt11align_val_t", "op_delete_array_entry", NULL },
+	{ "_ZdaPvRKSt9nothrow_t", "op_delete_array_entry", NULL },
+	{ "_ZdaPvSt11align_val_tRKSt9nothrow_t", "op_delete_array_entry", NULL },
+};
+
+
+#define DESTROY_THREADS 16
+
+struct attach_job {
+	struct ms_loader *l;
+	pid_t pid;
+	const char *path;
+	const char *prog;
+	uint64_t off;
+	int ret;
+	struct bpf_link *link;
+	int err;
+};
+
+struct attach_batch {
+	struct attach_job *jobs;
+	size_t n, step, first;
+};
+
+static void *attach_some(void *arg)
+{
+	struct attach_batch *b = arg;
+	size_t i;
+
+	for (i = b->first; i < b->n; i += b->step) {
+		struct attach_job *j = &b->jobs[i];
+		struct bpf_program *p = bpf_object__find_program_by_name(j->l->skel->obj, j->prog);
+		LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = j->ret);
+
+		j->link = p ? bpf_program__attach_uprobe_opts(p, j->pid, j->path, j->off, &o) : NULL;
+		j->err = j->link ? 0 : p ? -errno : -ENOENT;
+	}
+	return NULL;
+}
+
+/* Registering a uprobe costs ~35 ms here (the kernel walks and patches
+ * every mapping of the file); 60 of them one by one took 2 s. Run them
+ * from several threads. */
+static void attach_parallel(struct attach_job *jobs, size_t n)
+{
+	pthread_t th[DESTROY_THREADS];
+	struct attach_batch b[DESTROY_THREADS];
+	size_t k, nth = n < DESTROY_THREADS ? n : DESTROY_THREADS, started = 0;
+
+	for (k = 0; k < nth; k++) {
+		b[k] = (struct attach_batch){ jobs, n, nth, k };
+		if (pthread_create(&th[k], NULL, attach_some, &b[k]))
+			break;
+		started++;
+	}
+	for (k = started; k < nth; k++)
+		attach_some(&b[k]);
+	for (k = 0; k < started; k++)
+		pthread_join(th[k], NULL);
+}
+
+int ms_loader_is_allocator(const struct ms_loader *l, const char *path)
+{
+	struct stat st;
+	size_t i;
+
+	if (stat(path, &st))
+		return 0;
+	for (i = 0; i < l->ndone; i++)
+		if (l->done[i].kind == 1 && l->done[i].probed && l->done[i].dev == st.st_dev &&
+		    l->done[i].ino == st.st_ino)
+			return 1;
+	return 0;
+}
+
+int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int *nfuncs)
+{
+	enum { NF = sizeof(alloc_fns) / sizeof(alloc_fns[0]) };
+	struct attach_job rets[NF], entries[NF];
+	uint64_t done_off[NF];
+	size_t i, k, ndone = 0, nr = 0, ne = 0;
+	struct ms_elf *e;
+	int err = 0;
+
+	*nfuncs = 0;
+	/* light mode captures no stacks: it needs neither */
+	if (l->cfg.mode == MS_MODE_LIGHT)
+		return 0;
+	if (seen(l, pid, path, 1))
+		return 0;
+	e = ms_elf_open(path);
+	if (!e)
+		return -errno;
+	/* _exit: the process's mappings are sent from there, for the stacks
+	 * of a target that is gone before /proc/PID/maps could be read. */
+	{
+		struct ms_elf_func fn;
+
+		if (ms_elf_find_func(e, "_exit", &fn) >= 0 && fn.file_off)
+			entries[ne++] = (struct attach_job){ l, pid, path, "exit_entry", fn.file_off, 0, NULL, 0 };
+	}
+	for (i = 0; i < NF && !l->cfg.no_alloc && l->cfg.mode != MS_MODE_SAMPLED; i++) {
+		const struct alloc_fn *f = &alloc_fns[i];
+		struct ms_elf_func fn;
+		struct ms_probe_place place = { 0 };
+		const uint8_t *code;
+
+		if (ms_elf_find_func(e, f->name, &fn) < 0 || !fn.file_off)
+			continue;
+		/* Aliases (aligned_alloc = memalign in glibc, _ZdlPv = free in
+		 * tcmalloc) share an address: one probe, or every call would
+		 * be seen twice. */
+		for (k = 0; k < ndone && done_off[k] != fn.file_off; k++)
+			;
+		if (k < ndone)
+			continue;
+		done_off[ndone++] = fn.file_off;
+		/* Probe where the kernel emulates the instruction instead of
+		 * single-stepping it (user/probe_place.c). */
+		if (ms_elf_func_bytes(e, &fn, &code) == 0)
+			ms_probe_place(code, fn.size, fn.vaddr, MS_ARG_ALL, &place);
+		if (l->cfg.verbose)
+			fprintf(stderr, "memscope-trace: %s in %s at +%llu: %s\n", f->name, path,
+				(unsigned long long)place.offset, place.why);
+		entries[ne++] = (struct attach_job){ l, pid, path, f->entry, fn.file_off + place.offset, 0, NULL, 0 };
+		if (f->ret)
+			rets[nr++] = (struct attach_job){ l, pid, path, f->ret, fn.file_off, 1, NULL, 0 };
+		(*nfuncs)++;
+	}
+	ms_elf_close(e);
+	if (!ne)
+		return 0;
+	if (*nfuncs)
+		l->done[l->ndone - 1].probed = 1; /* the entry seen() just added */
+	/* Return probes first: a return seen without its entry is ignored,
+	 * while an entry whose return is never seen would make every later
+	 * call on that thread look nested. */
+	attach_parallel(rets, nr);
+	attach_parallel(entries, ne);
+	for (i = 0; i < nr + ne; i++) {
+		struct attach_job *j = i < nr ? &rets[i] : &entries[i - nr];
+
+		if (j->link) {
+			if (link_add(l, pid, j->link) && !err)
+				err = -ENOMEM;
+		} else if (!err) {
+			err = j->err;
+			fprintf(stderr, "memscope-trace: attach %s in %s: %s\n", j->prog, path, strerror(-err));
+		}
+	}
+	return err;
+}
+
+static void destroy_links(struct bpf_link **links, size_t n);
+
+void ms_loader_detach_pid(struct ms_loader *l, pid_t pid)
+{
+	struct bpf_link **gone = calloc(l->nlinks + 1, sizeof(*gone));
+	size_t i, j = 0, ng = 0;
+
+	for (i = 0; i < l->nlinks; i++) {
+		if (l->links[i].pid == pid && gone)
+			gone[ng++] = l->links[i].link;
+		else
+			l->links[j++] = l->links[i];
+	}
+	l->nlinks = j;
+	if (gone)
+		destroy_links(gone, ng);
+	free(gone);
+	for (i = 0, j = 0; i < l->ndone; i++)
+		if (l->done[i].pid != pid)
+			l->done[j++] = l->done[i];
+	l->ndone = j;
+}
+
+void ms_loader_forget_strings(struct ms_loader *l, pid_t pid)
+{
+	int fd = bpf_map__fd(l->skel->maps.strs);
+	struct { __u32 pid, pad; __u64 ptr; } k, next, *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		if ((pid_t)k.pid == pid) {
+			bpf_map_delete_elem(fd, &k);
+			/* the iteration restarts: deletion invalidates prev */
+			prev = NULL;
+			continue;
+		}
+		prev = &k;
+	}
+}
+
+/* Destroying a uprobe link waits for an SRCU grace period in the kernel
+ * (~60 ms here): one after another, 60 allocator probes took 3.7 s to
+ * detach. Destroying them from several threads lets the grace periods
+ * overlap. */
+struct destroy_job {
+	struct bpf_link **links;
+	size_t n, step, first;
+};
+
+static void *destroy_some(void *arg)
+{
+	struct destroy_job *j = arg;
+	size_t i;
+
+	for (i = j->first; i < j->n; i += j->step)
+		bpf_link__destroy(j->links[i]);
+	return NULL;
+}
+
+static void destroy_links(struct bpf_link **links, size_t n)
+{
+	pthread_t th[DESTROY_THREADS];
+	struct destroy_job jobs[DESTROY_THREADS];
+	size_t k, nth = n < DESTROY_THREADS ? n : DESTROY_THREADS, started = 0;
+
+	for (k = 0; k < nth; k++) {
+		jobs[k] = (struct destroy_job){ links, n, nth, k };
+		if (pthread_create(&th[k], NULL, destroy_some, &jobs[k]))
+			break;
+		started++;
+	}
+	/* whatever no thread took is destroyed here */
+	for (k = started; k < nth; k++)
+		destroy_some(&jobs[k]);
+	for (k = 0; k < started; k++)
+		pthread_join(th[k], NULL);
+}
+
+int ms_loader_ringbuf_fd(const struct ms_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.rb);
+}
+
+int ms_loader_var_buffers(const struct ms_loader *l, int *slots_fd, int *cpus_fd, int *ncpus)
+{
+	*slots_fd = bpf_map__fd(l->skel->maps.vslots);
+	*cpus_fd = bpf_map__fd(l->skel->maps.vcpus);
+	*ncpus = l->ncpus;
+	return (int)l->vslots;
+}
+
+int ms_loader_stacks_fd(const struct ms_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.stacks);
+}
+
+int ms_loader_live_fd(const struct ms_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.live);
+}
+
+int ms_loader_sites_fd(const struct ms_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.sites);
+}
+
+int ms_loader_strs_fd(const struct ms_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.strs);
+}
+
+int ms_loader_read_stats(const struct ms_loader *l, uint64_t *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(l->skel->maps.stats);
+	__u64 *vals;
+	__u32 k;
+	int c;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (k = 0; k < MS_STAT_MAX; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (c = 0; c < ncpu; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+	{
+		struct bpf_program *p;
+
+		out[MS_STAT_PROBE_MISSES] = 0;
+		bpf_object__for_each_program(p, l->skel->obj) {
+			struct bpf_prog_info info;
+			__u32 len = sizeof(info);
+
+			memset(&info, 0, sizeof(info));
+			if (bpf_program__fd(p) >= 0 &&
+			    !bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+				out[MS_STAT_PROBE_MISSES] += info.recursion_misses;
+		}
+	}
+	return 0;
+}
+
+size_t ms_loader_nlinks(const struct ms_loader *l)
+{
+	return l->nlinks;
+}
+
+void ms_loader_destroy(struct ms_loader *l)
+{
+	size_t i;
+
+	struct bpf_link **all;
+
+	if (!l)
+		return;
+	all = calloc(l->nlinks + 1, sizeof(*all));
+	if (all) {
+		for (i = 0; i < l->nlinks; i++)
+			all[i] = l->links[i].link;
+		destroy_links(all, l->nlinks);
+	} else {
+		for (i = 0; i < l->nlinks; i++)
+			bpf_link__destroy(l->links[i].link);
+	}
+	free(all);
+	free(l->links);
+	free(l->done);
+	memscope_bpf__destroy(l->skel);
+	free(l);
+}

@@ -1,0 +1,296 @@
+/* procmaps.c - /proc/PID/maps to one ms_module per mapped file. */
+#define _GNU_SOURCE
+#include "proc/procmaps.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+/* One line of maps. path points into the line buffer. */
+struct mapping {
+	uint64_t start, end, off;
+	char perms[5];
+	dev_t dev;
+	ino_t ino;
+	const char *path;
+};
+
+static int parse_line(char *line, struct mapping *mp)
+{
+	unsigned int maj, min;
+	unsigned long ino;
+	int n = 0;
+
+	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %lu %n",
+		   &mp->start, &mp->end, mp->perms, &mp->off, &maj, &min, &ino,
+		   &n) != 7 || n == 0)
+		return -EINVAL;
+	line[strcspn(line, "\n")] = '\0';
+	mp->dev = makedev(maj, min);
+	mp->ino = ino;
+	mp->path = line + n;
+	return 0;
+}
+
+/* The root path only if it is still the mapped file: a library replaced on
+ * disk (package upgrade) keeps its path but not its inode. map_files always
+ * names the mapped file but needs root; overlayfs may also report another
+ * device in maps than stat() does, so fall back to the root path then. */
+static char *make_open_path(pid_t pid, const struct mapping *mp)
+{
+	char *root = NULL, *mf = NULL;
+	struct stat st;
+	int root_ok;
+
+	/* Same file in our own mount namespace: use the plain path, which
+	 * stays valid after the target exits (reports are written then). */
+	if (stat(mp->path, &st) == 0 && st.st_dev == mp->dev && st.st_ino == mp->ino)
+		return strdup(mp->path);
+	if (asprintf(&root, "/proc/%d/root%s", (int)pid, mp->path) < 0)
+		return NULL;
+	root_ok = stat(root, &st) == 0;
+	if (root_ok && st.st_dev == mp->dev && st.st_ino == mp->ino)
+		return root;
+	if (asprintf(&mf, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid,
+		     mp->start, mp->end) < 0) {
+		free(root);
+		return NULL;
+	}
+	if (root_ok && access(mf, F_OK) != 0) {
+		free(mf);
+		return root;
+	}
+	free(root);
+	return mf;
+}
+
+/* ld.so (and the kernel) map the PT_LOAD whose page-aligned file offset is
+ * `off` at its page-aligned p_vaddr, so bias = start - that vaddr. This is 0
+ * for ET_EXEC and right for prelinked libraries, where start - off is not.
+ * Files that are not ELF get start - off. Device nodes are never opened:
+ * opening one (a GPU, a tty) can have side effects. */
+static uint64_t load_bias(const char *path, const struct mapping *mp)
+{
+	uint64_t mask = ~((uint64_t)sysconf(_SC_PAGESIZE) - 1);
+	uint64_t bias = mp->start - mp->off;
+	struct stat st;
+	size_t phnum;
+	Elf *elf;
+	int fd;
+
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return bias;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return bias;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (elf && elf_kind(elf) == ELF_K_ELF &&
+	    elf_getphdrnum(elf, &phnum) == 0) {
+		for (size_t i = 0; i < phnum; i++) {
+			GElf_Phdr ph;
+
+			if (gelf_getphdr(elf, (int)i, &ph) &&
+			    ph.p_type == PT_LOAD &&
+			    (ph.p_offset & mask) == mp->off) {
+				bias = mp->start - (ph.p_vaddr & mask);
+				break;
+			}
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	return bias;
+}
+
+static int new_module(pid_t pid, struct ms_maps *m, size_t *cap,
+		      const struct mapping *mp)
+{
+	struct ms_module *mod;
+
+	if (m->n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 32;
+		struct ms_module *p = realloc(m->mods, ncap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		m->mods = p;
+		*cap = ncap;
+	}
+	mod = &m->mods[m->n];
+	*mod = (struct ms_module){ .start = mp->start, .end = mp->end,
+				   .dev = mp->dev, .ino = mp->ino };
+	mod->path = strdup(mp->path);
+	mod->open_path = make_open_path(pid, mp);
+	if (!mod->path || !mod->open_path) {
+		free(mod->path);
+		free(mod->open_path);
+		return -ENOMEM;
+	}
+	mod->bias = load_bias(mod->open_path, mp);
+	m->n++;
+	return 0;
+}
+
+/* A load of a file is a run of consecutive file-backed mappings of it with
+ * growing offsets. Someone reading the file with mmap (libelf, python's
+ * mmap) makes a second run, possibly right next to the real one: keep the
+ * run that has code, else the first. Runs are disjoint and sorted. */
+static void drop_duplicates(struct ms_maps *m)
+{
+	size_t i, j, k = 0;
+
+	for (i = 0; i < m->n; i++) {
+		struct ms_module *a = &m->mods[i];
+
+		for (j = 0; j < m->n && a->path; j++) {
+			struct ms_module *b = &m->mods[j];
+
+			if (j == i || !b->path || b->dev != a->dev ||
+			    b->ino != a->ino)
+				continue;
+			if ((b->exec_start && !a->exec_start) ||
+			    (!b->exec_start == !a->exec_start && j < i)) {
+				free(a->path);
+				free(a->open_path);
+				a->path = NULL;
+			}
+		}
+	}
+	for (i = 0; i < m->n; i++)
+		if (m->mods[i].path)
+			m->mods[k++] = m->mods[i];
+	m->n = k;
+}
+
+int ms_maps_read(pid_t pid, struct ms_maps *out)
+{
+	struct ms_maps m = { 0 };
+	size_t len = 0, cap = 0, lines = 0;
+	uint64_t last_off = 0;
+	char path[64], *line = NULL;
+	int err = 0;
+	FILE *f;
+
+	*out = m;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -ESRCH : -errno;
+	elf_version(EV_CURRENT);
+	while (getline(&line, &len, f) > 0) {
+		struct ms_module *mod = m.n ? &m.mods[m.n - 1] : NULL;
+		struct mapping mp;
+
+		lines++;
+		if (parse_line(line, &mp) || mp.ino == 0 || mp.path[0] != '/')
+			continue;
+		if (!mod || mod->dev != mp.dev || mod->ino != mp.ino ||
+		    mp.off <= last_off) {
+			err = new_module(pid, &m, &cap, &mp);
+			if (err)
+				goto out;
+			mod = &m.mods[m.n - 1];
+		}
+		last_off = mp.off;
+		mod->end = mp.end;
+		if (mp.perms[2] == 'x') {
+			if (!mod->exec_start)
+				mod->exec_start = mp.start;
+			mod->exec_end = mp.end;
+		}
+	}
+	if (ferror(f))
+		err = errno ? -errno : -EIO;
+	else if (lines == 0) /* zombie or kernel thread: no address space */
+		err = -ESRCH;
+out:
+	free(line);
+	fclose(f);
+	if (err) {
+		ms_maps_free(&m);
+		return err;
+	}
+	drop_duplicates(&m);
+	*out = m;
+	return 0;
+}
+
+const struct ms_module *ms_maps_find(const struct ms_maps *m, uint64_t addr)
+{
+	size_t lo = 0, hi = m ? m->n : 0;
+
+	/* Last module with start <= addr; runs never overlap. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->mods[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || addr >= m->mods[lo - 1].end)
+		return NULL;
+	return &m->mods[lo - 1];
+}
+
+int ms_maps_from_vmas(const struct ms_vma *v, size_t n, const char *const *dirs,
+		      struct ms_maps *out)
+{
+	char path[4096];
+	struct stat st;
+
+	out->mods = n ? calloc(n, sizeof(*out->mods)) : NULL;
+	out->n = 0;
+	if (n && !out->mods)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct ms_module *mod = &out->mods[out->n];
+		struct mapping mp = { .start = v[i].start, .end = v[i].end, .off = v[i].offset };
+		size_t d;
+
+		if (!v[i].name || !*v[i].name || strchr(v[i].name, '/'))
+			continue;
+		for (d = 0; dirs[d]; d++) {
+			snprintf(path, sizeof(path), "%s/%s", dirs[d], v[i].name);
+			if (!stat(path, &st) && st.st_dev == v[i].dev && st.st_ino == v[i].ino)
+				break;
+		}
+		if (!dirs[d])
+			continue;
+		mod->path = strdup(path);
+		mod->open_path = strdup(path);
+		if (!mod->path || !mod->open_path) {
+			free(mod->path);
+			free(mod->open_path);
+			ms_maps_free(out);
+			return -ENOMEM;
+		}
+		mod->start = mod->exec_start = v[i].start;
+		mod->end = mod->exec_end = v[i].end;
+		mod->bias = load_bias(path, &mp);
+		mod->dev = v[i].dev;
+		mod->ino = (ino_t)v[i].ino;
+		out->n++;
+	}
+	return 0;
+}
+
+void ms_maps_free(struct ms_maps *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->mods[i].path);
+		free(m->mods[i].open_path);
+	}
+	free(m->mods);
+	m->mods = NULL;
+	m->n = 0;
+}

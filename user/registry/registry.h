@@ -1,0 +1,263 @@
+/* registry.h - the tracer-side model of the target: variables, scopes,
+ * tasks, heap blocks, allocation sites, errors and aggregates, rebuilt from
+ * ring-buffer records (include/memscope_events.h).
+ *
+ * No libbpf here: the registry consumes plain records, so tests and the
+ * fuzzer replay synthetic streams into it. Report writers read it through
+ * the const accessors at the end of this file. */
+#ifndef MS_REGISTRY_H
+#define MS_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "memscope_events.h"
+#include "util/hashmap.h"
+#include "util/strtab.h"
+
+#define MS_HIST_BUCKETS 48 /* log2 buckets */
+
+struct ms_reg_opts {
+	int from_start;    /* traced since exec: unknown frees are errors */
+	uint64_t temp_ns;  /* freed within this after allocation = temporary */
+	/* Reads target memory for strings the BPF side could not read (page
+	 * not yet faulted in). May be NULL. Returns bytes read or -errno. */
+	ssize_t (*read_mem)(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len);
+	/* The same for a process that was gone when read_mem was tried: from
+	 * the files it had mapped, never from a live process (its pid may be
+	 * another's by now). Asked by ms_registry_resolve_strings(). May be
+	 * NULL. */
+	ssize_t (*read_gone)(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len);
+	void *user;
+	/* True if a free called from `caller` is the allocator's own
+	 * bookkeeping (glibc freeing its thread cache at thread exit), not a
+	 * release by the program: such frees of unknown blocks are no error.
+	 * Returns 1 or 0, or -1 when it cannot tell yet (the caller's module
+	 * is not mapped in the tracer's view yet); the registry then asks
+	 * again in ms_registry_settle(). May be NULL. */
+	int (*internal_caller)(void *user, uint32_t pid, uint64_t caller);
+	/* Keep at most about this many ended variables, scopes and tasks as
+	 * individual records; older ended ones fold into per-name aggregates
+	 * (ms_registry_aggs), so memory follows what is live, not the number
+	 * of events seen. 0 = 100000. */
+	size_t keep;
+};
+
+/* An aggregate of folded (ended, older) records sharing a name and site. */
+struct ms_agg {
+	int kind; /* 0 variable, 1 scope, 2 task */
+	uint32_t name, file, line;
+	uint64_t count;
+	uint64_t bytes;       /* variables: sizes; scopes/tasks: alloc_bytes */
+	uint64_t allocs;      /* scopes/tasks */
+	uint64_t total_ns;    /* scopes/tasks: summed lifetimes */
+	uint64_t first_ns, last_ns;
+};
+
+struct ms_var {
+	uint64_t id; /* 1-based, in order of tracking */
+	uint32_t name, type, file, line; /* strtab offsets; line number */
+	uint64_t addr, size, value;
+	int has_value;
+	uint32_t pid, tid;
+	uint64_t scope; /* scope id, 0 = none */
+	uint64_t task;
+	uint64_t first_ns;
+	/* heap block the variable's value pointed into when tracked */
+	int has_heap;
+	uint64_t heap_addr, heap_size, heap_freed_ns;
+};
+
+struct ms_scope {
+	uint64_t id, parent;
+	uint32_t name, file, line, depth;
+	uint32_t pid, tid;
+	uint64_t task;
+	uint64_t enter_ns, exit_ns; /* exit 0 = still open */
+	uint64_t allocs, alloc_bytes, frees;
+	uint64_t live_bytes;         /* now, for blocks allocated inside */
+	uint64_t live_bytes_at_exit;
+	uint32_t nvars;
+	int closed_by_thread_exit;
+};
+
+struct ms_task {
+	uint64_t id, parent;
+	uint32_t name;
+	uint32_t pid;
+	uint64_t first_ns, last_ns, ended_ns;
+	uint64_t allocs, alloc_bytes, frees, freed_bytes;
+	uint64_t live_bytes, peak_live_bytes;
+	uint32_t nvars;
+#define MS_TASK_THREADS 16
+	uint32_t threads[MS_TASK_THREADS];
+	uint32_t nthreads;
+	uint64_t live_at_end; /* live bytes when MEMSCOPE_TASK_END arrived */
+};
+
+struct ms_block {
+	uint64_t addr, size, ts_ns, scope, task, weight;
+	uint32_t pid, tid;
+	int32_t stack_id;
+	uint16_t kind;
+	uint16_t used;
+	int64_t var; /* index into vars, -1 = none */
+};
+
+/* Sampled mode: unbiased (Horvitz-Thompson) estimates and their variances.
+ * A block of `size` sampled with probability p = size / weight stands for
+ * weight bytes and weight/size objects; the variance of a sum of such terms
+ * is estimated by sum w(w - size) for bytes and sum o(o - 1) for objects. */
+struct ms_estimate {
+	double alloc_space, alloc_space_var, alloc_objects, alloc_objects_var;
+	double inuse_space, inuse_space_var, inuse_objects, inuse_objects_var;
+	uint64_t samples, live_samples;
+};
+
+struct ms_site {
+	uint32_t pid;
+	int32_t stack_id;
+	uint64_t allocs, alloc_bytes, frees, freed_bytes;
+	uint64_t live, live_bytes;
+	uint64_t temp;
+	uint64_t weight_live, weight_alloc; /* sampled: summed weights */
+	struct ms_estimate est;             /* sampled: estimates + variances */
+};
+
+struct ms_bad_free {
+	int is_double;
+	int unsure; /* internal_caller could not tell yet: settled later */
+	uint64_t addr, ts_ns, scope, task, caller, first_free_ns;
+	uint32_t pid, tid;
+	int32_t stack_id;
+	uint16_t kind;
+};
+
+struct ms_stack {
+	uint32_t pid;
+	int32_t id;
+	uint32_t n;
+	uint64_t *ips;
+};
+
+struct ms_point {
+	uint64_t ts_ns, live_bytes;
+};
+
+struct ms_summary {
+	uint64_t records, bad_records;
+	uint64_t allocs, frees, alloc_bytes, freed_bytes;
+	uint64_t live_allocs, live_bytes, peak_live_bytes, peak_time_ns;
+	uint64_t unknown_frees;     /* blocks from before the attach */
+	uint64_t internal_frees;    /* unknown blocks freed by the allocator itself */
+	uint64_t missed_allocs;     /* BPF knew the block, its record was dropped */
+	uint64_t untracked_allocs;  /* BPF live map was full */
+	uint64_t temporaries, temporary_bytes;
+	uint64_t unmatched_scope_exits;
+	uint64_t unknown_scope_refs; /* records naming a scope never seen */
+	uint64_t string_faults;
+	uint64_t snapshots;
+	uint64_t folded_vars, folded_scopes, folded_tasks;
+	uint64_t first_ns, last_ns;
+	struct ms_estimate est; /* sampled mode totals */
+	int proc_exited;   /* PROC_EXIT seen */
+	int32_t exit_code; /* its wait status */
+};
+
+struct ms_registry;
+
+/* Create an empty registry. opts may be NULL. Returns NULL on ENOMEM. */
+struct ms_registry *ms_registry_new(const struct ms_reg_opts *opts);
+/* NULL-safe. */
+void ms_registry_free(struct ms_registry *r);
+
+/* Feed one record of `len` bytes. Malformed records (unknown type, short
+ * length) are counted in summary.bad_records and return -EINVAL; the
+ * registry stays consistent whatever the bytes. */
+int ms_registry_consume(struct ms_registry *r, const void *rec, size_t len);
+
+/* Record the user stack behind a stack id (copied). 0 or -ENOMEM. */
+int ms_registry_add_stack(struct ms_registry *r, uint32_t pid, int32_t id,
+			  const uint64_t *ips, uint32_t n);
+int ms_registry_has_stack(const struct ms_registry *r, uint32_t pid, int32_t id);
+
+/* Fast mode: replace the live-block set with a fresh read of the BPF map.
+ * begin; one MS_EV_LIVE record per block through ms_registry_consume; end. */
+void ms_registry_live_begin(struct ms_registry *r);
+void ms_registry_live_end(struct ms_registry *r);
+/* Fast mode: per-site counters read from BPF. */
+int ms_registry_set_site(struct ms_registry *r, uint32_t pid, int32_t stack_id,
+			 const struct ms_site_val *v);
+
+/* The process exec'd: the addresses of its string literals mean nothing
+ * any more. Forget the strings cached for pid. */
+void ms_registry_forget_pid_strings(struct ms_registry *r, uint32_t pid);
+
+/* Ask read_gone for the strings no one could read when they were needed
+ * (they read as "?" meanwhile): call it once the caller can read them from
+ * the files the exited target had mapped, before folding and before
+ * writing a report. Returns how many are still unread (those of an image
+ * an exec replaced are not counted: they stay "?"). */
+size_t ms_registry_resolve_strings(struct ms_registry *r);
+
+/* ---- read side (report writers) ---------------------------------------- */
+const struct ms_summary *ms_registry_summary(const struct ms_registry *r);
+const char *ms_registry_str(const struct ms_registry *r, uint32_t off);
+/* Bytes held in the registry's string tables (bounded: see fold). */
+size_t ms_registry_string_bytes(const struct ms_registry *r);
+const struct ms_var *ms_registry_vars(const struct ms_registry *r, size_t *n);
+const struct ms_scope *ms_registry_scopes(const struct ms_registry *r, size_t *n);
+const struct ms_scope *ms_registry_scope(const struct ms_registry *r, uint64_t id);
+const struct ms_task *ms_registry_tasks(const struct ms_registry *r, size_t *n);
+/* Live blocks: iterate i in [0, n), skipping entries with used == 0. */
+const struct ms_block *ms_registry_blocks(const struct ms_registry *r, size_t *n);
+const struct ms_site *ms_registry_sites(const struct ms_registry *r, size_t *n);
+const struct ms_bad_free *ms_registry_bad_frees(const struct ms_registry *r, size_t *n);
+const struct ms_stack *ms_registry_stack(const struct ms_registry *r, uint32_t pid, int32_t id);
+const uint64_t *ms_registry_size_hist(const struct ms_registry *r);     /* MS_HIST_BUCKETS */
+const uint64_t *ms_registry_lifetime_hist(const struct ms_registry *r); /* MS_HIST_BUCKETS */
+const struct ms_point *ms_registry_timeline(const struct ms_registry *r, size_t *n);
+/* Fold ended records down to `keep` now (before a final report). */
+void ms_registry_fold_now(struct ms_registry *r);
+/* Ask internal_caller again about the invalid and double frees it could
+ * not judge when they came (a short-lived target's modules arrive as it
+ * exits): the allocator's own frees leave the error lists. Likewise ask
+ * read_mem again for the strings still unread (ms_registry_resolve_strings).
+ * Call before writing reports. */
+void ms_registry_settle(struct ms_registry *r);
+const struct ms_agg *ms_registry_aggs(const struct ms_registry *r, size_t *n);
+/* ---- snapshots and growth (registry_growth.c) ---------------------------- */
+#define MS_SNAP_MAX 64
+enum { MS_GROW_SITE = 1, MS_GROW_VAR, MS_GROW_TASK };
+struct ms_snap_item {
+	int kind;    /* MS_GROW_* */
+	uint64_t a;  /* site: pid; var: name offset; task: pid */
+	uint64_t b;  /* site: stack id; var: 0; task: id */
+	uint64_t bytes;
+};
+struct ms_snapshot {
+	uint64_t ts_ns;
+	uint32_t label; /* strtab offset, 0 = periodic */
+	uint64_t live_bytes;
+	struct ms_snap_item *items;
+	size_t n, cap;
+};
+struct ms_growth {
+	int kind;
+	uint64_t a, b;
+	double slope; /* bytes per second */
+	double r2;
+	uint64_t first_bytes, last_bytes;
+};
+/* Take a snapshot of live bytes per site, variable name and task now. */
+void ms_registry_snapshot(struct ms_registry *r, uint64_t ts, const char *label);
+const struct ms_snapshot *ms_registry_snapshots(const struct ms_registry *r, size_t *n);
+/* Keys whose live bytes grow steadily across the snapshots (see the .c for
+ * the rule), rising by at least min_bytes. *out is malloc'ed. 0 or -1. */
+int ms_registry_growth(const struct ms_registry *r, uint64_t min_bytes, struct ms_growth **out,
+		       size_t *nout);
+
+/* Variable index of the block, -1 if none. */
+const struct ms_var *ms_registry_block_var(const struct ms_registry *r, const struct ms_block *b);
+
+#endif

@@ -1,0 +1,20 @@
+/* frame.h - one resolved stack frame, as report writers print it. The
+ * report core defines it; whoever resolves addresses (the symbolizer in
+ * elf/, a test's fake) fills it in through ms_report_ctx.resolve. */
+#ifndef MS_FRAME_H
+#define MS_FRAME_H
+
+#include <stdint.h>
+
+/* Strings are owned by the resolver and stay valid as long as it does. */
+struct ms_frame {
+	uint64_t ip;
+	const char *function; /* symbol containing ip (demangled if possible),
+			       * or NULL */
+	const char *file;     /* source file from DWARF, or NULL */
+	int line;             /* source line, 0 if unknown */
+	const char *module;   /* module path as shown in maps, or NULL */
+	uint64_t offset;      /* ip - module bias: the ELF vaddr */
+};
+
+#endif /* MS_FRAME_H */

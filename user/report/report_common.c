@@ -1,0 +1,143 @@
+/* report_common.c - helpers every report writer uses: stacks to frames,
+ * type names, leak grouping. */
+#include <stdlib.h>
+#include <string.h>
+#include "report/report.h"
+
+static const char *const kind_names[MS_K_MAX] = {
+	[MS_K_MALLOC] = "malloc", [MS_K_CALLOC] = "calloc", [MS_K_REALLOC] = "realloc",
+	[MS_K_REALLOCARRAY] = "reallocarray", [MS_K_POSIX_MEMALIGN] = "posix_memalign",
+	[MS_K_ALIGNED_ALLOC] = "aligned_alloc", [MS_K_MEMALIGN] = "memalign",
+	[MS_K_VALLOC] = "valloc", [MS_K_PVALLOC] = "pvalloc", [MS_K_NEW] = "new",
+	[MS_K_NEW_ARRAY] = "new[]", [MS_K_FREE] = "free", [MS_K_DELETE] = "delete",
+	[MS_K_DELETE_ARRAY] = "delete[]", [MS_K_CUSTOM] = "custom", [MS_K_SAMPLE] = "sampled",
+};
+
+const char *ms_kind_name(unsigned kind)
+{
+	return kind < MS_K_MAX && kind_names[kind] ? kind_names[kind] : "?";
+}
+
+int ms_report_stack(const struct ms_report_ctx *c, uint32_t pid, int32_t stack_id,
+		    uint64_t caller, struct ms_frame *out, int max)
+{
+	const struct ms_stack *s = ms_registry_stack(c->reg, pid, stack_id);
+	uint32_t i = 0;
+	int n = 0;
+
+	if (caller && n < max) {
+		/* A free's stack starts inside free() and lacks its caller:
+		 * put the caller first and skip the allocator's own frame. */
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].ip = caller;
+		if (c->resolve)
+			c->resolve(c->resolve_user, pid, caller - 1, &out[n]);
+		n++;
+		i = 1;
+	}
+	for (; s && i < s->n && n < max; i++) {
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].ip = s->ips[i];
+		/* Return addresses point after the call: look up the call. */
+		if (c->resolve)
+			c->resolve(c->resolve_user, pid, s->ips[i] - 1, &out[n]);
+		n++;
+	}
+	return n;
+}
+
+const char *ms_report_type(const char *raw, uint64_t size, char *buf, size_t len)
+{
+	const char *p, *end;
+	size_t n;
+
+	if (!raw)
+		return NULL;
+	/* C++: "... memscope__type<...>::name() [with T = X]" (gcc) or
+	 * "[T = X]" (clang). */
+	if (strstr(raw, "memscope__type") && (p = strstr(raw, "T = "))) {
+		p += 4;
+		end = raw + strlen(raw);
+		if (end > p && end[-1] == ']')
+			end--;
+		n = (size_t)(end - p) < len - 1 ? (size_t)(end - p) : len - 1;
+		memcpy(buf, p, n);
+		buf[n] = 0;
+		return buf;
+	}
+	/* C11 _Generic sees an array as a pointer to its element. */
+	n = strlen(raw);
+	if (n > 2 && strcmp(raw + n - 2, " *") == 0 && size != sizeof(void *) && n < len) {
+		static const struct { const char *t; unsigned sz; } el[] = {
+			{ "char", 1 }, { "signed char", 1 }, { "unsigned char", 1 },
+			{ "short", 2 }, { "unsigned short", 2 }, { "int", 4 },
+			{ "unsigned int", 4 }, { "long", 8 }, { "unsigned long", 8 },
+			{ "long long", 8 }, { "unsigned long long", 8 }, { "float", 4 },
+			{ "double", 8 }, { "_Bool", 1 },
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(el) / sizeof(el[0]); i++) {
+			if (strlen(el[i].t) == n - 2 && strncmp(raw, el[i].t, n - 2) == 0 &&
+			    size % el[i].sz == 0) {
+				snprintf(buf, len, "%s[%llu]", el[i].t,
+					 (unsigned long long)(size / el[i].sz));
+				return buf;
+			}
+		}
+	}
+	return raw;
+}
+
+static int by_bytes(const void *a, const void *b)
+{
+	const struct ms_leak_site *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
+struct ms_leak_site *ms_report_leak_sites(const struct ms_report_ctx *c, size_t *n)
+{
+	struct ms_hashmap idx = { 0 };
+	struct ms_leak_site *out = NULL;
+	size_t nb, i, len = 0, cap = 0;
+	const struct ms_block *b = ms_registry_blocks(c->reg, &nb);
+
+	for (i = 0; i < nb; i++) {
+		uint64_t *k;
+
+		if (!b[i].used)
+			continue;
+		k = ms_hm_get(&idx, b[i].pid, (uint32_t)b[i].stack_id);
+		if (!k) {
+			if (len == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				struct ms_leak_site *o = realloc(out, ncap * sizeof(*o));
+
+				if (!o)
+					break;
+				out = o;
+				cap = ncap;
+			}
+			memset(&out[len], 0, sizeof(out[len]));
+			out[len].pid = b[i].pid;
+			out[len].stack_id = b[i].stack_id;
+			out[len].example = &b[i];
+			if (ms_hm_put(&idx, b[i].pid, (uint32_t)b[i].stack_id, len))
+				break;
+			k = ms_hm_get(&idx, b[i].pid, (uint32_t)b[i].stack_id);
+			len++;
+		}
+		out[*k].count++;
+		out[*k].bytes += b[i].size;
+		if (out[*k].example->var < 0 && b[i].var >= 0)
+			out[*k].example = &b[i];
+	}
+	ms_hm_free(&idx);
+	if (len)
+		qsort(out, len, sizeof(*out), by_bytes);
+	*n = len;
+	return out;
+}

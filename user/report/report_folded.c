@@ -1,0 +1,75 @@
+/* report_folded.c - folded stacks ("a;b;c BYTES") for flamegraph.pl and
+ * speedscope, one line per allocation site. */
+#include <inttypes.h>
+#include <string.h>
+#include "util/json.h"
+#include "report/report_out.h"
+
+/* A name as one frame: ';' would split the frame and a newline the line,
+ * so both (and every control character) are replaced; invalid UTF-8 bytes
+ * become '?' so speedscope's decoder sees text. */
+static void put_name(FILE *f, const char *name)
+{
+	const unsigned char *s = (const unsigned char *)name;
+
+	while (*s) {
+		int n = ms_utf8_len(s);
+
+		if (*s == ';')
+			fputc(':', f);
+		else if (*s < 0x20 || *s == 0x7f)
+			fputc(' ', f);
+		else if (!n)
+			fputc('?', f);
+		else
+			fwrite(s, 1, (size_t)n, f);
+		s += n ? n : 1;
+	}
+}
+
+static void put_frame(FILE *f, const struct ms_frame *fr)
+{
+	const char *base;
+
+	if (fr->function && *fr->function) {
+		put_name(f, fr->function);
+		return;
+	}
+	if (fr->module && *fr->module) {
+		/* The basename keeps frames short; the offset is what
+		 * addr2line needs. */
+		base = strrchr(fr->module, '/');
+		put_name(f, base ? base + 1 : fr->module);
+		fprintf(f, "+0x%" PRIx64, fr->offset);
+		return;
+	}
+	fprintf(f, "0x%" PRIx64, fr->ip);
+}
+
+int ms_report_folded(FILE *f, const struct ms_report_ctx *c, int live)
+{
+	/* Every captured frame, not MS_REPORT_MAX_FRAMES: a stack cut at the
+	 * outer end would start a flame graph mid-way and never merge. */
+	struct ms_frame fr[MS_MAX_STACK_DEPTH + 1];
+	size_t n, i;
+	const struct ms_site *s = ms_registry_sites(c->reg, &n);
+
+	for (i = 0; i < n; i++) {
+		uint64_t bytes = live ? s[i].live_bytes : s[i].alloc_bytes;
+		int nf, k;
+
+		if (!bytes)
+			continue;
+		nf = ms_report_stack(c, s[i].pid, s[i].stack_id, 0, fr, MS_MAX_STACK_DEPTH + 1);
+		if (!nf)
+			fputs("[no stack]", f);
+		/* ms_report_stack gives the innermost frame first. */
+		for (k = nf - 1; k >= 0; k--) {
+			put_frame(f, &fr[k]);
+			if (k)
+				fputc(';', f);
+		}
+		fprintf(f, " %" PRIu64 "\n", bytes);
+	}
+	return ferror(f) ? -1 : 0;
+}

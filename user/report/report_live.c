@@ -1,0 +1,61 @@
+/* report_live.c - the periodic top-like view (-i SECONDS) and the one-line
+ * status shown while tracing when stderr is a terminal. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include "report/report.h"
+#include "report/report_live.h"
+
+static const char *human(uint64_t b, char *buf, size_t len)
+{
+	if (b >= 10ull << 20)
+		snprintf(buf, len, "%.1f MiB", b / 1048576.0);
+	else if (b >= 10ull << 10)
+		snprintf(buf, len, "%.1f KiB", b / 1024.0);
+	else
+		snprintf(buf, len, "%" PRIu64 " B", b);
+	return buf;
+}
+
+int ms_report_live(FILE *f, const struct ms_report_ctx *c, uint64_t prev_allocs, double secs)
+{
+	const struct ms_summary *s = ms_registry_summary(c->reg);
+	size_t nsites = 0, i, nv, nt;
+	struct ms_leak_site *sites = ms_report_leak_sites(c, &nsites);
+	const struct ms_task *t = ms_registry_tasks(c->reg, &nt);
+	char b1[32], b2[32];
+
+	ms_registry_vars(c->reg, &nv);
+	fprintf(f, "\n[memscope %.1fs] live %s in %" PRIu64 " blocks, peak %s, %.0f allocs/s, "
+		"variables %zu, tasks %zu, dropped %" PRIu64 "\n",
+		(c->end_ns - c->start_ns) / 1e9, human(s->live_bytes, b1, sizeof(b1)), s->live_allocs,
+		human(s->peak_live_bytes, b2, sizeof(b2)),
+		secs > 0 ? (double)(s->allocs - prev_allocs) / secs : 0.0, nv, nt, c->stats[MS_STAT_DROPPED]);
+	for (i = 0; i < nsites && i < 5; i++) {
+		struct ms_frame fr[1];
+		int n = ms_report_stack(c, sites[i].pid, sites[i].stack_id, 0, fr, 1);
+
+		fprintf(f, "  %10s %6" PRIu64 " blocks  %s\n", human(sites[i].bytes, b1, sizeof(b1)),
+			sites[i].count, n && fr[0].function ? fr[0].function : "?");
+	}
+	for (i = 0; i < nt && i < 5; i++) {
+		/* the most recently active tasks */
+		const struct ms_task *k = &t[nt - 1 - i];
+
+		fprintf(f, "  task %-8" PRIu64 " %-16s live %s\n", k->id,
+			ms_registry_str(c->reg, k->name) ? ms_registry_str(c->reg, k->name) : "",
+			human(k->live_bytes, b1, sizeof(b1)));
+	}
+	free(sites);
+	return fflush(f);
+}
+
+void ms_report_status(FILE *f, const struct ms_report_ctx *c)
+{
+	const struct ms_summary *s = ms_registry_summary(c->reg);
+	char b1[32];
+
+	fprintf(f, "\r\033[K[memscope] %.1fs  events %" PRIu64 "  live %s  dropped %" PRIu64,
+		(c->end_ns - c->start_ns) / 1e9, s->records, human(s->live_bytes, b1, sizeof(b1)),
+		c->stats[MS_STAT_DROPPED]);
+	fflush(f);
+}
