@@ -1,0 +1,114 @@
+/* lookups.c - what the registry and the report writers ask of the target
+ * while the trace runs or after it has gone: an address as a frame, a
+ * string literal BPF could not read, whether a free came from inside the
+ * allocator's own library. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "elf/elf_syms.h"
+#include "elf/symbolize.h"
+#include "probe/loader.h"
+#include "proc/procmaps.h"
+#include "proc/target.h"
+#include "trace/session.h"
+
+int ms_lookup_resolve(void *user, uint32_t pid, uint64_t ip, struct ms_frame *out)
+{
+	struct session *s = user;
+
+	(void)pid;
+	if (!s->sym)
+		return -ENOENT;
+	return ms_symbolize(s->sym, ip, out);
+}
+
+/* A string literal of a process that is gone, read from the file that
+ * mapped its address (literals live in a module's read-only data), as the
+ * symbolizer knows the modules: never from a live process. Followed
+ * children that did not exec have their parent's modules. */
+ssize_t ms_lookup_gone_str(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct session *s = user;
+	struct ms_frame f;
+	ssize_t n;
+	char *nul;
+
+	(void)pid;
+	if (!s->sym || ms_symbolize(s->sym, addr, &f) || !f.module)
+		return -ENOENT;
+	n = ms_elf_read_vaddr(f.module, f.offset, buf, len);
+	if (n > 0 && (nul = memchr(buf, 0, (size_t)n)))
+		n = nul - (char *)buf;
+	return n;
+}
+
+/* Strings the BPF side could not read (their page was never touched): ask
+ * the live target, else the file that maps that address. */
+ssize_t ms_lookup_target_str(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len)
+{
+	ssize_t n = ms_target_read_str(NULL, pid, addr, buf, len);
+
+	return n > 0 ? n : ms_lookup_gone_str(user, pid, addr, buf, len);
+}
+
+/* The allocator's modules are those whose functions carry our uprobes;
+ * libc and libstdc++ are the usual ones. */
+int ms_lookup_internal_caller(void *user, uint32_t pid, uint64_t caller)
+{
+	struct session *s = user;
+	struct stat mod, exe;
+	struct ms_frame f;
+	size_t i;
+
+	(void)pid;
+	/* Not in a module the tracer knows yet: ask again at the end */
+	if (!s->sym || ms_symbolize(s->sym, caller - 1, &f) || !f.module)
+		return -1;
+	/* A statically linked allocator lives in the executable with the
+	 * program: there, glibc's own functions are told by name. */
+	if (f.function && (!strncmp(f.function, "tcache_", 7) || !strncmp(f.function, "__libc_", 7) ||
+			   !strncmp(f.function, "_IO_", 4) || !strncmp(f.function, "_dl_", 4)))
+		return 1;
+	/* Called from inside a library whose allocator we probe (glibc, a
+	 * preloaded jemalloc): the library freeing its own early blocks. */
+	for (i = 0; i < s->nalloc_mods; i++)
+		if (!strcmp(f.module, s->alloc_mods[i]))
+			return 1;
+	/* Once a rescan has listed them, the list is the answer: no system
+	 * calls on this path (attached mid-run, every free of an older block
+	 * comes here). A target that exited before any rescan: the module
+	 * file itself, when this tracer sees it at that path, unless it is
+	 * the executable (a static program's own frees are not internal). */
+	if (s->nalloc_mods || stat(f.module, &mod) ||
+	    (!stat(s->exe, &exe) && exe.st_dev == mod.st_dev && exe.st_ino == mod.st_ino))
+		return 0;
+	return ms_loader_is_allocator(s->loader, f.module);
+}
+
+/* Remember, by the path maps shows (the symbolizer's name for it), a
+ * library of pid whose allocator functions are probed: frees called from
+ * inside it are its own business (ms_lookup_internal_caller). Looked up while the
+ * target is alive: records may be read after it is gone. */
+void ms_lookup_note_alloc_module(struct session *s, pid_t pid, const struct ms_module *m)
+{
+	struct stat mod, exe;
+	char path[64];
+	size_t i;
+
+	if (s->nalloc_mods == MS_MAX_ALLOC_MODS || !ms_loader_is_allocator(s->loader, m->open_path))
+		return;
+	for (i = 0; i < s->nalloc_mods; i++)
+		if (!strcmp(s->alloc_mods[i], m->path))
+			return;
+	/* not the executable: a static program's own frees are not internal */
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (stat(m->open_path, &mod) || (!stat(path, &exe) && exe.st_dev == mod.st_dev &&
+					 exe.st_ino == mod.st_ino))
+		return;
+	s->alloc_mods[s->nalloc_mods] = strdup(m->path);
+	if (s->alloc_mods[s->nalloc_mods])
+		s->nalloc_mods++;
+}

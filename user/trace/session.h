@@ -1,0 +1,114 @@
+/* session.h - the state of one trace run, shared by the files of trace/,
+ * one per stage of ms_trace_run (trace.c):
+ *
+ *   open.c     check privilege, open the output files, find the target
+ *   sampled.c  sampled mode: the sampling library in the target
+ *   attach.c   attach probes: before exec, to what is mapped, to children
+ *   poll.c     drain records, watch the target, periodic work, until a stop
+ *   exit_maps.c  the target's mappings as it exits, for its stacks
+ *   lookups.c  what the registry asks of the target (strings, callers)
+ *   finish.c   the report writers
+ *
+ * Nothing outside trace/ sees struct session. */
+#ifndef MS_TRACE_SESSION_H
+#define MS_TRACE_SESSION_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include "memscope_events.h"
+#include "report/frame.h"
+#include "trace/trace.h"
+
+struct ms_loader;
+struct ms_registry;
+struct ms_consumer;
+struct ms_symbolizer;
+struct ms_module;
+struct ms_report_ctx;
+
+/* The report writers, in the order they are written (finish.c). */
+enum ms_output {
+	MS_OUT_JSON = 0, /* -o; without it a text summary goes to stdout */
+	MS_OUT_HTML,
+	MS_OUT_TIMELINE,
+	MS_OUT_FOLDED,
+	MS_OUT_FOLDED_ALLOC,
+	MS_OUT_MAX,
+};
+
+#define MS_MAX_KIDS 256      /* children traced under -f */
+#define MS_MAX_ALLOC_MODS 16 /* allocator libraries remembered */
+#define MS_MAX_VMAS 4096     /* executable mappings kept (a process has tens) */
+
+struct session {
+	const struct ms_opts *o;
+	pid_t pid;
+	int is_child; /* started by us (-- CMD): traced from its first instruction */
+	int pidfd;
+	char exe[4096];
+	struct ms_loader *loader;
+	struct ms_registry *reg;
+	struct ms_consumer *cons;
+	struct ms_symbolizer *sym;
+	FILE *out[MS_OUT_MAX]; /* open output files, NULL where not asked for */
+	int exited;
+	int status;
+	const char *stop_reason;
+	uint64_t start_ns, end_ns;
+	uint64_t sample_interval;
+	pid_t kids[MS_MAX_KIDS];
+	size_t nkids;
+	int rescan_now;
+	char *alloc_mods[MS_MAX_ALLOC_MODS]; /* probed allocator libraries, as maps names them */
+	size_t nalloc_mods;
+	struct ms_ev_vma *vmas; /* the target's mappings as it exits, so far */
+	size_t nvmas;
+};
+
+uint64_t ms_now_ns(void);
+
+/* open.c: before anything is loaded. Each returns 0 or -errno and has
+ * printed the one-line error. */
+int ms_session_check_privilege(void);
+int ms_session_open_outputs(struct session *s);
+int ms_session_find_target(struct session *s);
+
+/* sampled.c: LD_PRELOAD for a command, or check a running process; sets
+ * s->sample_interval. 0 or -errno (message printed). */
+int ms_session_sampled_setup(struct session *s);
+
+/* attach.c */
+/* Attach by path before the command's exec (nothing is mapped yet).
+ * Returns the number of probe names attached, or -errno. */
+int ms_attach_before_exec(struct session *s);
+/* Attach to every module the target (and followed children) map now.
+ * Returns probe names attached in the target, or -errno. */
+int ms_attach_mapped(struct session *s, int quiet);
+/* Lifecycle records, seen as they are drained (consumer hook). */
+void ms_session_on_record(void *user, const struct ms_hdr *h);
+
+/* exit_maps.c: an MS_EV_VMA record; the set's last one symbolizes. */
+void ms_exit_maps_record(struct session *s, const struct ms_hdr *h);
+
+/* lookups.c: the registry's and the writers' callbacks (user = session). */
+int ms_lookup_resolve(void *user, uint32_t pid, uint64_t ip, struct ms_frame *out);
+ssize_t ms_lookup_gone_str(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len);
+ssize_t ms_lookup_target_str(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len);
+int ms_lookup_internal_caller(void *user, uint32_t pid, uint64_t caller);
+/* Remember a library of pid whose allocator is probed (for the above). */
+void ms_lookup_note_alloc_module(struct session *s, pid_t pid, const struct ms_module *m);
+
+/* poll.c: until the target exits, --duration, or *stop_signal. */
+void ms_session_poll(struct session *s, volatile const sig_atomic_t *stop_signal);
+
+/* finish.c */
+/* The file asked for output i, or NULL. */
+const char *ms_output_path(const struct ms_opts *o, enum ms_output i);
+void ms_session_report_ctx(struct session *s, struct ms_report_ctx *c);
+/* Settle, fold and write every report asked for. 0, or -EIO (printed). */
+int ms_session_write_reports(struct session *s);
+void ms_session_close_outputs(struct session *s);
+
+#endif /* MS_TRACE_SESSION_H */
