@@ -136,7 +136,6 @@ UNIT_SRCS_test_tsc_clock := user/probe/tsc_clock.c
 UNIT_SRCS_test_varbuf := user/probe/varbuf.c
 UNIT_SRCS_test_probe_place := user/elf/probe_place.c user/elf/elf_syms.c
 UNIT_LIBS_test_probe_place := -lelf -lcapstone
-UNIT_SRCS_test_header := 
 unit: $(UNIT_TESTS)
 
 demo: deps all

@@ -202,11 +202,6 @@ void ms_consumer_set_hook(struct ms_consumer *c, void (*hook)(void *, const stru
 	c->user = user;
 }
 
-uint64_t ms_consumer_records(const struct ms_consumer *c)
-{
-	return c->records;
-}
-
 uint64_t ms_consumer_stacks(const struct ms_consumer *c)
 {
 	return c->stacks;

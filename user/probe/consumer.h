@@ -23,7 +23,6 @@ int ms_consumer_drain(struct ms_consumer *c);
 /* Called for every record after the registry took it (may be NULL). */
 void ms_consumer_set_hook(struct ms_consumer *c,
 			  void (*hook)(void *user, const struct ms_hdr *h), void *user);
-uint64_t ms_consumer_records(const struct ms_consumer *c);
 /* Distinct stacks fetched so far: new ones may sit in new libraries. */
 uint64_t ms_consumer_stacks(const struct ms_consumer *c);
 void ms_consumer_free(struct ms_consumer *c);

@@ -519,29 +519,6 @@ int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int
 	return err;
 }
 
-static void destroy_links(struct bpf_link **links, size_t n);
-
-void ms_loader_detach_pid(struct ms_loader *l, pid_t pid)
-{
-	struct bpf_link **gone = calloc(l->nlinks + 1, sizeof(*gone));
-	size_t i, j = 0, ng = 0;
-
-	for (i = 0; i < l->nlinks; i++) {
-		if (l->links[i].pid == pid && gone)
-			gone[ng++] = l->links[i].link;
-		else
-			l->links[j++] = l->links[i];
-	}
-	l->nlinks = j;
-	if (gone)
-		destroy_links(gone, ng);
-	free(gone);
-	for (i = 0, j = 0; i < l->ndone; i++)
-		if (l->done[i].pid != pid)
-			l->done[j++] = l->done[i];
-	l->ndone = j;
-}
-
 void ms_loader_forget_strings(struct ms_loader *l, pid_t pid)
 {
 	int fd = bpf_map__fd(l->skel->maps.strs);
@@ -625,11 +602,6 @@ int ms_loader_sites_fd(const struct ms_loader *l)
 	return bpf_map__fd(l->skel->maps.sites);
 }
 
-int ms_loader_strs_fd(const struct ms_loader *l)
-{
-	return bpf_map__fd(l->skel->maps.strs);
-}
-
 int ms_loader_read_stats(const struct ms_loader *l, uint64_t *out)
 {
 	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(l->skel->maps.stats);
@@ -665,11 +637,6 @@ int ms_loader_read_stats(const struct ms_loader *l, uint64_t *out)
 		}
 	}
 	return 0;
-}
-
-size_t ms_loader_nlinks(const struct ms_loader *l)
-{
-	return l->nlinks;
 }
 
 void ms_loader_destroy(struct ms_loader *l)

@@ -39,9 +39,6 @@ int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int
 /* 1 if `path` is a file whose allocator functions are probed (glibc, a
  * preloaded allocator, a static executable). */
 int ms_loader_is_allocator(const struct ms_loader *l, const char *path);
-/* Remove every probe attached for `pid` (it exec'd or died). */
-void ms_loader_detach_pid(struct ms_loader *l, pid_t pid);
-
 /* pid exec'd: forget which of its strings and probe sites were sent. */
 void ms_loader_forget_strings(struct ms_loader *l, pid_t pid);
 
@@ -53,11 +50,8 @@ int ms_loader_var_buffers(const struct ms_loader *l, int *slots_fd, int *cpus_fd
 int ms_loader_stacks_fd(const struct ms_loader *l);
 int ms_loader_live_fd(const struct ms_loader *l);
 int ms_loader_sites_fd(const struct ms_loader *l);
-int ms_loader_strs_fd(const struct ms_loader *l);
 /* Sum the per-CPU counters into out[MS_STAT_MAX]. 0 or -errno. */
 int ms_loader_read_stats(const struct ms_loader *l, uint64_t *out);
-/* Number of links currently attached (tests check it drops to 0). */
-size_t ms_loader_nlinks(const struct ms_loader *l);
 
 /* Detach everything and free. NULL-safe. */
 void ms_loader_destroy(struct ms_loader *l);
