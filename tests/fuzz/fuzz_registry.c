@@ -76,6 +76,7 @@
 #include "memscope_events.h"
 #include "registry/registry.h"
 #include "report/report.h"
+#include "util/vec.h"
 #if __has_include("report_out.h")
 #include "report/report_out.h"
 #define HAVE_REPORT_OUT 1
@@ -941,15 +942,8 @@ NO_COV static void m_set(struct model *m, uint32_t pid, uint64_t addr, uint64_t 
 {
 	struct mblock *b = m_find(m, pid, addr);
 
-	if (!b) {
-		if (m->n == m->cap) {
-			m->cap = m->cap ? m->cap * 2 : 64;
-			m->v = realloc(m->v, m->cap * sizeof(*m->v));
-			if (!m->v)
-				abort();
-		}
-		b = &m->v[m->n++];
-	}
+	if (!b && MS_VEC_PUSH(*m, b))
+		abort();
 	b->pid = pid;
 	b->addr = addr;
 	b->size = size;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <json-c/json.h>
 #include "cli/diff.h"
+#include "util/vec.h"
 
 static struct json_object *load(const char *path)
 {
@@ -40,20 +41,21 @@ static struct json_object *arr(struct json_object *o, const char *k)
 static char *signature(struct json_object *site)
 {
 	struct json_object *st = arr(site, "stack");
-	size_t i, n = st ? json_object_array_length(st) : 0, len = 0;
-	char *out = calloc(1, 1);
+	size_t i, n = st ? json_object_array_length(st) : 0, len = 0, cap = 0;
+	char *out = NULL;
 
-	for (i = 0; out && i < n && i < 6; i++) {
+	if (ms_vec_reserve((void **)&out, &cap, 1, 1))
+		return NULL;
+	out[0] = 0;
+	for (i = 0; i < n && i < 6; i++) {
 		struct json_object *fr = json_object_array_get_idx(st, i), *fn;
 		const char *name = json_object_object_get_ex(fr, "function", &fn) && json_object_get_string(fn)
 					   ? json_object_get_string(fn) : "?";
-		char *no = realloc(out, len + strlen(name) + 4);
 
-		if (!no) {
+		if (ms_vec_reserve((void **)&out, &cap, 1, len + strlen(name) + 4)) {
 			free(out);
 			return NULL;
 		}
-		out = no;
 		len += (size_t)sprintf(out + len, "%s%s", i ? " < " : "", name);
 	}
 	return out;

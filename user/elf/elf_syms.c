@@ -1,6 +1,7 @@
 /* elf_syms.c - function symbols, USDT names, build id, arch and linkage of an
  * ELF file, read with libelf from a read-only mapping of the file. */
 #include "elf/elf_syms.h"
+#include "util/vec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -308,15 +309,8 @@ static int usdt_scan_notes(struct ms_elf *e, Elf_Data *d, const char *provider,
 		if (strcmp(prov, provider) != 0 ||
 		    seen_before(*names, *n, pname))
 			continue;
-		if (*n == *cap) {
-			size_t ncap = *cap ? *cap * 2 : 16;
-			const char **nn = realloc(*names, ncap * sizeof(*nn));
-
-			if (!nn)
-				return -ENOMEM;
-			*names = nn;
-			*cap = ncap;
-		}
+		if (ms_vec_reserve((void **)names, cap, sizeof(**names), *n + 1))
+			return -ENOMEM;
 		(*names)[(*n)++] = pname;
 		if (cb)
 			cb(pname, user);

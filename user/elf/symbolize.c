@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "elf/symbolize.h"
 #include "proc/procmaps.h"
+#include "util/vec.h"
 
 #include <elfutils/libdwfl.h>
 #include <errno.h>
@@ -270,16 +271,9 @@ static void index_cus(struct mod_info *mi, Dwarf *dw)
 		ptrdiff_t off = 0;
 
 		while ((off = dwarf_ranges(&die, off, &base, &lo, &hi)) > 0) {
-			if (mi->ncus == cap) {
-				size_t ncap = cap ? cap * 2 : 64;
-				struct cu_range *p = realloc(
-					mi->cus, ncap * sizeof(*p));
-
-				if (!p) /* a partial index finds fewer lines */
-					goto sort;
-				mi->cus = p;
-				cap = ncap;
-			}
+			/* out of memory: a partial index finds fewer lines */
+			if (ms_vec_reserve((void **)&mi->cus, &cap, sizeof(*mi->cus), mi->ncus + 1))
+				goto sort;
 			mi->cus[mi->ncus++] = (struct cu_range){
 				lo, hi, dwarf_dieoffset(&die) };
 		}

@@ -11,14 +11,10 @@
 #include <bpf/libbpf.h>
 #include "probe/loader.h"
 #include "probe/tsc_clock.h"
+#include "util/vec.h"
 #include "elf/elf_syms.h"
 #include "elf/probe_place.h"
 #include "memscope.skel.h"
-
-struct ms_link {
-	pid_t pid;
-	struct bpf_link *link;
-};
 
 struct ms_attached {
 	pid_t pid;
@@ -31,31 +27,22 @@ struct ms_attached {
 struct ms_loader {
 	struct ms_loader_cfg cfg;
 	struct memscope_bpf *skel;
-	struct ms_link *links;
-	size_t nlinks, caplinks;
-	struct ms_attached *done;
-	size_t ndone, capdone;
+	MS_VEC(struct bpf_link *) links;
+	MS_VEC(struct ms_attached) done;
 	int tp_attached;
 	__u32 vslots; /* TRACK_VAR buffer slots per CPU, 0 = none */
 	int ncpus;
 };
 
-static int link_add(struct ms_loader *l, pid_t pid, struct bpf_link *link)
+static int link_add(struct ms_loader *l, struct bpf_link *link)
 {
-	if (l->nlinks == l->caplinks) {
-		size_t ncap = l->caplinks ? l->caplinks * 2 : 64;
-		struct ms_link *n = realloc(l->links, ncap * sizeof(*n));
+	struct bpf_link **slot;
 
-		if (!n) {
-			bpf_link__destroy(link);
-			return -ENOMEM;
-		}
-		l->links = n;
-		l->caplinks = ncap;
+	if (MS_VEC_PUSH(l->links, slot)) {
+		bpf_link__destroy(link);
+		return -ENOMEM;
 	}
-	l->links[l->nlinks].pid = pid;
-	l->links[l->nlinks].link = link;
-	l->nlinks++;
+	*slot = link;
 	return 0;
 }
 
@@ -65,30 +52,19 @@ static int link_add(struct ms_loader *l, pid_t pid, struct bpf_link *link)
  * it twice would report every call twice. */
 static int seen(struct ms_loader *l, pid_t pid, const char *path, int kind)
 {
+	struct ms_attached *a;
 	struct stat st;
 	size_t i;
 
 	if (stat(path, &st))
 		return 0;
-	for (i = 0; i < l->ndone; i++)
-		if (l->done[i].pid == pid && l->done[i].kind == kind &&
-		    l->done[i].dev == st.st_dev && l->done[i].ino == st.st_ino)
+	for (i = 0; i < l->done.n; i++)
+		if (l->done.v[i].pid == pid && l->done.v[i].kind == kind &&
+		    l->done.v[i].dev == st.st_dev && l->done.v[i].ino == st.st_ino)
 			return 1;
-	if (l->ndone == l->capdone) {
-		size_t ncap = l->capdone ? l->capdone * 2 : 16;
-		struct ms_attached *n = realloc(l->done, ncap * sizeof(*n));
-
-		if (!n)
-			return 0;
-		l->done = n;
-		l->capdone = ncap;
-	}
-	l->done[l->ndone].pid = pid;
-	l->done[l->ndone].kind = kind;
-	l->done[l->ndone].dev = st.st_dev;
-	l->done[l->ndone].ino = st.st_ino;
-	l->done[l->ndone].probed = 0;
-	l->ndone++;
+	if (MS_VEC_PUSH(l->done, a))
+		return 0;
+	*a = (struct ms_attached){ .pid = pid, .kind = kind, .dev = st.st_dev, .ino = st.st_ino };
 	return 0;
 }
 
@@ -311,7 +287,7 @@ static void usdt_one(const char *name, void *user)
 			strerror(errno));
 		return;
 	}
-	if (link_add(c->l, c->pid, link) == 0)
+	if (link_add(c->l, link) == 0)
 		c->n++;
 	if (c->l->cfg.verbose)
 		fprintf(stderr, "memscope-trace: attached memscope:%s in %s for PID %d\n", name, c->path,
@@ -434,9 +410,9 @@ int ms_loader_is_allocator(const struct ms_loader *l, const char *path)
 
 	if (stat(path, &st))
 		return 0;
-	for (i = 0; i < l->ndone; i++)
-		if (l->done[i].kind == 1 && l->done[i].probed && l->done[i].dev == st.st_dev &&
-		    l->done[i].ino == st.st_ino)
+	for (i = 0; i < l->done.n; i++)
+		if (l->done.v[i].kind == 1 && l->done.v[i].probed && l->done.v[i].dev == st.st_dev &&
+		    l->done.v[i].ino == st.st_ino)
 			return 1;
 	return 0;
 }
@@ -499,7 +475,7 @@ int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int
 	if (!ne)
 		return 0;
 	if (*nfuncs)
-		l->done[l->ndone - 1].probed = 1; /* the entry seen() just added */
+		l->done.v[l->done.n - 1].probed = 1; /* the entry seen() just added */
 	/* Return probes first: a return seen without its entry is ignored,
 	 * while an entry whose return is never seen would make every later
 	 * call on that thread look nested. */
@@ -509,7 +485,7 @@ int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int
 		struct attach_job *j = i < nr ? &rets[i] : &entries[i - nr];
 
 		if (j->link) {
-			if (link_add(l, pid, j->link) && !err)
+			if (link_add(l, j->link) && !err)
 				err = -ENOMEM;
 		} else if (!err) {
 			err = j->err;
@@ -641,24 +617,11 @@ int ms_loader_read_stats(const struct ms_loader *l, uint64_t *out)
 
 void ms_loader_destroy(struct ms_loader *l)
 {
-	size_t i;
-
-	struct bpf_link **all;
-
 	if (!l)
 		return;
-	all = calloc(l->nlinks + 1, sizeof(*all));
-	if (all) {
-		for (i = 0; i < l->nlinks; i++)
-			all[i] = l->links[i].link;
-		destroy_links(all, l->nlinks);
-	} else {
-		for (i = 0; i < l->nlinks; i++)
-			bpf_link__destroy(l->links[i].link);
-	}
-	free(all);
-	free(l->links);
-	free(l->done);
+	destroy_links(l->links.v, l->links.n);
+	MS_VEC_FREE(l->links);
+	MS_VEC_FREE(l->done);
 	memscope_bpf__destroy(l->skel);
 	free(l);
 }

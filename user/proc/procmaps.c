@@ -1,6 +1,7 @@
 /* procmaps.c - /proc/PID/maps to one ms_module per mapped file. */
 #define _GNU_SOURCE
 #include "proc/procmaps.h"
+#include "util/vec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -114,15 +115,8 @@ static int new_module(pid_t pid, struct ms_maps *m, size_t *cap,
 {
 	struct ms_module *mod;
 
-	if (m->n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 32;
-		struct ms_module *p = realloc(m->mods, ncap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		m->mods = p;
-		*cap = ncap;
-	}
+	if (ms_vec_reserve((void **)&m->mods, cap, sizeof(*m->mods), m->n + 1))
+		return -ENOMEM;
 	mod = &m->mods[m->n];
 	*mod = (struct ms_module){ .start = mp->start, .end = mp->end,
 				   .dev = mp->dev, .ino = mp->ino };

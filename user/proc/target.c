@@ -12,6 +12,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include "proc/target.h"
+#include "util/vec.h"
 
 int ms_target_check(pid_t pid, char *why, size_t len)
 {
@@ -246,15 +247,9 @@ int ms_target_env(pid_t pid, const char *name, char *buf, size_t len)
 	if (fd < 0)
 		return -errno;
 	for (;;) {
-		if (n + 4096 > cap) {
-			char *ne = realloc(env, cap + 65536);
-
-			if (!ne) {
-				err = -ENOMEM;
-				goto out;
-			}
-			env = ne;
-			cap += 65536;
+		if (ms_vec_reserve((void **)&env, &cap, 1, n + 4096)) {
+			err = -ENOMEM;
+			goto out;
 		}
 		k = read(fd, env + n, cap - n - 1);
 		if (k <= 0)

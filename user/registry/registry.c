@@ -5,18 +5,6 @@
 #include <string.h>
 #include "registry/registry_int.h"
 
-int ms_vec_grow(void **v, size_t *cap, size_t elem)
-{
-	size_t ncap = *cap ? *cap * 2 : 16;
-	void *nv = realloc(*v, ncap * elem);
-
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	*cap = ncap;
-	return 0;
-}
-
 struct ms_registry *ms_registry_new(const struct ms_reg_opts *opts)
 {
 	struct ms_registry *r = calloc(1, sizeof(*r));

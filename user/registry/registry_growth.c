@@ -26,15 +26,8 @@ static int snap_put(struct ms_snapshot *s, struct ms_hashmap *idx, int kind, uin
 		s->items[*i].bytes += bytes;
 		return 0;
 	}
-	if (s->n == s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 64;
-		struct ms_snap_item *ni = realloc(s->items, ncap * sizeof(*ni));
-
-		if (!ni)
-			return -1;
-		s->items = ni;
-		s->cap = ncap;
-	}
+	if (ms_vec_reserve((void **)&s->items, &s->cap, sizeof(*s->items), s->n + 1))
+		return -1;
 	s->items[s->n].kind = kind;
 	s->items[s->n].a = a;
 	s->items[s->n].b = b;
@@ -124,8 +117,9 @@ int ms_registry_growth(const struct ms_registry *r, uint64_t min_bytes, struct m
 		       size_t *nout)
 {
 	struct ms_hashmap keys = { 0 };
-	struct ms_growth *g = NULL;
-	size_t ng = 0, cap = 0, i, k, n = r->nsnaps;
+	MS_VEC(struct ms_growth) g = { 0 };
+	struct ms_growth *gi;
+	size_t i, k, n = r->nsnaps;
 	double *x, *y;
 
 	*out = NULL;
@@ -183,29 +177,21 @@ int ms_registry_growth(const struct ms_registry *r, uint64_t min_bytes, struct m
 		fit(x, y, n, &slope, &r2);
 		if (drop > rise * 0.1 || r2 < 0.8 || slope <= 0)
 			continue;
-		if (ng == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct ms_growth *ngp = realloc(g, ncap * sizeof(*ngp));
-
-			if (!ngp)
-				break;
-			g = ngp;
-			cap = ncap;
-		}
-		g[ng].kind = it->kind;
-		g[ng].a = it->a;
-		g[ng].b = it->b;
-		g[ng].slope = slope;
-		g[ng].r2 = r2;
+		if (MS_VEC_PUSH(g, gi))
+			break;
+		gi->kind = it->kind;
+		gi->a = it->a;
+		gi->b = it->b;
+		gi->slope = slope;
+		gi->r2 = r2;
 		/* integers from the snapshots: a double near 2^64 cannot be cast back */
-		g[ng].first_bytes = g_first;
-		g[ng].last_bytes = g_last;
-		ng++;
+		gi->first_bytes = g_first;
+		gi->last_bytes = g_last;
 	}
 	ms_hm_free(&keys);
 	free(x);
 	free(y);
-	*out = g;
-	*nout = ng;
+	*out = g.v;
+	*nout = g.n;
 	return 0;
 }

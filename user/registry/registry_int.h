@@ -5,15 +5,7 @@
 #define MS_REGISTRY_INT_H
 
 #include "registry/registry.h"
-
-/* A growable array of fixed-size elements. */
-#define MS_VEC(T) struct { T *v; size_t n, cap; }
-#define MS_VEC_PUSH(vec, r)                                                     \
-	(((vec).n < (vec).cap || ms_vec_grow((void **)&(vec).v, &(vec).cap,       \
-					     sizeof(*(vec).v)) == 0)              \
-		 ? ((r) = &(vec).v[(vec).n++], 0)                                 \
-		 : -1)
-int ms_vec_grow(void **v, size_t *cap, size_t elem);
+#include "util/vec.h"
 
 struct ms_pending_str {
 	uint64_t ptr;

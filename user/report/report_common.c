@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "report/report.h"
+#include "util/vec.h"
 
 static const char *const kind_names[MS_K_MAX] = {
 	[MS_K_MALLOC] = "malloc", [MS_K_CALLOC] = "calloc", [MS_K_REALLOC] = "realloc",
@@ -101,8 +102,9 @@ static int by_bytes(const void *a, const void *b)
 struct ms_leak_site *ms_report_leak_sites(const struct ms_report_ctx *c, size_t *n)
 {
 	struct ms_hashmap idx = { 0 };
-	struct ms_leak_site *out = NULL;
-	size_t nb, i, len = 0, cap = 0;
+	MS_VEC(struct ms_leak_site) out = { 0 };
+	struct ms_leak_site *ls;
+	size_t nb, i;
 	const struct ms_block *b = ms_registry_blocks(c->reg, &nb);
 
 	for (i = 0; i < nb; i++) {
@@ -112,32 +114,22 @@ struct ms_leak_site *ms_report_leak_sites(const struct ms_report_ctx *c, size_t 
 			continue;
 		k = ms_hm_get(&idx, b[i].pid, (uint32_t)b[i].stack_id);
 		if (!k) {
-			if (len == cap) {
-				size_t ncap = cap ? cap * 2 : 64;
-				struct ms_leak_site *o = realloc(out, ncap * sizeof(*o));
-
-				if (!o)
-					break;
-				out = o;
-				cap = ncap;
-			}
-			memset(&out[len], 0, sizeof(out[len]));
-			out[len].pid = b[i].pid;
-			out[len].stack_id = b[i].stack_id;
-			out[len].example = &b[i];
-			if (ms_hm_put(&idx, b[i].pid, (uint32_t)b[i].stack_id, len))
+			if (ms_hm_put(&idx, b[i].pid, (uint32_t)b[i].stack_id, out.n) ||
+			    MS_VEC_PUSH(out, ls))
 				break;
+			*ls = (struct ms_leak_site){ .pid = b[i].pid, .stack_id = b[i].stack_id,
+						     .example = &b[i] };
 			k = ms_hm_get(&idx, b[i].pid, (uint32_t)b[i].stack_id);
-			len++;
 		}
-		out[*k].count++;
-		out[*k].bytes += b[i].size;
-		if (out[*k].example->var < 0 && b[i].var >= 0)
-			out[*k].example = &b[i];
+		ls = &out.v[*k];
+		ls->count++;
+		ls->bytes += b[i].size;
+		if (ls->example->var < 0 && b[i].var >= 0)
+			ls->example = &b[i];
 	}
 	ms_hm_free(&idx);
-	if (len)
-		qsort(out, len, sizeof(*out), by_bytes);
-	*n = len;
-	return out;
+	if (out.n)
+		qsort(out.v, out.n, sizeof(*out.v), by_bytes);
+	*n = out.n;
+	return out.v;
 }

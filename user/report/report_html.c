@@ -17,6 +17,7 @@
 #include <string.h>
 #include "util/json.h"
 #include "report/report_out.h"
+#include "util/vec.h"
 
 #define TOP_SITES 500       /* allocation sites, by bytes allocated */
 #define TOP_LEAK_SITES 500  /* leak (or live) sites, by bytes */
@@ -32,8 +33,7 @@ struct html {
 	struct ms_json j;
 	const struct ms_report_ctx *c;
 	struct ms_hashmap frame_idx; /* (pid, ip) -> index into frames */
-	struct ms_frame *frames;
-	size_t nframes, cap;
+	MS_VEC(struct ms_frame) frames;
 	struct ms_hashmap task_idx;  /* (pid, task id) -> index into tasks */
 };
 
@@ -94,18 +94,13 @@ static void stack_json(struct html *h, uint32_t pid, int32_t stack_id, uint64_t 
 		uint64_t *k = ms_hm_get(&h->frame_idx, pid, fr[i].ip);
 
 		if (!k) {
-			if (h->nframes == h->cap) {
-				size_t cap = h->cap ? h->cap * 2 : 256;
-				struct ms_frame *v = realloc(h->frames, cap * sizeof(*v));
+			struct ms_frame *slot;
 
-				if (!v)
-					continue;
-				h->frames = v;
-				h->cap = cap;
-			}
-			if (ms_hm_put(&h->frame_idx, pid, fr[i].ip, h->nframes))
+			if (MS_VEC_RESERVE(h->frames, 1) ||
+			    ms_hm_put(&h->frame_idx, pid, fr[i].ip, h->frames.n) ||
+			    MS_VEC_PUSH(h->frames, slot))
 				continue;
-			h->frames[h->nframes++] = fr[i];
+			*slot = fr[i];
 			k = ms_hm_get(&h->frame_idx, pid, fr[i].ip);
 		}
 		ms_json_u64(&h->j, *k);
@@ -120,8 +115,8 @@ static void frames_json(struct html *h)
 
 	ms_json_key(j, "frames");
 	ms_json_arr(j);
-	for (i = 0; i < h->nframes; i++) {
-		const struct ms_frame *f = &h->frames[i];
+	for (i = 0; i < h->frames.n; i++) {
+		const struct ms_frame *f = &h->frames.v[i];
 
 		ms_json_obj(j);
 		ms_json_key(j, "function"); ms_json_str(j, f->function);
@@ -973,9 +968,10 @@ static void scope_tree_json(struct html *h)
 	const struct ms_summary *sum = ms_registry_summary(h->c->reg);
 	struct ms_json *j = &h->j;
 	struct ms_hashmap by_path = { 0 };
-	struct snode *nd = NULL;
+	MS_VEC(struct snode) tree = { 0 };
+	struct snode *nd;
 	struct rank *r = NULL;
-	size_t n, i, nn = 0, cap = 0, rows = 0;
+	size_t n, i, nn = 0, rows = 0;
 	const struct ms_scope *s = ms_registry_scopes(h->c->reg, &n);
 	/* node of each scope, by its index in s[] */
 	size_t *node_of = malloc((n ? n : 1) * sizeof(*node_of));
@@ -994,28 +990,17 @@ static void scope_tree_json(struct html *h)
 		struct snode *x;
 
 		if (!k) {
-			if (nn == cap) {
-				size_t ncap = cap ? cap * 2 : 256;
-				struct snode *v = realloc(nd, ncap * sizeof(*v));
-
-				if (!v)
-					break;
-				nd = v;
-				cap = ncap;
-			}
-			if (ms_hm_put(&by_path, a, b, nn))
+			if (MS_VEC_RESERVE(tree, 1) || ms_hm_put(&by_path, a, b, tree.n) ||
+			    MS_VEC_PUSH(tree, x))
 				break;
-			memset(&nd[nn], 0, sizeof(nd[nn]));
-			nd[nn].parent = parent;
-			nd[nn].name = s[i].name;
-			nd[nn].file = s[i].file;
-			nd[nn].line = s[i].line;
-			idx = nn++;
+			*x = (struct snode){ .parent = parent, .name = s[i].name,
+					     .file = s[i].file, .line = s[i].line };
+			idx = tree.n - 1;
 		} else {
 			idx = *k;
 		}
 		node_of[i] = idx;
-		x = &nd[idx];
+		x = &tree.v[idx];
 		exit = s[i].exit_ns ? s[i].exit_ns : end;
 		x->count++;
 		x->open += !s[i].exit_ns;
@@ -1026,6 +1011,8 @@ static void scope_tree_json(struct html *h)
 		x->dur_ns += exit > s[i].enter_ns ? exit - s[i].enter_ns : 0;
 		x->vars += s[i].nvars;
 	}
+	nd = tree.v;
+	nn = tree.n;
 	/* Children have higher indices than their parents: one backward pass
 	 * adds each subtree into its parent. */
 	for (i = nn; i-- > 0;) {
@@ -1078,7 +1065,7 @@ static void scope_tree_json(struct html *h)
 	ms_json_end_arr(j);
 	ms_json_end_obj(j);
 	free(r);
-	free(nd);
+	MS_VEC_FREE(tree);
 	free(node_of);
 	ms_hm_free(&by_path);
 }
@@ -1303,7 +1290,7 @@ int ms_report_html(FILE *f, const struct ms_report_ctx *c)
 	fputs("</script>\n<script>\n", f);
 	fputs(page_js, f);
 	fputs("</script>\n</body>\n</html>\n", f);
-	free(h.frames);
+	MS_VEC_FREE(h.frames);
 	ms_hm_free(&h.frame_idx);
 	ms_hm_free(&h.task_idx);
 	return ferror(f) ? -1 : 0;

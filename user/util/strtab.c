@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "util/strtab.h"
+#include "util/vec.h"
 
 static uint64_t fnv1a(const char *s, size_t n)
 {
@@ -27,28 +28,14 @@ uint32_t ms_str_intern(struct ms_strtab *t, const char *s, size_t n)
 	if (hit && memcmp(t->buf + *hit, s, n) == 0)
 		return (uint32_t)*hit;
 	if (!t->buf) {
-		t->cap = 4096;
-		t->buf = malloc(t->cap);
-		if (!t->buf)
+		if (ms_vec_reserve((void **)&t->buf, &t->cap, 1, 4096))
 			return 0;
 		t->buf[0] = 0; /* offset 0 is "none" */
 		t->len = 1;
 	}
 	need = t->len + n + 1;
-	if (need > UINT32_MAX)
+	if (need > UINT32_MAX || ms_vec_reserve((void **)&t->buf, &t->cap, 1, need))
 		return 0;
-	if (need > t->cap) {
-		size_t ncap = t->cap;
-		char *nb;
-
-		while (ncap < need)
-			ncap *= 2;
-		nb = realloc(t->buf, ncap);
-		if (!nb)
-			return 0;
-		t->buf = nb;
-		t->cap = ncap;
-	}
 	off = (uint32_t)t->len;
 	memcpy(t->buf + off, s, n);
 	t->buf[off + n] = 0;
