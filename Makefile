@@ -130,11 +130,11 @@ UNIT_SRCS_test_registry := $(CORE_SRCS)
 UNIT_LIBS_test_registry := -lm
 UNIT_SRCS_test_reports := $(CORE_SRCS)
 UNIT_LIBS_test_reports := -lm
-UNIT_SRCS_test_symbolize := user/elf/symbolize.c user/proc/procmaps.c
+UNIT_SRCS_test_symbolize := user/elf/symbolize.c user/proc/procmaps.c user/elf/segments.c
 UNIT_LIBS_test_symbolize := -ldw -lelf
 UNIT_SRCS_test_tsc_clock := user/probe/tsc_clock.c
 UNIT_SRCS_test_varbuf := user/probe/varbuf.c
-UNIT_SRCS_test_probe_place := user/elf/probe_place.c user/elf/elf_syms.c
+UNIT_SRCS_test_probe_place := user/elf/probe_place.c user/elf/elf_syms.c user/elf/segments.c
 UNIT_LIBS_test_probe_place := -lelf -lcapstone
 unit: $(UNIT_TESTS)
 

@@ -10,7 +10,7 @@
 #   util       util                                 libc
 #   registry   util registry                        libc
 #   report     util registry report                 libc
-#   proc       util proc                            libelf
+#   proc       util proc elf/segments.h             libelf
 #   elf        util proc elf report/frame.h         libelf, libdw, capstone
 #   probe      util registry elf proc probe         libbpf
 #   trace, cli everything
@@ -22,7 +22,7 @@ allowed() {
 	util) echo "util" ;;
 	registry) echo "util registry" ;;
 	report) echo "util registry report" ;;
-	proc) echo "util proc" ;;
+	proc) echo "util proc elf/segments.h" ;;
 	elf) echo "util proc elf report/frame.h" ;;
 	probe) echo "util registry elf proc probe" ;;
 	*) echo "*" ;;

@@ -5,7 +5,7 @@
  *
  *   cc -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined -Iuser \
  *      -Iinclude tests/unit/test_symbolize.c user/elf/symbolize.c \
- *      user/proc/procmaps.c -ldw -lelf -o /tmp/test_symbolize
+ *      user/proc/procmaps.c user/elf/segments.c -ldw -lelf -o /tmp/test_symbolize
  */
 #define _GNU_SOURCE
 #include "proc/procmaps.h"

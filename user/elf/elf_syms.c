@@ -1,6 +1,7 @@
 /* elf_syms.c - function symbols, USDT names, build id, arch and linkage of an
  * ELF file, read with libelf from a read-only mapping of the file. */
 #include "elf/elf_syms.h"
+#include "elf/segments.h"
 #include "util/vec.h"
 
 #include <errno.h>
@@ -91,7 +92,6 @@ static int vaddr_to_off(struct ms_elf *e, size_t shndx, uint64_t vaddr,
 {
 	GElf_Shdr sh;
 	GElf_Phdr ph;
-	size_t i, n;
 
 	if (shndx != SHN_UNDEF && shndx < SHN_LORESERVE) {
 		Elf_Scn *scn = elf_getscn(e->elf, shndx);
@@ -102,17 +102,10 @@ static int vaddr_to_off(struct ms_elf *e, size_t shndx, uint64_t vaddr,
 			return 0;
 		}
 	}
-	if (elf_getphdrnum(e->elf, &n) != 0)
+	if (ms_elf_seg_of_vaddr(e->elf, vaddr, &ph))
 		return -EINVAL;
-	for (i = 0; i < n; i++) {
-		if (!gelf_getphdr(e->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_filesz) {
-			*off = vaddr - ph.p_vaddr + ph.p_offset;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	*off = vaddr - ph.p_vaddr + ph.p_offset;
+	return 0;
 }
 
 /* Best candidates so far for one name. A rank orders definitions of the
@@ -554,32 +547,20 @@ int ms_elf_build_id_path(const char *path, char *buf, size_t len)
 
 ssize_t ms_elf_read_vaddr(const char *path, uint64_t vaddr, void *buf, size_t len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	Elf *elf;
-	size_t i, nph;
+	struct ms_elf *e = ms_elf_open(path);
+	GElf_Phdr ph;
 	ssize_t n = -ENOENT;
 
-	if (fd < 0)
+	if (!e)
 		return -errno;
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (elf && elf_getphdrnum(elf, &nph) == 0) {
-		for (i = 0; i < nph; i++) {
-			GElf_Phdr ph;
-			uint64_t avail;
+	if (ms_elf_seg_of_vaddr(e->elf, vaddr, &ph) == 0) {
+		uint64_t avail = ph.p_vaddr + ph.p_filesz - vaddr;
 
-			if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD ||
-			    vaddr < ph.p_vaddr || vaddr >= ph.p_vaddr + ph.p_filesz)
-				continue;
-			avail = ph.p_vaddr + ph.p_filesz - vaddr;
-			n = pread(fd, buf, len < avail ? len : avail, (off_t)(ph.p_offset + vaddr - ph.p_vaddr));
-			if (n < 0)
-				n = -errno;
-			break;
-		}
+		n = pread(e->fd, buf, len < avail ? len : avail, (off_t)(ph.p_offset + vaddr - ph.p_vaddr));
+		if (n < 0)
+			n = -errno;
 	}
-	elf_end(elf);
-	close(fd);
+	ms_elf_close(e);
 	return n;
 }
 

@@ -1,6 +1,7 @@
 /* procmaps.c - /proc/PID/maps to one ms_module per mapped file. */
 #define _GNU_SOURCE
 #include "proc/procmaps.h"
+#include "elf/segments.h"
 #include "util/vec.h"
 
 #include <errno.h>
@@ -82,7 +83,7 @@ static uint64_t load_bias(const char *path, const struct mapping *mp)
 	uint64_t mask = ~((uint64_t)sysconf(_SC_PAGESIZE) - 1);
 	uint64_t bias = mp->start - mp->off;
 	struct stat st;
-	size_t phnum;
+	GElf_Phdr ph;
 	Elf *elf;
 	int fd;
 
@@ -92,19 +93,8 @@ static uint64_t load_bias(const char *path, const struct mapping *mp)
 	if (fd < 0)
 		return bias;
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (elf && elf_kind(elf) == ELF_K_ELF &&
-	    elf_getphdrnum(elf, &phnum) == 0) {
-		for (size_t i = 0; i < phnum; i++) {
-			GElf_Phdr ph;
-
-			if (gelf_getphdr(elf, (int)i, &ph) &&
-			    ph.p_type == PT_LOAD &&
-			    (ph.p_offset & mask) == mp->off) {
-				bias = mp->start - (ph.p_vaddr & mask);
-				break;
-			}
-		}
-	}
+	if (elf && elf_kind(elf) == ELF_K_ELF && ms_elf_seg_of_offset(elf, mp->off, mask, &ph) == 0)
+		bias = mp->start - (ph.p_vaddr & mask);
 	elf_end(elf);
 	close(fd);
 	return bias;
