@@ -11,9 +11,9 @@
  */
 #include "elf/elf_syms.h"
 #include "elf/probe_place.h"
+#include "check.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,47 +24,28 @@
 #define LIBDIR "/usr/lib/x86_64-linux-gnu/"
 
 struct tctx {
-	int failed;
 	char tmpdir[64];
 };
 
-__attribute__((format(printf, 4, 5)))
-static void check(struct tctx *t, const char *name, int ok, const char *fmt,
-		  ...)
-{
-	va_list ap;
-
-	if (ok) {
-		printf("PASS %s\n", name);
-		return;
-	}
-	t->failed++;
-	printf("FAIL %s: ", name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
-
 /* Run ms_probe_place() on synthetic bytes at a made-up address and compare
  * offset and emulated with what the rule says. */
-static void place_case(struct tctx *t, const char *name, const uint8_t *code,
+static void place_case(const char *name, const uint8_t *code,
 		       size_t size, unsigned mask, uint64_t want_off,
 		       int want_emul)
 {
 	struct ms_probe_place pl;
 	int ret = ms_probe_place(code, size, 0x401000, mask, &pl);
 
-	check(t, name,
-	      ret == 0 && pl.offset == want_off && pl.emulated == want_emul,
-	      "ret %d offset %llu emulated %d (want %llu/%d): %s", ret,
-	      (unsigned long long)pl.offset, pl.emulated,
-	      (unsigned long long)want_off, want_emul, pl.why);
+	EXPECT(name,
+	       ret == 0 && pl.offset == want_off && pl.emulated == want_emul,
+	       "ret %d offset %llu emulated %d (want %llu/%d): %s", ret,
+	       (unsigned long long)pl.offset, pl.emulated,
+	       (unsigned long long)want_off, want_emul, pl.why);
 	if (ret == 0)
 		printf("     why: %s\n", pl.why);
 }
 
-static void synthetic_cases(struct tctx *t)
+static void synthetic_cases(void)
 {
 	/* push %rbp; mov %rsp,%rbp; pop %rbp; ret */
 	static const uint8_t push_first[] = { 0x55, 0x48, 0x89, 0xe5, 0x5d,
@@ -107,45 +88,45 @@ static void synthetic_cases(struct tctx *t)
 	/* test %rdi,%rdi only, then the function ends */
 	static const uint8_t test_only[] = { 0x48, 0x85, 0xff };
 
-	place_case(t, "push_rbp_at_0", push_first, sizeof(push_first),
+	place_case("push_rbp_at_0", push_first, sizeof(push_first),
 		   MS_ARG_RDI, 0, 1);
-	place_case(t, "test_je_offset_3", test_je, sizeof(test_je), MS_ARG_RDI,
+	place_case("test_je_offset_3", test_je, sizeof(test_je), MS_ARG_RDI,
 		   3, 1);
-	place_case(t, "endbr64_push_offset_4", endbr_push, sizeof(endbr_push),
+	place_case("endbr64_push_offset_4", endbr_push, sizeof(endbr_push),
 		   MS_ARG_RDI | MS_ARG_RSI, 4, 1);
-	place_case(t, "jmp_back_into_prefix_falls_back", jump_back,
+	place_case("jmp_back_into_prefix_falls_back", jump_back,
 		   sizeof(jump_back), MS_ARG_RDI, 0, 0);
-	place_case(t, "jcc_back_into_prefix_falls_back", jcc_back,
+	place_case("jcc_back_into_prefix_falls_back", jcc_back,
 		   sizeof(jcc_back), MS_ARG_RDI, 0, 0);
-	place_case(t, "mov_first_not_emulated", mov_first, sizeof(mov_first),
+	place_case("mov_first_not_emulated", mov_first, sizeof(mov_first),
 		   MS_ARG_RDI, 0, 0);
-	place_case(t, "cmpb_rip_then_push_offset_7", cmp_rip_push,
+	place_case("cmpb_rip_then_push_offset_7", cmp_rip_push,
 		   sizeof(cmp_rip_push), MS_ARG_RDI | MS_ARG_RSI, 7, 1);
-	place_case(t, "test_then_mov_falls_back", test_mov, sizeof(test_mov),
+	place_case("test_then_mov_falls_back", test_mov, sizeof(test_mov),
 		   MS_ARG_RDI, 0, 0);
-	place_case(t, "beyond_16_bytes_falls_back", too_far, sizeof(too_far),
+	place_case("beyond_16_bytes_falls_back", too_far, sizeof(too_far),
 		   MS_ARG_RDI, 0, 0);
-	place_case(t, "nop5_at_0", nop5_first, sizeof(nop5_first), MS_ARG_RDI,
+	place_case("nop5_at_0", nop5_first, sizeof(nop5_first), MS_ARG_RDI,
 		   0, 1);
-	place_case(t, "never_lands_on_xchg_r8_nop", test_xchg,
+	place_case("never_lands_on_xchg_r8_nop", test_xchg,
 		   sizeof(test_xchg), MS_ARG_RDI, 0, 0);
-	place_case(t, "function_ends_in_prefix_falls_back", test_only,
+	place_case("function_ends_in_prefix_falls_back", test_only,
 		   sizeof(test_only), MS_ARG_RDI, 0, 0);
 
 	{
 		struct ms_probe_place pl;
 
-		check(t, "bad_mask_einval",
-		      ms_probe_place(push_first, sizeof(push_first), 0, 1u << 9,
+		EXPECT("bad_mask_einval",
+		       ms_probe_place(push_first, sizeof(push_first), 0, 1u << 9,
 				     &pl) == -EINVAL, "want -EINVAL");
-		check(t, "size_0_einval",
-		      ms_probe_place(push_first, 0, 0, MS_ARG_RDI, &pl) ==
-			      -EINVAL, "want -EINVAL");
+		EXPECT("size_0_einval",
+		       ms_probe_place(push_first, 0, 0, MS_ARG_RDI, &pl) ==
+			       -EINVAL, "want -EINVAL");
 	}
 }
 
 /* The classifier against encodings read off arch/x86/kernel/uprobes.c. */
-static void kind_cases(struct tctx *t)
+static void kind_cases(void)
 {
 	static const struct {
 		const char *name;
@@ -194,14 +175,14 @@ static void kind_cases(struct tctx *t)
 							    c[i].len);
 
 		snprintf(name, sizeof(name), "kind_%s", c[i].name);
-		check(t, name, k == c[i].want, "got %d want %d", (int)k,
-		      (int)c[i].want);
+		EXPECT(name, k == c[i].want, "got %d want %d", (int)k,
+		       (int)c[i].want);
 	}
 }
 
 /* Place and print every name of `names` found in `path`; returns how many
  * were found, or -1 if the file is absent. */
-static int place_list(struct tctx *t, const char *path,
+static int place_list(const char *path,
 		      const char *const *names, size_t n, unsigned mask)
 {
 	struct ms_elf *e = ms_elf_open(path);
@@ -222,7 +203,7 @@ static int place_list(struct tctx *t, const char *path,
 			continue;
 		}
 		if (ret < 0) {
-			check(t, names[i], 0, "%s: %s", path, strerror(-ret));
+			EXPECT(names[i], 0, "%s: %s", path, strerror(-ret));
 			continue;
 		}
 		found++;
@@ -236,7 +217,7 @@ static int place_list(struct tctx *t, const char *path,
 	return found;
 }
 
-static void real_libs(struct tctx *t)
+static void real_libs(void)
 {
 	static const char *const libc_names[] = {
 		"malloc", "calloc", "realloc", "reallocarray", "free",
@@ -265,25 +246,25 @@ static void real_libs(struct tctx *t)
 	int ret;
 
 	ret = ms_probe_place_file(LIBC, "free", MS_ARG_RDI, &pl, &fn);
-	check(t, "libc_free_offset_3",
-	      ret == 0 && pl.offset == 3 && pl.emulated,
-	      "ret %d offset %llu emulated %d: %s", ret,
-	      (unsigned long long)pl.offset, pl.emulated, pl.why);
+	EXPECT("libc_free_offset_3",
+	       ret == 0 && pl.offset == 3 && pl.emulated,
+	       "ret %d offset %llu emulated %d: %s", ret,
+	       (unsigned long long)pl.offset, pl.emulated, pl.why);
 	ret = ms_probe_place_file(LIBC, "malloc", MS_ARG_RDI, &pl, &fn);
-	check(t, "libc_malloc_offset_0",
-	      ret == 0 && pl.offset == 0 && pl.emulated,
-	      "ret %d offset %llu emulated %d: %s", ret,
-	      (unsigned long long)pl.offset, pl.emulated, pl.why);
+	EXPECT("libc_malloc_offset_0",
+	       ret == 0 && pl.offset == 0 && pl.emulated,
+	       "ret %d offset %llu emulated %d: %s", ret,
+	       (unsigned long long)pl.offset, pl.emulated, pl.why);
 	ret = ms_probe_place_file(LIBC, "no_such_function_xyz", MS_ARG_RDI,
 				  &pl, &fn);
-	check(t, "libc_absent_enoent", ret == -ENOENT, "ret %d", ret);
+	EXPECT("libc_absent_enoent", ret == -ENOENT, "ret %d", ret);
 	/* memcpy is an IFUNC in glibc: its symbol is the resolver. */
 	ret = ms_elf_find_func_path(LIBC, "memcpy", &fn);
-	check(t, "libc_ifunc_enotsup", ret == -ENOTSUP, "ret %d", ret);
+	EXPECT("libc_ifunc_enotsup", ret == -ENOTSUP, "ret %d", ret);
 
 	printf("INFO --- %s\n", LIBC);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	place_list(t, LIBC, libc_names,
+	place_list(LIBC, libc_names,
 		   sizeof(libc_names) / sizeof(libc_names[0]), mask);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("INFO placing %zu libc functions took %.2f ms (with printing)\n",
@@ -292,42 +273,42 @@ static void real_libs(struct tctx *t)
 		       (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 
 	printf("INFO --- %s\n", LIBDIR "libstdc++.so.6");
-	place_list(t, LIBDIR "libstdc++.so.6", cxx_names,
+	place_list(LIBDIR "libstdc++.so.6", cxx_names,
 		   sizeof(cxx_names) / sizeof(cxx_names[0]), mask);
 	for (i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
 		printf("INFO --- %s\n", libs[i]);
-		place_list(t, libs[i], libc_names,
+		place_list(libs[i], libc_names,
 			   sizeof(libc_names) / sizeof(libc_names[0]), mask);
-		place_list(t, libs[i], cxx_names,
+		place_list(libs[i], cxx_names,
 			   sizeof(cxx_names) / sizeof(cxx_names[0]), mask);
 	}
 }
 
-static void elf_cases(struct tctx *t)
+static void elf_cases(void)
 {
 	const char *reason = NULL;
 	char id[129], small[8];
 	int ret;
 
 	ret = ms_elf_check_arch_path(LIBC, &reason);
-	check(t, "arch_libc_ok", ret == 0, "ret %d: %s", ret,
-	      reason ? reason : "");
+	EXPECT("arch_libc_ok", ret == 0, "ret %d: %s", ret,
+	       reason ? reason : "");
 	ret = ms_elf_check_arch_path("/etc/passwd", &reason);
-	check(t, "arch_not_elf", ret == -ENOEXEC && reason,
-	      "ret %d", ret);
+	EXPECT("arch_not_elf", ret == -ENOEXEC && reason,
+	       "ret %d", ret);
 	if (ret == -ENOEXEC && reason)
 		printf("     reason: %s\n", reason);
 	ret = ms_elf_check_arch_path("/nonexistent/file", &reason);
-	check(t, "arch_missing_enoent", ret == -ENOENT, "ret %d", ret);
+	EXPECT("arch_missing_enoent", ret == -ENOENT, "ret %d", ret);
 	ret = ms_elf_is_static_path(LIBC);
-	check(t, "libc_not_static", ret == 0, "ret %d", ret);
+	EXPECT("libc_not_static", ret == 0, "ret %d", ret);
 	ret = ms_elf_build_id_path(LIBC, id, sizeof(id));
-	check(t, "libc_build_id", ret == 0 && strlen(id) == 40,
-	      "ret %d id '%s'", ret, ret == 0 ? id : "");
+	EXPECT("libc_build_id", ret == 0 && strlen(id) == 40,
+	       "ret %d id '%s'", ret, ret == 0 ? id : "");
 	if (ret == 0)
 		printf("     build id: %s\n", id);
 	ret = ms_elf_build_id_path(LIBC, small, sizeof(small));
-	check(t, "build_id_small_buf_enospc", ret == -ENOSPC, "ret %d", ret);
+	EXPECT("build_id_small_buf_enospc", ret == -ENOSPC, "ret %d", ret);
 }
 
 /* Compile `src` into tmpdir/out with `flags`; 0 on success. */
@@ -403,24 +384,24 @@ static void built_cases(struct tctx *t)
 	snprintf(path, sizeof(path), "%s/usdt", t->tmpdir);
 	if (compile(t, usdt_src, flags, "usdt") == 0) {
 		ret = ms_elf_usdt_names_path(path, "memscope", on_usdt, &s);
-		check(t, "usdt_names",
-		      ret == 3 && s.calls == 3 && s.var == 1 && s.enter == 1 &&
-			      s.exit == 1,
-		      "ret %d calls %d var %d scope_enter %d scope_exit %d",
-		      ret, s.calls, s.var, s.enter, s.exit);
+		EXPECT("usdt_names",
+		       ret == 3 && s.calls == 3 && s.var == 1 && s.enter == 1 &&
+			       s.exit == 1,
+		       "ret %d calls %d var %d scope_enter %d scope_exit %d",
+		       ret, s.calls, s.var, s.enter, s.exit);
 		ret = ms_elf_usdt_names_path(path, "nosuchprovider", NULL,
 					     NULL);
-		check(t, "usdt_other_provider_0", ret == 0, "ret %d", ret);
+		EXPECT("usdt_other_provider_0", ret == 0, "ret %d", ret);
 	} else {
-		check(t, "usdt_names", 0, "cannot compile against %s/memscope.h",
-		      inc ? inc : "(not found)");
+		EXPECT("usdt_names", 0, "cannot compile against %s/memscope.h",
+		       inc ? inc : "(not found)");
 	}
 
 	snprintf(path, sizeof(path), "%s/m32", t->tmpdir);
 	if (compile(t, plain_src, "-m32", "m32") == 0) {
 		ret = ms_elf_check_arch_path(path, &reason);
-		check(t, "arch_32bit_enoexec", ret == -ENOEXEC && reason,
-		      "ret %d", ret);
+		EXPECT("arch_32bit_enoexec", ret == -ENOEXEC && reason,
+		       "ret %d", ret);
 		if (reason)
 			printf("     reason: %s\n", reason);
 	} else {
@@ -430,14 +411,14 @@ static void built_cases(struct tctx *t)
 	snprintf(path, sizeof(path), "%s/static", t->tmpdir);
 	if (compile(t, plain_src, "-static", "static") == 0) {
 		ret = ms_elf_is_static_path(path);
-		check(t, "static_binary_is_static", ret == 1, "ret %d", ret);
+		EXPECT("static_binary_is_static", ret == 1, "ret %d", ret);
 	} else {
 		printf("SKIP static_binary_is_static: no static libc\n");
 	}
 	snprintf(path, sizeof(path), "%s/dynamic", t->tmpdir);
 	if (compile(t, plain_src, "", "dynamic") == 0) {
 		ret = ms_elf_is_static_path(path);
-		check(t, "dynamic_binary_not_static", ret == 0, "ret %d", ret);
+		EXPECT("dynamic_binary_not_static", ret == 0, "ret %d", ret);
 	}
 
 	{
@@ -456,17 +437,17 @@ static void built_cases(struct tctx *t)
 
 int main(void)
 {
-	struct tctx t = { .failed = 0, .tmpdir = "/tmp/ms_probe_place.XXXXXX" };
+	struct tctx t = { .tmpdir = "/tmp/ms_probe_place.XXXXXX" };
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	synthetic_cases(&t);
-	kind_cases(&t);
-	elf_cases(&t);
+	synthetic_cases();
+	kind_cases();
+	elf_cases();
 	built_cases(&t);
-	real_libs(&t);
-	if (t.failed)
-		printf("%d case(s) FAILED\n", t.failed);
+	real_libs();
+	if (failed)
+		printf("%d case(s) FAILED\n", failed);
 	else
 		printf("all cases passed\n");
-	return t.failed ? 1 : 0;
+	return failed ? 1 : 0;
 }

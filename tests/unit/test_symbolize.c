@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "proc/procmaps.h"
 #include "elf/symbolize.h"
+#include "check.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -21,20 +22,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int failures;
-
-#define CHECK(name, cond, ...)                                             \
-	do {                                                               \
-		if (cond) {                                                \
-			printf("PASS %s\n", name);                         \
-		} else {                                                   \
-			printf("FAIL %s: ", name);                         \
-			printf(__VA_ARGS__);                               \
-			printf("\n");                                      \
-			failures++;                                        \
-		}                                                          \
-	} while (0)
 
 /* The function we look ourselves up by. Its entry maps to the line of its
  * name or brace (-O0/-O1) or of its body (-O2, no prologue). */
@@ -102,35 +89,35 @@ static void test_procmaps(void)
 	int err, stack_var = 0;
 
 	err = ms_maps_read(getpid(), &m);
-	CHECK("maps_read_self", err == 0 && m.n > 0, "err %d n %zu", err, m.n);
+	EXPECT("maps_read_self", err == 0 && m.n > 0, "err %d n %zu", err, m.n);
 	mod = ms_maps_find(&m, ip);
 	stat("/proc/self/exe", &st);
 	dladdr((void *)(uintptr_t)ip, &dl);
 	snprintf(root, sizeof(root), "/proc/%d/root/", getpid());
-	CHECK("maps_find_exe",
-	      mod && mod->dev == st.st_dev && mod->ino == st.st_ino &&
-		      ip >= mod->exec_start && ip < mod->exec_end &&
-		      mod->start <= mod->exec_start && mod->exec_end <= mod->end,
-	      "module %s", mod ? mod->path : "(none)");
-	CHECK("maps_bias", mod && mod->bias == (uintptr_t)dl.dli_fbase,
-	      "bias %#lx, want %p", mod ? (unsigned long)mod->bias : 0,
-	      dl.dli_fbase);
-	CHECK("maps_open_path",
-	      mod && (!strncmp(mod->open_path, root, strlen(root)) || mod->open_path[0] == '/') &&
-		      access(mod->open_path, R_OK) == 0,
-	      "open_path %s", mod ? mod->open_path : "(none)");
-	CHECK("maps_find_stack",
-	      !ms_maps_find(&m, (uint64_t)(uintptr_t)&stack_var) &&
-		      !ms_maps_find(&m, 0),
-	      "stack address found in a module");
+	EXPECT("maps_find_exe",
+	       mod && mod->dev == st.st_dev && mod->ino == st.st_ino &&
+		       ip >= mod->exec_start && ip < mod->exec_end &&
+		       mod->start <= mod->exec_start && mod->exec_end <= mod->end,
+	       "module %s", mod ? mod->path : "(none)");
+	EXPECT("maps_bias", mod && mod->bias == (uintptr_t)dl.dli_fbase,
+	       "bias %#lx, want %p", mod ? (unsigned long)mod->bias : 0,
+	       dl.dli_fbase);
+	EXPECT("maps_open_path",
+	       mod && (!strncmp(mod->open_path, root, strlen(root)) || mod->open_path[0] == '/') &&
+		       access(mod->open_path, R_OK) == 0,
+	       "open_path %s", mod ? mod->open_path : "(none)");
+	EXPECT("maps_find_stack",
+	       !ms_maps_find(&m, (uint64_t)(uintptr_t)&stack_var) &&
+		       !ms_maps_find(&m, 0),
+	       "stack address found in a module");
 	for (size_t i = 1; i < m.n; i++)
 		if (m.mods[i].start < m.mods[i - 1].end)
-			CHECK("maps_sorted", 0, "%s overlaps %s",
-			      m.mods[i].path, m.mods[i - 1].path);
+			EXPECT("maps_sorted", 0, "%s overlaps %s",
+			       m.mods[i].path, m.mods[i - 1].path);
 	ms_maps_free(&m);
 	ms_maps_free(&m);
 	ms_maps_free(NULL);
-	CHECK("maps_free_resets", m.mods == NULL && m.n == 0, "not reset");
+	EXPECT("maps_free_resets", m.mods == NULL && m.n == 0, "not reset");
 }
 
 static void test_self(void)
@@ -143,46 +130,46 @@ static void test_self(void)
 	int err, stack_var = 0;
 
 	if (!s) {
-		CHECK("self_new", 0, "%s", strerror(errno));
+		EXPECT("self_new", 0, "%s", strerror(errno));
 		return;
 	}
 	err = ms_symbolize(s, ip, &f);
 	why = err ? "not found" : is_target(&f, ip);
-	CHECK("self_static_fn", !why, "%s", why);
+	EXPECT("self_static_fn", !why, "%s", why);
 
 	/* One byte in: still target_fn, as a return address - 1 would be. */
 	err = ms_symbolize(s, ip + 1, &f);
-	CHECK("self_inside_fn",
-	      !err && f.function && !strcmp(f.function, "target_fn"),
-	      "err %d function %s", err, f.function);
+	EXPECT("self_inside_fn",
+	       !err && f.function && !strcmp(f.function, "target_fn"),
+	       "err %d function %s", err, f.function);
 
 	err = ms_symbolize(s, ip, &g);
-	CHECK("self_cached",
-	      !err && g.function == (ms_symbolize(s, ip, &f), f.function) &&
-		      g.file == f.file,
-	      "second lookup returned other strings");
+	EXPECT("self_cached",
+	       !err && g.function == (ms_symbolize(s, ip, &f), f.function) &&
+		       g.file == f.file,
+	       "second lookup returned other strings");
 
 	/* A libc function ASan does not intercept: no DWARF needed for the name. */
 	ip = (uint64_t)(uintptr_t)&getpid;
 	dladdr((void *)(uintptr_t)ip, &dl);
 	err = ms_symbolize(s, ip, &f);
-	CHECK("self_libc_symtab",
-	      !err && f.function && strstr(f.function, "getpid") &&
-		      ends_with(f.module, "libc.so.6") &&
-		      f.offset == ip - (uintptr_t)dl.dli_fbase,
-	      "err %d function %s module %s", err, f.function, f.module);
+	EXPECT("self_libc_symtab",
+	       !err && f.function && strstr(f.function, "getpid") &&
+		       ends_with(f.module, "libc.so.6") &&
+		       f.offset == ip - (uintptr_t)dl.dli_fbase,
+	       "err %d function %s module %s", err, f.function, f.module);
 
 	err = ms_symbolize(s, (uint64_t)(uintptr_t)&stack_var, &f);
-	CHECK("self_unknown_stack", err == -ENOENT && !f.function,
-	      "err %d function %s", err, f.function);
+	EXPECT("self_unknown_stack", err == -ENOENT && !f.function,
+	       "err %d function %s", err, f.function);
 	err = ms_symbolize(s, 0, &f);
-	CHECK("self_unknown_zero", err == -ENOENT, "err %d", err);
+	EXPECT("self_unknown_zero", err == -ENOENT, "err %d", err);
 
 	err = ms_symbolizer_refresh(s);
-	CHECK("self_refresh", err == 0, "err %d", err);
+	EXPECT("self_refresh", err == 0, "err %d", err);
 	err = ms_symbolize(s, target_addr(), &f);
 	why = err ? "not found" : is_target(&f, target_addr());
-	CHECK("self_after_refresh", !why, "%s", why);
+	EXPECT("self_after_refresh", !why, "%s", why);
 	ms_symbolizer_free(s);
 	ms_symbolizer_free(NULL);
 }
@@ -214,11 +201,11 @@ static void test_dlopen(void)
 		printf("SKIP dlopen_auto_refresh: no unloaded test library\n");
 	} else {
 		err = ms_symbolize(s, (uint64_t)(uintptr_t)fn, &f);
-		CHECK("dlopen_auto_refresh",
-		      !err && f.function && strstr(f.function, libs[i][1]) &&
-			      f.module && strstr(f.module, libs[i][0]),
-		      "%s: err %d function %s module %s", libs[i][0], err,
-		      f.function, f.module);
+		EXPECT("dlopen_auto_refresh",
+		       !err && f.function && strstr(f.function, libs[i][1]) &&
+			       f.module && strstr(f.module, libs[i][0]),
+		       "%s: err %d function %s module %s", libs[i][0], err,
+		       f.function, f.module);
 		dlclose(h);
 	}
 	ms_symbolizer_free(s);
@@ -254,25 +241,25 @@ static void test_after_exit(void)
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 	if (!s) {
-		CHECK("exit_new", 0, "%s", strerror(errno));
+		EXPECT("exit_new", 0, "%s", strerror(errno));
 		return;
 	}
 	err = ms_symbolize(s, ip, &f);
 	why = err ? "not found" : is_target(&f, ip);
-	CHECK("exit_static_fn", !why, "%s", why);
+	EXPECT("exit_static_fn", !why, "%s", why);
 	ip = (uint64_t)(uintptr_t)&getpid;
 	err = ms_symbolize(s, ip, &f);
-	CHECK("exit_libc", !err && f.function && strstr(f.function, "getpid"),
-	      "err %d function %s", err, f.function);
+	EXPECT("exit_libc", !err && f.function && strstr(f.function, "getpid"),
+	       "err %d function %s", err, f.function);
 	err = ms_symbolize(s, 1, &f);
-	CHECK("exit_unknown", err == -ENOENT, "err %d", err);
+	EXPECT("exit_unknown", err == -ENOENT, "err %d", err);
 	err = ms_symbolizer_refresh(s);
-	CHECK("exit_refresh_esrch", err == -ESRCH, "err %d", err);
+	EXPECT("exit_refresh_esrch", err == -ESRCH, "err %d", err);
 	err = ms_symbolize(s, target_addr(), &f);
-	CHECK("exit_after_refresh", !err && f.function, "err %d", err);
+	EXPECT("exit_after_refresh", !err && f.function, "err %d", err);
 	ms_symbolizer_free(s);
 	err = ms_maps_read(child, &m);
-	CHECK("exit_maps_esrch", err == -ESRCH && m.n == 0, "err %d", err);
+	EXPECT("exit_maps_esrch", err == -ESRCH && m.n == 0, "err %d", err);
 }
 
 /* A zombie has no address space left: nothing to snapshot. */
@@ -287,12 +274,12 @@ static void test_zombie(void)
 	/* Wait for the exit without reaping. */
 	waitid(P_PID, child, &si, WEXITED | WNOWAIT);
 	s = ms_symbolizer_new(child);
-	CHECK("zombie_esrch", !s && errno == ESRCH, "s %p errno %d",
-	      (void *)s, errno);
+	EXPECT("zombie_esrch", !s && errno == ESRCH, "s %p errno %d",
+	       (void *)s, errno);
 	ms_symbolizer_free(s);
 	waitpid(child, NULL, 0);
 	s = ms_symbolizer_new(child);
-	CHECK("reaped_esrch", !s && errno == ESRCH, "errno %d", errno);
+	EXPECT("reaped_esrch", !s && errno == ESRCH, "errno %d", errno);
 	ms_symbolizer_free(s);
 }
 
@@ -318,7 +305,7 @@ int main(void)
 	test_dlopen();
 	test_after_exit();
 	test_zombie();
-	CHECK("no_fd_leak", count_fds() == fds, "%d fds open, %d at start",
-	      count_fds(), fds);
-	return failures ? 1 : 0;
+	EXPECT("no_fd_leak", count_fds() == fds, "%d fds open, %d at start",
+	       count_fds(), fds);
+	return failed ? 1 : 0;
 }

@@ -4,30 +4,11 @@
  * Prints "PASS name" or "FAIL name: why" per case, "SKIP name: why" where
  * the machine does not keep time by the TSC. Exits 1 if a case failed. */
 #include "probe/tsc_clock.h"
+#include "check.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-
-static int failed;
-
-__attribute__((format(printf, 3, 4)))
-static void check(const char *name, int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		printf("PASS %s\n", name);
-		return;
-	}
-	failed++;
-	printf("FAIL %s: ", name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
 
 static uint64_t mono_ns(void)
 {
@@ -47,25 +28,25 @@ static void synthetic(void)
 	a = ms_tsc_clock_ns(&c, 2501000000ull);
 	b = ms_tsc_clock_ns(&c, 2501000000ull + 2500);
 	early = ms_tsc_clock_ns(&c, 1000000 + 250);
-	check("fit_rate", c.ns_per_tick > 0.3999 && c.ns_per_tick < 0.4001, "ns/tick %f", c.ns_per_tick);
-	check("at_the_anchor", a == 6000000000ull, "%llu", (unsigned long long)a);
-	check("after_the_anchor", b == 6000001000ull, "%llu", (unsigned long long)b);
+	EXPECT("fit_rate", c.ns_per_tick > 0.3999 && c.ns_per_tick < 0.4001, "ns/tick %f", c.ns_per_tick);
+	EXPECT("at_the_anchor", a == 6000000000ull, "%llu", (unsigned long long)a);
+	EXPECT("after_the_anchor", b == 6000001000ull, "%llu", (unsigned long long)b);
 	/* a reading older than the newest pair (records drained after it) */
-	check("before_the_anchor", early == 5000000100ull, "%llu", (unsigned long long)early);
-	check("before_time_zero", ms_tsc_clock_ns(&c, 0) < 5000000000ull, "no wrap below 0");
+	EXPECT("before_the_anchor", early == 5000000100ull, "%llu", (unsigned long long)early);
+	EXPECT("before_time_zero", ms_tsc_clock_ns(&c, 0) < 5000000000ull, "no wrap below 0");
 	/* uncalibrated: the time of the call */
 	{
 		struct ms_tsc_clock none = { 0 };
 		uint64_t before = mono_ns(), t = ms_tsc_clock_ns(&none, 12345), after = mono_ns();
 
-		check("uncalibrated_is_now", !ms_tsc_clock_ok(&none) && t >= before && t <= after,
-		      "%llu not in [%llu, %llu]", (unsigned long long)t, (unsigned long long)before,
-		      (unsigned long long)after);
+		EXPECT("uncalibrated_is_now", !ms_tsc_clock_ok(&none) && t >= before && t <= after,
+		       "%llu not in [%llu, %llu]", (unsigned long long)t, (unsigned long long)before,
+		       (unsigned long long)after);
 	}
 	/* a pair that does not move on keeps the old rate */
 	ms_tsc_clock_fit(&c, 10, 10, 10, 10);
-	check("degenerate_pair_keeps_rate", c.ns_per_tick > 0.3999 && c.ns_per_tick < 0.4001, "ns/tick %f",
-	      c.ns_per_tick);
+	EXPECT("degenerate_pair_keeps_rate", c.ns_per_tick > 0.3999 && c.ns_per_tick < 0.4001, "ns/tick %f",
+	       c.ns_per_tick);
 }
 
 /* The real clock: a TSC reading converted lands within a few microseconds
@@ -82,7 +63,7 @@ static void live(void)
 		return;
 	}
 	rc = ms_tsc_clock_init(&c);
-	check("tsc_init", rc == 0, "rc %d", rc);
+	EXPECT("tsc_init", rc == 0, "rc %d", rc);
 	if (rc)
 		return;
 	for (i = 0; i < 60; i++) {
@@ -95,7 +76,7 @@ static void live(void)
 		nanosleep(&pause, NULL); /* 1.2 s in all: refits every 100 ms */
 		ms_tsc_clock_anchor(&c);
 	}
-	check("tsc_live_within_5us", worst < 5000, "worst %lld ns outside clock_gettime", (long long)worst);
+	EXPECT("tsc_live_within_5us", worst < 5000, "worst %lld ns outside clock_gettime", (long long)worst);
 }
 
 int main(void)
