@@ -8,13 +8,15 @@
 #include <string.h>
 #include <unistd.h>
 #include "elf/elf_syms.h"
+#include "proc/privilege.h"
+#include "proc/spawn.h"
 #include "proc/target.h"
 #include "trace/session.h"
 
 int ms_session_check_privilege(void)
 {
 	char why[256];
-	int err = ms_check_privilege(why, sizeof(why));
+	int err = ms_privilege_check(why, sizeof(why));
 
 	if (err)
 		fprintf(stderr, "memscope-trace: insufficient privilege: run as root or grant %s\n", why);
@@ -61,7 +63,7 @@ static int find_cmd(struct session *s)
 {
 	const char *why = NULL;
 	const char *cmd = s->o->cmd[0];
-	int err = ms_resolve_cmd(cmd, s->exe, sizeof(s->exe));
+	int err = ms_spawn_resolve(cmd, s->exe, sizeof(s->exe));
 
 	if (err) {
 		fprintf(stderr, "memscope-trace: cannot execute %s: %s\n", cmd, strerror(-err));

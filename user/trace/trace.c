@@ -17,7 +17,7 @@
 #include "elf/symbolize.h"
 #include "probe/consumer.h"
 #include "probe/loader.h"
-#include "proc/target.h"
+#include "proc/spawn.h"
 #include "registry/registry.h"
 #include "trace/session.h"
 #include "trace/trace.h"
