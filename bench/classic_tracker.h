@@ -10,8 +10,8 @@
  * CLASSIC_TRACK_VAR(v) is a drop-in alternative to TRACK_VAR(v). The table
  * is static and fixed-size (open addressing, linear probing); when it is full
  * new variables are counted in classic_dropped and not stored. */
-#ifndef MEMSCOPE_BENCH_CLASSIC_TRACKER_H
-#define MEMSCOPE_BENCH_CLASSIC_TRACKER_H
+#ifndef MS_BENCH_CLASSIC_TRACKER_H
+#define MS_BENCH_CLASSIC_TRACKER_H
 
 #include <pthread.h>
 #include <stdint.h>
@@ -84,4 +84,4 @@ static inline uint64_t classic_value(const void *p, unsigned long n)
 	classic_track(#v, &(v), sizeof(v), classic_value(&(v), sizeof(v)),     \
 		      __FILE__, __LINE__)
 
-#endif /* MEMSCOPE_BENCH_CLASSIC_TRACKER_H */
+#endif /* MS_BENCH_CLASSIC_TRACKER_H */

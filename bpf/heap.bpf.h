@@ -3,8 +3,8 @@
  *
  * The live-block map is the truth about what is allocated now; records are
  * streamed in full mode, folded into per-site counters in fast mode. */
-#ifndef MEMSCOPE_HEAP_BPF_H
-#define MEMSCOPE_HEAP_BPF_H
+#ifndef MS_BPF_HEAP_BPF_H
+#define MS_BPF_HEAP_BPF_H
 
 #include "state.bpf.h"
 
@@ -319,4 +319,4 @@ static __always_inline void heap_realloc(void *ctx, struct ms_thread *t, __u64 p
 	rb_submit(e, sizeof(*e));
 }
 
-#endif /* MEMSCOPE_HEAP_BPF_H */
+#endif /* MS_BPF_HEAP_BPF_H */

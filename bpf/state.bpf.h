@@ -1,8 +1,8 @@
 /* state.bpf.h - maps, per-thread state and record emission shared by the
  * memscope BPF programs. Nothing here ever waits: a full ring buffer or a
  * full map drops and counts, and the target carries on. */
-#ifndef MEMSCOPE_STATE_BPF_H
-#define MEMSCOPE_STATE_BPF_H
+#ifndef MS_BPF_STATE_BPF_H
+#define MS_BPF_STATE_BPF_H
 
 #include "memscope_events.h"
 
@@ -392,4 +392,4 @@ static __always_inline int site_first_t(struct ms_thread *t, __u64 pid_tgid, __u
 	return first;
 }
 
-#endif /* MEMSCOPE_STATE_BPF_H */
+#endif /* MS_BPF_STATE_BPF_H */

@@ -8,8 +8,8 @@
  * Same spec format, so the
  * semantics (constants, registers, register + offset dereferences, sign
  * and width) are libbpf's. */
-#ifndef MEMSCOPE_USDT_ARGS_BPF_H
-#define MEMSCOPE_USDT_ARGS_BPF_H
+#ifndef MS_BPF_USDT_ARGS_BPF_H
+#define MS_BPF_USDT_ARGS_BPF_H
 
 #include <bpf/usdt.bpf.h>
 

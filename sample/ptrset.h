@@ -30,8 +30,8 @@
  * interval that needs thousands of live samples hashing to one group; in
  * practice it means gigabytes of sampled heap or a pathological interval.
  */
-#ifndef MEMSCOPE_SAMPLE_PTRSET_H
-#define MEMSCOPE_SAMPLE_PTRSET_H
+#ifndef MS_SAMPLE_PTRSET_H
+#define MS_SAMPLE_PTRSET_H
 
 #include <stdint.h>
 
@@ -68,4 +68,4 @@ int ptrset_insert(uintptr_t p);
  * otherwise. Lock-free, async-signal-safe, no allocation. */
 int ptrset_remove(uintptr_t p);
 
-#endif /* MEMSCOPE_SAMPLE_PTRSET_H */
+#endif /* MS_SAMPLE_PTRSET_H */

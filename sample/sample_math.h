@@ -7,8 +7,8 @@
  * runs on the sampling slow path (about once per R bytes allocated per
  * thread), never on the interposition fast path. Accuracy is a few ulp,
  * far below the statistical noise of sampling. */
-#ifndef MEMSCOPE_SAMPLE_MATH_H
-#define MEMSCOPE_SAMPLE_MATH_H
+#ifndef MS_SAMPLE_SAMPLE_MATH_H
+#define MS_SAMPLE_SAMPLE_MATH_H
 
 #include <stdint.h>
 #include <string.h>
@@ -99,4 +99,4 @@ static inline double ms_neg_expm1(double x)
 	return sum;
 }
 
-#endif /* MEMSCOPE_SAMPLE_MATH_H */
+#endif /* MS_SAMPLE_SAMPLE_MATH_H */

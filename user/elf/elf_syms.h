@@ -10,8 +10,8 @@
  * Every int function returns 0 (or a documented count/flag) on success and a
  * negative errno on failure, like libbpf.
  */
-#ifndef MEMSCOPE_ELF_SYMS_H
-#define MEMSCOPE_ELF_SYMS_H
+#ifndef MS_ELF_ELF_SYMS_H
+#define MS_ELF_ELF_SYMS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -97,4 +97,4 @@ int ms_elf_needs_path(const char *path, const char *needle);
 
 ssize_t ms_elf_read_vaddr(const char *path, uint64_t vaddr, void *buf, size_t len);
 
-#endif /* MEMSCOPE_ELF_SYMS_H */
+#endif /* MS_ELF_ELF_SYMS_H */

@@ -23,8 +23,8 @@
  * notrack jmp and x86_nops[9..11]), mov to %ss, and opcodes outside the
  * kernel's good_insns_64 table. Everything else is single-stepped.
  */
-#ifndef MEMSCOPE_PROBE_PLACE_H
-#define MEMSCOPE_PROBE_PLACE_H
+#ifndef MS_ELF_PROBE_PLACE_H
+#define MS_ELF_PROBE_PLACE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -111,4 +111,4 @@ int ms_probe_place_elf(struct ms_elf *e, const char *func,
 		       unsigned arg_regs_mask, struct ms_probe_place *out,
 		       struct ms_elf_func *fn_out);
 
-#endif /* MEMSCOPE_PROBE_PLACE_H */
+#endif /* MS_ELF_PROBE_PLACE_H */

@@ -16,8 +16,8 @@
  *
  * Not thread-safe: use one symbolizer per thread or a lock.
  */
-#ifndef MEMSCOPE_SYMBOLIZE_H
-#define MEMSCOPE_SYMBOLIZE_H
+#ifndef MS_ELF_SYMBOLIZE_H
+#define MS_ELF_SYMBOLIZE_H
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -60,4 +60,4 @@ int ms_symbolize(struct ms_symbolizer *s, uint64_t ip, struct ms_frame *out);
 /* Release everything, including all strings handed out. NULL is fine. */
 void ms_symbolizer_free(struct ms_symbolizer *s);
 
-#endif /* MEMSCOPE_SYMBOLIZE_H */
+#endif /* MS_ELF_SYMBOLIZE_H */

@@ -1,6 +1,6 @@
 /* bpfmaps.h - read the BPF aggregation maps (fast mode) into the registry. */
-#ifndef MS_BPFMAPS_H
-#define MS_BPFMAPS_H
+#ifndef MS_PROBE_BPFMAPS_H
+#define MS_PROBE_BPFMAPS_H
 
 #include "probe/loader.h"
 #include "registry/registry.h"

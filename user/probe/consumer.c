@@ -1,4 +1,4 @@
-/* ringbuf.c - see ringbuf.h. */
+/* consumer.c - see consumer.h. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,8 @@
-/* ringbuf.h - drain the BPF ring buffer into the registry. Each record's
+/* consumer.h - drain the BPF ring buffer into the registry. Each record's
  * stack id is resolved from the BPF stack map the first time it is seen,
  * while the map still holds it. */
-#ifndef MS_RINGBUF_H
-#define MS_RINGBUF_H
+#ifndef MS_PROBE_CONSUMER_H
+#define MS_PROBE_CONSUMER_H
 
 #include <stdint.h>
 #include "probe/loader.h"

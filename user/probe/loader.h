@@ -1,8 +1,8 @@
 /* loader.h - the BPF lifecycle: open -> configure -> load -> attach ->
  * destroy. Owns the skeleton and every link; nothing else touches libbpf
  * objects except ringbuf.c (records) and bpfmaps.c (map reads). */
-#ifndef MS_LOADER_H
-#define MS_LOADER_H
+#ifndef MS_PROBE_LOADER_H
+#define MS_PROBE_LOADER_H
 
 #include <stddef.h>
 #include <stdint.h>

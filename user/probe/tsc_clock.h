@@ -7,8 +7,8 @@
  * line through (TSC, CLOCK_MONOTONIC) pairs read here is the same clock to
  * well under a microsecond: the consumer takes a fresh pair at every drain
  * and refits the rate every 100 ms. */
-#ifndef MS_TSC_CLOCK_H
-#define MS_TSC_CLOCK_H
+#ifndef MS_PROBE_TSC_CLOCK_H
+#define MS_PROBE_TSC_CLOCK_H
 
 #include <stdint.h>
 

@@ -6,8 +6,8 @@
  * position of the ring record it is about to hand over, so both streams
  * reach the registry in one order: the ring's, with each TRACK_VAR where
  * its probe fell. No clocks are compared. */
-#ifndef MS_VARBUF_H
-#define MS_VARBUF_H
+#ifndef MS_PROBE_VARBUF_H
+#define MS_PROBE_VARBUF_H
 
 #include <stdint.h>
 #include "memscope_events.h"

@@ -9,8 +9,8 @@
  * The list is a snapshot: it goes stale when the process dlopen()s,
  * dlclose()s or exits, and reading it again is the only way to update it.
  */
-#ifndef MEMSCOPE_PROCMAPS_H
-#define MEMSCOPE_PROCMAPS_H
+#ifndef MS_PROC_PROCMAPS_H
+#define MS_PROC_PROCMAPS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -74,4 +74,4 @@ int ms_maps_from_vmas(const struct ms_vma *v, size_t n, const char *const *dirs,
 /* Free the modules and reset *m to empty. NULL is fine. */
 void ms_maps_free(struct ms_maps *m);
 
-#endif /* MEMSCOPE_PROCMAPS_H */
+#endif /* MS_PROC_PROCMAPS_H */

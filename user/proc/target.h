@@ -1,7 +1,7 @@
 /* target.h - facts about the traced process, read from /proc: whether it
  * can be traced, its executable, environment and mappings, its memory. */
-#ifndef MS_TARGET_H
-#define MS_TARGET_H
+#ifndef MS_PROC_TARGET_H
+#define MS_PROC_TARGET_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -5,8 +5,8 @@
  * No libbpf here: the registry consumes plain records, so tests and the
  * fuzzer replay synthetic streams into it. Report writers read it through
  * the const accessors at the end of this file. */
-#ifndef MS_REGISTRY_H
-#define MS_REGISTRY_H
+#ifndef MS_REGISTRY_REGISTRY_H
+#define MS_REGISTRY_REGISTRY_H
 
 #include <stddef.h>
 #include <stdint.h>

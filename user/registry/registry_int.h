@@ -1,8 +1,8 @@
 /* registry_int.h - the registry's private state, shared by registry.c
  * (records, strings, scopes, variables), registry_heap.c (blocks, sites,
  * errors) and registry_task.c (tasks). Not for report writers. */
-#ifndef MS_REGISTRY_INT_H
-#define MS_REGISTRY_INT_H
+#ifndef MS_REGISTRY_REGISTRY_INT_H
+#define MS_REGISTRY_REGISTRY_INT_H
 
 #include "registry/registry.h"
 #include "util/vec.h"

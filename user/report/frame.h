@@ -1,8 +1,8 @@
 /* frame.h - one resolved stack frame, as report writers print it. The
  * report core defines it; whoever resolves addresses (the symbolizer in
  * elf/, a test's fake) fills it in through ms_report_ctx.resolve. */
-#ifndef MS_FRAME_H
-#define MS_FRAME_H
+#ifndef MS_REPORT_FRAME_H
+#define MS_REPORT_FRAME_H
 
 #include <stdint.h>
 
@@ -17,4 +17,4 @@ struct ms_frame {
 	uint64_t offset;      /* ip - module bias: the ELF vaddr */
 };
 
-#endif /* MS_FRAME_H */
+#endif /* MS_REPORT_FRAME_H */

@@ -1,8 +1,8 @@
 /* report.h - what every report writer gets: the registry (read-only), a
  * way to turn addresses into frames, and facts about the session. Writers
  * never see libbpf or libdw. */
-#ifndef MS_REPORT_H
-#define MS_REPORT_H
+#ifndef MS_REPORT_REPORT_H
+#define MS_REPORT_REPORT_H
 
 #include <stdio.h>
 #include <sys/types.h>

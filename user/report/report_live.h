@@ -1,6 +1,6 @@
 /* report_live.h - views printed while tracing. */
-#ifndef MS_REPORT_LIVE_H
-#define MS_REPORT_LIVE_H
+#ifndef MS_REPORT_REPORT_LIVE_H
+#define MS_REPORT_REPORT_LIVE_H
 
 #include <stdio.h>
 #include "report/report.h"

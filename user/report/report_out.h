@@ -3,8 +3,8 @@
  * Like the JSON and text writers they read the registry through struct
  * ms_report_ctx (report.h) and only write to f; none of them closes f.
  * Each returns 0, or -1 if f reported a write error. */
-#ifndef MS_REPORT_OUT_H
-#define MS_REPORT_OUT_H
+#ifndef MS_REPORT_REPORT_OUT_H
+#define MS_REPORT_REPORT_OUT_H
 
 #include <stdio.h>
 #include "report/report.h"

@@ -1,7 +1,7 @@
 /* trace.h - one tracing session: validate, start or find the target,
  * load and attach, poll until a stop condition, detach, report. */
-#ifndef MS_TRACE_H
-#define MS_TRACE_H
+#ifndef MS_TRACE_TRACE_H
+#define MS_TRACE_TRACE_H
 
 #include <stdint.h>
 #include <sys/types.h>

@@ -2,8 +2,8 @@
  * u64 value. Used by the registry for live blocks, ids and strings: no
  * allocation per entry, linear probing, backward-shift deletion (no
  * tombstones, so a long trace with churn never degrades). */
-#ifndef MS_HASHMAP_H
-#define MS_HASHMAP_H
+#ifndef MS_UTIL_HASHMAP_H
+#define MS_UTIL_HASHMAP_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* json.h - a streaming JSON writer: constant memory whatever the report
  * size, strings escaped per RFC 8259 (control characters, quotes,
  * backslashes; invalid UTF-8 bytes become U+FFFD). */
-#ifndef MS_JSON_H
-#define MS_JSON_H
+#ifndef MS_UTIL_JSON_H
+#define MS_UTIL_JSON_H
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
 /* strtab.h - one arena for every string the registry keeps (names, types,
  * files, task names), deduplicated by content. A string is a uint32_t
  * offset; 0 means "none". */
-#ifndef MS_STRTAB_H
-#define MS_STRTAB_H
+#ifndef MS_UTIL_STRTAB_H
+#define MS_UTIL_STRTAB_H
 
 #include <stddef.h>
 #include <stdint.h>
