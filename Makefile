@@ -20,11 +20,11 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-CFLAGS_COMMON := -g -O2 -Wall -Wextra -Werror -std=gnu11 -Iinclude -Iuser -I$(OUTPUT) -MMD -MP
+CFLAGS_COMMON := -g -O2 -Wall -Wextra -Wshadow -Werror -std=gnu11 -Iinclude -Iuser -I$(OUTPUT) -MMD -MP
 CFLAGS  ?=
 LIBS    := -pthread -lm -ljson-c -lbpf -lelf -lz -ldw -lcapstone -lcap -Wl,--push-state,--no-as-needed -lstdc++ -Wl,--pop-state
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude \
-	      -I/usr/include/x86_64-linux-gnu -Wall -Werror -MMD -MP
+	      -I/usr/include/x86_64-linux-gnu -Wall -Wshadow -Werror -MMD -MP
 
 # user/ is one folder per stage (README "Layout"). The core - util, registry
 # and report - never includes libbpf, libdw or capstone: unit tests and the
@@ -55,7 +55,7 @@ all: $(OUTPUT)/memscope-trace $(EXAMPLES) $(TEST_PROGS) $(if $(wildcard sample/*
 # the opt-in sampling library (sampled mode), preloaded into a target
 $(SAMPLE_LIB): $(wildcard sample/*.c sample/*.h) include/memscope.h | $(OUTPUT)
 	$(call msg,LIB,$@)
-	$(Q)$(CC) -g -O2 -fPIC -shared -fno-omit-frame-pointer -fvisibility=hidden -ftls-model=initial-exec -Wall -Wextra -Werror \
+	$(Q)$(CC) -g -O2 -fPIC -shared -fno-omit-frame-pointer -fvisibility=hidden -ftls-model=initial-exec -Wall -Wextra -Wshadow -Werror \
 		-Iinclude -Isample $(wildcard sample/*.c) -o $@ -ldl -pthread
 
 # fuzzing: libFuzzer + ASan/UBSan over the registry and every report writer
@@ -100,7 +100,7 @@ $(OUTPUT)/memscope-trace: $(USER_OBJS) $(OUTPUT)/layers.ok
 	$(Q)$(CC) $(CFLAGS) $(USER_OBJS) $(LIBS) -o $@
 
 # examples: real programs a user can trace (frame pointers for cheap stacks)
-EX_CFLAGS := -g -O2 -fno-omit-frame-pointer -Wall -Wextra -Werror -Iinclude -pthread
+EX_CFLAGS := -g -O2 -fno-omit-frame-pointer -Wall -Wextra -Wshadow -Werror -Iinclude -pthread
 EX_LIBS_libuv_server := -luv
 $(OUTPUT)/examples/%: examples/%.c include/memscope.h | $(OUTPUT)/examples
 	$(call msg,EXAMPLE,$@)
@@ -118,13 +118,13 @@ $(OUTPUT)/tests/libplugin.so: tests/progs/plugin.c include/memscope.h | $(OUTPUT
 	$(Q)$(CC) $(EX_CFLAGS) -fPIC -shared $< -o $@
 $(OUTPUT)/tests/%: tests/progs/%.cpp include/memscope.h | $(OUTPUT)/tests
 	$(call msg,TESTPROG,$@)
-	$(Q)$(CXX) -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror -Iinclude -pthread $< -o $@
+	$(Q)$(CXX) -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wshadow -Werror -Iinclude -pthread $< -o $@
 
 # unit tests: no root, no BPF, under AddressSanitizer + UBSan
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 $(OUTPUT)/unit/%: tests/unit/%.c $(USER_SRCS) $(USER_HDRS) $(wildcard include/*.h) | $(OUTPUT)/unit
 	$(call msg,UNIT,$@)
-	$(Q)$(CC) -g -O1 -Wall -Wextra -Werror -std=gnu11 -Iinclude -Iuser $(SAN) $< \
+	$(Q)$(CC) -g -O1 -Wall -Wextra -Wshadow -Werror -std=gnu11 -Iinclude -Iuser $(SAN) $< \
 		$(UNIT_SRCS_$*) -o $@ $(UNIT_LIBS_$*)
 UNIT_SRCS_test_registry := $(CORE_SRCS)
 UNIT_LIBS_test_registry := -lm

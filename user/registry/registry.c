@@ -417,10 +417,10 @@ int ms_registry_consume(struct ms_registry *r, const void *raw, size_t len)
 		/* MEMSCOPE_SNAPSHOT(label) from the target */
 		const struct ms_ev_name *n = rec;
 		char label[MS_NAME_MAX];
-		size_t len = n->len < MS_NAME_MAX ? n->len : MS_NAME_MAX - 1;
+		size_t nl = n->len < MS_NAME_MAX ? n->len : MS_NAME_MAX - 1;
 
-		memcpy(label, n->text, len);
-		label[len] = 0;
+		memcpy(label, n->text, nl);
+		label[nl] = 0;
 		ms_registry_snapshot(r, h.ts_ns, label);
 		break;
 	}
