@@ -61,11 +61,11 @@ $(SAMPLE_LIB): $(wildcard sample/*.c sample/*.h) include/memscope.h | $(OUTPUT)
 # fuzzing: libFuzzer + ASan/UBSan over the registry and every report writer
 FUZZ_SRCS := $(wildcard tests/fuzz/*.c)
 FUZZ_TIME ?= 600
-$(OUTPUT)/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(USER_HDRS) $(wildcard include/*.h)
+$(OUTPUT)/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(USER_HDRS) $(wildcard include/*.h) $(HTML_PAGE)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(OUTPUT)/fuzz
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-Iinclude -Iuser $< $(CORE_SRCS) $(FUZZ_EXTRA_SRCS) -o $@ -lm
+		-Iinclude -Iuser -I$(OUTPUT) $< $(CORE_SRCS) $(FUZZ_EXTRA_SRCS) -o $@ -lm
 fuzz: $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
 	$(Q)for f in $^; do mkdir -p $(OUTPUT)/fuzz/corpus-$$(basename $$f); \
 		$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 $(OUTPUT)/fuzz/corpus-$$(basename $$f) tests/fuzz/corpus || exit 1; done
@@ -83,6 +83,14 @@ $(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# the HTML report's page, style and script, embedded in the tracer
+HTML_PAGE := $(OUTPUT)/html_page.h
+$(HTML_PAGE): scripts/embed.sh user/report/html/page.html user/report/html/page.css user/report/html/page.js | $(OUTPUT)
+	$(call msg,EMBED,$@)
+	$(Q)./scripts/embed.sh ms_page_html user/report/html/page.html ms_page_css user/report/html/page.css \
+		ms_page_js user/report/html/page.js > $@
+$(OUTPUT)/user/report/report_html.o: $(HTML_PAGE)
 
 # every user object may include the skeleton (probe/loader.c does)
 $(OUTPUT)/user/%.o: user/%.c $(OUTPUT)/memscope.skel.h
@@ -122,9 +130,9 @@ $(OUTPUT)/tests/%: tests/progs/%.cpp include/memscope.h | $(OUTPUT)/tests
 
 # unit tests: no root, no BPF, under AddressSanitizer + UBSan
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-$(OUTPUT)/unit/%: tests/unit/%.c $(USER_SRCS) $(USER_HDRS) $(wildcard include/*.h) | $(OUTPUT)/unit
+$(OUTPUT)/unit/%: tests/unit/%.c $(USER_SRCS) $(USER_HDRS) $(wildcard include/*.h) $(HTML_PAGE) | $(OUTPUT)/unit
 	$(call msg,UNIT,$@)
-	$(Q)$(CC) -g -O1 -Wall -Wextra -Wshadow -Werror -std=gnu11 -Iinclude -Iuser $(SAN) $< \
+	$(Q)$(CC) -g -O1 -Wall -Wextra -Wshadow -Werror -std=gnu11 -Iinclude -Iuser -I$(OUTPUT) $(SAN) $< \
 		$(UNIT_SRCS_$*) -o $@ $(UNIT_LIBS_$*)
 UNIT_SRCS_test_registry := $(CORE_SRCS)
 UNIT_LIBS_test_registry := -lm

@@ -221,10 +221,11 @@ def emitter():
     d = tempfile.mkdtemp(prefix="memscope-emit-")
     atexit.register(shutil.rmtree, d, True)
     out = os.path.join(d, "test_reports")
-    # the core the unit tests link (Makefile CORE_DIRS)
+    # the core the unit tests link (Makefile CORE_DIRS), and the page it embeds
     srcs = [os.path.join(ROOT, "tests", "unit", "test_reports.c")] + sorted(
         f for d in ("util", "registry", "report") for f in glob.glob(os.path.join(ROOT, "user", d, "*.c")))
-    subprocess.run([cc, "-O1", "-std=gnu11", "-Iinclude", "-Iuser"] + srcs + ["-o", out, "-lm"],
+    subprocess.run(["make", "-s", os.path.join(".output", "html_page.h")], cwd=ROOT, check=True)
+    subprocess.run([cc, "-O1", "-std=gnu11", "-Iinclude", "-Iuser", "-I.output"] + srcs + ["-o", out, "-lm"],
                    cwd=ROOT, check=True, capture_output=True)
     _emitter.append(out)
     return out
@@ -414,6 +415,83 @@ def test_folded_matches_json():
             if fn and fn.isprintable() and ";" not in fn and "\ufffd" not in fn:
                 assert got == fn, (got, fn)
         assert frames[0] == "main"
+    shutil.rmtree(d)
+
+
+PAGE = os.path.join(ROOT, "user", "report", "html")
+
+# Run in a Python that has Debian's python3-tinycss2 (the test runner's own
+# python3 may be another build): prints one line per parse error.
+CSS_CHECK = r"""
+import sys, tinycss2
+errors = []
+def walk(nodes, where):
+    for n in nodes:
+        if n.type == "error":
+            errors.append("%s:%s: %s" % (where, n.source_line, n.message))
+        elif n.type == "qualified-rule":
+            walk(tinycss2.parse_declaration_list(n.content), where)
+        elif n.type == "at-rule" and n.content is not None:
+            walk(tinycss2.parse_rule_list(n.content), where)
+        elif n.type == "declaration":
+            walk(n.value, where)
+        elif hasattr(n, "arguments"):
+            walk(n.arguments, where)
+        elif getattr(n, "content", None) and isinstance(n.content, list):
+            walk(n.content, where)
+with open(sys.argv[1], encoding="utf-8") as f:
+    rules = tinycss2.parse_stylesheet(f.read(), skip_comments=True, skip_whitespace=True)
+walk(rules, sys.argv[1])
+print("\n".join(errors))
+print("rules %d" % len(rules))
+"""
+
+
+def test_page_script_parses_and_is_what_the_page_runs():
+    """page.js is a real file, checked by node's parser, and the page runs
+    exactly it (embedded at build time, not a copy in C strings)."""
+    node = shutil.which("node") or shutil.which("nodejs")
+    if not node:
+        raise Skip("node not installed (Debian package `nodejs`)")
+    js = os.path.join(PAGE, "page.js")
+    p = subprocess.run([node, "--check", js], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    d, _ = emit()
+    with open(os.path.join(d, "report.html"), encoding="utf-8") as f:
+        page = f.read()
+    with open(js, encoding="utf-8") as f:
+        assert "<script>\n" + f.read() + "</script>" in page
+    # a syntax error is caught: the parser is really consulted
+    bad = os.path.join(d, "bad.js")
+    with open(bad, "w") as f:
+        f.write("function (] {")
+    assert subprocess.run([node, "--check", bad], capture_output=True).returncode != 0
+    shutil.rmtree(d)
+
+
+def test_page_style_parses_and_is_what_the_page_uses():
+    """page.css is a real file without a CSS parse error (tinycss2, at every
+    nesting level) and is the page's style element."""
+    for py in (sys.executable, "/usr/bin/python3"):
+        if subprocess.run([py, "-c", "import tinycss2"], capture_output=True).returncode == 0:
+            break
+    else:
+        raise Skip("tinycss2 not installed (Debian package `python3-tinycss2`)")
+    css = os.path.join(PAGE, "page.css")
+    p = subprocess.run([py, "-c", CSS_CHECK, css], capture_output=True, text=True, check=True)
+    *errors, count = p.stdout.splitlines()
+    assert [e for e in errors if e] == [], errors
+    assert int(count.split()[1]) > 50, count
+    d, _ = emit()
+    with open(os.path.join(d, "report.html"), encoding="utf-8") as f:
+        page = f.read()
+    with open(css, encoding="utf-8") as f:
+        assert "<style>\n" + f.read() + "</style>" in page
+    bad = os.path.join(d, "bad.css")
+    with open(bad, "w") as f:
+        f.write(".a{color:red;}\n.b{color:\"open string\n}\n")
+    p = subprocess.run([py, "-c", CSS_CHECK, bad], capture_output=True, text=True, check=True)
+    assert any(line.strip() and not line.startswith("rules") for line in p.stdout.splitlines()), p.stdout
     shutil.rmtree(d)
 
 
