@@ -305,6 +305,63 @@ def test_page_renders_without_errors_and_matches_json():
     shutil.rmtree(d)
 
 
+def page_data(path):
+    """The JSON in the page's data element."""
+    with open(path, encoding="utf-8") as f:
+        page = f.read()
+    start = page.index('<script type="application/json" id="data">') + len('<script type="application/json" id="data">')
+    return json.loads(page[start:page.index("</script>", start)])
+
+
+def test_page_data_is_the_json_reports():
+    """One writer per shape: every object the page shares with the JSON
+    report (target, summary, variables, tasks, blocks, sites, bad frees,
+    stacks, histograms, timeline) is the report's object, key for key; the
+    page only adds scope and task names and caps its lists."""
+    d, report = emit()
+    page = page_data(os.path.join(d, "report.html"))
+    frames = page["frames"]
+
+    def inline(o):  # the page's stacks are indices into its frame table
+        o = dict(o)
+        if "stack" in o:
+            o["stack"] = [frames[i] for i in o["stack"]]
+        return o
+
+    def shared(o, extra=("scope_name", "task_name")):
+        assert set(extra) <= set(o), (extra, o)
+        return inline({k: v for k, v in o.items() if k not in extra})
+
+    for key in ("version", "tool", "mode", "target", "stop_reason", "summary", "temporaries",
+                "memory_timeline", "size_histogram", "lifetime_histogram_ns"):
+        assert page[key] == report[key], key
+    assert list(page["summary"]) == list(report["summary"])  # same keys, same order
+    by_id = {v["id"]: v for v in report["variables"]}
+    assert page["variables"]["total"] == len(report["variables"]) == len(page["variables"]["rows"])
+    for v in page["variables"]["rows"]:
+        assert shared(v) == by_id[v["id"]], v
+    tasks = {t["id"]: t for t in report["tasks"]}
+    assert sorted(t["id"] for t in page["tasks"]["rows"]) == sorted(tasks)
+    for t in page["tasks"]["rows"]:
+        assert t == tasks[t["id"]], t
+    assert report["target"]["exited"] and page["live"]["rows"] == [] and page["live_sites"]["rows"] == []
+    blocks = {b["address"]: b for b in report["leaks"]}
+    assert page["leaks"]["total"] == len(blocks) == len(page["leaks"]["rows"])
+    for b in page["leaks"]["rows"]:
+        assert shared(b) == blocks[b["address"]], b
+    assert [shared(s, ("example",)) for s in page["leak_sites"]["rows"]] == report["leak_sites"]
+    for s in page["leak_sites"]["rows"]:
+        assert shared(s["example"]) == blocks[s["example"]["address"]]
+    for key in ("invalid_frees", "double_frees"):
+        assert page[key]["total"] == len(report[key]) > 0
+        assert [shared(f) for f in page[key]["rows"]] == report[key], key
+    # the names the page adds are the ones the ids stand for
+    scopes = {s["id"]: s["name"] for s in report["scopes"]}
+    for v in page["variables"]["rows"]:
+        assert v["scope_name"] == scopes.get(v["scope"]) and v["task_name"] == (tasks[v["task"]]["name"] if v["task"] else None)
+    shutil.rmtree(d)
+
+
 def test_leak_row_expands_to_symbolized_stack():
     d, report = emit()
     b = Browser()
@@ -447,52 +504,57 @@ print("rules %d" % len(rules))
 """
 
 
+def check_asset(name, open_tag, parse, broken):
+    """user/report/html/NAME passes `parse` (a list of error lines, empty
+    when the file parses), a broken one does not (the parser is really
+    consulted), and the page the writer makes holds the file verbatim
+    between open_tag and its closing tag (embedded at build time, not a
+    copy)."""
+    path = os.path.join(PAGE, name)
+    assert parse(path) == [], parse(path)
+    d, _ = emit()
+    try:
+        with open(os.path.join(d, "report.html"), encoding="utf-8") as f:
+            page = f.read()
+        with open(path, encoding="utf-8") as f:
+            assert "<%s>\n%s</%s>" % (open_tag, f.read(), open_tag) in page
+        bad = os.path.join(d, "broken-" + name)
+        with open(bad, "w") as f:
+            f.write(broken)
+        assert parse(bad) != []
+    finally:
+        shutil.rmtree(d)
+
+
 def test_page_script_parses_and_is_what_the_page_runs():
-    """page.js is a real file, checked by node's parser, and the page runs
-    exactly it (embedded at build time, not a copy in C strings)."""
+    """page.js is a real file, checked by node's parser."""
     node = shutil.which("node") or shutil.which("nodejs")
     if not node:
         raise Skip("node not installed (Debian package `nodejs`)")
-    js = os.path.join(PAGE, "page.js")
-    p = subprocess.run([node, "--check", js], capture_output=True, text=True)
-    assert p.returncode == 0, p.stderr
-    d, _ = emit()
-    with open(os.path.join(d, "report.html"), encoding="utf-8") as f:
-        page = f.read()
-    with open(js, encoding="utf-8") as f:
-        assert "<script>\n" + f.read() + "</script>" in page
-    # a syntax error is caught: the parser is really consulted
-    bad = os.path.join(d, "bad.js")
-    with open(bad, "w") as f:
-        f.write("function (] {")
-    assert subprocess.run([node, "--check", bad], capture_output=True).returncode != 0
-    shutil.rmtree(d)
+
+    def parse(path):
+        p = subprocess.run([node, "--check", path], capture_output=True, text=True)
+        return [] if p.returncode == 0 else p.stderr.splitlines() or ["exit %d" % p.returncode]
+    check_asset("page.js", "script", parse, "function (] {")
 
 
 def test_page_style_parses_and_is_what_the_page_uses():
-    """page.css is a real file without a CSS parse error (tinycss2, at every
-    nesting level) and is the page's style element."""
+    """page.css is a real file without a CSS parse error at any nesting
+    level (tinycss2)."""
     for py in (sys.executable, "/usr/bin/python3"):
         if subprocess.run([py, "-c", "import tinycss2"], capture_output=True).returncode == 0:
             break
     else:
         raise Skip("tinycss2 not installed (Debian package `python3-tinycss2`)")
-    css = os.path.join(PAGE, "page.css")
-    p = subprocess.run([py, "-c", CSS_CHECK, css], capture_output=True, text=True, check=True)
-    *errors, count = p.stdout.splitlines()
-    assert [e for e in errors if e] == [], errors
-    assert int(count.split()[1]) > 50, count
-    d, _ = emit()
-    with open(os.path.join(d, "report.html"), encoding="utf-8") as f:
-        page = f.read()
-    with open(css, encoding="utf-8") as f:
-        assert "<style>\n" + f.read() + "</style>" in page
-    bad = os.path.join(d, "bad.css")
-    with open(bad, "w") as f:
-        f.write(".a{color:red;}\n.b{color:\"open string\n}\n")
-    p = subprocess.run([py, "-c", CSS_CHECK, bad], capture_output=True, text=True, check=True)
-    assert any(line.strip() and not line.startswith("rules") for line in p.stdout.splitlines()), p.stdout
-    shutil.rmtree(d)
+
+    def parse(path):
+        out = subprocess.run([py, "-c", CSS_CHECK, path], capture_output=True, text=True, check=True)
+        *errors, count = out.stdout.splitlines()
+        assert count.startswith("rules "), out.stdout
+        return [e for e in errors if e]
+    check_asset("page.css", "style", parse, ".a{color:red;}\n.b{color:\"open string\n}\n")
+    with open(os.path.join(PAGE, "page.css"), encoding="utf-8") as f:
+        assert f.read().count("{") > 50  # the real style, not an empty file
 
 
 def tracer_has_html():

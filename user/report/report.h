@@ -37,13 +37,19 @@ int ms_report_stack(const struct ms_report_ctx *c, uint32_t pid, int32_t stack_i
  * C array seen by _Generic as "T *" shown as "T[n]". */
 const char *ms_report_type(const char *raw, uint64_t size, char *buf, size_t len);
 /* Groups of live blocks by allocation site, largest first. */
+#define MS_SITE_VARS 8
 struct ms_leak_site {
 	uint32_t pid;
 	int32_t stack_id;
 	uint64_t count, bytes;
 	const struct ms_block *example;
+	/* distinct names of the variables pointing into these blocks, in
+	 * block order, the first MS_SITE_VARS (registry strings) */
+	const char *vars[MS_SITE_VARS];
+	unsigned nvars;
 };
-/* Returns a malloc'ed array (caller frees) and its length in *n. */
+/* Returns a malloc'ed array (caller frees) and its length in *n. One pass
+ * over the blocks: O(blocks * MS_SITE_VARS). */
 struct ms_leak_site *ms_report_leak_sites(const struct ms_report_ctx *c, size_t *n);
 /* Relative time for reports: ts - start, or 0 for ts == 0. */
 static inline uint64_t ms_rel(const struct ms_report_ctx *c, uint64_t ts)

@@ -99,6 +99,21 @@ static int by_bytes(const void *a, const void *b)
 	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
 }
 
+/* Remember the name of the variable pointing into b, if new to the site. */
+static void site_var(const struct ms_report_ctx *c, struct ms_leak_site *ls, const struct ms_block *b)
+{
+	const struct ms_var *v = ms_registry_block_var(c->reg, b);
+	const char *nm = v ? ms_registry_str(c->reg, v->name) : NULL;
+	unsigned q;
+
+	if (!nm || ls->nvars == MS_SITE_VARS)
+		return;
+	for (q = 0; q < ls->nvars; q++)
+		if (!strcmp(ls->vars[q], nm))
+			return;
+	ls->vars[ls->nvars++] = nm;
+}
+
 struct ms_leak_site *ms_report_leak_sites(const struct ms_report_ctx *c, size_t *n)
 {
 	struct ms_hashmap idx = { 0 };
@@ -126,6 +141,7 @@ struct ms_leak_site *ms_report_leak_sites(const struct ms_report_ctx *c, size_t 
 		ls->bytes += b[i].size;
 		if (ls->example->var < 0 && b[i].var >= 0)
 			ls->example = &b[i];
+		site_var(c, ls, &b[i]);
 	}
 	ms_hm_free(&idx);
 	if (out.n)

@@ -13,16 +13,18 @@
  * the build's output folder): the template has a marker where each of the
  * style, the data and the script goes.
  *
- * Size: totals are exact, but lists are capped to their largest entries
- * (TOP_* below) and leaks are grouped by allocation site, so a trace with
- * 100,000 live blocks gives a page of a few MB at most. Frames are
- * interned: stacks are arrays of indices into one "frames" table. */
-#include <inttypes.h>
+ * The data is the JSON report's (report/shapes.c writes both): the same
+ * keys and objects, with what a page needs on top. Lists are capped to
+ * their largest entries (TOP_* below) as {"total": N, "rows": [...]};
+ * variables, blocks and bad frees also carry "scope_name" and "task_name";
+ * "sites" (every allocation site, freed or not) and "scope_tree" (scopes
+ * merged by call path) are the page's own; stacks are indices into one
+ * "frames" table. So a trace with 100,000 live blocks gives a page of a
+ * few MB at most, while the totals stay exact. */
 #include <stdlib.h>
 #include <string.h>
-#include "util/json.h"
 #include "report/report_out.h"
-#include "util/vec.h"
+#include "report/shapes.h"
 #include "html_page.h"
 
 #define TOP_SITES 500       /* allocation sites, by bytes allocated */
@@ -31,15 +33,13 @@
 #define TOP_VARS 1000       /* largest variables */
 #define TOP_TASKS 2000      /* tasks, by bytes allocated */
 #define TOP_SCOPE_NODES 5000 /* scope-tree nodes, by bytes allocated */
-#define TOP_BAD 500         /* invalid and double frees */
-#define STACK_FRAMES 32     /* frames per stack */
-#define SITE_VARS 8         /* variable names listed per leak site */
+#define TOP_BAD 500         /* invalid and double frees, each */
 
 struct html {
 	struct ms_json j;
+	struct ms_shape s;
 	const struct ms_report_ctx *c;
-	struct ms_hashmap frame_idx; /* (pid, ip) -> index into frames */
-	MS_VEC(struct ms_frame) frames;
+	struct ms_frame_table frames;
 	struct ms_hashmap task_idx;  /* (pid, task id) -> index into tasks */
 };
 
@@ -64,169 +64,19 @@ static void sort_ranks(struct rank *r, size_t n)
 		qsort(r, n, sizeof(*r), by_key_desc);
 }
 
-static void rel_or_null(struct html *h, uint64_t ts)
+/* The page's keys after a shared object's: the scope's and the task's
+ * names, which the page shows where the JSON report gives ids. */
+static void names_json(struct html *h, uint32_t pid, uint64_t scope, uint64_t task)
 {
-	if (ts)
-		ms_json_u64(&h->j, ms_rel(h->c, ts));
-	else
-		ms_json_null(&h->j);
-}
-
-static const char *scope_name(struct html *h, uint64_t id)
-{
-	const struct ms_scope *s = ms_registry_scope(h->c->reg, id);
-
-	return s ? ms_registry_str(h->c->reg, s->name) : NULL;
-}
-
-static const char *task_name(struct html *h, uint32_t pid, uint64_t id)
-{
+	const struct ms_scope *s = ms_registry_scope(h->c->reg, scope);
 	size_t n;
 	const struct ms_task *t = ms_registry_tasks(h->c->reg, &n);
-	uint64_t *i = id ? ms_hm_get(&h->task_idx, pid, id) : NULL;
+	uint64_t *i = task ? ms_hm_get(&h->task_idx, pid, task) : NULL;
 
-	return i && *i < n ? ms_registry_str(h->c->reg, t[*i].name) : NULL;
-}
-
-/* A stack as indices into the frame table; new frames are added to it.
- * On ENOMEM a frame is left out rather than the report lost. */
-static void stack_json(struct html *h, uint32_t pid, int32_t stack_id, uint64_t caller)
-{
-	struct ms_frame fr[STACK_FRAMES];
-	int n = ms_report_stack(h->c, pid, stack_id, caller, fr, STACK_FRAMES), i;
-
-	ms_json_arr(&h->j);
-	for (i = 0; i < n; i++) {
-		uint64_t *k = ms_hm_get(&h->frame_idx, pid, fr[i].ip);
-
-		if (!k) {
-			struct ms_frame *slot;
-
-			if (MS_VEC_RESERVE(h->frames, 1) ||
-			    ms_hm_put(&h->frame_idx, pid, fr[i].ip, h->frames.n) ||
-			    MS_VEC_PUSH(h->frames, slot))
-				continue;
-			*slot = fr[i];
-			k = ms_hm_get(&h->frame_idx, pid, fr[i].ip);
-		}
-		ms_json_u64(&h->j, *k);
-	}
-	ms_json_end_arr(&h->j);
-}
-
-static void frames_json(struct html *h)
-{
-	struct ms_json *j = &h->j;
-	size_t i;
-
-	ms_json_key(j, "frames");
-	ms_json_arr(j);
-	for (i = 0; i < h->frames.n; i++) {
-		const struct ms_frame *f = &h->frames.v[i];
-
-		ms_json_obj(j);
-		ms_json_key(j, "function"); ms_json_str(j, f->function);
-		ms_json_key(j, "file"); ms_json_str(j, f->file);
-		ms_json_key(j, "line"); ms_json_u64(j, f->line > 0 ? (uint64_t)f->line : 0);
-		ms_json_key(j, "module"); ms_json_str(j, f->module);
-		ms_json_key(j, "offset"); ms_json_hex(j, f->offset);
-		ms_json_key(j, "ip"); ms_json_hex(j, f->ip);
-		ms_json_end_obj(j);
-	}
-	ms_json_end_arr(j);
-}
-
-static void meta_json(struct html *h)
-{
-	const struct ms_report_ctx *c = h->c;
-	struct ms_json *j = &h->j;
-
-	ms_json_key(j, "meta");
-	ms_json_obj(j);
-	ms_json_key(j, "tool"); ms_json_str(j, "memscope-trace");
-	ms_json_key(j, "exe"); ms_json_str(j, c->exe);
-	ms_json_key(j, "pid"); ms_json_u64(j, (uint64_t)c->pid);
-	ms_json_key(j, "mode"); ms_json_str(j, c->mode);
-	ms_json_key(j, "stop_reason"); ms_json_str(j, c->stop_reason);
-	ms_json_key(j, "traced_from_start"); ms_json_bool(j, c->from_start);
-	ms_json_key(j, "exited"); ms_json_bool(j, c->target_exited);
-	ms_json_key(j, "exit_code");
-	if (c->target_exited && (c->exit_status & 0x7f) == 0)
-		ms_json_u64(j, (uint64_t)((c->exit_status >> 8) & 0xff));
-	else
-		ms_json_null(j);
-	ms_json_key(j, "signal");
-	if (c->target_exited && (c->exit_status & 0x7f))
-		ms_json_u64(j, (uint64_t)(c->exit_status & 0x7f));
-	else
-		ms_json_null(j);
-	ms_json_key(j, "duration_ns");
-	ms_json_u64(j, c->end_ns > c->start_ns ? c->end_ns - c->start_ns : 0);
-	ms_json_end_obj(j);
-}
-
-/* The same figures, under the same names, as the JSON report's summary:
- * the page's cards are checked against it. */
-static void summary_json(struct html *h)
-{
-	const struct ms_report_ctx *c = h->c;
-	const struct ms_summary *s = ms_registry_summary(c->reg);
-	struct ms_json *j = &h->j;
-	size_t nv, ns, nt, nb, i, dbl = 0;
-	const struct ms_bad_free *b = ms_registry_bad_frees(c->reg, &nb);
-
-	ms_registry_vars(c->reg, &nv);
-	ms_registry_scopes(c->reg, &ns);
-	ms_registry_tasks(c->reg, &nt);
-	for (i = 0; i < nb; i++)
-		dbl += b[i].is_double != 0;
-	ms_json_key(j, "summary");
-	ms_json_obj(j);
-	ms_json_key(j, "variables"); ms_json_u64(j, nv);
-	ms_json_key(j, "scopes"); ms_json_u64(j, ns);
-	ms_json_key(j, "tasks"); ms_json_u64(j, nt);
-	ms_json_key(j, "dropped_events"); ms_json_u64(j, c->stats[MS_STAT_DROPPED]);
-	ms_json_key(j, "events"); ms_json_u64(j, s->records);
-	ms_json_key(j, "allocs"); ms_json_u64(j, s->allocs);
-	ms_json_key(j, "frees"); ms_json_u64(j, s->frees);
-	ms_json_key(j, "alloc_bytes"); ms_json_u64(j, s->alloc_bytes);
-	ms_json_key(j, "freed_bytes"); ms_json_u64(j, s->freed_bytes);
-	ms_json_key(j, "live_allocs"); ms_json_u64(j, s->live_allocs);
-	ms_json_key(j, "live_bytes"); ms_json_u64(j, s->live_bytes);
-	ms_json_key(j, "peak_live_bytes"); ms_json_u64(j, s->peak_live_bytes);
-	ms_json_key(j, "peak_time_ns"); rel_or_null(h, s->peak_time_ns);
-	ms_json_key(j, "temporaries"); ms_json_u64(j, s->temporaries);
-	ms_json_key(j, "temporary_bytes"); ms_json_u64(j, s->temporary_bytes);
-	ms_json_key(j, "invalid_frees"); ms_json_u64(j, nb - dbl);
-	ms_json_key(j, "double_frees"); ms_json_u64(j, dbl);
-	ms_json_key(j, "unknown_frees"); ms_json_u64(j, s->unknown_frees);
-	ms_json_key(j, "missed_allocs"); ms_json_u64(j, s->missed_allocs);
-	ms_json_key(j, "untracked_allocs"); ms_json_u64(j, s->untracked_allocs);
-	ms_json_key(j, "live_map_full"); ms_json_u64(j, c->stats[MS_STAT_LIVE_FULL]);
-	ms_json_key(j, "stack_failures"); ms_json_u64(j, c->stats[MS_STAT_STACK_FAIL]);
-	ms_json_key(j, "unmatched_scope_exits"); ms_json_u64(j, s->unmatched_scope_exits);
-	ms_json_key(j, "string_faults"); ms_json_u64(j, s->string_faults);
-	ms_json_key(j, "bad_records"); ms_json_u64(j, s->bad_records);
-	ms_json_key(j, "snapshots"); ms_json_u64(j, s->snapshots);
-	ms_json_end_obj(j);
-}
-
-static void timeline_json(struct html *h)
-{
-	size_t n, i;
-	const struct ms_point *p = ms_registry_timeline(h->c->reg, &n);
-
-	/* At most MS_TIMELINE_MAX points: the registry halves its
-	 * resolution rather than grow. */
-	ms_json_key(&h->j, "timeline");
-	ms_json_arr(&h->j);
-	for (i = 0; i < n; i++) {
-		ms_json_arr(&h->j);
-		ms_json_u64(&h->j, ms_rel(h->c, p[i].ts_ns));
-		ms_json_u64(&h->j, p[i].live_bytes);
-		ms_json_end_arr(&h->j);
-	}
-	ms_json_end_arr(&h->j);
+	ms_json_key(&h->j, "scope_name");
+	ms_json_str(&h->j, s ? ms_registry_str(h->c->reg, s->name) : NULL);
+	ms_json_key(&h->j, "task_name");
+	ms_json_str(&h->j, i && *i < n ? ms_registry_str(h->c->reg, t[*i].name) : NULL);
 }
 
 /* Opens {"total": n, "rows": [ ; the caller writes the rows and closes. */
@@ -261,81 +111,16 @@ static void sites_json(struct html *h)
 		const struct ms_site *x = &s[r[i].i];
 
 		ms_json_obj(j);
-		ms_json_key(j, "allocs"); ms_json_u64(j, x->allocs);
-		ms_json_key(j, "alloc_bytes"); ms_json_u64(j, x->alloc_bytes);
-		ms_json_key(j, "frees"); ms_json_u64(j, x->frees);
-		ms_json_key(j, "freed_bytes"); ms_json_u64(j, x->freed_bytes);
+		ms_shape_traffic(&h->s, x->allocs, x->alloc_bytes, x->frees, x->freed_bytes);
 		ms_json_key(j, "live"); ms_json_u64(j, x->live);
 		ms_json_key(j, "live_bytes"); ms_json_u64(j, x->live_bytes);
 		ms_json_key(j, "temporaries"); ms_json_u64(j, x->temp);
 		ms_json_key(j, "pid"); ms_json_u64(j, x->pid);
-		ms_json_key(j, "stack"); stack_json(h, x->pid, x->stack_id, 0);
+		ms_json_key(j, "stack"); ms_shape_stack(&h->s, x->pid, x->stack_id, 0);
 		ms_json_end_obj(j);
 	}
 	list_end(h);
 	free(r);
-}
-
-static void vars_json(struct html *h)
-{
-	struct ms_json *j = &h->j;
-	size_t n, i;
-	const struct ms_var *v = ms_registry_vars(h->c->reg, &n);
-	struct rank *r = malloc((n ? n : 1) * sizeof(*r));
-	char tb[256];
-
-	for (i = 0; r && i < n; i++)
-		r[i] = (struct rank){ v[i].has_heap && v[i].heap_size > v[i].size ? v[i].heap_size : v[i].size, i };
-	if (r)
-		sort_ranks(r, n);
-	list_begin(h, "variables", n);
-	for (i = 0; r && i < n && i < TOP_VARS; i++) {
-		const struct ms_var *x = &v[r[i].i];
-		const struct ms_scope *s = ms_registry_scope(h->c->reg, x->scope);
-
-		ms_json_obj(j);
-		ms_json_key(j, "id"); ms_json_u64(j, x->id);
-		ms_json_key(j, "name"); ms_json_str(j, ms_registry_str(h->c->reg, x->name));
-		ms_json_key(j, "type");
-		ms_json_str(j, ms_report_type(ms_registry_str(h->c->reg, x->type), x->size, tb, sizeof(tb)));
-		ms_json_key(j, "size"); ms_json_u64(j, x->size);
-		ms_json_key(j, "address"); ms_json_hex(j, x->addr);
-		ms_json_key(j, "file"); ms_json_str(j, ms_registry_str(h->c->reg, x->file));
-		ms_json_key(j, "line"); ms_json_u64(j, x->line);
-		ms_json_key(j, "pid"); ms_json_u64(j, x->pid);
-		ms_json_key(j, "thread"); ms_json_u64(j, x->tid);
-		ms_json_key(j, "scope"); ms_json_str(j, s ? ms_registry_str(h->c->reg, s->name) : NULL);
-		ms_json_key(j, "task"); ms_json_u64(j, x->task);
-		ms_json_key(j, "task_name"); ms_json_str(j, task_name(h, x->pid, x->task));
-		ms_json_key(j, "first_seen_ns"); ms_json_u64(j, ms_rel(h->c, x->first_ns));
-		ms_json_key(j, "scope_exit_ns"); rel_or_null(h, s ? s->exit_ns : 0);
-		ms_json_key(j, "heap");
-		if (x->has_heap) {
-			ms_json_obj(j);
-			ms_json_key(j, "address"); ms_json_hex(j, x->heap_addr);
-			ms_json_key(j, "size"); ms_json_u64(j, x->heap_size);
-			ms_json_key(j, "freed_ns"); rel_or_null(h, x->heap_freed_ns);
-			ms_json_end_obj(j);
-		} else {
-			ms_json_null(j);
-		}
-		ms_json_end_obj(j);
-	}
-	list_end(h);
-	free(r);
-}
-
-/* ---- the page ---------------------------------------------------------- */
-
-/* Write template t up to `mark` and return what follows the mark (all of
- * t and its end if there is no such mark). */
-static const char *put_until(FILE *f, const char *t, const char *mark)
-{
-	const char *m = strstr(t, mark);
-	size_t n = m ? (size_t)(m - t) : strlen(t);
-
-	fwrite(t, 1, n, f);
-	return m ? m + strlen(mark) : t + n;
 }
 
 /* Scope tree: scopes merged by call path (parent node, name, file, line),
@@ -457,191 +242,129 @@ static void scope_tree_json(struct html *h)
 	ms_hm_free(&by_path);
 }
 
-static void tasks_json(struct html *h)
+static void vars_json(struct html *h)
 {
-	struct ms_json *j = &h->j;
 	size_t n, i;
-	uint32_t k;
-	const struct ms_task *t = ms_registry_tasks(h->c->reg, &n);
+	const struct ms_var *v = ms_registry_vars(h->c->reg, &n);
 	struct rank *r = malloc((n ? n : 1) * sizeof(*r));
 
+	for (i = 0; r && i < n; i++)
+		r[i] = (struct rank){ v[i].has_heap && v[i].heap_size > v[i].size ? v[i].heap_size : v[i].size, i };
+	if (r)
+		sort_ranks(r, n);
+	list_begin(h, "variables", n);
+	for (i = 0; r && i < n && i < TOP_VARS; i++) {
+		const struct ms_var *x = &v[r[i].i];
+
+		ms_json_obj(&h->j);
+		ms_shape_var(&h->s, x);
+		names_json(h, x->pid, x->scope, x->task);
+		ms_json_end_obj(&h->j);
+	}
+	list_end(h);
+	free(r);
+}
+
+static void tasks_json(struct html *h)
+{
+	size_t n, i;
+	const struct ms_task *t = ms_registry_tasks(h->c->reg, &n);
+	struct rank *r = malloc((n ? n : 1) * sizeof(*r));
+	struct ms_task_leaks tl;
+
+	ms_task_leaks_init(&tl, h->c);
 	for (i = 0; r && i < n; i++)
 		r[i] = (struct rank){ t[i].alloc_bytes, i };
 	if (r)
 		sort_ranks(r, n);
 	list_begin(h, "tasks", n);
 	for (i = 0; r && i < n && i < TOP_TASKS; i++) {
-		const struct ms_task *x = &t[r[i].i];
-
-		ms_json_obj(j);
-		ms_json_key(j, "id"); ms_json_u64(j, x->id);
-		ms_json_key(j, "name"); ms_json_str(j, ms_registry_str(h->c->reg, x->name));
-		ms_json_key(j, "parent"); ms_json_u64(j, x->parent);
-		ms_json_key(j, "pid"); ms_json_u64(j, x->pid);
-		ms_json_key(j, "threads");
-		ms_json_arr(j);
-		for (k = 0; k < x->nthreads && k < MS_TASK_THREADS; k++)
-			ms_json_u64(j, x->threads[k]);
-		ms_json_end_arr(j);
-		ms_json_key(j, "first_ns"); rel_or_null(h, x->first_ns);
-		ms_json_key(j, "last_ns"); rel_or_null(h, x->last_ns);
-		ms_json_key(j, "ended_ns"); rel_or_null(h, x->ended_ns);
-		ms_json_key(j, "allocs"); ms_json_u64(j, x->allocs);
-		ms_json_key(j, "alloc_bytes"); ms_json_u64(j, x->alloc_bytes);
-		ms_json_key(j, "frees"); ms_json_u64(j, x->frees);
-		ms_json_key(j, "freed_bytes"); ms_json_u64(j, x->freed_bytes);
-		ms_json_key(j, "peak_live_bytes"); ms_json_u64(j, x->peak_live_bytes);
-		ms_json_key(j, "live_bytes"); ms_json_u64(j, x->live_bytes);
-		ms_json_key(j, "variables"); ms_json_u64(j, x->nvars);
-		ms_json_end_obj(j);
+		ms_json_obj(&h->j);
+		ms_shape_task(&h->s, &t[r[i].i], &tl);
+		ms_json_end_obj(&h->j);
 	}
 	list_end(h);
+	ms_task_leaks_free(&tl);
 	free(r);
 }
 
-static void block_where(struct html *h, const struct ms_block *b)
+static void block_json(struct html *h, const struct ms_block *b)
 {
-	struct ms_json *j = &h->j;
-
-	ms_json_key(j, "address"); ms_json_hex(j, b->addr);
-	ms_json_key(j, "size"); ms_json_u64(j, b->size);
-	ms_json_key(j, "kind"); ms_json_str(j, ms_kind_name(b->kind));
-	ms_json_key(j, "pid"); ms_json_u64(j, b->pid);
-	ms_json_key(j, "thread"); ms_json_u64(j, b->tid);
-	ms_json_key(j, "scope"); ms_json_str(j, scope_name(h, b->scope));
-	ms_json_key(j, "task"); ms_json_u64(j, b->task);
-	ms_json_key(j, "task_name"); ms_json_str(j, task_name(h, b->pid, b->task));
-	ms_json_key(j, "allocated_ns"); ms_json_u64(j, ms_rel(h->c, b->ts_ns));
+	ms_json_obj(&h->j);
+	ms_shape_block(&h->s, b);
+	names_json(h, b->pid, b->scope, b->task);
+	ms_json_end_obj(&h->j);
 }
 
-/* Live blocks grouped by site (leaks if the target exited), and the
- * largest blocks, each pointing at its site row for the stack. */
+/* Live blocks grouped by site, with an example block each, and the
+ * largest blocks: leak_sites and leaks if the target exited, else
+ * live_sites and live (the other two are empty, as in the JSON report). */
 static void leaks_json(struct html *h)
 {
-	const struct ms_summary *sum = ms_registry_summary(h->c->reg);
-	struct ms_json *j = &h->j;
-	struct ms_hashmap site_row = { 0 };
-	size_t ns = 0, nb, i, k, q, nlive = 0;
+	int exited = h->c->target_exited;
+	size_t ns = 0, nb, i, nlive = 0;
 	struct ms_leak_site *ls = ms_report_leak_sites(h->c, &ns);
 	const struct ms_block *b = ms_registry_blocks(h->c->reg, &nb);
-	size_t shown = ns < TOP_LEAK_SITES ? ns : TOP_LEAK_SITES;
-	uint32_t (*names)[SITE_VARS] = calloc(shown ? shown : 1, sizeof(*names));
-	uint8_t *nnames = calloc(shown ? shown : 1, 1);
 	struct rank *top = malloc((nb ? nb : 1) * sizeof(*top));
 
-	for (i = 0; i < shown; i++)
-		ms_hm_put(&site_row, ls[i].pid, (uint32_t)ls[i].stack_id, i);
-	/* One pass over the live blocks for both the names per site and the
-	 * largest blocks: rescanning the blocks per site, as the JSON report
-	 * does for its few sites, would be quadratic here. */
-	for (k = 0; k < nb; k++) {
-		const struct ms_var *v;
-		uint64_t *row;
-
-		if (!b[k].used)
-			continue;
-		if (top)
-			top[nlive++] = (struct rank){ b[k].size, k };
-		v = ms_registry_block_var(h->c->reg, &b[k]);
-		row = v && names && nnames ? ms_hm_get(&site_row, b[k].pid, (uint32_t)b[k].stack_id) : NULL;
-		if (!row || nnames[*row] == SITE_VARS)
-			continue;
-		for (q = 0; q < nnames[*row] && names[*row][q] != v->name; q++)
-			;
-		if (q == nnames[*row])
-			names[*row][nnames[*row]++] = v->name;
+	list_begin(h, exited ? "leak_sites" : "live_sites", ns);
+	for (i = 0; i < ns && i < TOP_LEAK_SITES; i++) {
+		ms_json_obj(&h->j);
+		ms_shape_site(&h->s, &ls[i]);
+		ms_json_key(&h->j, "example");
+		block_json(h, ls[i].example);
+		ms_json_end_obj(&h->j);
 	}
-	ms_json_key(j, "leaks");
-	ms_json_obj(j);
-	ms_json_key(j, "kind"); ms_json_str(j, h->c->target_exited ? "leaks" : "live");
-	ms_json_key(j, "blocks"); ms_json_u64(j, sum->live_allocs);
-	ms_json_key(j, "bytes"); ms_json_u64(j, sum->live_bytes);
-	ms_json_key(j, "total"); ms_json_u64(j, ns);
-	ms_json_key(j, "rows");
-	ms_json_arr(j);
-	for (i = 0; i < shown; i++) {
-		ms_json_obj(j);
-		ms_json_key(j, "count"); ms_json_u64(j, ls[i].count);
-		ms_json_key(j, "bytes"); ms_json_u64(j, ls[i].bytes);
-		ms_json_key(j, "variables");
-		ms_json_arr(j);
-		for (q = 0; names && nnames && q < nnames[i]; q++)
-			ms_json_str(j, ms_registry_str(h->c->reg, names[i][q]));
-		ms_json_end_arr(j);
-		ms_json_key(j, "example");
-		ms_json_obj(j);
-		block_where(h, ls[i].example);
-		ms_json_end_obj(j);
-		ms_json_key(j, "stack"); stack_json(h, ls[i].pid, ls[i].stack_id, 0);
-		ms_json_end_obj(j);
-	}
-	ms_json_end_arr(j);
-	ms_json_end_obj(j);
+	list_end(h);
+	list_begin(h, exited ? "live_sites" : "leak_sites", 0);
+	list_end(h);
 
+	for (i = 0; top && i < nb; i++)
+		if (b[i].used)
+			top[nlive++] = (struct rank){ b[i].size, i };
 	if (top)
 		sort_ranks(top, nlive);
-	list_begin(h, "blocks", nlive);
-	for (i = 0; top && i < nlive && i < TOP_BLOCKS; i++) {
-		const struct ms_block *x = &b[top[i].i];
-		const struct ms_var *v = ms_registry_block_var(h->c->reg, x);
-		uint64_t *row = ms_hm_get(&site_row, x->pid, (uint32_t)x->stack_id);
-
-		ms_json_obj(j);
-		block_where(h, x);
-		ms_json_key(j, "variable"); ms_json_str(j, v ? ms_registry_str(h->c->reg, v->name) : NULL);
-		ms_json_key(j, "site"); ms_json_i64(j, row ? (int64_t)*row : -1);
-		ms_json_end_obj(j);
-	}
+	list_begin(h, exited ? "leaks" : "live", nlive);
+	for (i = 0; top && i < nlive && i < TOP_BLOCKS; i++)
+		block_json(h, &b[top[i].i]);
+	list_end(h);
+	list_begin(h, exited ? "live" : "leaks", 0);
 	list_end(h);
 	free(top);
-	free(names);
-	free(nnames);
 	free(ls);
-	ms_hm_free(&site_row);
 }
 
-static void bad_json(struct html *h)
+static void bad_json(struct html *h, const char *key, int dbl)
 {
-	struct ms_json *j = &h->j;
-	size_t n, i;
+	size_t n, i, total = 0, shown = 0;
 	const struct ms_bad_free *f = ms_registry_bad_frees(h->c->reg, &n);
 
-	list_begin(h, "bad_frees", n);
-	for (i = 0; i < n && i < TOP_BAD; i++) {
-		ms_json_obj(j);
-		ms_json_key(j, "double"); ms_json_bool(j, f[i].is_double);
-		ms_json_key(j, "address"); ms_json_hex(j, f[i].addr);
-		ms_json_key(j, "kind"); ms_json_str(j, ms_kind_name(f[i].kind));
-		ms_json_key(j, "pid"); ms_json_u64(j, f[i].pid);
-		ms_json_key(j, "thread"); ms_json_u64(j, f[i].tid);
-		ms_json_key(j, "scope"); ms_json_str(j, scope_name(h, f[i].scope));
-		ms_json_key(j, "task"); ms_json_u64(j, f[i].task);
-		ms_json_key(j, "task_name"); ms_json_str(j, task_name(h, f[i].pid, f[i].task));
-		ms_json_key(j, "time_ns"); ms_json_u64(j, ms_rel(h->c, f[i].ts_ns));
-		ms_json_key(j, "first_free_ns"); rel_or_null(h, f[i].is_double ? f[i].first_free_ns : 0);
-		ms_json_key(j, "stack"); stack_json(h, f[i].pid, f[i].stack_id, f[i].caller);
-		ms_json_end_obj(j);
+	for (i = 0; i < n; i++)
+		total += f[i].is_double == dbl;
+	list_begin(h, key, total);
+	for (i = 0; i < n && shown < TOP_BAD; i++) {
+		if (f[i].is_double != dbl)
+			continue;
+		ms_json_obj(&h->j);
+		ms_shape_bad_free(&h->s, &f[i]);
+		names_json(h, f[i].pid, f[i].scope, f[i].task);
+		ms_json_end_obj(&h->j);
+		shown++;
 	}
 	list_end(h);
 }
 
-/* Non-empty log2 buckets as [min, max, count]. */
-static void hist_json(struct html *h, const char *key, const uint64_t *b)
-{
-	int i;
+/* ---- the page ---------------------------------------------------------- */
 
-	ms_json_key(&h->j, key);
-	ms_json_arr(&h->j);
-	for (i = 0; i < MS_HIST_BUCKETS; i++) {
-		if (!b[i])
-			continue;
-		ms_json_arr(&h->j);
-		ms_json_u64(&h->j, i ? 1ull << (i - 1) : 0);
-		ms_json_u64(&h->j, i ? (1ull << i) - 1 : 0);
-		ms_json_u64(&h->j, b[i]);
-		ms_json_end_arr(&h->j);
-	}
-	ms_json_end_arr(&h->j);
+/* Write template t up to `mark` and return what follows the mark (all of
+ * t and its end if there is no such mark). */
+static const char *put_until(FILE *f, const char *t, const char *mark)
+{
+	const char *m = strstr(t, mark);
+	size_t n = m ? (size_t)(m - t) : strlen(t);
+
+	fwrite(t, 1, n, f);
+	return m ? m + strlen(mark) : t + n;
 }
 
 int ms_report_html(FILE *f, const struct ms_report_ctx *c)
@@ -653,6 +376,7 @@ int ms_report_html(FILE *f, const struct ms_report_ctx *c)
 
 	memset(&h, 0, sizeof(h));
 	h.c = c;
+	h.s = (struct ms_shape){ .j = &h.j, .c = c, .frames = &h.frames };
 	for (i = 0; i < nt; i++)
 		ms_hm_put(&h.task_idx, t[i].pid, t[i].id, i);
 	page = put_until(f, ms_page_html, "@@css@@");
@@ -660,25 +384,25 @@ int ms_report_html(FILE *f, const struct ms_report_ctx *c)
 	page = put_until(f, page, "@@data@@");
 	ms_json_init(&h.j, f, 0);
 	ms_json_obj(&h.j);
-	ms_json_key(&h.j, "version"); ms_json_u64(&h.j, 1);
-	meta_json(&h);
-	summary_json(&h);
-	timeline_json(&h);
+	ms_shape_head(&h.s);
+	ms_shape_summary(&h.s);
+	ms_shape_temporaries(&h.s);
+	ms_shape_timeline(&h.s);
 	leaks_json(&h);
 	sites_json(&h);
 	vars_json(&h);
 	scope_tree_json(&h);
 	tasks_json(&h);
-	bad_json(&h);
-	hist_json(&h, "size_hist", ms_registry_size_hist(c->reg));
-	hist_json(&h, "life_hist", ms_registry_lifetime_hist(c->reg));
-	frames_json(&h); /* last: the stacks above fill the table */
+	bad_json(&h, "invalid_frees", 0);
+	bad_json(&h, "double_frees", 1);
+	ms_shape_hist(&h.s, "size_histogram", ms_registry_size_hist(c->reg));
+	ms_shape_hist(&h.s, "lifetime_histogram_ns", ms_registry_lifetime_hist(c->reg));
+	ms_shape_frames(&h.s, "frames"); /* last: the stacks above fill the table */
 	ms_json_end_obj(&h.j);
 	page = put_until(f, page, "@@js@@");
 	fputs(ms_page_js, f);
 	fputs(page, f);
-	MS_VEC_FREE(h.frames);
-	ms_hm_free(&h.frame_idx);
+	ms_frame_table_free(&h.frames);
 	ms_hm_free(&h.task_idx);
 	return ferror(f) ? -1 : 0;
 }

@@ -13,7 +13,9 @@ window.addEventListener('error', function (e) {
   errBox.textContent = 'Report script error: ' + e.message;
 });
 var D = JSON.parse(document.getElementById('data').textContent);
-var S = D.summary, M = D.meta, FR = D.frames;
+/* D has the JSON report's keys and objects (README.md, "JSON report"); lists
+   are capped as {total, rows}; stacks are indices into D.frames. */
+var S = D.summary, TG = D.target, FR = D.frames;
 var SVGNS = 'http://www.w3.org/2000/svg';
 
 function h(tag, props, kids) {
@@ -184,10 +186,10 @@ function byteTicks(max) {
 
 /* ---- memory over time: step area chart with a hover cursor ---- */
 function memoryChart(host) {
-  var pts = D.timeline;
+  var pts = D.memory_timeline;
   if (!pts.length) { host.appendChild(h('p', { cls: 'muted', text: 'No heap activity recorded.' })); return; }
   var W = 1000, H = 260, L = 78, R = 16, T = 14, B = 28;
-  var t1 = Math.max(pts[pts.length - 1][0], M.duration_ns || 0, 1);
+  var t1 = Math.max(pts[pts.length - 1][0], S.duration_ns || 0, 1);
   var ymax = Math.max(S.peak_live_bytes || 0, 1);
   pts.forEach(function (p) { if (p[1] > ymax) ymax = p[1]; });
   var yt = byteTicks(ymax);
@@ -240,7 +242,7 @@ function memoryChart(host) {
 function histogram(host, id, buckets, fmt, what) {
   if (!buckets.length) { host.appendChild(h('p', { cls: 'muted', text: 'No ' + what + ' recorded.' })); return; }
   var W = 520, H = 220, L = 50, R = 8, T = 16, B = 46, max = 1;
-  buckets.forEach(function (b) { if (b[2] > max) max = b[2]; });
+  buckets.forEach(function (b) { if (b.count > max) max = b.count; });
   var bw = (W - L - R) / buckets.length;
   var svg = sv('svg', { id: id, class: 'chart', viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': what });
   ticks(max, 4).forEach(function (v) {
@@ -249,23 +251,23 @@ function histogram(host, id, buckets, fmt, what) {
     svg.appendChild(sv('text', { x: L - 5, y: Y + 4, 'text-anchor': 'end' }, num(v)));
   });
   buckets.forEach(function (b, i) {
-    var bh = Math.max(1.5, b[2] / max * (H - T - B)), X = L + i * bw; /* a bucket of 1 stays visible */
+    var bh = Math.max(1.5, b.count / max * (H - T - B)), X = L + i * bw; /* a bucket of 1 stays visible */
     svg.appendChild(tip(sv('rect', { class: 'bar', x: X + 1, y: H - B - bh, width: Math.max(1, bw - 2), height: bh }),
-      fmt(b[0]) + ' \u2013 ' + fmt(b[1]) + ': ' + num(b[2])));
+      fmt(b.min) + ' \u2013 ' + fmt(b.max) + ': ' + num(b.count)));
     var tx = X + bw / 2;
-    svg.appendChild(sv('text', { x: tx, y: H - B + 12, 'text-anchor': 'end', transform: 'rotate(-35 ' + tx + ' ' + (H - B + 12) + ')' }, '\u2265' + fmt(b[0])));
+    svg.appendChild(sv('text', { x: tx, y: H - B + 12, 'text-anchor': 'end', transform: 'rotate(-35 ' + tx + ' ' + (H - B + 12) + ')' }, '\u2265' + fmt(b.min)));
   });
   host.appendChild(svg);
 }
 
 /* ---- sections ---- */
 function header() {
-  var exe = M.exe || '(unknown program)';
+  var exe = TG.exe || '(unknown program)';
   document.title = 'memscope: ' + base(exe);
   $('title').textContent = 'memscope: ' + exe;
-  var how = M.exited ? (M.signal != null ? 'killed by signal ' + M.signal : 'exited with code ' + M.exit_code) : 'still running when the trace stopped';
-  $('meta').textContent = 'pid ' + M.pid + ' \u00b7 mode ' + orDash(M.mode) + ' \u00b7 ' + dur(M.duration_ns) +
-    ' \u00b7 stopped: ' + orDash(M.stop_reason) + ' \u00b7 target ' + how + ' \u00b7 ' + num(S.events) + ' events';
+  var how = TG.exited ? (TG.signal != null ? 'killed by signal ' + TG.signal : 'exited with code ' + TG.exit_code) : 'still running when the trace stopped';
+  $('meta').textContent = 'pid ' + TG.pid + ' \u00b7 mode ' + orDash(D.mode) + ' \u00b7 ' + dur(S.duration_ns) +
+    ' \u00b7 stopped: ' + orDash(D.stop_reason) + ' \u00b7 target ' + how + ' \u00b7 ' + num(S.events) + ' events';
 }
 
 function cards() {
@@ -274,13 +276,13 @@ function cards() {
     host.appendChild(h('div', { cls: 'card ' + (cls || ''), id: id, 'data-value': String(value), title: label + ': ' + num(value) }, [
       h('div', { cls: 'label', text: label }), h('div', { cls: 'value', text: shown }), h('div', { cls: 'sub', text: sub })]));
   }
-  var leaks = M.exited ? S.live_allocs : 0;
+  var leaks = TG.exited ? S.live_allocs : 0;
   card('card-allocs', 'allocations', S.allocs, num(S.allocs), bytes(S.alloc_bytes) + ' (' + num(S.alloc_bytes) + ' B) allocated');
-  card('card-frees', 'frees', S.frees, num(S.frees), bytes(S.freed_bytes) + ' freed; ' + num(S.temporaries) + ' temporaries');
+  card('card-frees', 'frees', S.frees, num(S.frees), bytes(S.freed_bytes) + ' freed; ' + num(D.temporaries.count) + ' temporaries');
   card('card-live', 'live memory', S.live_bytes, bytes(S.live_bytes), num(S.live_bytes) + ' B in ' + num(S.live_allocs) + ' blocks');
   card('card-peak', 'peak memory', S.peak_live_bytes, bytes(S.peak_live_bytes),
     num(S.peak_live_bytes) + ' B' + (S.peak_time_ns != null ? ' at ' + dur(S.peak_time_ns) : ''));
-  if (M.exited)
+  if (TG.exited)
     card('card-leaks', 'leaks', leaks, num(leaks), bytes(S.live_bytes) + ' (' + num(S.live_bytes) + ' B) never freed', leaks ? 'bad' : 'ok');
   else
     card('card-leaks', 'leaks', 0, '\u2013', 'target still running: ' + num(S.live_allocs) + ' blocks live, not counted as leaks');
@@ -289,15 +291,15 @@ function cards() {
   card('card-tasks', 'tasks', S.tasks, num(S.tasks), 'seen');
   card('card-dropped', 'dropped events', S.dropped_events, num(S.dropped_events),
     S.dropped_events ? 'ring buffer was full: figures are incomplete' : 'none: the trace is complete', S.dropped_events ? 'warn' : 'ok');
-  var bad = S.invalid_frees + S.double_frees;
-  card('card-errors', 'bad frees', bad, num(bad), num(S.double_frees) + ' double, ' + num(S.invalid_frees) + ' invalid', bad ? 'bad' : 'ok');
+  var bad = D.invalid_frees.total + D.double_frees.total;
+  card('card-errors', 'bad frees', bad, num(bad), num(D.double_frees.total) + ' double, ' + num(D.invalid_frees.total) + ' invalid', bad ? 'bad' : 'ok');
 }
 
 function leaksSection() {
-  var L = D.leaks, isLeak = L.kind === 'leaks';
+  var isLeak = TG.exited, L = isLeak ? D.leak_sites : D.live_sites, BL = isLeak ? D.leaks : D.live;
   $('leaks-title').textContent = isLeak ? 'Leaks' : 'Live blocks';
   $('leaks-note').textContent = (isLeak ? 'Blocks still allocated when the target exited: ' : 'Blocks live when the trace stopped (the target was still running, so these are not leaks): ') +
-    num(L.blocks) + ' blocks, ' + bytes(L.bytes) + ', from ' + num(L.total) + ' allocation sites. Click a row for its stack.';
+    num(S.live_allocs) + ' blocks, ' + bytes(S.live_bytes) + ', from ' + num(L.total) + ' allocation sites. Click a row for its stack.';
   var host = $('leaks');
   table(host, [
     { key: 'bytes', label: 'bytes', num: true, fmt: function (r) { return bytes(r.bytes); } },
@@ -313,7 +315,7 @@ function leaksSection() {
       var e = r.example;
       return h('div', null, [
         h('div', { cls: 'muted', text: 'e.g. ' + e.address + ', ' + num(e.size) + ' B, ' + e.kind + ', thread ' + e.thread +
-          ', scope ' + orDash(e.scope) + ', task ' + taskLabel(e.task, e.task_name) + ', allocated at ' + dur(e.allocated_ns) }),
+          ', scope ' + orDash(e.scope_name) + ', task ' + taskLabel(e.task, e.task_name) + ', allocated at ' + dur(e.allocated_ns) }),
         stackEl(r.stack)]);
     }
   });
@@ -325,18 +327,17 @@ function leaksSection() {
     { key: 'address', label: 'address', cls: 'code' },
     { key: 'kind', label: 'kind' },
     { key: 'variable', label: 'variable', fmt: function (r) { return orDash(r.variable); } },
-    { key: 'scope', label: 'scope', fmt: function (r) { return orDash(r.scope); } },
+    { key: 'scope_name', label: 'scope', fmt: function (r) { return orDash(r.scope_name); } },
     { key: 'task', label: 'task', fmt: function (r) { return taskLabel(r.task, r.task_name); } },
     { key: 'thread', label: 'thread', num: true },
     { key: 'allocated_ns', label: 'allocated at', num: true, fmt: function (r) { return dur(r.allocated_ns); } },
-    { key: 'fn', label: 'allocated in', cls: 'code', val: function (r) { return r.site >= 0 ? topFrame(L.rows[r.site].stack) : null; },
-      fmt: function (r) { return r.site >= 0 ? topFrame(L.rows[r.site].stack) : '\u2013'; } }
-  ], D.blocks.rows, {
+    { key: 'fn', label: 'allocated in', cls: 'code', val: function (r) { return topFrame(r.stack); }, fmt: function (r) { return topFrame(r.stack); } }
+  ], BL.rows, {
     id: 'table-blocks', sort: 'size',
-    filter: function (r) { return [r.address, r.kind, r.variable, r.scope, r.task_name].join(' '); },
-    detail: function (r) { return r.site >= 0 ? stackEl(L.rows[r.site].stack) : h('p', { cls: 'muted', text: 'stack: see the sites above (this site is not among those shown)' }); }
+    filter: function (r) { return [r.address, r.kind, r.variable, r.scope_name, r.task_name].join(' '); },
+    detail: function (r) { return stackEl(r.stack); }
   });
-  note = capNote(D.blocks.rows.length, D.blocks.total, 'live blocks');
+  note = capNote(BL.rows.length, BL.total, 'live blocks');
   if (note) bh.appendChild(note);
 }
 
@@ -367,7 +368,7 @@ function varsSection() {
     { key: 'size', label: 'size', num: true, fmt: function (r) { return num(r.size); } },
     { key: 'heap', label: 'heap block', num: true, val: function (r) { return r.heap ? r.heap.size : null; },
       fmt: function (r) { return r.heap ? bytes(r.heap.size) + (r.heap.freed_ns != null ? ' (freed at ' + dur(r.heap.freed_ns) + ')' : ' (live)') : '\u2013'; } },
-    { key: 'scope', label: 'scope', fmt: function (r) { return orDash(r.scope); } },
+    { key: 'scope_name', label: 'scope', fmt: function (r) { return orDash(r.scope_name); } },
     { key: 'task', label: 'task', fmt: function (r) { return taskLabel(r.task, r.task_name); } },
     { key: 'thread', label: 'thread', num: true },
     { key: 'where', label: 'declared at', cls: 'code', val: function (r) { return (r.file || '') + ':' + r.line; },
@@ -375,7 +376,7 @@ function varsSection() {
     { key: 'first_seen_ns', label: 'seen at', num: true, fmt: function (r) { return dur(r.first_seen_ns); } }
   ], V.rows, {
     id: 'table-vars', sort: 'heap',
-    filter: function (r) { return [r.name, r.type, r.scope, r.file, r.task_name].join(' '); },
+    filter: function (r) { return [r.name, r.type, r.scope_name, r.file, r.task_name].join(' '); },
     detail: function (r) {
       return h('div', { cls: 'muted', text: 'address ' + r.address + ', declared at ' + orDash(r.file) + ':' + r.line +
         (r.heap ? ', points into block ' + r.heap.address : '') + (r.scope_exit_ns != null ? ', scope left at ' + dur(r.scope_exit_ns) : '') });
@@ -441,7 +442,7 @@ function tasksSection() {
   if (!rows.length) { host.appendChild(h('p', { cls: 'muted', text: 'No tasks recorded (MEMSCOPE_TASK_*).' })); return; }
   /* timeline: one lane per task, by start time, a page of lanes at a time */
   var lanes = rows.filter(function (r) { return r.first_ns != null; }).sort(function (a, b) { return a.first_ns - b.first_ns || a.id - b.id; });
-  var per = 40, page = 0, t1 = Math.max(M.duration_ns || 0, 1);
+  var per = 40, page = 0, t1 = Math.max(S.duration_ns || 0, 1);
   lanes.forEach(function (r) { var e = r.ended_ns != null ? r.ended_ns : r.last_ns; if (e > t1) t1 = e; });
   var box = h('div'), tools = h('div', { cls: 'tools' }), info = h('span', { cls: 'muted' });
   var prev = h('button', { type: 'button', text: '\u2039 earlier' }), next = h('button', { type: 'button', text: 'later \u203a' });
@@ -492,24 +493,26 @@ function tasksSection() {
 }
 
 function errorsSection() {
-  var B = D.bad_frees, host = $('errors');
-  if (!B.rows.length) { host.appendChild(h('p', { cls: 'muted', text: 'None.' })); return; }
+  var host = $('errors'), I = D.invalid_frees, W = D.double_frees;
+  function tag(dbl) { return function (r) { r.double = dbl; return r; }; }
+  var rows = I.rows.map(tag(false)).concat(W.rows.map(tag(true)));
+  if (!rows.length) { host.appendChild(h('p', { cls: 'muted', text: 'None.' })); return; }
   table(host, [
     { key: 'double', label: 'error', val: function (r) { return r.double ? 1 : 0; }, fmt: function (r) { return h('span', { cls: 'tag bad', text: r.double ? 'double free' : 'invalid free' }); } },
     { key: 'address', label: 'address', cls: 'code' },
     { key: 'kind', label: 'by' },
     { key: 'time_ns', label: 'at', num: true, fmt: function (r) { return dur(r.time_ns); } },
     { key: 'thread', label: 'thread', num: true },
-    { key: 'scope', label: 'scope', fmt: function (r) { return orDash(r.scope); } },
+    { key: 'scope_name', label: 'scope', fmt: function (r) { return orDash(r.scope_name); } },
     { key: 'task', label: 'task', fmt: function (r) { return taskLabel(r.task, r.task_name); } },
     { key: 'fn', label: 'freed in', cls: 'code', val: function (r) { return topFrame(r.stack); }, fmt: function (r) { return topFrame(r.stack); } }
-  ], B.rows, {
+  ], rows, {
     id: 'table-bad', sort: 'time_ns', asc: true,
     detail: function (r) {
       return h('div', null, [r.first_free_ns != null ? h('div', { cls: 'muted', text: 'first freed at ' + dur(r.first_free_ns) }) : null, stackEl(r.stack)]);
     }
   });
-  var note = capNote(B.rows.length, B.total, 'bad frees');
+  var note = capNote(rows.length, I.total + W.total, 'bad frees');
   if (note) host.appendChild(note);
 }
 
@@ -522,7 +525,7 @@ varsSection();
 scopesSection();
 tasksSection();
 errorsSection();
-histogram($('size-hist'), 'chart-size-hist', D.size_hist, bytes, 'allocations');
-histogram($('life-hist'), 'chart-life-hist', D.life_hist, dur, 'frees');
+histogram($('size-hist'), 'chart-size-hist', D.size_histogram, bytes, 'allocations');
+histogram($('life-hist'), 'chart-life-hist', D.lifetime_histogram_ns, dur, 'frees');
 document.body.setAttribute('data-ready', '1');
 })();

@@ -1,0 +1,380 @@
+/* shapes.c - see shapes.h. The key order here is the order of the JSON
+ * report's keys (README.md, "JSON report"). */
+#include <string.h>
+#include "report/shapes.h"
+
+void ms_shape_time(struct ms_shape *s, uint64_t ts)
+{
+	if (ts)
+		ms_json_u64(s->j, ms_rel(s->c, ts));
+	else
+		ms_json_null(s->j);
+}
+
+void ms_shape_id(struct ms_shape *s, uint64_t id)
+{
+	if (id)
+		ms_json_u64(s->j, id);
+	else
+		ms_json_null(s->j);
+}
+
+void ms_shape_head(struct ms_shape *s)
+{
+	const struct ms_report_ctx *c = s->c;
+	struct ms_json *j = s->j;
+
+	ms_json_key(j, "version"); ms_json_u64(j, 1);
+	ms_json_key(j, "tool"); ms_json_str(j, "memscope-trace");
+	ms_json_key(j, "mode"); ms_json_str(j, c->mode);
+	ms_json_key(j, "target");
+	ms_json_obj(j);
+	ms_json_key(j, "pid"); ms_json_u64(j, (uint64_t)c->pid);
+	ms_json_key(j, "exe"); ms_json_str(j, c->exe);
+	ms_json_key(j, "traced_from_start"); ms_json_bool(j, c->from_start);
+	ms_json_key(j, "exited"); ms_json_bool(j, c->target_exited);
+	ms_json_key(j, "exit_code");
+	if (c->target_exited && (c->exit_status & 0x7f) == 0)
+		ms_json_u64(j, (uint64_t)((c->exit_status >> 8) & 0xff));
+	else
+		ms_json_null(j);
+	ms_json_key(j, "signal");
+	if (c->target_exited && (c->exit_status & 0x7f))
+		ms_json_u64(j, (uint64_t)(c->exit_status & 0x7f));
+	else
+		ms_json_null(j);
+	ms_json_end_obj(j);
+	ms_json_key(j, "stop_reason"); ms_json_str(j, c->stop_reason);
+}
+
+void ms_shape_summary(struct ms_shape *sh)
+{
+	const struct ms_report_ctx *c = sh->c;
+	const struct ms_summary *s = ms_registry_summary(c->reg);
+	struct ms_json *j = sh->j;
+	size_t nv, ns, nt;
+
+	ms_registry_vars(c->reg, &nv);
+	ms_registry_scopes(c->reg, &ns);
+	ms_registry_tasks(c->reg, &nt);
+	ms_json_key(j, "summary");
+	ms_json_obj(j);
+	ms_json_key(j, "variables"); ms_json_u64(j, nv);
+	ms_json_key(j, "scopes"); ms_json_u64(j, ns);
+	ms_json_key(j, "tasks"); ms_json_u64(j, nt);
+	ms_json_key(j, "dropped_events"); ms_json_u64(j, c->stats[MS_STAT_DROPPED]);
+	ms_json_key(j, "events"); ms_json_u64(j, s->records);
+	ms_json_key(j, "duration_ns"); ms_json_u64(j, c->end_ns > c->start_ns ? c->end_ns - c->start_ns : 0);
+	ms_json_key(j, "allocs"); ms_json_u64(j, s->allocs);
+	ms_json_key(j, "frees"); ms_json_u64(j, s->frees);
+	ms_json_key(j, "alloc_bytes"); ms_json_u64(j, s->alloc_bytes);
+	ms_json_key(j, "freed_bytes"); ms_json_u64(j, s->freed_bytes);
+	ms_json_key(j, "live_allocs"); ms_json_u64(j, s->live_allocs);
+	ms_json_key(j, "live_bytes"); ms_json_u64(j, s->live_bytes);
+	ms_json_key(j, "peak_live_bytes"); ms_json_u64(j, s->peak_live_bytes);
+	ms_json_key(j, "peak_time_ns"); ms_shape_time(sh, s->peak_time_ns);
+	ms_json_key(j, "unknown_frees"); ms_json_u64(j, s->unknown_frees);
+	ms_json_key(j, "missed_allocs"); ms_json_u64(j, s->missed_allocs);
+	ms_json_key(j, "untracked_allocs"); ms_json_u64(j, s->untracked_allocs);
+	ms_json_key(j, "live_map_full"); ms_json_u64(j, c->stats[MS_STAT_LIVE_FULL]);
+	ms_json_key(j, "stack_failures"); ms_json_u64(j, c->stats[MS_STAT_STACK_FAIL]);
+	ms_json_key(j, "probe_misses"); ms_json_u64(j, c->stats[MS_STAT_PROBE_MISSES]);
+	ms_json_key(j, "variables_via_ring"); ms_json_u64(j, c->stats[MS_STAT_VAR_RING]);
+	ms_json_key(j, "unmatched_scope_exits"); ms_json_u64(j, s->unmatched_scope_exits);
+	ms_json_key(j, "scope_overflow"); ms_json_u64(j, c->stats[MS_STAT_SCOPE_DEEP]);
+	ms_json_key(j, "string_faults"); ms_json_u64(j, s->string_faults);
+	ms_json_key(j, "bad_records"); ms_json_u64(j, s->bad_records);
+	ms_json_key(j, "snapshots"); ms_json_u64(j, s->snapshots);
+	ms_json_key(j, "folded_variables"); ms_json_u64(j, s->folded_vars);
+	ms_json_key(j, "folded_scopes"); ms_json_u64(j, s->folded_scopes);
+	ms_json_key(j, "folded_tasks"); ms_json_u64(j, s->folded_tasks);
+	ms_json_end_obj(j);
+}
+
+void ms_shape_temporaries(struct ms_shape *sh)
+{
+	const struct ms_summary *s = ms_registry_summary(sh->c->reg);
+	struct ms_json *j = sh->j;
+
+	ms_json_key(j, "temporaries");
+	ms_json_obj(j);
+	ms_json_key(j, "count"); ms_json_u64(j, s->temporaries);
+	ms_json_key(j, "bytes"); ms_json_u64(j, s->temporary_bytes);
+	ms_json_key(j, "threshold_ns"); ms_json_u64(j, 1000000);
+	ms_json_end_obj(j);
+}
+
+void ms_shape_timeline(struct ms_shape *s)
+{
+	size_t n, i;
+	const struct ms_point *p = ms_registry_timeline(s->c->reg, &n);
+
+	/* At most MS_TIMELINE_MAX points: the registry halves its
+	 * resolution rather than grow. */
+	ms_json_key(s->j, "memory_timeline");
+	ms_json_arr(s->j);
+	for (i = 0; i < n; i++) {
+		ms_json_arr(s->j);
+		ms_json_u64(s->j, ms_rel(s->c, p[i].ts_ns));
+		ms_json_u64(s->j, p[i].live_bytes);
+		ms_json_end_arr(s->j);
+	}
+	ms_json_end_arr(s->j);
+}
+
+void ms_shape_hist(struct ms_shape *s, const char *key, const uint64_t *h)
+{
+	struct ms_json *j = s->j;
+	int i;
+
+	ms_json_key(j, key);
+	ms_json_arr(j);
+	for (i = 0; i < MS_HIST_BUCKETS; i++) {
+		if (!h[i])
+			continue;
+		ms_json_obj(j);
+		/* bucket i holds values v with 2^(i-1) <= v < 2^i (0 for i=0) */
+		ms_json_key(j, "min"); ms_json_u64(j, i ? 1ull << (i - 1) : 0);
+		ms_json_key(j, "max"); ms_json_u64(j, i ? (i < 64 ? (1ull << i) - 1 : ~0ull) : 0);
+		ms_json_key(j, "count"); ms_json_u64(j, h[i]);
+		ms_json_end_obj(j);
+	}
+	ms_json_end_arr(j);
+}
+
+/* ---- stacks and frames ---------------------------------------------- */
+
+void ms_shape_frame(struct ms_shape *s, const struct ms_frame *f)
+{
+	struct ms_json *j = s->j;
+
+	ms_json_obj(j);
+	ms_json_key(j, "function"); ms_json_str(j, f->function);
+	ms_json_key(j, "file"); ms_json_str(j, f->file);
+	ms_json_key(j, "line");
+	if (f->line > 0)
+		ms_json_u64(j, (uint64_t)f->line);
+	else
+		ms_json_null(j);
+	ms_json_key(j, "module"); ms_json_str(j, f->module);
+	ms_json_key(j, "offset"); ms_json_hex(j, f->offset);
+	ms_json_key(j, "ip"); ms_json_hex(j, f->ip);
+	ms_json_end_obj(j);
+}
+
+/* Index of fr in the table, added if new; -1 when out of memory. */
+static int64_t intern(struct ms_frame_table *t, uint32_t pid, const struct ms_frame *fr)
+{
+	uint64_t *k = ms_hm_get(&t->idx, pid, fr->ip);
+	struct ms_frame *slot;
+
+	if (k)
+		return (int64_t)*k;
+	if (MS_VEC_RESERVE(t->v, 1) || ms_hm_put(&t->idx, pid, fr->ip, t->v.n) ||
+	    MS_VEC_PUSH(t->v, slot))
+		return -1;
+	*slot = *fr;
+	return (int64_t)(t->v.n - 1);
+}
+
+void ms_shape_stack(struct ms_shape *s, uint32_t pid, int32_t stack_id, uint64_t caller)
+{
+	struct ms_frame fr[MS_REPORT_MAX_FRAMES];
+	int n = ms_report_stack(s->c, pid, stack_id, caller, fr, MS_REPORT_MAX_FRAMES), i;
+
+	ms_json_arr(s->j);
+	for (i = 0; i < n; i++) {
+		int64_t k;
+
+		if (!s->frames) {
+			ms_shape_frame(s, &fr[i]);
+			continue;
+		}
+		k = intern(s->frames, pid, &fr[i]);
+		if (k >= 0)
+			ms_json_u64(s->j, (uint64_t)k);
+	}
+	ms_json_end_arr(s->j);
+}
+
+void ms_shape_frames(struct ms_shape *s, const char *key)
+{
+	size_t i;
+
+	ms_json_key(s->j, key);
+	ms_json_arr(s->j);
+	for (i = 0; s->frames && i < s->frames->v.n; i++)
+		ms_shape_frame(s, &s->frames->v.v[i]);
+	ms_json_end_arr(s->j);
+}
+
+void ms_frame_table_free(struct ms_frame_table *t)
+{
+	ms_hm_free(&t->idx);
+	MS_VEC_FREE(t->v);
+}
+
+/* ---- variables, tasks, blocks, sites, bad frees ----------------------- */
+
+void ms_shape_var(struct ms_shape *sh, const struct ms_var *v)
+{
+	const struct ms_registry *reg = sh->c->reg;
+	const struct ms_scope *s = ms_registry_scope(reg, v->scope);
+	struct ms_json *j = sh->j;
+	char tb[256];
+
+	ms_json_key(j, "id"); ms_json_u64(j, v->id);
+	ms_json_key(j, "name"); ms_json_str(j, ms_registry_str(reg, v->name));
+	ms_json_key(j, "type");
+	ms_json_str(j, ms_report_type(ms_registry_str(reg, v->type), v->size, tb, sizeof(tb)));
+	ms_json_key(j, "size"); ms_json_u64(j, v->size);
+	ms_json_key(j, "address"); ms_json_hex(j, v->addr);
+	ms_json_key(j, "value");
+	if (v->has_value)
+		ms_json_hex(j, v->value);
+	else
+		ms_json_null(j);
+	ms_json_key(j, "file"); ms_json_str(j, ms_registry_str(reg, v->file));
+	ms_json_key(j, "line"); ms_json_u64(j, v->line);
+	ms_json_key(j, "pid"); ms_json_u64(j, v->pid);
+	ms_json_key(j, "thread"); ms_json_u64(j, v->tid);
+	ms_json_key(j, "scope"); ms_shape_id(sh, v->scope);
+	ms_json_key(j, "task"); ms_shape_id(sh, v->task);
+	ms_json_key(j, "first_seen_ns"); ms_json_u64(j, ms_rel(sh->c, v->first_ns));
+	ms_json_key(j, "scope_exit_ns"); ms_shape_time(sh, s ? s->exit_ns : 0);
+	ms_json_key(j, "heap");
+	if (v->has_heap) {
+		ms_json_obj(j);
+		ms_json_key(j, "address"); ms_json_hex(j, v->heap_addr);
+		ms_json_key(j, "size"); ms_json_u64(j, v->heap_size);
+		ms_json_key(j, "freed_ns"); ms_shape_time(sh, v->heap_freed_ns);
+		ms_json_end_obj(j);
+	} else {
+		ms_json_null(j);
+	}
+}
+
+int ms_task_leaks_has(const struct ms_task_leaks *tl, const struct ms_block *b)
+{
+	uint64_t *end;
+
+	if (!b->used || !b->task)
+		return 0;
+	end = ms_hm_get(&tl->ended, b->pid, b->task);
+	return end && *end >= b->ts_ns;
+}
+
+void ms_task_leaks_init(struct ms_task_leaks *tl, const struct ms_report_ctx *c)
+{
+	size_t nt, nb, i;
+	const struct ms_task *t = ms_registry_tasks(c->reg, &nt);
+	const struct ms_block *b = ms_registry_blocks(c->reg, &nb);
+
+	memset(tl, 0, sizeof(*tl));
+	for (i = 0; i < nt; i++)
+		if (t[i].ended_ns)
+			ms_hm_put(&tl->ended, t[i].pid, t[i].id, t[i].ended_ns);
+	for (i = 0; i < nb; i++) {
+		uint64_t *v;
+
+		if (!ms_task_leaks_has(tl, &b[i]))
+			continue;
+		v = ms_hm_get(&tl->count, b[i].pid, b[i].task);
+		ms_hm_put(&tl->count, b[i].pid, b[i].task, (v ? *v : 0) + 1);
+		v = ms_hm_get(&tl->bytes, b[i].pid, b[i].task);
+		ms_hm_put(&tl->bytes, b[i].pid, b[i].task, (v ? *v : 0) + b[i].size);
+	}
+}
+
+void ms_task_leaks_free(struct ms_task_leaks *tl)
+{
+	ms_hm_free(&tl->ended);
+	ms_hm_free(&tl->count);
+	ms_hm_free(&tl->bytes);
+}
+
+void ms_shape_traffic(struct ms_shape *s, uint64_t allocs, uint64_t alloc_bytes, uint64_t frees,
+		      uint64_t freed_bytes)
+{
+	ms_json_key(s->j, "allocs"); ms_json_u64(s->j, allocs);
+	ms_json_key(s->j, "alloc_bytes"); ms_json_u64(s->j, alloc_bytes);
+	ms_json_key(s->j, "frees"); ms_json_u64(s->j, frees);
+	ms_json_key(s->j, "freed_bytes"); ms_json_u64(s->j, freed_bytes);
+}
+
+void ms_shape_task(struct ms_shape *s, const struct ms_task *t, const struct ms_task_leaks *tl)
+{
+	struct ms_json *j = s->j;
+	uint64_t *lc = t->ended_ns ? ms_hm_get(&tl->count, t->pid, t->id) : NULL;
+	uint64_t *lb = t->ended_ns ? ms_hm_get(&tl->bytes, t->pid, t->id) : NULL;
+	uint32_t k;
+
+	ms_json_key(j, "id"); ms_json_u64(j, t->id);
+	ms_json_key(j, "name"); ms_json_str(j, ms_registry_str(s->c->reg, t->name));
+	ms_json_key(j, "parent"); ms_shape_id(s, t->parent);
+	ms_json_key(j, "pid"); ms_json_u64(j, t->pid);
+	ms_json_key(j, "threads");
+	ms_json_arr(j);
+	for (k = 0; k < t->nthreads && k < MS_TASK_THREADS; k++)
+		ms_json_u64(j, t->threads[k]);
+	ms_json_end_arr(j);
+	ms_json_key(j, "first_ns"); ms_shape_time(s, t->first_ns);
+	ms_json_key(j, "last_ns"); ms_shape_time(s, t->last_ns);
+	ms_json_key(j, "ended_ns"); ms_shape_time(s, t->ended_ns);
+	ms_shape_traffic(s, t->allocs, t->alloc_bytes, t->frees, t->freed_bytes);
+	ms_json_key(j, "peak_live_bytes"); ms_json_u64(j, t->peak_live_bytes);
+	ms_json_key(j, "live_bytes"); ms_json_u64(j, t->live_bytes);
+	ms_json_key(j, "variables"); ms_json_u64(j, t->nvars);
+	ms_json_key(j, "leaks"); ms_json_u64(j, lc ? *lc : 0);
+	ms_json_key(j, "leaked_bytes"); ms_json_u64(j, lb ? *lb : 0);
+}
+
+void ms_shape_block(struct ms_shape *s, const struct ms_block *b)
+{
+	const struct ms_var *v = ms_registry_block_var(s->c->reg, b);
+	struct ms_json *j = s->j;
+
+	ms_json_key(j, "address"); ms_json_hex(j, b->addr);
+	ms_json_key(j, "size"); ms_json_u64(j, b->size);
+	ms_json_key(j, "kind"); ms_json_str(j, ms_kind_name(b->kind));
+	ms_json_key(j, "variable"); ms_json_str(j, v ? ms_registry_str(s->c->reg, v->name) : NULL);
+	ms_json_key(j, "pid"); ms_json_u64(j, b->pid);
+	ms_json_key(j, "thread"); ms_json_u64(j, b->tid);
+	ms_json_key(j, "scope"); ms_shape_id(s, b->scope);
+	ms_json_key(j, "task"); ms_shape_id(s, b->task);
+	ms_json_key(j, "allocated_ns"); ms_json_u64(j, ms_rel(s->c, b->ts_ns));
+	ms_json_key(j, "stack"); ms_shape_stack(s, b->pid, b->stack_id, 0);
+}
+
+void ms_shape_site(struct ms_shape *s, const struct ms_leak_site *ls)
+{
+	struct ms_json *j = s->j;
+	unsigned q;
+
+	ms_json_key(j, "count"); ms_json_u64(j, ls->count);
+	ms_json_key(j, "bytes"); ms_json_u64(j, ls->bytes);
+	ms_json_key(j, "variables");
+	ms_json_arr(j);
+	for (q = 0; q < ls->nvars; q++)
+		ms_json_str(j, ls->vars[q]);
+	ms_json_end_arr(j);
+	ms_json_key(j, "stack"); ms_shape_stack(s, ls->pid, ls->stack_id, 0);
+}
+
+void ms_shape_bad_free(struct ms_shape *s, const struct ms_bad_free *f)
+{
+	struct ms_json *j = s->j;
+
+	ms_json_key(j, "address"); ms_json_hex(j, f->addr);
+	ms_json_key(j, "kind"); ms_json_str(j, ms_kind_name(f->kind));
+	ms_json_key(j, "pid"); ms_json_u64(j, f->pid);
+	ms_json_key(j, "thread"); ms_json_u64(j, f->tid);
+	ms_json_key(j, "scope"); ms_shape_id(s, f->scope);
+	ms_json_key(j, "task"); ms_shape_id(s, f->task);
+	ms_json_key(j, "time_ns"); ms_json_u64(j, ms_rel(s->c, f->ts_ns));
+	if (f->is_double) {
+		ms_json_key(j, "first_free_ns");
+		ms_shape_time(s, f->first_free_ns);
+	}
+	ms_json_key(j, "stack"); ms_shape_stack(s, f->pid, f->stack_id, f->caller);
+}
