@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # memscope - build, test, bench. Generated files go to .output/.
 #   make            build memscope-trace, the examples and the sampling library
 #   make deps       install the Debian packages the build and tests need (only missing ones)

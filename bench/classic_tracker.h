@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* classic_tracker.h - the in-process variable tracker memscope replaces,
  * as a comparison point for bench A (bench/track_var_loop.c).
  *

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* floor.bpf.c - bench A floor: an EMPTY program on the memscope:var USDT
  * site. What is left of its cost is the uprobe itself (int3 trap, kernel
  * dispatch, return to user): no tracer can be cheaper on that site. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* floor.c - attach EMPTY BPF programs to the probe sites memscope-trace
  * uses, so the bench can measure the cost no uprobe-based tracer can go
  * below on this machine (the "floor").

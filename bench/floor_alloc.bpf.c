@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* floor_alloc.bpf.c - bench B floor: EMPTY programs on the probe sites
  * memscope-trace uses for a malloc+free pair: malloc entry, malloc return,
  * free entry at the offset memscope chose (past glibc's `test %rdi,%rdi`). */

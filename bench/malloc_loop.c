@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* malloc_loop.c - bench B target: what one malloc(64)+free pair costs the
  * calling thread, untraced and under allocator tracers.
  *

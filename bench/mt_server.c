@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* mt_server.c - bench C target: the event-loop server of
  * examples/epoll_server.c, on several worker threads.
  *

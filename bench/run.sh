@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # bench/run.sh - memscope benchmarks, figures as ratios against baselines
 # measured in the same run (see bench/README.md). Run as root after `make`;
 # `make bench` does both.

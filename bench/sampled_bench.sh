@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # bench/sampled_bench.sh - bench D (issue 6): sampled heap profiling with
 # libmemscope_sample.so, side by side with untraced, full tracing and
 # heaptrack, all as ratios against untraced measured in the same run. Run as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* sampled_sites.c - bench D accuracy target: allocation sites whose live
  * bytes are known exactly, most of them above 10 MiB, for memscope-trace
  * --mode sampled at its default interval (512 KiB).

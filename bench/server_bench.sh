@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # bench/server_bench.sh - bench C (issue 4): an event-loop server under load
 # from wrk on loopback: untraced, traced, traced with the tracer frozen, and
 # built with a classic in-process tracker. Run as root after `make`;

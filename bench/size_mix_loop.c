@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* size_mix_loop.c - bench D target: what one free + malloc costs the calling
  * thread when the sizes are mixed from 16 B to 64 KiB and blocks stay live
  * for a while, untraced and under allocator tracers.

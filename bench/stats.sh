@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # bench/stats.sh - helpers shared by bench/run.sh, server_bench.sh and
 # sampled_bench.sh (sourced, not run): medians and ranges of repeated
 # figures, their formatting, the list of problems a run reports, and the

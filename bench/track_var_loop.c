@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* track_var_loop.c - bench A target: what one TRACK_VAR(x) costs the traced
  * thread, detached and attached, against an empty loop and a classic
  * in-process tracker (classic_tracker.h).

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-3-Clause
 -- wrk_latency.lua - bench C: wrk's results as one machine-readable line.
 -- wrk --latency prints the 50/75/90/99th percentiles only; this adds the
 -- 99.9th. Latencies are wrk's, in microseconds: from writing a request to

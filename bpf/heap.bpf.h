@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* heap.bpf.h - allocation bookkeeping shared by the allocator uprobes, the
  * MEMSCOPE_ALLOC/FREE probes and the sampling library's probes.
  *

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* memscope.bpf.c - the BPF side of memscope-trace.
  *
  * memscope:* USDT probes (include/memscope.h) -> per-thread scope and task

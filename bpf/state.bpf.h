@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* state.bpf.h - maps, per-thread state and record emission shared by the
  * memscope BPF programs. Nothing here ever waits: a full ring buffer or a
  * full map drops and counts, and the target carries on. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* usdt_args.bpf.h - read all arguments of a USDT site at once.
  *
  * libbpf's bpf_usdt_arg() looks the site's spec up and copies one register

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* coroutines.c - stream processing with two ucontext coroutines on one
  * thread, each a memscope task: the tracer must follow the switches.
  *

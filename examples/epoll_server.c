@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* epoll_server.c - a single-threaded epoll HTTP/1.1 keep-alive server on
  * 127.0.0.1 with one memscope task per connection.
  *

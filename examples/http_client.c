@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* http_client.c - a bounded HTTP/1.1 load generator for the example servers
  * (epoll_server, libuv_server): the deterministic counterpart of wrk.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* libuv_server.c - epoll_server.c on libuv: an HTTP/1.1 keep-alive server
  * on 127.0.0.1, one thread, one memscope task per connection.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* thread_pool.c - 100 jobs on a pool of 4 worker threads, each job a
  * memscope task spawned by a "dispatcher" task.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* memscope.h - mark variables, scopes, tasks and custom allocations for
  * memscope-trace.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* memscope_events.h - the records that travel from the BPF programs to the
  * tracer through the ring buffer, and the keys/values of the BPF maps the
  * tracer reads. Shared by bpf/ and user/; nothing else belongs here.

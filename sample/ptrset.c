@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* ptrset.c - lock-free open-addressing set of sampled block addresses (see
  * ptrset.h for the rules that make it safe without locks). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* ptrset.h - the lock-free set of sampled block addresses in
  * libmemscope_sample.so.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* sample.c - libmemscope_sample.so: sampled heap profiling for memscope-trace
  * --mode sampled. Preloaded into a target (LD_PRELOAD), it interposes the
  * C allocator, decides with a per-thread byte countdown which allocations

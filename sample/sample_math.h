@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* sample_math.h - the little arithmetic libmemscope_sample.so needs, without
  * libm: a per-thread random generator, the natural log for exponential
  * draws and 1 - exp(-x) for sample weights.

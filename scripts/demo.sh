@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # make demo: trace a bundled example from its first instruction and print
 # the report (text summary), then where the JSON went.
 set -e

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # Install the Debian packages memscope needs, only those missing.
 set -e
 PKGS="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev systemtap-sdt-dev

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # soak.sh - not CI: the event-loop example under steady load for DURATION
 # seconds (default 3600) in full mode. Samples the tracer's RSS every 10 s,
 # prints the RSS slope after warm-up, and compares the target's RSS and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Shared helpers for memscope's integration tests: run the real tracer on
 real targets (as root, real BPF) and parse what it wrote with a real JSON
 parser."""

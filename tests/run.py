@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """memscope's test runner: C unit tests (each prints PASS/FAIL lines) and
 Python integration tests (functions test_* in tests/integration/*.py).
 Ends with the line `N passed, N failed[, N skipped]`; exits 1 on failure.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fuzz_registry.c - libFuzzer harness: arbitrary ring-buffer record streams
  * into the registry (user/registry*.c), then every report writer over the
  * result, under ASan/UBSan. Built by `make fuzz` (see the Makefile rule);

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Seed corpus for tests/fuzz/fuzz_registry.c: realistic record streams
 (strings, variables, nested scopes on several threads, alloc/free/realloc,
 tasks, stacks, fast-mode snapshots, thread and process exits) written in the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # run_corpus.sh - CI's fuzzing pass: replay the committed seeds, then fuzz
 # briefly from them. Builds nothing: run `make .output/fuzz/fuzz_registry`
 # (or `make fuzz`) first. Exits non-zero on any crash, leak, timeout or

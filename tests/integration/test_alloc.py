@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Issue 3: allocations traced from outside, joined with variables and scopes."""
 import os
 import shutil

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Issue 7 point 3: bad input, one clear line and a non-zero exit each,
 refused before anything is attached."""
 import os

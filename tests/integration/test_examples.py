@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """The example programs (examples/*.c), traced for real and checked against
 the per-task figures documented at the top of each source file.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Issue 7: the target changes or fails under the tracer; the tracer is
 stopped or doubled. Each test checks the target's output and exit code are
 unchanged and the report is complete and valid JSON."""

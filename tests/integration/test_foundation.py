@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Issue 2: TRACK_VAR and scopes traced end to end, with real BPF."""
 import os
 import signal

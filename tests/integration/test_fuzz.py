@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Issue 7 point 5: CI's short fuzzing pass over the committed corpus
 (libFuzzer + ASan/UBSan over the registry and every report writer)."""
 import os

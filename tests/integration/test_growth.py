@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Issue 5 point 4: growth over time, and `memscope-trace diff`."""
 import json
 import os

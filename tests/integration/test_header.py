@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Issue 2: memscope.h compiles everywhere it promises to, warning-free,
 and costs nothing detached (no library, no allocation)."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Issue 7 point 4: hostile probe arguments are bounded, counted, survived."""
 import resource
 import subprocess

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Issue 5: the HTML report rendered in headless Chromium (Debian's
 `chromium`): no console errors, no script run from target-supplied names,
 figures shown in the page equal to the JSON report's, and a page for

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Issue 6: libmemscope_sample.so, the library side of sampled mode.
 
 - inert without a tracer: real programs (ls, python3, sh, a C torture test

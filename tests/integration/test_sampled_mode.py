@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Issue 6: memscope-trace --mode sampled with libmemscope_sample.so."""
 import os
 import subprocess

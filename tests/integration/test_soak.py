@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Issue 7 point 1 (the CI version of scripts/soak.sh): under steady load
 for 60 s in full mode the tracer's RSS stops growing."""
 import os

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* burst.c - a burst of allocations to overflow a frozen tracer's ring
  * buffer: sleeps argv[1] seconds, then N (argv[2], default 200000)
  * malloc(32)/free pairs, then leaks exactly 10 blocks of 48 bytes held by

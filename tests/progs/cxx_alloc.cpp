@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 // cxx_alloc.cpp - C++ new/delete in all common forms; leaks one `Node`
 // (new, 24 bytes) and one int[50] (new[], 200 bytes).
 #include <cstdio>

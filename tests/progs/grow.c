@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* grow.c - a request loop for growth detection: argv[1] requests (default
  * 150), 10 ms apart; each request is a task that allocates a 4 KiB buffer
  * and frees it; with argv[2] = "leak" each request also leaks 100 bytes

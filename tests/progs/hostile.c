@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* hostile.c - probe arguments no well-behaved program sends, fired through
  * the raw USDT probes (the header's macros cannot produce most of them):
  * NULL and invalid name pointers, unterminated and huge strings, 10^6

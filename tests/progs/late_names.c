@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* late_names.c - test target whose memscope names live in a page nothing
  * touches before the probes fire: BPF cannot read them (it may not fault
  * pages in), so the tracer must, and here it cannot ask the target. Run

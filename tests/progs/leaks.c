@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* leaks.c - test target with known allocations, checked exactly by
  * tests/integration/test_alloc.py:
  *   leak_small(): 3 x malloc(100), never freed, held by `small`

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* lifecycle.c - processes that change under the tracer:
  *   lifecycle exec PROG [ARGS]  TRACK_VAR(before_exec), then exec PROG
  *   lifecycle fork              the child tracks `child_buf` (malloc 321,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* macros_mt.c - test target: every memscope macro, from several threads,
  * with a known outcome the integration tests check:
  *   main: scope "main" { TRACK_VAR(counter) int; TRACK_VAR(leak) char* -> malloc(1000) never freed }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* plugin.c - a shared library with memscope probes, dlopen()ed by
  * lifecycle after the tracer attached (built as .output/tests/libplugin.so). */
 #include <stdlib.h>

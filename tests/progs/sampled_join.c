@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* sampled_join.c - sampled mode joins samples with the program's own probes
  * (tests/integration/test_sampled_mode.py). Task 42 "loader" opens scope
  * "load_table", allocates an 8 MiB table (sampled with near certainty at any

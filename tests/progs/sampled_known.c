@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* sampled_known.c - known live bytes per site for sampled-mode accuracy:
  *   alloc_a: 2048 blocks of 16 KiB live (32 MiB)
  *   alloc_b: 32768 blocks of 512 B live (16 MiB)

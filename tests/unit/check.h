@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* check.h - what the C unit tests share, so every test prints the lines
  * tests/run.py reads ("PASS case", "FAIL case: why") the same way.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_probe_place.c - unit tests for probe_place.c and elf_syms.c.
  *
  * Needs no root. Prints "PASS name" or "FAIL name: why" per case, "INFO" for

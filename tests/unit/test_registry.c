@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_registry.c - the registry fed synthetic records (no BPF, no root).
  * Prints PASS/FAIL per case for tests/run.py. */
 #include <stdio.h>

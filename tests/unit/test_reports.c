@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_reports.c - the HTML, folded-stack and trace-event writers fed a
  * synthetic registry (no BPF, no root) whose names are hostile: markup,
  * quotes, backslashes, newlines, ';' and invalid UTF-8. Prints PASS/FAIL

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_symbolize.c - procmaps and symbolize against this very process and
  * a forked copy of it. Needs no root, but does need -g (it checks file and
  * line of its own functions). Prints PASS/FAIL/SKIP per case; exits 1 on

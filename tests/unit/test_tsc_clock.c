@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_tsc_clock.c - unit tests for tsc_clock.c: TSC readings taken in the
  * target become CLOCK_MONOTONIC nanoseconds.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_varbuf.c - unit tests for varbuf.c: TRACK_VAR records read from
  * per-CPU buffers in place and handed out in ring order. The two BPF
  * arrays are played by memfds laid out as BPF lays them out (no root, no

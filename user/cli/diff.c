@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* diff.c - see diff.h. Reports are parsed with json-c; sites are matched
  * by their function names (addresses differ between runs under ASLR). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* diff.h - `memscope-trace diff OLD.json NEW.json`: what changed between
  * two reports (totals, leak sites, variables, tasks), as text. */
 #ifndef MS_CLI_DIFF_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* main.c - memscope-trace's command line (argp) and nothing else. */
 #include <argp.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* elf_syms.c - function symbols, USDT names, build id, arch and linkage of an
  * ELF file, read with libelf from a read-only mapping of the file. */
 #include "elf/elf_syms.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* elf_syms.h - read what memscope needs from an ELF file: function symbols,
  * USDT probe names, build id, architecture and linkage.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* probe_place.c - pick an entry-uprobe offset the kernel emulates, by
  * decoding the function with capstone and mirroring the instruction analysis
  * of arch/x86/kernel/uprobes.c (Linux 6.18). */

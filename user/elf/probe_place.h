@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* probe_place.h - choose the byte of an allocator function to put an entry
  * uprobe on, so the kernel emulates the probed instruction instead of
  * single-stepping a copy of it out of line (XOL).

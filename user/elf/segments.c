@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* segments.c - see segments.h. */
 #include "elf/segments.h"
 

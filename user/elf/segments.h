@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* segments.h - the loadable segments (PT_LOAD) of an ELF file: which one
  * holds the bytes of a link-time address, and which one a file mapping of
  * a process came from. This is the one walk over the program headers that

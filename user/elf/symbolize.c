@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* symbolize.c - addresses to function/file/line with libdwfl, from a
  * snapshot of the target's modules that outlives the target. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* symbolize.h - user-space instruction addresses of one process to
  * function, source file and line (elfutils libdwfl).
  *

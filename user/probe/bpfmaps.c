@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* bpfmaps.c - see bpfmaps.h. */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* bpfmaps.h - read the BPF aggregation maps (fast mode) into the registry. */
 #ifndef MS_PROBE_BPFMAPS_H
 #define MS_PROBE_BPFMAPS_H

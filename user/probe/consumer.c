@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* consumer.c - see consumer.h. */
 #include <errno.h>
 #include <stdlib.h>

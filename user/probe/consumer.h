@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* consumer.h - drain the BPF ring buffer into the registry. Each record's
  * stack id is resolved from the BPF stack map the first time it is seen,
  * while the map still holds it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* tsc_clock.c - see tsc_clock.h. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* tsc_clock.h - turn TSC readings taken in the target (TRACK_VAR passes
  * one, see include/memscope.h) into CLOCK_MONOTONIC nanoseconds, the clock
  * of every other record.

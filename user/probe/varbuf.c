@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* varbuf.c - see varbuf.h. */
 #include <errno.h>
 #include <stdlib.h>

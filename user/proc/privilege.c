@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* privilege.c - see privilege.h. */
 #include <errno.h>
 #include <stdio.h>

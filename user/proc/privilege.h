@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* privilege.h - may this process trace: load BPF programs, attach uprobes
  * that raise USDT semaphores, read another process's memory and files. */
 #ifndef MS_PROC_PRIVILEGE_H

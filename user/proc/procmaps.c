@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* procmaps.c - /proc/PID/maps to one ms_module per mapped file. */
 #define _GNU_SOURCE
 #include "proc/procmaps.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* procmaps.h - the file-backed modules (executable, shared libraries, other
  * mapped files) of a running process, read from /proc/PID/maps.
  *

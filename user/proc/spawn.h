@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* spawn.h - start a command held before exec: the child is forked, waits
  * until the tracer has attached every probe, then execs, so the target is
  * traced from its first instruction. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* target.h - facts about the traced process, read from /proc: whether it
  * can be traced, its executable, environment and mappings, its memory. */
 #ifndef MS_PROC_TARGET_H

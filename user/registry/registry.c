@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* registry.c - record dispatch, target strings, variables, scopes and
  * threads. See registry.h for the contract. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* registry.h - the tracer-side model of the target: variables, scopes,
  * tasks, heap blocks, allocation sites, errors and aggregates, rebuilt from
  * ring-buffer records (include/memscope_events.h).

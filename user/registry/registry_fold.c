@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* registry_fold.c - bounded memory for long traces: once more than 2 x keep
  * variables, scopes or tasks are held, the oldest ended ones fold into
  * per-(kind, name, file, line) aggregates and leave the arrays. Records

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* registry_growth.c - snapshots of live memory over time and the things
  * whose live bytes grow steadily across them (memory growth in long-running
  * programs: a site, a variable name or a task leaking a little per request).

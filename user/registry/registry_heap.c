@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* registry_heap.c - live blocks, allocation sites, histograms, the memory
  * timeline, and invalid/double frees. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* registry_int.h - the registry's private state, shared by registry.c
  * (records, strings, scopes, variables), registry_heap.c (blocks, sites,
  * errors) and registry_task.c (tasks). Not for report writers. */

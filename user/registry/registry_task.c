@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* registry_task.c - logical tasks (MEMSCOPE_TASK_*): identity, names,
  * parents, the threads they ran on, and their memory. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* frame.h - one resolved stack frame, as report writers print it. The
  * report core defines it; whoever resolves addresses (the symbolizer in
  * elf/, a test's fake) fills it in through ms_report_ctx.resolve. */

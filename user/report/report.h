@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report.h - what every report writer gets: the registry (read-only), a
  * way to turn addresses into frames, and facts about the session. Writers
  * never see libbpf or libdw. */

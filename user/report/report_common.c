@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report_common.c - helpers every report writer uses: stacks to frames,
  * type names, leak grouping. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report_folded.c - folded stacks ("a;b;c BYTES") for flamegraph.pl and
  * speedscope, one line per allocation site. */
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report_html.c - the HTML dashboard: one self-contained page (inline CSS,
  * JS and SVG charts, no network) that a person opens in a browser.
  *

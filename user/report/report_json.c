@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report_json.c - the JSON report (schema in README.md, "JSON report").
  * Objects the HTML page shares (summary, variables, tasks, blocks, sites,
  * bad frees, stacks, histograms) are written by report/shapes.c; the rest

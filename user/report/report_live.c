@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report_live.c - the periodic top-like view (-i SECONDS) and the one-line
  * status shown while tracing when stderr is a terminal. */
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report_live.h - views printed while tracing. */
 #ifndef MS_REPORT_REPORT_LIVE_H
 #define MS_REPORT_REPORT_LIVE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report_out.h - report writers for other tools and for people: the HTML
  * dashboard, folded stacks for flame graphs, and Chrome trace-event JSON.
  * Like the JSON and text writers they read the registry through struct

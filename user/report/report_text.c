@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report_text.c - the readable summary printed when no -o is given. */
 #include <inttypes.h>
 #include <math.h>

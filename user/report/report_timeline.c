@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report_timeline.c - Chrome trace-event JSON for Perfetto and
  * chrome://tracing: scopes as slices on their threads, tasks as async
  * slices, live heap bytes as a counter track, bad frees as instants.

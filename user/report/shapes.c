@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* shapes.c - see shapes.h. The key order here is the order of the JSON
  * report's keys (README.md, "JSON report"). */
 #include <string.h>

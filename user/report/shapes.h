@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* shapes.h - the report's objects, each written once. The JSON report
  * (report_json.c) and the HTML page's data (report_html.c) describe the same
  * things: the target, the summary, a stack and its frames, a variable, a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* attach.c - where the probes go. A command we start is attached by path
  * before its exec (uprobes are per file: they arm as the file is mapped);
  * a running process by the modules it maps now; then, as the trace runs,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* exit_maps.c - a target that ran for a few milliseconds is gone before the
  * tracer could read /proc/PID/maps, and its stacks need its modules. As it
  * exits (libc's _exit, or a fatal signal about to kill it), BPF walks its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* finish.c - the last stage: every report asked for, written from the
  * registry once it is settled and folded. The writers form a table: a new
  * format is one row (its option in struct ms_opts, its slot in enum

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* lookups.c - what the registry and the report writers ask of the target
  * while the trace runs or after it has gone: an address as a frame, a
  * string literal BPF could not read, whether a free came from inside the

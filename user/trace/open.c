@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* open.c - the first stage of a trace run: everything that can be refused
  * is refused here, in one line naming what was wrong, before anything is
  * loaded or attached: privilege, output files, the command or the PID. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* poll.c - the trace runs here: drain the ring buffer and the TRACK_VAR
  * buffers every POLL_MS, and between drains do what time asks for - look
  * for new libraries and stacks to symbolize, snapshots, the live view -

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* sampled.c - sampled mode needs libmemscope_sample.so inside the target:
  * preloaded into a command we start; a running process must have been
  * started with it. The sampling interval is the library's (its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* session.h - the state of one trace run, shared by the files of trace/,
  * one per stage of ms_trace_run (trace.c):
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* trace.c - one trace run, as its stages:
  *
  *   open target -> load -> attach (and release a held command) -> poll ->

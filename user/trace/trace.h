@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* trace.h - one tracing session: validate, start or find the target,
  * load and attach, poll until a stop condition, detach, report. */
 #ifndef MS_TRACE_TRACE_H

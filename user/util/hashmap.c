@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* hashmap.c - see hashmap.h. */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* hashmap.h - open-addressing hash map from a 128-bit key (two u64) to a
  * u64 value. Used by the registry for live blocks, ids and strings: no
  * allocation per entry, linear probing, backward-shift deletion (no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* json.c - see json.h. */
 #include <inttypes.h>
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* json.h - a streaming JSON writer: constant memory whatever the report
  * size, strings escaped per RFC 8259 (control characters, quotes,
  * backslashes; invalid UTF-8 bytes become U+FFFD). */

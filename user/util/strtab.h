@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* strtab.h - one arena for every string the registry keeps (names, types,
  * files, task names), deduplicated by content. A string is a uint32_t
  * offset; 0 means "none". */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* vec.h - the project's growable array. Every array that grows as records,
  * links, modules or frames arrive uses it, so growth, overflow and
  * out-of-memory are handled in one place.
