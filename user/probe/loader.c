@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* loader.c - open, configure, load and attach the BPF side; destroy it.
  * See loader.h. */
 #include <errno.h>
@@ -460,7 +461,7 @@ int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int
 			continue;
 		done_off[ndone++] = fn.file_off;
 		/* Probe where the kernel emulates the instruction instead of
-		 * single-stepping it (user/probe_place.c). */
+		 * single-stepping it (elf/probe_place.c). */
 		if (ms_elf_func_bytes(e, &fn, &code) == 0)
 			ms_probe_place(code, fn.size, fn.vaddr, MS_ARG_ALL, &place);
 		if (l->cfg.verbose)

@@ -1,6 +1,7 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* loader.h - the BPF lifecycle: open -> configure -> load -> attach ->
  * destroy. Owns the skeleton and every link; nothing else touches libbpf
- * objects except ringbuf.c (records) and bpfmaps.c (map reads). */
+ * objects except consumer.c (records) and bpfmaps.c (map reads). */
 #ifndef MS_PROBE_LOADER_H
 #define MS_PROBE_LOADER_H
 

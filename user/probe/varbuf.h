@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* varbuf.h - read TRACK_VAR records from BPF's per-CPU buffers (struct
  * ms_vslot, struct ms_vcpu in memscope_events.h) in place, through mmap.
  *
  * Each record carries the ring buffer's producer position at its probe.
- * The ring consumer (ringbuf.c) asks for the records at or before the
+ * The ring consumer (consumer.c) asks for the records at or before the
  * position of the ring record it is about to hand over, so both streams
  * reach the registry in one order: the ring's, with each TRACK_VAR where
  * its probe fell. No clocks are compared. */
