@@ -6,6 +6,17 @@
 #   make test       deps + build + every test (unit, integration with real BPF)
 #   make bench      deps + build + benchmarks (ratios from one run)
 
+# On a machine without the build's Debian packages, a plain `make` stops
+# here with one line naming them, not deep in the build at a missing header.
+# One dpkg-query per make run (~50 ms); skipped for the goals that install
+# them first (deps, demo, test, bench) or need none (clean).
+ifeq ($(filter deps demo test bench clean,$(MAKECMDGOALS)),)
+MISSING_DEPS := $(shell ./scripts/deps.sh --missing-build)
+ifneq ($(MISSING_DEPS),)
+$(error missing Debian packages: $(MISSING_DEPS); run `make deps` (as root) to install them)
+endif
+endif
+
 OUTPUT  := .output
 CC      ?= cc
 CLANG   ?= clang

@@ -40,3 +40,47 @@ def test_every_source_file_names_its_licence():
         assert 'SEC("license") = "Dual BSD/GPL"' in fh.read()
     for f in ("LICENSE", os.path.join("LICENSES", "GPL-2.0.txt")):
         assert os.path.getsize(os.path.join(ROOT, f)) > 1000, f
+
+
+def fake_dpkg(tmp, absent):
+    """A dpkg-query that reports every package installed but `absent`."""
+    path = os.path.join(tmp, "dpkg-query")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\nshift 2\nfor p in \"$@\"; do\n  case \" %s \" in\n"
+                "  *\" $p \"*) echo \"dpkg-query: no packages found matching $p\" >&2 ;;\n"
+                "  *) echo \"ii  $p\" ;;\n  esac\ndone\n" % " ".join(absent))
+    os.chmod(path, 0o755)
+
+
+def test_plain_make_names_missing_packages_at_once():
+    """On a machine without a build package, `make` stops before building
+    anything, with one line naming the Debian packages and `make deps`."""
+    import shutil
+    import tempfile
+    import time
+    if not shutil.which("dpkg-query") or not shutil.which("make"):
+        raise Skip("not a Debian machine with make")
+    tmp = tempfile.mkdtemp(prefix="memscope-deps-")
+    try:
+        fake_dpkg(tmp, ["libcapstone-dev", "libjson-c-dev"])
+        env = dict(os.environ, PATH=tmp + os.pathsep + os.environ["PATH"])
+        t = time.time()
+        p = subprocess.run(["make", "all"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        secs = time.time() - t
+        assert p.returncode != 0 and p.stdout == "", (p.returncode, p.stdout)
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1, lines
+        assert "missing Debian packages: libcapstone-dev libjson-c-dev;" in lines[0], lines
+        assert "make deps" in lines[0], lines
+        assert secs < 5, secs
+        # the goals that install the packages first are not stopped
+        p = subprocess.run(["make", "-n", "deps"], cwd=ROOT, env=env, capture_output=True, text=True)
+        assert p.returncode == 0 and "deps.sh" in p.stdout, p.stderr
+        # with everything installed the check says nothing, and is cheap
+        fake_dpkg(tmp, [])
+        t = time.time()
+        p = subprocess.run([os.path.join(ROOT, "scripts", "deps.sh"), "--missing-build"], env=env,
+                           capture_output=True, text=True)
+        assert p.returncode == 0 and p.stdout == "" and time.time() - t < 2, (p.stdout, p.stderr)
+    finally:
+        shutil.rmtree(tmp)
