@@ -63,7 +63,11 @@ def test_plain_make_names_missing_packages_at_once():
     tmp = tempfile.mkdtemp(prefix="memscope-deps-")
     try:
         fake_dpkg(tmp, ["libcapstone-dev", "libjson-c-dev"])
-        env = dict(os.environ, PATH=tmp + os.pathsep + os.environ["PATH"])
+        # as a user runs it: not a sub-make of `make test`, whose MAKELEVEL and
+        # MAKEFLAGS would make this make print "Entering directory" lines
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES")}
+        env["PATH"] = tmp + os.pathsep + os.environ["PATH"]
         t = time.time()
         p = subprocess.run(["make", "all"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
         secs = time.time() - t
