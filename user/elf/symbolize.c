@@ -45,7 +45,10 @@ struct mod_info {
 	dev_t dev;
 	ino_t ino;
 	uint64_t bias;
-	bool loaded, indexed;
+	bool loaded, indexed, mapped;
+	/* the load as pprof describes it (see mod_mapping) */
+	uint64_t map_start, map_end, map_offset;
+	const char *build_id;
 	struct cu_range *cus; /* sorted by lo; see line_fallback() */
 	size_t ncus;
 	struct mod_info *next;
@@ -344,6 +347,46 @@ static int cache_put(struct ms_symbolizer *s, const struct ms_frame *f,
 	return 0;
 }
 
+/* The load's address range, the file offset at its start (that of the
+ * lowest PT_LOAD, moved down as its address was) and the build id: what a
+ * pprof Mapping needs. Once per module, on its first lookup. */
+static void mod_mapping(struct ms_symbolizer *s, struct mod_info *mi, Dwfl_Module *dm)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *bits;
+	Dwarf_Addr lo = 0, hi = 0, bias = 0, vaddr;
+	char id[2 * 64 + 1];
+	Elf *elf;
+	size_t i, nph;
+	int len;
+
+	mi->mapped = true;
+	dwfl_module_info(dm, NULL, &lo, &hi, NULL, NULL, NULL, NULL);
+	mi->map_start = lo;
+	mi->map_end = hi;
+	elf = dwfl_module_getelf(dm, &bias);
+	if (elf && elf_getphdrnum(elf, &nph) == 0) {
+		for (i = 0; i < nph; i++) {
+			GElf_Phdr ph;
+
+			if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+				continue;
+			if (lo - bias <= ph.p_vaddr && ph.p_vaddr - (lo - bias) <= ph.p_offset)
+				mi->map_offset = ph.p_offset - (ph.p_vaddr - (lo - bias));
+			break;
+		}
+	}
+	len = dwfl_module_build_id(dm, &bits, &vaddr);
+	if (len > 0 && len <= 64) {
+		for (i = 0; i < (size_t)len; i++) {
+			id[2 * i] = hex[bits[i] >> 4];
+			id[2 * i + 1] = hex[bits[i] & 15];
+		}
+		id[2 * len] = 0;
+		mi->build_id = arena_str(s, id);
+	}
+}
+
 /* -ENOENT if in no module; -EAGAIN if, in addition, the maps were not
  * re-read (rate limit), so the miss must not be cached. */
 static int resolve(struct ms_symbolizer *s, uint64_t ip, struct ms_frame *f)
@@ -371,6 +414,12 @@ static int resolve(struct ms_symbolizer *s, uint64_t ip, struct ms_frame *f)
 		return -ENOENT;
 	mi = mod_info(dm);
 	f->module = mi->path;
+	if (!mi->mapped)
+		mod_mapping(s, mi, dm);
+	f->map_start = mi->map_start;
+	f->map_end = mi->map_end;
+	f->map_offset = mi->map_offset;
+	f->build_id = mi->build_id;
 	if (dwfl_module_getelf(dm, &bias))
 		f->offset = ip - bias;
 	f->function = func_name(s, dwfl_module_addrinfo(dm, ip, &off, &sym,

@@ -16,6 +16,12 @@ struct ms_frame {
 	int line;             /* source line, 0 if unknown */
 	const char *module;   /* module path as shown in maps, or NULL */
 	uint64_t offset;      /* ip - module bias: the ELF vaddr */
+	/* The module's load as a whole (pprof's Mapping): its runtime
+	 * address range, the file offset mapped at map_start, and its GNU
+	 * build id in lowercase hex (NULL if it has none). All 0/NULL when
+	 * module is NULL. */
+	uint64_t map_start, map_end, map_offset;
+	const char *build_id;
 };
 
 #endif /* MS_REPORT_FRAME_H */
