@@ -172,3 +172,84 @@ clean:
 	rm -rf $(OUTPUT)
 
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*/*.d)
+
+# ---- fleet: pprof, Prometheus metrics, install, Debian package (issue 18) ----
+# Kept in one block so that it moves as one piece.
+#   make install   [PREFIX=/usr/local] [DESTDIR=]   tracer, header, sampling library,
+#                  pkg-config file, man page memscope-trace(8), bash completion
+#   make uninstall [PREFIX=...] [DESTDIR=]
+#   make deb       .output/memscope_$(VERSION)_$(DEB_ARCH).deb (then lintian it)
+
+VERSION ?= 0.1
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+INCLUDEDIR ?= $(PREFIX)/include
+LIBDIR  ?= $(PREFIX)/lib
+PKGLIBDIR := $(LIBDIR)/memscope
+MANDIR  ?= $(PREFIX)/share/man
+PCDIR   ?= $(PREFIX)/share/pkgconfig
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+
+# profile.proto as pprof ships it (Debian: golang-github-google-pprof-dev);
+# protoc-c turns it into the C the pprof writer packs with. The generated
+# code belongs to the report stage: report/pprof.c includes it as
+# "report/profile.pb-c.h" (found through -I$(OUTPUT)).
+PPROF_PROTO ?= /usr/share/gocode/src/github.com/google/pprof/proto/profile.proto
+PB_DIR := $(OUTPUT)/report
+PB_SRC := $(PB_DIR)/profile.pb-c.c
+PB_OBJ := $(PB_DIR)/profile.pb-c.o
+USER_OBJS += $(PB_OBJ)
+LIBS += -lprotobuf-c -lmicrohttpd
+
+$(PB_DIR)/profile.pb-c.c $(PB_DIR)/profile.pb-c.h: $(PPROF_PROTO)
+	$(call msg,PROTOC,$@)
+	$(Q)mkdir -p $(PB_DIR)
+	$(Q)protoc-c --proto_path=$(dir $(PPROF_PROTO)) --c_out=$(PB_DIR) $(PPROF_PROTO)
+
+$(PB_OBJ): $(PB_SRC) $(PB_DIR)/profile.pb-c.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O2 -Wall -Werror -I$(PB_DIR) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/user/report/pprof.o: $(PB_DIR)/profile.pb-c.h
+$(OUTPUT)/memscope-trace: $(PB_OBJ)
+
+# whatever links the report core links the generated code too (the unit
+# and fuzz rules have no include hook: the -I rides with the sources)
+PB_CORE := -I$(OUTPUT) $(PB_SRC)
+UNIT_SRCS_test_registry += $(PB_CORE)
+UNIT_LIBS_test_registry += -lprotobuf-c -lz
+UNIT_SRCS_test_reports += $(PB_CORE)
+UNIT_LIBS_test_reports += -lprotobuf-c -lz
+FUZZ_EXTRA_SRCS += $(PB_CORE) -lprotobuf-c -lz
+$(OUTPUT)/unit/test_registry $(OUTPUT)/unit/test_reports \
+$(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS)): $(PB_SRC) $(PB_DIR)/profile.pb-c.h
+
+.PHONY: install uninstall deb
+install: $(OUTPUT)/memscope-trace $(SAMPLE_LIB) dist/memscope.pc.in
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGLIBDIR) \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(PCDIR) $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0755 $(OUTPUT)/memscope-trace $(DESTDIR)$(SBINDIR)/memscope-trace
+	install -m 0644 include/memscope.h $(DESTDIR)$(INCLUDEDIR)/memscope.h
+	install -m 0644 $(SAMPLE_LIB) $(DESTDIR)$(PKGLIBDIR)/libmemscope_sample.so
+	sed -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@PKGLIBDIR@|$(PKGLIBDIR)|g' \
+		dist/memscope-trace.8 > $(DESTDIR)$(MANDIR)/man8/memscope-trace.8
+	chmod 0644 $(DESTDIR)$(MANDIR)/man8/memscope-trace.8
+	install -m 0644 dist/memscope-trace.bash $(DESTDIR)$(BASHCOMPDIR)/memscope-trace
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+		-e 's|@PKGLIBDIR@|$(PKGLIBDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+		dist/memscope.pc.in > $(DESTDIR)$(PCDIR)/memscope.pc
+	chmod 0644 $(DESTDIR)$(PCDIR)/memscope.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/memscope-trace $(DESTDIR)$(INCLUDEDIR)/memscope.h \
+		$(DESTDIR)$(PKGLIBDIR)/libmemscope_sample.so $(DESTDIR)$(MANDIR)/man8/memscope-trace.8 \
+		$(DESTDIR)$(PCDIR)/memscope.pc $(DESTDIR)$(BASHCOMPDIR)/memscope-trace
+	-rmdir $(DESTDIR)$(PKGLIBDIR) 2>/dev/null
+
+# a hardened build of its own (Debian's build flags), staged with
+# make install, packed with dpkg-deb
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+deb:
+	$(Q)VERSION=$(VERSION) DEB_ARCH=$(DEB_ARCH) OUTPUT=$(OUTPUT) MAKE="$(MAKE)" ./dist/deb/build.sh
+

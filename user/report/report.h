@@ -25,6 +25,8 @@ struct ms_report_ctx {
 	int exit_status;        /* wait status, valid if target_exited */
 	int from_start;
 	uint64_t sample_interval; /* sampled mode: mean bytes between samples */
+	uint64_t start_wall_ns; /* CLOCK_REALTIME at start_ns, 0 = unknown */
+	int stack_depth;        /* frames asked per stack (--stack-depth) */
 };
 
 #define MS_REPORT_MAX_FRAMES 64
@@ -34,6 +36,9 @@ struct ms_report_ctx {
  * free, which the kernel's frame-pointer walk misses. */
 int ms_report_stack(const struct ms_report_ctx *c, uint32_t pid, int32_t stack_id,
 		    uint64_t caller, struct ms_frame *out, int max);
+/* 1 if the stack behind (pid, stack_id) was cut before its outermost
+ * frame (the walk filled --stack-depth), else 0. */
+int ms_report_stack_truncated(const struct ms_report_ctx *c, uint32_t pid, int32_t stack_id);
 /* Human type name: C++ pretty-function names reduced to the type, and a
  * C array seen by _Generic as "T *" shown as "T[n]". */
 const char *ms_report_type(const char *raw, uint64_t size, char *buf, size_t len);

@@ -48,6 +48,13 @@ int ms_report_stack(const struct ms_report_ctx *c, uint32_t pid, int32_t stack_i
 	return n;
 }
 
+int ms_report_stack_truncated(const struct ms_report_ctx *c, uint32_t pid, int32_t stack_id)
+{
+	const struct ms_stack *s = ms_registry_stack(c->reg, pid, stack_id);
+
+	return s && c->stack_depth > 0 && s->n >= (uint32_t)c->stack_depth;
+}
+
 const char *ms_report_type(const char *raw, uint64_t size, char *buf, size_t len)
 {
 	const char *p, *end;

@@ -2,6 +2,7 @@
 /* json.c - see json.h. */
 #include <inttypes.h>
 #include <math.h>
+#include <string.h>
 #include "util/json.h"
 
 void ms_json_init(struct ms_json *j, FILE *f, int pretty)
@@ -177,4 +178,29 @@ void ms_json_null(struct ms_json *j)
 {
 	sep(j);
 	fputs("null", j->f);
+}
+
+const char *ms_utf8_clean(const char *s, char *buf, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = 0;
+
+	while (*u && ms_utf8_len(u))
+		u += ms_utf8_len(u);
+	if (!*u)
+		return s;
+	for (u = (const unsigned char *)s; *u && n + 5 < len;) {
+		int k = ms_utf8_len(u);
+
+		if (k) {
+			memcpy(buf + n, u, (size_t)k);
+			n += (size_t)k;
+			u += k;
+		} else {
+			buf[n++] = '?';
+			u++;
+		}
+	}
+	buf[n] = 0;
+	return buf;
 }

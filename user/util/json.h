@@ -5,6 +5,7 @@
 #ifndef MS_UTIL_JSON_H
 #define MS_UTIL_JSON_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -36,5 +37,8 @@ void ms_json_null(struct ms_json *j);
 void ms_json_escape(FILE *f, const char *s);
 /* Length of the well-formed UTF-8 sequence at s, 0 if there is none. */
 int ms_utf8_len(const unsigned char *s);
+/* s itself if it is valid UTF-8, else a copy in buf (len > 5) with every
+ * byte that is not UTF-8 replaced by '?', cut to fit. */
+const char *ms_utf8_clean(const char *s, char *buf, size_t len);
 
 #endif
