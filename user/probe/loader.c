@@ -33,6 +33,7 @@ struct ms_loader {
 	int tp_attached;
 	__u32 vslots; /* TRACK_VAR buffer slots per CPU, 0 = none */
 	int ncpus;
+	int run_stats_fd; /* + 1: 0 = statistics not turned on here */
 };
 
 static int link_add(struct ms_loader *l, struct bpf_link *link)
@@ -616,6 +617,39 @@ int ms_loader_read_stats(const struct ms_loader *l, uint64_t *out)
 	return 0;
 }
 
+int ms_loader_enable_run_stats(struct ms_loader *l)
+{
+	int fd;
+
+	if (l->run_stats_fd)
+		return 0;
+	fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (fd < 0)
+		return -errno;
+	l->run_stats_fd = fd + 1;
+	return 0;
+}
+
+size_t ms_loader_prog_stats(const struct ms_loader *l, struct ms_prog_stat *out, size_t max)
+{
+	struct bpf_program *p;
+	size_t n = 0;
+
+	bpf_object__for_each_program(p, l->skel->obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (n == max || bpf_program__fd(p) < 0 ||
+		    bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+			continue;
+		out[n++] = (struct ms_prog_stat){ .name = bpf_program__name(p), .runs = info.run_cnt,
+						  .run_ns = info.run_time_ns,
+						  .uprobe = bpf_program__type(p) == BPF_PROG_TYPE_KPROBE };
+	}
+	return n;
+}
+
 void ms_loader_destroy(struct ms_loader *l)
 {
 	if (!l)
@@ -623,6 +657,8 @@ void ms_loader_destroy(struct ms_loader *l)
 	destroy_links(l->links.v, l->links.n);
 	MS_VEC_FREE(l->links);
 	MS_VEC_FREE(l->done);
+	if (l->run_stats_fd)
+		close(l->run_stats_fd - 1);
 	memscope_bpf__destroy(l->skel);
 	free(l);
 }

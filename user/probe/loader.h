@@ -53,6 +53,20 @@ int ms_loader_live_fd(const struct ms_loader *l);
 int ms_loader_sites_fd(const struct ms_loader *l);
 /* Sum the per-CPU counters into out[MS_STAT_MAX]. 0 or -errno. */
 int ms_loader_read_stats(const struct ms_loader *l, uint64_t *out);
+/* Turn on the kernel's BPF run-time statistics (run counts and times per
+ * program) for as long as the loader lives. They cost every program run
+ * two clock reads. 0 or -errno. */
+int ms_loader_enable_run_stats(struct ms_loader *l);
+/* Per loaded BPF program, its runs (probe hits) and time inside it, both
+ * 0 while statistics are off. Fills at most max; returns how many. Names
+ * live as long as the loader. */
+struct ms_prog_stat {
+	const char *name;
+	uint64_t runs, run_ns;
+	int uprobe; /* runs on uprobe/USDT hits in traced processes (a
+		     * tracepoint program runs for every process) */
+};
+size_t ms_loader_prog_stats(const struct ms_loader *l, struct ms_prog_stat *out, size_t max);
 
 /* Detach everything and free. NULL-safe. */
 void ms_loader_destroy(struct ms_loader *l);

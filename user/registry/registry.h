@@ -52,6 +52,7 @@ struct ms_agg {
 	uint64_t bytes;       /* variables: sizes; scopes/tasks: alloc_bytes */
 	uint64_t allocs;      /* scopes/tasks */
 	uint64_t total_ns;    /* scopes/tasks: summed lifetimes */
+	uint64_t heap_bytes;  /* variables: sizes of the heap blocks they pointed to */
 	uint64_t first_ns, last_ns;
 };
 

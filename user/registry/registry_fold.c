@@ -76,6 +76,7 @@ static void fold_vars(struct ms_registry *r)
 
 		if (excess && var_ended(r, v) && (g = agg_of(r, 0, v->name, v->file, v->line))) {
 			agg_add(g, v->size, 0, 0, v->first_ns, v->first_ns);
+			g->heap_bytes += v->has_heap ? v->heap_size : 0;
 			map[i] = -1;
 			excess--;
 			r->sum.folded_vars++;
