@@ -21,7 +21,8 @@ static const char doc[] =
 	"Stops when the target exits, after --duration, or on SIGINT/SIGTERM; always writes its report.";
 
 enum { OPT_STACK = 1000, OPT_NO_ALLOC, OPT_RING, OPT_MAX_LIVE, OPT_KEEP, OPT_SNAP, OPT_HTML,
-       OPT_FOLDED, OPT_FOLDED_ALLOC, OPT_TIMELINE, OPT_WITH_PROBES };
+       OPT_FOLDED, OPT_FOLDED_ALLOC, OPT_TIMELINE, OPT_WITH_PROBES, OPT_PPROF, OPT_METRICS,
+       OPT_METRICS_TOP };
 
 static const struct argp_option options[] = {
 	{ "pid", 'p', "PID", 0, "Attach to running process PID", 0 },
@@ -31,6 +32,9 @@ static const struct argp_option options[] = {
 	{ "folded", OPT_FOLDED, "FILE", 0, "Write folded stacks of live bytes (flame graphs) to FILE", 0 },
 	{ "folded-alloc", OPT_FOLDED_ALLOC, "FILE", 0, "Write folded stacks of allocated bytes to FILE", 0 },
 	{ "timeline", OPT_TIMELINE, "FILE", 0, "Write a Chrome trace-event timeline (Perfetto) to FILE", 0 },
+	{ "pprof", OPT_PPROF, "FILE", 0, "Write a gzip'ed pprof heap profile (profile.proto) to FILE", 0 },
+	{ "metrics", OPT_METRICS, "ADDR:PORT", 0, "Serve Prometheus metrics at http://ADDR:PORT/metrics while tracing", 0 },
+	{ "metrics-top", OPT_METRICS_TOP, "N", 0, "Series per site, task and variable family besides \"other\" (default 10)", 0 },
 	{ "mode", 'm', "MODE", 0, "full (default), fast, light or sampled", 0 },
 	{ "stack-depth", OPT_STACK, "N", 0, "User stack frames per allocation site (0-127, default 16)", 0 },
 	{ "no-alloc", OPT_NO_ALLOC, NULL, 0, "Do not trace the allocator", 0 },
@@ -105,6 +109,22 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 			o->folded_alloc = arg;
 		else
 			o->timeline = arg;
+		break;
+	case OPT_PPROF:
+		if (!*arg)
+			bad("--pprof", arg, "expected a file path");
+		o->pprof = arg;
+		break;
+	case OPT_METRICS:
+		if (!strrchr(arg, ':') || strrchr(arg, ':') == arg ||
+		    parse_ul(strrchr(arg, ':') + 1, 0, 65535, &v))
+			bad("--metrics", arg, "expected ADDR:PORT, e.g. 127.0.0.1:9464 or [::1]:9464");
+		o->metrics = arg;
+		break;
+	case OPT_METRICS_TOP:
+		if (parse_ul(arg, 1, 1000, &v))
+			bad("--metrics-top", arg, "expected 1 to 1000");
+		o->metrics_top = (unsigned)v;
 		break;
 	case 'm':
 		if (!strcmp(arg, "full"))
@@ -194,6 +214,7 @@ int main(int argc, char **argv)
 		.stack_depth = 16,
 		.ring_mb = 16,
 		.max_live = 1u << 20,
+		.metrics_top = 10,
 	};
 	struct argp argp = { options, parse_opt, "[-- CMD [ARG...]]", doc, NULL, NULL, NULL };
 

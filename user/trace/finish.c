@@ -11,6 +11,7 @@
 #include "probe/loader.h"
 #include "registry/registry.h"
 #include "report/report.h"
+#include "report/pprof.h"
 #include "report/report_out.h"
 #include "trace/session.h"
 
@@ -32,6 +33,7 @@ static const struct writer {
 	[MS_OUT_TIMELINE] = { ms_report_timeline },
 	[MS_OUT_FOLDED] = { write_folded_live },
 	[MS_OUT_FOLDED_ALLOC] = { write_folded_alloc },
+	[MS_OUT_PPROF] = { ms_report_pprof },
 };
 
 const char *ms_output_path(const struct ms_opts *o, enum ms_output i)
@@ -42,6 +44,7 @@ const char *ms_output_path(const struct ms_opts *o, enum ms_output i)
 	case MS_OUT_TIMELINE: return o->timeline;
 	case MS_OUT_FOLDED: return o->folded;
 	case MS_OUT_FOLDED_ALLOC: return o->folded_alloc;
+	case MS_OUT_PPROF: return o->pprof;
 	default: return "?";
 	}
 }
@@ -76,6 +79,8 @@ void ms_session_report_ctx(struct session *s, struct ms_report_ctx *cp)
 		c.exit_status = sum->exit_code;
 	c.from_start = s->is_child;
 	c.sample_interval = s->sample_interval;
+	c.start_wall_ns = s->start_wall_ns;
+	c.stack_depth = s->o->stack_depth;
 	if (s->loader)
 		ms_loader_read_stats(s->loader, c.stats);
 	*cp = c;

@@ -12,6 +12,7 @@
 #include "proc/privilege.h"
 #include "proc/spawn.h"
 #include "proc/target.h"
+#include "trace/metrics_serve.h"
 #include "trace/session.h"
 
 int ms_session_check_privilege(void)
@@ -56,6 +57,14 @@ int ms_session_open_outputs(struct session *s)
 		if ((path = ms_output_path(s->o, i)) && (err = open_output(path, &s->out[i])))
 			return err;
 	return 0;
+}
+
+int ms_session_open_metrics(struct session *s)
+{
+	if (!s->o->metrics)
+		return 0;
+	s->metrics = ms_metrics_serve_open(s->o->metrics, s->o->metrics_top);
+	return s->metrics ? 0 : -EADDRNOTAVAIL;
 }
 
 /* The command's executable, resolved as execvp would; scripts (#!) are

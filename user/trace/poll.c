@@ -19,6 +19,7 @@
 #include "registry/registry.h"
 #include "report/report.h"
 #include "report/report_live.h"
+#include "trace/metrics_serve.h"
 #include "trace/session.h"
 
 #define POLL_MS 5          /* drain period: records wait at most this long */
@@ -105,6 +106,20 @@ static void live_view(struct session *s, struct ticks *k, uint64_t t)
 	}
 }
 
+/* --metrics: a scrape waits for text rendered from the registry now. */
+static void metrics(struct session *s, uint64_t t)
+{
+	struct ms_report_ctx c;
+
+	if (!ms_metrics_serve_wanted(s->metrics))
+		return;
+	if (s->o->mode == MS_MODE_FAST) /* its counters live in BPF maps */
+		ms_bpfmaps_read_fast(s->loader, s->reg, s->o->stack_depth);
+	s->end_ns = t;
+	ms_session_report_ctx(s, &c);
+	ms_metrics_serve_render(s->metrics, &c);
+}
+
 /* One turn between drains; 1 when the trace must stop. */
 static int tick(struct session *s, struct ticks *k, uint64_t t)
 {
@@ -129,6 +144,7 @@ static int tick(struct session *s, struct ticks *k, uint64_t t)
 		k->snap = t;
 	}
 	live_view(s, k, t);
+	metrics(s, t);
 	if (k->deadline && t >= k->deadline) {
 		s->stop_reason = "duration";
 		return 1;

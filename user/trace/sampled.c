@@ -15,11 +15,13 @@
 
 #define SAMPLE_LIB "libmemscope_sample.so"
 
-/* The sampling library next to this executable (the build tree and an
- * install put them side by side), else the system library directories. */
+/* The sampling library next to this executable (the build tree), in
+ * ../lib/memscope from it (make install, the Debian package), else the
+ * system library directories. */
 static int sample_lib_path(char *buf, size_t len)
 {
 	static const char *const dirs[] = { "/usr/local/lib", "/usr/lib" };
+	static const char *const rel[] = { "", "/../lib/memscope" };
 	char self[2048], *slash;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	size_t i;
@@ -29,8 +31,10 @@ static int sample_lib_path(char *buf, size_t len)
 		slash = strrchr(self, '/');
 		if (slash) {
 			*slash = 0;
-			if ((size_t)snprintf(buf, len, "%s/%s", self, SAMPLE_LIB) < len && !access(buf, R_OK))
-				return 0;
+			for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++)
+				if ((size_t)snprintf(buf, len, "%s%s/%s", self, rel[i], SAMPLE_LIB) < len &&
+				    !access(buf, R_OK))
+					return 0;
 		}
 	}
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {

@@ -28,6 +28,7 @@ struct ms_consumer;
 struct ms_symbolizer;
 struct ms_module;
 struct ms_report_ctx;
+struct ms_metrics_serve;
 
 /* The report writers, in the order they are written (finish.c). */
 enum ms_output {
@@ -36,6 +37,7 @@ enum ms_output {
 	MS_OUT_TIMELINE,
 	MS_OUT_FOLDED,
 	MS_OUT_FOLDED_ALLOC,
+	MS_OUT_PPROF,
 	MS_OUT_MAX,
 };
 
@@ -58,7 +60,9 @@ struct session {
 	int status;
 	const char *stop_reason;
 	uint64_t start_ns, end_ns;
+	uint64_t start_wall_ns; /* CLOCK_REALTIME at start_ns */
 	uint64_t sample_interval;
+	struct ms_metrics_serve *metrics; /* --metrics, NULL without */
 	pid_t kids[MS_MAX_KIDS];
 	size_t nkids;
 	int rescan_now;
@@ -74,6 +78,9 @@ uint64_t ms_now_ns(void);
  * printed the one-line error. */
 int ms_session_check_privilege(void);
 int ms_session_open_outputs(struct session *s);
+/* --metrics: bind its address (the server starts once the BPF side is
+ * loaded, trace.c). */
+int ms_session_open_metrics(struct session *s);
 int ms_session_find_target(struct session *s);
 
 /* sampled.c: LD_PRELOAD for a command, or check a running process; sets

@@ -14,12 +14,14 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "elf/symbolize.h"
 #include "probe/consumer.h"
 #include "probe/loader.h"
 #include "proc/spawn.h"
 #include "registry/registry.h"
+#include "trace/metrics_serve.h"
 #include "trace/session.h"
 #include "trace/trace.h"
 
@@ -78,6 +80,8 @@ static int load(struct session *s)
 		return err;
 	}
 	ms_consumer_set_hook(s->cons, ms_session_on_record, s);
+	if (s->metrics)
+		return ms_metrics_serve_start(s->metrics, s->loader);
 	return 0;
 }
 
@@ -123,6 +127,15 @@ static int attach_pid(struct session *s)
 	return probes;
 }
 
+/* CLOCK_REALTIME at the monotonic time mono (profiles carry wall time). */
+static uint64_t wall_ns(uint64_t mono)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec - (ms_now_ns() - mono);
+}
+
 static void warn_no_probes(const struct session *s)
 {
 	const struct ms_opts *o = s->o;
@@ -139,7 +152,7 @@ int ms_trace_run(const struct ms_opts *o)
 
 	if (ms_session_check_privilege())
 		return 1;
-	if (ms_session_open_outputs(&s) || ms_session_find_target(&s))
+	if (ms_session_open_outputs(&s) || ms_session_open_metrics(&s) || ms_session_find_target(&s))
 		goto cleanup;
 	if (o->mode == MS_MODE_SAMPLED && ms_session_sampled_setup(&s))
 		goto cleanup;
@@ -152,6 +165,7 @@ int ms_trace_run(const struct ms_opts *o)
 	if (probes == 0)
 		warn_no_probes(&s);
 	s.start_ns = ms_now_ns();
+	s.start_wall_ns = wall_ns(s.start_ns);
 	started = 1;
 	if (o->cmd) {
 		err = ms_spawn_release(&child);
@@ -177,6 +191,7 @@ cleanup:
 		close(child.status_fd);
 	if (s.pidfd >= 0)
 		close(s.pidfd);
+	ms_metrics_serve_close(s.metrics);
 	ms_consumer_free(s.cons);
 	ms_loader_destroy(s.loader);
 	while (s.nalloc_mods)

@@ -17,6 +17,9 @@ struct ms_opts {
 	const char *folded; /* --folded FILE (live bytes) */
 	const char *folded_alloc; /* --folded-alloc FILE (allocated bytes) */
 	const char *timeline; /* --timeline FILE (Chrome trace events) */
+	const char *pprof;  /* --pprof FILE (gzip'ed profile.proto) */
+	const char *metrics; /* --metrics ADDR:PORT (Prometheus endpoint) */
+	unsigned metrics_top; /* --metrics-top N: series per family besides "other" */
 	enum ms_mode mode;
 	int stack_depth;
 	int no_alloc;
