@@ -15,7 +15,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 #include "util/json.h"
+#include "report/metrics.h"
+#include "report/pprof.h"
+#include "report/profile.pb-c.h"
 #include "report/report.h"
 #include "report/report_out.h"
 
@@ -613,6 +617,129 @@ static int emit(const char *dir, uint64_t extra)
 	return err ? 1 : 0;
 }
 
+/* ---- pprof and Prometheus ------------------------------------------------ */
+
+static int ms_pprof_writer(FILE *f, const struct ms_report_ctx *c) { return ms_report_pprof(f, c); }
+
+/* gunzip + protobuf-c unpack of what the pprof writer wrote. */
+static Perftools__Profiles__Profile *decode(const struct out *o)
+{
+	size_t cap = 1 << 20;
+	unsigned char *raw = malloc(cap);
+	z_stream z = { 0 };
+	Perftools__Profiles__Profile *p = NULL;
+
+	if (!raw || inflateInit2(&z, 15 + 16) != Z_OK)
+		goto out;
+	z.next_in = (unsigned char *)o->buf;
+	z.avail_in = (uInt)o->len;
+	z.next_out = raw;
+	z.avail_out = (uInt)cap;
+	if (inflate(&z, Z_FINISH) == Z_STREAM_END)
+		p = perftools__profiles__profile__unpack(NULL, cap - z.avail_out, raw);
+	inflateEnd(&z);
+out:
+	free(raw);
+	return p;
+}
+
+static const char *label_of(const Perftools__Profiles__Profile *p, const Perftools__Profiles__Sample *s,
+			    const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_label; i++)
+		if (!strcmp(p->string_table[s->label[i]->key], key))
+			return p->string_table[s->label[i]->str];
+	return NULL;
+}
+
+static void test_pprof_decodes_with_exact_totals(void)
+{
+	struct ms_report_ctx c;
+	struct ms_registry *r = build(0, &c);
+	const struct ms_summary *sum;
+	struct out o = { 0 };
+	Perftools__Profiles__Profile *p = NULL;
+	int64_t tot[4] = { 0 };
+	size_t i, k, named = 0;
+	int xss = 0, bad_utf8 = 0, unresolved = 0;
+
+	CHECK(r);
+	sum = ms_registry_summary(r);
+	CHECK(write_mem(&o, &c, ms_pprof_writer) == 0);
+	CHECK((p = decode(&o)));
+	CHECK(p->n_sample_type == 4 && !strcmp(p->string_table[p->sample_type[0]->type], "alloc_objects") &&
+	      !strcmp(p->string_table[p->sample_type[3]->unit], "bytes"));
+	CHECK(!strcmp(p->string_table[p->default_sample_type], "inuse_space"));
+	CHECK(p->period == 1 && !strcmp(p->string_table[p->period_type->type], "space"));
+	for (i = 0; i < p->n_sample; i++) {
+		for (k = 0; k < 4; k++)
+			tot[k] += p->sample[i]->value[k];
+		if (label_of(p, p->sample[i], "variable"))
+			named++;
+	}
+	CHECK(tot[0] == (int64_t)sum->allocs && tot[1] == (int64_t)sum->alloc_bytes);
+	CHECK(tot[2] == (int64_t)sum->live_allocs && tot[3] == (int64_t)sum->live_bytes);
+	CHECK(named == 3); /* the live blocks of 100, 300 and 4000 bytes have variables */
+	for (i = 0; i < p->n_string_table; i++) {
+		xss |= !strcmp(p->string_table[i], XSS);
+		bad_utf8 |= !strcmp(p->string_table[i], "bad??utf8");
+		CHECK(!strstr(p->string_table[i], "\xff"));
+	}
+	CHECK(xss && bad_utf8);
+	/* the unresolved frame: an address with no line, for a symbolizer */
+	for (i = 0; i < p->n_location; i++)
+		unresolved += (p->location[i]->address & ~1ull) == 0x9000 && p->location[i]->n_line == 0;
+	CHECK(unresolved == 1);
+	PASS();
+out:
+	if (p)
+		perftools__profiles__profile__free_unpacked(p, NULL);
+	free(o.buf);
+	ms_registry_free(r);
+}
+
+static void test_metrics_text_is_escaped_and_bounded(void)
+{
+	struct ms_report_ctx c;
+	struct ms_registry *r = build(200, &c);
+	struct ms_metrics *m = ms_metrics_new(3);
+	struct ms_metrics_probe pr = { .name = "malloc_entry", .hits = 10, .run_ns = 5000, .traps = 1 };
+	struct ms_metrics_extra x = { .rss_bytes = 1 << 20, .cpu_seconds = 0.5, .probes = &pr, .nprobes = 1,
+				      .trap_ns = 1000 };
+	struct out o = { 0 };
+	FILE *f;
+	char *line, *save;
+	size_t sites = 0;
+	double live = 0, site_sum = 0;
+
+	CHECK(r && m);
+	f = open_memstream(&o.buf, &o.len);
+	CHECK(f);
+	CHECK(ms_metrics_render(m, f, &c, &x) == 0 && fclose(f) == 0);
+	CHECK(strstr(o.buf, "memscope_probe_cost_seconds_total{program=\"malloc_entry\"} 0.000015000\n"));
+	/* the task's name is markup; the exe has a quote and a backslash */
+	CHECK(strstr(o.buf, "memscope_task_allocated_bytes_total{task=\"" XSS "\"} 4450\n"));
+	CHECK(strstr(o.buf, "exe=\"/tmp/" XSS "/prog\\\"x\\\\y\""));
+	CHECK(strstr(o.buf, "{variable=\"new\\nline\"}") || !strstr(o.buf, "new\nline"));
+	CHECK(!strstr(o.buf, "\xff"));
+	for (line = strtok_r(o.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "memscope_site_live_bytes{", 25)) {
+			sites++;
+			site_sum += strtod(strrchr(line, ' ') + 1, NULL);
+		} else if (!strncmp(line, "memscope_live_bytes ", 20)) {
+			live = strtod(line + 20, NULL);
+		}
+	}
+	CHECK(sites == 4 && live > 0 && site_sum == live); /* top 3 + other */
+	PASS();
+out:
+	free(o.buf);
+	ms_metrics_free(m);
+	ms_registry_free(r);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && strcmp(argv[1], "--emit") == 0)
@@ -626,5 +753,7 @@ int main(int argc, char **argv)
 	test_html_large_trace_is_bounded();
 	test_empty_registry();
 	test_write_error_reported();
+	test_pprof_decodes_with_exact_totals();
+	test_metrics_text_is_escaped_and_bounded();
 	return failed ? 1 : 0;
 }
