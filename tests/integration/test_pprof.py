@@ -1,5 +1,6 @@
 """Issue 18 point 1: --pprof writes a gzip'ed profile.proto heap profile
 that Go's own `go tool pprof` reads, whose totals are the JSON report's."""
+import contextlib
 import gzip
 import os
 import re
@@ -46,31 +47,38 @@ def top_total(path, index):
     return int(m.group(1))
 
 
-def trace_pprof(args, cmd, env=None):
+@contextlib.contextmanager
+def traced(args, cmd, env=None):
+    """Trace with -o and --pprof; yields (JSON report, profile path, go
+    tool pprof -raw samples, -raw text). The profile is removed after."""
     pp = tmpfile(".pb.gz")
     try:
         r, p = trace_json(["--pprof", pp] + args, cmd, env=env)
         assert p.returncode == 0, p.stderr
-        with open(pp, "rb") as f:
-            data = f.read()
+        samples, out = raw_samples(pp)
+        yield r, pp, samples, out
     finally:
         if os.path.exists(pp):
             os.unlink(pp)
-    return r, data
+
+
+def json_totals(r):
+    s = r["summary"]
+    return [s["allocs"], s["alloc_bytes"], s["live_allocs"], s["live_bytes"]]
+
+
+def sums(samples):
+    return [sum(v[i] for v, _ in samples) for i in range(4)]
 
 
 def test_pprof_totals_labels_and_mappings_match_the_json_report():
     need_root()
-    r, data = trace_pprof([], [prog("fleet"), "0.05"])
-    assert data[:2] == b"\x1f\x8b" and gzip.decompress(data)  # gzip, as pprof's readers expect
-    pp = tmpfile(".pb.gz")
-    with open(pp, "wb") as f:
-        f.write(data)
-    try:
-        samples, out = raw_samples(pp)
-        s = r["summary"]
-        want = [s["allocs"], s["alloc_bytes"], s["live_allocs"], s["live_bytes"]]
-        assert [sum(v[i] for v, _ in samples) for i in range(4)] == want, (want, out)
+    with traced([], [prog("fleet"), "0.05"]) as (r, pp, samples, out):
+        with open(pp, "rb") as f:
+            data = f.read()
+        assert data[:2] == b"\x1f\x8b" and gzip.decompress(data)  # gzip, as pprof's readers expect
+        want = json_totals(r)
+        assert sums(samples) == want, (want, out)
         for i, t in enumerate(SAMPLE_TYPES):
             assert top_total(pp, t) == want[i], t
         assert "PeriodType: space bytes" in out and "Period: 1\n" in out, out
@@ -95,34 +103,19 @@ def test_pprof_totals_labels_and_mappings_match_the_json_report():
         maps = out.split("Mappings", 1)[1].strip().splitlines()
         assert maps[0].startswith("1: ") and prog("fleet") in maps[0] and build_id in maps[0], maps
         assert any("libc.so.6" in m for m in maps), maps
-    finally:
-        os.unlink(pp)
 
 
 def test_pprof_fast_mode_totals_match_the_json_report():
     """fast mode: counters and live blocks read from BPF maps at the end"""
     need_root()
-    r, data = trace_pprof(["-m", "fast"], [prog("fleet"), "0.05"])
-    pp = tmpfile(".pb.gz")
-    with open(pp, "wb") as f:
-        f.write(data)
-    try:
-        samples, out = raw_samples(pp)
-        s = r["summary"]
-        want = [s["allocs"], s["alloc_bytes"], s["live_allocs"], s["live_bytes"]]
-        assert want[3] >= 314000 and [sum(v[i] for v, _ in samples) for i in range(4)] == want, (want, out)
-    finally:
-        os.unlink(pp)
+    with traced(["-m", "fast"], [prog("fleet"), "0.05"]) as (r, pp, samples, out):
+        want = json_totals(r)
+        assert want[3] >= 314000 and sums(samples) == want, (want, out)
 
 
 def test_pprof_sampled_values_are_the_weighted_estimates():
     env = dict(os.environ, MEMSCOPE_SAMPLE_INTERVAL="65536", MEMSCOPE_SAMPLE_SEED="7")
-    r, data = trace_pprof(["-m", "sampled"], [prog("sampled_known")], env=env)
-    pp = tmpfile(".pb.gz")
-    with open(pp, "wb") as f:
-        f.write(data)
-    try:
-        samples, out = raw_samples(pp)
+    with traced(["-m", "sampled"], [prog("sampled_known")], env=env) as (r, pp, samples, out):
         assert "Period: 65536\n" in out and "values are estimates" in out, out
         est = r["sampled"]
         for i, t in enumerate(SAMPLE_TYPES):
@@ -134,8 +127,6 @@ def test_pprof_sampled_values_are_the_weighted_estimates():
         # from about 512 samples of 16 KiB
         assert est["inuse_space"]["estimate"] > 40 * 2 ** 20
         assert sum(v[3] for v, _ in samples) > 40 * 2 ** 20
-    finally:
-        os.unlink(pp)
 
 
 def test_pprof_into_a_missing_directory_is_refused_before_attaching():
