@@ -624,7 +624,8 @@ int ms_report_pprof(FILE *f, const struct ms_report_ctx *c)
 	snprintf(note, sizeof(note), "memscope-trace, mode %s, pid %d", c->mode ? c->mode : "?", (int)c->pid);
 	comment[0] = str_id(&p, note);
 	comment[1] = str_id(&p, p.sampled ? "values are estimates: each sampled block counts with its weight"
-					   : "values are exact: every allocation was traced");
+				: c->mode && !strcmp(c->mode, "light") ? "light mode: the allocator was not traced"
+				: "values are exact: every allocation was traced");
 	prof.n_comment = 2;
 	prof.comment = comment;
 	err = finish(&p, &prof, f);
