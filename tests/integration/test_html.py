@@ -222,12 +222,15 @@ def emitter():
     d = tempfile.mkdtemp(prefix="memscope-emit-")
     atexit.register(shutil.rmtree, d, True)
     out = os.path.join(d, "test_reports")
-    # the core the unit tests link (Makefile CORE_DIRS), and the page it embeds
+    # the core the unit tests link (Makefile CORE_DIRS), the page it embeds
+    # and the C protoc-c generated for the pprof writer (both made by make)
     srcs = [os.path.join(ROOT, "tests", "unit", "test_reports.c")] + sorted(
         f for d in ("util", "registry", "report") for f in glob.glob(os.path.join(ROOT, "user", d, "*.c")))
-    subprocess.run(["make", "-s", os.path.join(".output", "html_page.h")], cwd=ROOT, check=True)
-    subprocess.run([cc, "-O1", "-std=gnu11", "-Iinclude", "-Iuser", "-I.output"] + srcs + ["-o", out, "-lm"],
-                   cwd=ROOT, check=True, capture_output=True)
+    srcs.append(os.path.join(ROOT, ".output", "report", "profile.pb-c.c"))
+    subprocess.run(["make", "-s", os.path.join(".output", "html_page.h"),
+                    os.path.join(".output", "report", "profile.pb-c.c")], cwd=ROOT, check=True)
+    subprocess.run([cc, "-O1", "-std=gnu11", "-Iinclude", "-Iuser", "-I.output"] + srcs +
+                   ["-o", out, "-lm", "-lprotobuf-c", "-lz"], cwd=ROOT, check=True, capture_output=True)
     _emitter.append(out)
     return out
 
