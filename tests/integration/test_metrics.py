@@ -166,6 +166,11 @@ def test_metrics_endpoint_answers_only_get_on_its_path_and_bounds_requests():
                      "process_resident_memory_bytes", "process_cpu_seconds_total"):
             assert (name, frozenset()) in m, name
         assert "# TYPE memscope_site_allocated_bytes_total counter" in text
+        # Prometheus's own linter: names, units, _total on counters, HELP
+        if shutil.which("promtool"):
+            lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                                  text=True, timeout=60)
+            assert lint.returncode == 0 and not (lint.stdout + lint.stderr).strip(), lint.stdout + lint.stderr
         for method in ("POST", "PUT", "HEAD", "DELETE"):
             try:
                 urllib.request.urlopen(urllib.request.Request(base + "/metrics", method=method,
