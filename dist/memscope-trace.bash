@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # bash completion for memscope-trace(8)
 _memscope_trace()
 {

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # build.sh - `make deb`: a hardened build of its own, staged with
 # `make install`, packed with dpkg-deb. Debian's own tools do each step
 # (dpkg-buildflags, dpkg-shlibdeps, dpkg-deb); no debhelper is needed.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Issue 18 point 3: make install / uninstall into a DESTDIR, a program
 built against the installed header through pkg-config and traced by the
 installed tracer; the man page documents every option; the Debian package

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Issue 18 point 2: --metrics ADDR:PORT serves Prometheus metrics while
 tracing; Debian's real prometheus server scrapes them."""
 import http.client

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Issue 18 point 1: --pprof writes a gzip'ed profile.proto heap profile
 that Go's own `go tool pprof` reads, whose totals are the JSON report's."""
 import contextlib

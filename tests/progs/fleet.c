@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fleet.c - a target for the pprof and metrics tests
  * (tests/integration/test_pprof.py, test_metrics.py), with blocks of known
  * sizes from known sites, tasks, scopes, variables and two threads:

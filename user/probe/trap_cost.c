@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* trap_cost.c - the per-hit cost of a uprobe, measured on ourselves.
  *
  * The tracer's cost to its target is the time the target's threads spend

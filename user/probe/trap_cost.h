@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* trap_cost.h - what one uprobe hit costs a process besides the BPF
  * program it runs, measured on this machine, now. */
 #ifndef MS_PROBE_TRAP_COST_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* metrics.c - Prometheus text exposition of the registry (metrics.h). */
 #define _GNU_SOURCE /* qsort_r */
 #include <errno.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 #include "report/metrics.h"
 #include "util/json.h"
+#include "util/vec.h"
 
 /* The label-bounded families, in output order. */
 enum {
@@ -95,16 +97,8 @@ static void tally_add(struct tally *t, const char *label, double v)
 	}
 	if (!off)
 		return; /* out of memory: the value still counts in "other" */
-	if (t->n == t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : 64;
-		void *ne = realloc(t->e, ncap * sizeof(*t->e));
-
-		if (!ne)
-			return;
-		t->e = ne;
-		t->cap = ncap;
-	}
-	if (ms_hm_put(&t->idx, off, 0, t->n))
+	if (ms_vec_reserve((void **)&t->e, &t->cap, sizeof(*t->e), t->n + 1) ||
+	    ms_hm_put(&t->idx, off, 0, t->n))
 		return;
 	t->e[t->n].off = off;
 	t->e[t->n].v = v;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* metrics.h - the registry as Prometheus metrics (text exposition format
  * 0.0.4), rendered on demand while tracing. Like every report writer it
  * reads the registry through struct ms_report_ctx and writes to a FILE;

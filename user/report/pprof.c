@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pprof.c - the heap profile as profile.proto (see pprof.h).
  *
  * The message is built with protobuf-c from the schema pprof itself ships
@@ -15,6 +16,7 @@
 #include "report/pprof.h"
 #include "report/profile.pb-c.h"
 #include "util/json.h"
+#include "util/vec.h"
 
 typedef Perftools__Profiles__Profile Profile;
 typedef Perftools__Profiles__ValueType ValueType;
@@ -96,24 +98,13 @@ struct pp {
 	int oom;
 };
 
-/* Room for one more element of size `elem` in *v (capacity *cap). */
+/* Room for `more` elements past n in *v (util/vec.h); notes running out. */
 static int grow(struct pp *p, void **v, size_t n, size_t *cap, size_t elem, size_t more)
 {
-	size_t ncap;
-	void *nv;
-
-	if (n + more <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	while (ncap < n + more)
-		ncap *= 2;
-	nv = realloc(*v, ncap * elem);
-	if (!nv) {
+	if (ms_vec_reserve(v, cap, elem, n + more)) {
 		p->oom = 1;
 		return -1;
 	}
-	*v = nv;
-	*cap = ncap;
 	return 0;
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pprof.h - the heap profile in Google's pprof format (profile.proto,
  * gzip-compressed), as `go tool pprof`, Pyroscope, Parca and the
  * OpenTelemetry profiling signal read it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* metrics_http.c - see metrics_http.h. */
 #define _GNU_SOURCE
 #include <errno.h>

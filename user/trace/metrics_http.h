@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* metrics_http.h - the Prometheus endpoint (--metrics ADDR:PORT), served by
  * libmicrohttpd on threads of its own so that tracing never waits on a
  * client.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* metrics_serve.c - see metrics_serve.h. */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* metrics_serve.h - --metrics during one trace run: the endpoint
  * (metrics_http.h), the rendering (report/metrics.h) and the figures from
  * outside the registry (BPF program statistics, the trap cost, the
