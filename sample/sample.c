@@ -44,11 +44,10 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Probes with semaphores, arguments forced into registers or constants
- * (same settings as include/memscope.h, so any USDT reader decodes them). */
-#define _SDT_HAS_SEMAPHORES 1
-#define STAP_SDT_ARG_CONSTRAINT nr
-#include <sys/sdt.h>
+/* The probes are include/memscope.h's: semaphores, arguments in registers
+ * or constants, and on x86-64 the 5-byte nop the kernel turns into a call
+ * (no trap) with the red zone stepped over. */
+#include "memscope.h"
 
 #include "ptrset.h"
 #include "sample_math.h"
@@ -255,7 +254,7 @@ static void ms_announce(void *p, size_t size, uint64_t mean)
 		return;
 	}
 	weight = (uint64_t)((double)size / ms_neg_expm1((double)size / (double)mean) + 0.5);
-	STAP_PROBE3(memscope, sample_alloc, ptr, sz, weight);
+	MEMSCOPE__PROBE3(memscope, sample_alloc, "8", ptr, "8", sz, "8", weight);
 }
 
 /* The countdown ran out (or this thread's first allocation): decide
@@ -327,7 +326,7 @@ static __attribute__((noinline)) void ms_free_slow(void *p)
 	uintptr_t ptr = (uintptr_t)p;
 
 	if (ptr && ptrset_remove(ptr))
-		STAP_PROBE1(memscope, sample_free, ptr);
+		MEMSCOPE__PROBE1(memscope, sample_free, "8", ptr);
 }
 
 /* Before every real free: nothing but a semaphore test while no tracer
