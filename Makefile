@@ -156,6 +156,8 @@ UNIT_SRCS_test_tsc_clock := user/probe/tsc_clock.c
 UNIT_SRCS_test_varbuf := user/probe/varbuf.c
 UNIT_SRCS_test_probe_place := user/elf/probe_place.c user/elf/elf_syms.c user/elf/segments.c
 UNIT_LIBS_test_probe_place := -lelf -lcapstone
+UNIT_SRCS_test_usdt_sites := user/elf/usdt_sites.c
+UNIT_LIBS_test_usdt_sites := -lelf
 unit: $(UNIT_TESTS)
 
 demo: deps all

@@ -275,6 +275,16 @@ enum ms_mode {
 	MS_MODE_SAMPLED,  /* the sampling library's probes */
 };
 
+/* The USDT attach cookie of a memscope probe (bpf_usdt_cookie()): which
+ * instruction its sites sit on, so BPF knows where the stack pointer is.
+ * At memscope's 5-byte site rsp is 128 bytes below the frame the unwind
+ * tables describe (include/memscope.h); bpf/usdt_site.bpf.h undoes it. */
+enum ms_site_cookie {
+	MS_SITE_NOP1 = 0,  /* 1-byte nop (or anything else): rsp as is */
+	MS_SITE_NOP5 = 1,  /* memscope's 5-byte site: rsp + 128 */
+	MS_SITE_MIXED = 2, /* both in this file for this probe name: ask the site */
+};
+
 #ifndef __bpf__
 _Static_assert(sizeof(struct ms_hdr) == 40, "ms_hdr layout");
 _Static_assert(sizeof(struct ms_ev_string) == 40 + 16 + MS_STR_MAX, "string");
