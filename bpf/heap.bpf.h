@@ -66,6 +66,9 @@ static __always_inline int infl_pop(struct ms_thread *t, struct ms_inflight *out
 	return d == 0;
 }
 
+/* The kernel walks frame pointers from ip and rbp, which are the same at
+ * both USDT site forms; a walk that starts from rsp at a USDT probe must
+ * take it from ms_usdt_site_sp() (usdt_site.bpf.h). */
 static __always_inline __s32 stack_get(void *ctx)
 {
 	long id;

@@ -10,6 +10,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "usdt_args.bpf.h"
+#include "usdt_site.bpf.h"
 #include "heap.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -15,6 +15,8 @@
 #include "util/vec.h"
 #include "elf/elf_syms.h"
 #include "elf/probe_place.h"
+#include "elf/usdt_sites.h"
+#include "probe/sites.h"
 #include "memscope.skel.h"
 
 struct ms_attached {
@@ -34,6 +36,7 @@ struct ms_loader {
 	__u32 vslots; /* TRACK_VAR buffer slots per CPU, 0 = none */
 	int ncpus;
 	int run_stats_fd; /* + 1: 0 = statistics not turned on here */
+	struct ms_sites *sites; /* -v: the attached sites, watched in the target */
 };
 
 static int link_add(struct ms_loader *l, struct bpf_link *link)
@@ -239,6 +242,7 @@ struct usdt_ctx {
 	struct ms_loader *l;
 	pid_t pid;
 	const char *path;
+	const struct ms_usdt_sites *sites;
 	int n, err;
 };
 
@@ -282,7 +286,10 @@ static void usdt_one(const char *name, void *user)
 
 	if (!p)
 		return;
-	link = bpf_program__attach_usdt(p, c->pid, c->path, "memscope", name, NULL);
+	/* The form of the sites, for BPF (bpf/usdt_site.bpf.h). */
+	LIBBPF_OPTS(bpf_usdt_opts, o, .usdt_cookie = ms_usdt_sites_cookie(c->sites, name));
+
+	link = bpf_program__attach_usdt(p, c->pid, c->path, "memscope", name, &o);
 	if (!link) {
 		c->err = -errno;
 		fprintf(stderr, "memscope-trace: attach memscope:%s in %s: %s\n", name, c->path,
@@ -298,17 +305,42 @@ static void usdt_one(const char *name, void *user)
 
 int ms_loader_attach_usdt(struct ms_loader *l, pid_t pid, const char *path, int *nprobes)
 {
-	struct usdt_ctx c = { .l = l, .pid = pid, .path = path };
+	struct ms_usdt_sites sites;
+	struct usdt_ctx c = { .l = l, .pid = pid, .path = path, .sites = &sites };
+	size_t i, k;
 	int err;
 
 	*nprobes = 0;
 	if (seen(l, pid, path, 0))
 		return 0;
-	err = ms_elf_usdt_names_path(path, "memscope", usdt_one, &c);
-	if (err < 0)
+	err = ms_usdt_sites_read(path, "memscope", &sites);
+	if (err <= 0)
 		return err;
+	err = ms_sites_adopt(pid, path, &sites);
+	if (err < 0)
+		fprintf(stderr, "memscope-trace: PID %d skips the probes of %s (a fork child): cannot "
+			"restore its sites: %s\n", (int)pid, path, strerror(-err));
+	else if (err && l->cfg.verbose)
+		fprintf(stderr, "memscope-trace: PID %d is a fork child: its sites and semaphores in %s "
+			"restored\n", (int)pid, path);
+	/* one attachment per probe name */
+	for (i = 0; i < sites.n; i++) {
+		for (k = 0; k < i && strcmp(sites.v[k].name, sites.v[i].name); k++)
+			;
+		if (k == i)
+			usdt_one(sites.v[i].name, &c);
+	}
 	*nprobes = c.n;
+	if (l->cfg.verbose && (l->sites || (l->sites = ms_sites_new())))
+		ms_sites_add(l->sites, pid, path, &sites, stderr);
+	ms_usdt_sites_free(&sites);
 	return c.err;
+}
+
+void ms_loader_check_sites(struct ms_loader *l, int final)
+{
+	if (l->sites)
+		ms_sites_check(l->sites, stderr, final);
 }
 
 /* Allocator entry points, the BPF programs that handle them, and which
@@ -659,6 +691,7 @@ void ms_loader_destroy(struct ms_loader *l)
 	MS_VEC_FREE(l->done);
 	if (l->run_stats_fd)
 		close(l->run_stats_fd - 1);
+	ms_sites_free(l->sites);
 	memscope_bpf__destroy(l->skel);
 	free(l);
 }

@@ -32,8 +32,14 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg);
 int ms_loader_add_pid(struct ms_loader *l, pid_t pid);
 /* Attach every memscope USDT probe found in the ELF file `path` (a path
  * the tracer can open) for `pid`. Idempotent per (pid, path). Sets
- * *nprobes to the number of probe names attached. 0 or -errno. */
+ * *nprobes to the number of probe names attached. Each attachment's USDT
+ * cookie says the form of its sites (enum ms_site_cookie). A fork child
+ * that skips its probes (include/memscope.h) is adopted first
+ * (probe/sites.h). With verbose, prints each site's form. 0 or -errno. */
 int ms_loader_attach_usdt(struct ms_loader *l, pid_t pid, const char *path, int *nprobes);
+/* With verbose: print the sites whose bytes in the target changed (the
+ * kernel optimized them, ...); with final, a summary per file. */
+void ms_loader_check_sites(struct ms_loader *l, int final);
 /* Attach the allocator uprobes to the functions `path` defines (none is
  * fine). Idempotent per (pid, path). Sets *nfuncs. 0 or -errno. */
 int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int *nfuncs);

@@ -154,6 +154,8 @@ static int tick(struct session *s, struct ticks *k, uint64_t t)
 		k->scan = t;
 		ms_attach_mapped(s, 1);
 		symbolizer_refresh(s);
+		if (o->verbose)
+			ms_loader_check_sites(s->loader, 0);
 	}
 	return 0;
 }
@@ -177,6 +179,9 @@ void ms_session_poll(struct session *s, volatile const sig_atomic_t *stop_signal
 	}
 	if (*stop_signal)
 		s->stop_reason = "signal";
+	/* -v: what the kernel made of each probe site, read before detaching */
+	if (o->verbose && !s->exited)
+		ms_loader_check_sites(s->loader, 1);
 	if (k.status_line && k.status)
 		fputs("\r\033[K", stderr);
 	/* The probes come off at cleanup; the target runs on untraced. */
