@@ -161,8 +161,10 @@ static inline long memscope__syscall3(long nr, long a, long b, long c)
 /* Map and publish this object's page. Returns what a site should do now:
  * 1 run, 0 skip (no memory for the page: a fork child could crash on an
  * optimized site, so no probe fires until a page exists). Linux x86-64:
- * mmap 9, munmap 11, madvise 28 (MADV_WIPEONFORK = 18). */
-static __attribute__((noinline, cold, unused)) int memscope__alive_init(void)
+ * mmap 9, munmap 11, madvise 28 (MADV_WIPEONFORK = 18). Inlined, never
+ * called: a call would make every function with a probe a non-leaf one,
+ * changing its code while detached (a stack frame where there was none). */
+static inline __attribute__((always_inline)) int memscope__alive_init(void)
 {
 	volatile unsigned char *page, *none = 0;
 	long m;
