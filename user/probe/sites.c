@@ -226,8 +226,8 @@ void ms_sites_check(struct ms_sites *s, FILE *log, int final)
 		}
 		if (final && k == f->u.n)
 			fprintf(log,
-				"memscope-trace: %s, PID %d: %zu of %zu sites on a 5-byte nop optimized into "
-				"calls, %zu sites on other instructions (int3)%s\n",
+				"memscope-trace: %s, PID %d: %zu of %zu 5-byte sites optimized into calls, "
+				"%zu on other instructions (int3)%s\n",
 				f->path, (int)f->pid, calls, five, f->u.n - five,
 				maps_trampoline(f->pid) ? "; [uprobes-trampoline] mapped" : "");
 	}
