@@ -53,7 +53,8 @@ EXAMPLES := $(patsubst examples/%.c,$(OUTPUT)/examples/%,$(wildcard examples/*.c
 	    $(patsubst examples/%.cpp,$(OUTPUT)/examples/%,$(wildcard examples/*.cpp))
 TEST_PROGS := $(patsubst tests/progs/%.c,$(OUTPUT)/tests/%,$(filter-out tests/progs/plugin.c,$(wildcard tests/progs/*.c))) \
 	      $(OUTPUT)/tests/libplugin.so \
-	      $(patsubst tests/progs/%.cpp,$(OUTPUT)/tests/%,$(wildcard tests/progs/*.cpp))
+	      $(patsubst tests/progs/%.cpp,$(OUTPUT)/tests/%,$(wildcard tests/progs/*.cpp)) \
+	      $(OUTPUT)/tests/site_sp
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(wildcard tests/unit/*.c))
 
 .PHONY: all deps demo test unit bench clean fuzz
@@ -133,6 +134,13 @@ $(OUTPUT)/examples/%: examples/%.cpp include/memscope.h | $(OUTPUT)/examples
 $(OUTPUT)/tests/%: tests/progs/%.c include/memscope.h | $(OUTPUT)/tests
 	$(call msg,TESTPROG,$@)
 	$(Q)$(CC) $(EX_CFLAGS) -fno-builtin-malloc -fno-builtin-free $< -o $@ $(if $(findstring _static,$*),-static)
+# test tools with BPF programs of their own (tests/tools)
+$(OUTPUT)/tests/%.bpf.o: tests/tools/%.bpf.c | $(OUTPUT)/tests
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Ibpf -c $< -o $@
+$(OUTPUT)/tests/site_sp: tests/tools/site_sp.c $(OUTPUT)/tests/site_sp.skel.h user/elf/usdt_sites.c | $(OUTPUT)/tests
+	$(call msg,TESTTOOL,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) -I$(OUTPUT)/tests $< user/elf/usdt_sites.c -o $@ -lbpf -lelf -lz
 $(OUTPUT)/tests/libplugin.so: tests/progs/plugin.c include/memscope.h | $(OUTPUT)/tests
 	$(call msg,TESTLIB,$@)
 	$(Q)$(CC) $(EX_CFLAGS) -fPIC -shared $< -o $@
@@ -173,7 +181,7 @@ bench: deps all
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/user/*/*.d)
 
 # ---- fleet: pprof, Prometheus metrics, install, Debian package (issue 18) ----
 # Kept in one block so that it moves as one piece.

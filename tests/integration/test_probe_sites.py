@@ -96,12 +96,12 @@ def file_bytes(exe, addr, n=5):
 
 def uses_red_zone(exe, fn):
     """The function calls nothing, never moves rsp down, and keeps locals
-    in the 32 bytes below rsp that the kernel's call would write."""
+    below rsp (other than the probe site's own lea -0x80(%rsp))."""
     asm = run(["objdump", "-d", "--no-show-raw-insn", exe])
     body = asm.split("<%s>:" % fn, 1)[1].split("\n\n", 1)[0]
-    low = [int(o, 16) for o in re.findall(r"-0x([0-9a-f]+)\(%rsp\)", body)]
+    low = [int(o, 16) for o in re.findall(r"-0x([0-9a-f]+)\(%rsp[,)]", body)]
     return (not re.search(r"\bcall", body) and not re.search(r"sub +\$0x[0-9a-f]+,%rsp", body) and
-            any(0 < o <= 0x20 for o in low))
+            any(0 < o < 0x80 for o in low))
 
 
 def test_red_zone_leaf_functions_compute_the_same_traced_in_every_mode():
@@ -375,3 +375,70 @@ def test_fork_child_of_a_traced_process_never_crashes_and_f_traces_it():
     kids = [v for v in r["variables"] if v["pid"] != r["target"]["pid"]]
     assert len(kids) > 500 and {v["name"] for v in kids} == {"round"}, len(kids)
     assert "is a fork child: its sites and semaphores in %s restored" % exe in p.stderr, p.stderr
+
+
+SP_MAIN_C = r"""
+#include <stdio.h>
+#include <unistd.h>
+void probe_a(void);
+void probe_b(void);
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    printf("ready\n");
+    for (int i = 0; i < 2000; i++) { probe_a(); probe_b(); usleep(5000); }
+    return 0;
+}
+"""
+SP_PROBE_C = r"""
+#include <stdint.h>
+#include "memscope.h"
+/* the size argument is this function's rsp, read just before the probe:
+ * the stack pointer the unwind tables describe at the probe */
+__attribute__((noinline)) void NAME(void) {
+    uintptr_t sp;
+    __asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+    MEMSCOPE_ALLOC((void *)0x1000, sp);
+}
+"""
+
+
+def test_bpf_knows_the_stack_pointer_at_both_site_forms():
+    """bpf/usdt_site.bpf.h's ms_usdt_site_sp() gives the stack pointer the
+    unwind tables describe, from the loader's cookie: all 5-byte, all
+    1-byte, and both in one file (asked at the site). pt_regs->sp itself is
+    128 bytes lower at a 5-byte site."""
+    need_root()
+    tool = os.path.join(ROOT, ".output", "tests", "site_sp")
+    d = tempfile.mkdtemp(prefix="memscope-sites-")
+    paths = {}
+    for name, text in (("main", SP_MAIN_C), ("a", SP_PROBE_C.replace("NAME", "probe_a")),
+                       ("b", SP_PROBE_C.replace("NAME", "probe_b"))):
+        paths[name] = os.path.join(d, name + ".c")
+        with open(paths[name], "w") as f:
+            f.write(text)
+    for forms, cookie in ((([], []), 1), ((["-DMEMSCOPE_NOP1"], ["-DMEMSCOPE_NOP1"]), 0),
+                          (([], ["-DMEMSCOPE_NOP1"]), 2)):
+        for opt in ("-O0", "-O2"):
+            exe = build([(paths["main"], []), (paths["a"], forms[0]), (paths["b"], forms[1])], "gcc", [opt])
+            target = subprocess.Popen([exe], stdout=subprocess.PIPE, text=True)
+            try:
+                assert target.stdout.readline() == "ready\n"
+                out = subprocess.run([tool, str(target.pid), exe, "40"], capture_output=True, text=True,
+                                     timeout=60)
+                base = load_base(target.pid, exe)
+            finally:
+                target.kill()
+                target.wait()
+            assert out.returncode == 0, out.stderr
+            hits = [l.split() for l in out.stdout.splitlines() if l.startswith("sp ")]
+            assert len(hits) == 40
+            ips = set()
+            for h in hits:
+                sp, raw, want, ip, ck = (int(h[i], 0) for i in (1, 3, 5, 7, 9))
+                assert ck == cookie and sp == want, (forms, opt, h)
+                five = file_bytes(exe, ip - base, 1) == b"\x0f"
+                assert raw == (want - 128 if five else want), (forms, opt, h)
+                ips.add((ip, five))
+            assert len(ips) == 2 and {f for _, f in ips} == ({True} if cookie == 1 else {False} if cookie == 0
+                                                               else {True, False}), ips
+

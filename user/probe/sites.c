@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "proc/procmaps.h"
+#include "proc/target.h"
 
 /* What a site's first byte says, as last seen. */
 enum site_state {
@@ -21,6 +22,7 @@ enum site_state {
 };
 
 struct site_file {
+	struct site_file *next;
 	pid_t pid;
 	char *path;
 	struct ms_usdt_sites u;
@@ -28,8 +30,7 @@ struct site_file {
 };
 
 struct ms_sites {
-	struct site_file *f;
-	size_t n, cap;
+	struct site_file *head; /* newest first */
 };
 
 struct ms_sites *ms_sites_new(void)
@@ -42,61 +43,55 @@ static void file_free(struct site_file *f)
 	free(f->path);
 	free(f->state);
 	ms_usdt_sites_free(&f->u);
+	free(f);
 }
 
 void ms_sites_free(struct ms_sites *s)
 {
-	size_t i;
+	struct site_file *f, *next;
 
 	if (!s)
 		return;
-	for (i = 0; i < s->n; i++)
-		file_free(&s->f[i]);
-	free(s->f);
+	for (f = s->head; f; f = next) {
+		next = f->next;
+		file_free(f);
+	}
 	free(s);
 }
 
 void ms_sites_forget_pid(struct ms_sites *s, pid_t pid)
 {
-	size_t i, j = 0;
+	struct site_file **pp = &s->head, *f;
 
-	for (i = 0; i < s->n; i++) {
-		if (s->f[i].pid == pid)
-			file_free(&s->f[i]);
-		else
-			s->f[j++] = s->f[i];
+	while ((f = *pp)) {
+		if (f->pid == pid) {
+			*pp = f->next;
+			file_free(f);
+		} else {
+			pp = &f->next;
+		}
 	}
-	s->n = j;
 }
 
 int ms_sites_add(struct ms_sites *s, pid_t pid, const char *path, struct ms_usdt_sites *u,
 		 FILE *log)
 {
-	struct site_file *f;
+	struct site_file *f = calloc(1, sizeof(*f));
 	size_t i;
 
-	if (s->n == s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 8;
-		struct site_file *nf = realloc(s->f, ncap * sizeof(*nf));
-
-		if (!nf)
-			return -ENOMEM;
-		s->f = nf;
-		s->cap = ncap;
-	}
-	f = &s->f[s->n];
-	memset(f, 0, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
 	f->pid = pid;
 	f->path = strdup(path);
 	f->state = calloc(u->n ? u->n : 1, 1);
 	if (!f->path || !f->state) {
-		free(f->path);
-		free(f->state);
+		file_free(f);
 		return -ENOMEM;
 	}
 	f->u = *u;
 	memset(u, 0, sizeof(*u));
-	s->n++;
+	f->next = s->head;
+	s->head = f;
 	for (i = 0; log && i < f->u.n; i++) {
 		const struct ms_usdt_site *v = &f->u.v[i];
 
@@ -182,28 +177,12 @@ static const char *state_text(enum site_state st)
 	}
 }
 
-static int maps_trampoline(pid_t pid)
-{
-	char path[64], line[512];
-	FILE *f;
-	int found = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, "[uprobes-trampoline]") != NULL;
-	fclose(f);
-	return found;
-}
-
 void ms_sites_check(struct ms_sites *s, FILE *log, int final)
 {
-	size_t i, k;
+	struct site_file *f;
+	size_t k;
 
-	for (i = 0; i < s->n; i++) {
-		struct site_file *f = &s->f[i];
+	for (f = s->head; f; f = f->next) {
 		size_t calls = 0, five = 0;
 		uint64_t bias;
 
@@ -229,7 +208,8 @@ void ms_sites_check(struct ms_sites *s, FILE *log, int final)
 				"memscope-trace: %s, PID %d: %zu of %zu 5-byte sites optimized into calls, "
 				"%zu on other instructions (int3)%s\n",
 				f->path, (int)f->pid, calls, five, f->u.n - five,
-				maps_trampoline(f->pid) ? "; [uprobes-trampoline] mapped" : "");
+				ms_target_maps_has(f->pid, "[uprobes-trampoline]") == 1 ?
+					"; [uprobes-trampoline] mapped" : "");
 	}
 }
 
