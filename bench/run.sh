@@ -6,7 +6,9 @@
 #
 #   A. TRACK_VAR per call: detached, attached (memscope-trace -m light and
 #      default mode), the floor (empty BPF program on the same USDT site),
-#      a classic in-process tracker with 1 and 2 threads.
+#      a classic in-process tracker with 1 and 2 threads; each on both probe
+#      forms, the 5-byte site the kernel turns into a call and the 1-byte
+#      nop of older headers (an int3 trap), in one target.
 #   B. malloc+free pair: untraced, memscope-trace -m full/fast/light, the
 #      floor (empty BPF programs on memscope's probe sites), bpftrace doing
 #      what full mode does.
@@ -19,11 +21,12 @@
 # rotates each round). In a round the tracer is attached once and the loop
 # runs REPS times, each ~RUN_S seconds; a round's figure is the median of its
 # loops and the figure printed is the median over rounds (range after it).
-# In A, each round with memscope-trace attached also runs BENCH_PAIRS loops
-# in turns with the same loop on a twin probe site that carries the floor
-# (in_turns): the TRACK_VAR/floor ratio judged against its target is the
-# median of those pair ratios, which load on a shared machine moves far
-# less than a ratio of figures measured seconds apart.
+# In A, each round with memscope-trace attached also runs BENCH_PAIRS turns
+# of four loops: TRACK_VAR on both forms and twin probe sites of both forms
+# that carry the floor (in_turns): the TRACK_VAR/floor ratios judged against
+# their targets are the medians of the ratios within a turn, which load on a
+# shared machine moves far less than a ratio of figures measured seconds
+# apart.
 # Environment: BENCH_ROUNDS (5), BENCH_REPS (3), BENCH_RUN_S (0.2),
 # BENCH_PAIRS (6), and BENCH_ONLY, the sections to run (default "A B C").
 # Exit status 1 if a tracer failed, did not attach or dropped events; a
@@ -62,7 +65,7 @@ mkdir -p "$OUT" || exit 1
 build() {
 	build_floor || return 1
 	cc -g -O2 -Wall -Wextra -Werror -std=gnu11 -Iinclude -Ibench \
-		bench/track_var_loop.c -pthread -o $OUT/track_var_loop || return 1
+		bench/track_var_loop.c bench/track_var_nop1.c -pthread -o $OUT/track_var_loop || return 1
 	cc -g -O2 -Wall -Wextra -Werror -std=gnu11 -fno-builtin-malloc -fno-builtin-free \
 		bench/malloc_loop.c -ldl -o $OUT/malloc_loop || return 1
 }
@@ -236,8 +239,9 @@ add_counts() { # KEY calls events dropped allocs
 # A. TRACK_VAR
 # ============================================================================
 
-# TRACK_VAR's own cost detached: the loop with it less the same loop
-# without, measured back to back (the loop's own ~0.4-0.8 ns is not its)
+# TRACK_VAR's own cost detached, on both forms: the loop with it less the
+# same loop without, measured back to back (the loop's own ~0.4-0.8 ns is
+# not its)
 a_detached() {
 	local none
 	measure none
@@ -246,39 +250,53 @@ a_detached() {
 	measure track
 	add a_detached "$M_NS"
 	add a_det_cost "$(awk -v a="$M_NS" -v b="$none" 'BEGIN { printf "%.3f", a - b }')"
+	measure track1
+	add a_detached1 "$M_NS"
+	add a_det_cost1 "$(awk -v a="$M_NS" -v b="$none" 'BEGIN { printf "%.3f", a - b }')"
 }
 
-# in_turns KEY: PAIRS loops of TRACK_VAR (memscope-trace attached) and of
-# its twin (the floor attached) in turns, each ~RUN_S/2 seconds, the order
-# flipped every pair; the ratio of each pair goes to KEY_turns. Load that
-# comes and goes on a shared machine hits both halves of a pair alike.
+# in_turns KEY: PAIRS turns of four loops, each ~RUN_S/2 seconds of TRACK_VAR
+# on the 5-byte site, the order rotated every turn: TRACK_VAR on both forms
+# (memscope-trace attached) and the twin sites of both forms (the floor
+# attached). Each turn's ratios go to KEY_t5 (5-byte TRACK_VAR / 5-byte
+# floor), KEY_t1 (5-byte TRACK_VAR / 1-byte floor) and KEY_o1 (1-byte
+# TRACK_VAR / 1-byte floor). Load that comes and goes on a shared machine
+# hits a whole turn alike.
 in_turns() {
-	local key=$1 n=$((M_N / 2)) p t w
+	local key=$1 n=$((M_N / 2)) p i c
+	local order=(track twin twin1 track1)
+	local -A ns
 	for ((p = 0; p < PAIRS; p++)); do
-		if ((p % 2)); then
-			tcmd "twin $n" 600; w=${REPLY_LINE#ns }
-			tcmd "track $n" 600; t=${REPLY_LINE#ns }
-		else
-			tcmd "track $n" 600; t=${REPLY_LINE#ns }
-			tcmd "twin $n" 600; w=${REPLY_LINE#ns }
-		fi
-		add "${key}_turns" "$(awk -v t="$t" -v w="$w" 'BEGIN { printf "%.4f", t / w }')"
-		add a_twin "$w"
-		M_CALLS=$((M_CALLS + n))
+		for ((i = 0; i < 4; i++)); do
+			c=${order[$(((i + p) % 4))]}
+			tcmd "$c $n" 600
+			ns[$c]=${REPLY_LINE#ns }
+		done
+		add "${key}_t5" "$(awk -v t="${ns[track]}" -v w="${ns[twin]}" 'BEGIN { printf "%.4f", t / w }')"
+		add "${key}_t1" "$(awk -v t="${ns[track]}" -v w="${ns[twin1]}" 'BEGIN { printf "%.4f", t / w }')"
+		add "${key}_o1" "$(awk -v t="${ns[track1]}" -v w="${ns[twin1]}" 'BEGIN { printf "%.4f", t / w }')"
+		add a_twin "${ns[twin]}"
+		add a_twin1 "${ns[twin1]}"
+		M_CALLS=$((M_CALLS + 2 * n))
 	done
-	echo "  $key in turns with the floor (n=$n): ${RES[${key}_turns]}" >>"$LOG"
+	echo "  $key in turns (n=$n): /5-byte floor ${RES[${key}_t5]}; /1-byte floor ${RES[${key}_t1]};" \
+		"1-byte TRACK_VAR /1-byte floor ${RES[${key}_o1]}" >>"$LOG"
 }
 
 a_memscope() { # KEY memscope-trace options...
-	local key=$1 ev dr al
+	local key=$1 ev dr al calls
 	shift
 	tracer_start "$key" "$TRACE" -p "$T_PID" "$@"
 	# full mode: the allocator probes go in after the USDT ones; measuring
 	# while they are planted (each one writes into the target) would bill
 	# their attach to TRACK_VAR
 	if wait_attached sem && { [[ " $* " == *" -m light "* ]] || wait_attached libc_free; }; then
+		measure track1
+		add "${key}1" "$M_NS"
+		calls=$M_CALLS
 		measure track
 		add "$key" "$M_NS"
+		M_CALLS=$((M_CALLS + calls))
 		in_turns "$key"
 		tracer_stop
 		read -r ev dr al <<<"$(ms_counts)"
@@ -288,11 +306,14 @@ a_memscope() { # KEY memscope-trace options...
 	fi
 }
 
+# the floor on TRACK_VAR's own sites (memscope:var, both forms)
 a_floor() {
 	tracer_start a_floor $OUT/floor usdt "$T_PID"
 	if wait_attached sem; then
 		measure track
 		add a_floor "$M_NS"
+		measure track1
+		add a_floor1 "$M_NS"
 	fi
 	tracer_stop
 }
@@ -304,7 +325,7 @@ echo "memscope bench: $(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 
 	"$ROUNDS rounds x $REPS loops of ~${RUN_S}s per configuration"
 if want A; then
 echo
-echo "A. TRACK_VAR per call (issue 2) ..."
+echo "A. TRACK_VAR per call, both probe forms (issues 2, 14) ..."
 echo "A" >>"$LOG"
 target_start $OUT/track_var_loop
 # The floor on the twin site stays attached through section A: only the
@@ -481,16 +502,27 @@ events_note() {
 }
 
 if want A; then
-A_NONE=$(med a_none) A_DET=$(med a_detached) A_FLOOR=$(med a_floor) A_LIGHT=$(med a_light)
-A_FULL=$(med a_full) A_C1=$(med a_classic1) A_C2=$(med a_classic2)
+A_NONE=$(med a_none) A_DET=$(med a_detached) A_DET1=$(med a_detached1)
+A_FLOOR=$(med a_floor) A_FLOOR1=$(med a_floor1) A_TWIN=$(med a_twin) A_TWIN1=$(med a_twin1)
+A_LIGHT=$(med a_light) A_LIGHT1=$(med a_light1) A_FULL=$(med a_full) A_FULL1=$(med a_full1)
+A_C1=$(med a_classic1) A_C2=$(med a_classic2)
 attached_check a_floor a_detached
+attached_check a_floor1 a_detached1
 attached_check a_light a_detached
+attached_check a_light1 a_detached1
 attached_check a_full a_detached
-A_TWIN=$(med a_twin) A_LIGHT_T=$(med a_light_turns) A_FULL_T=$(med a_full_turns)
-A_DET_COST=$(med a_det_cost)
+attached_check a_full1 a_detached1
+A_LIGHT_T5=$(med a_light_t5) A_LIGHT_T1=$(med a_light_t1) A_LIGHT_O1=$(med a_light_o1)
+A_FULL_T5=$(med a_full_t5) A_FULL_T1=$(med a_full_t1) A_FULL_O1=$(med a_full_o1)
+A_DET_COST=$(med a_det_cost) A_DET_COST1=$(med a_det_cost1)
 A_DET_OK=$(verdict le "$A_DET_COST" 1)
-A_LIGHT_OK=$(verdict le "$A_LIGHT_T" 1.2)
-A_FULL_OK=$(verdict le "$A_FULL_T" 1.2)
+# issue 14's targets, judged on the turns: the 5-byte site's TRACK_VAR at
+# most 1.3x an empty program on the 5-byte form and 0.5x an empty int3
+# uprobe on the 1-byte nop
+A_LIGHT_OK5=$(verdict le "$A_LIGHT_T5" 1.3)
+A_LIGHT_OK1=$(verdict le "$A_LIGHT_T1" 0.5)
+A_FULL_OK5=$(verdict le "$A_FULL_T5" 1.3)
+A_FULL_OK1=$(verdict le "$A_FULL_T1" 0.5)
 # turns KEY: "1.23x [1.10x..1.40x] of N pairs"
 turns() {
 	local lo hi
@@ -501,17 +533,24 @@ turns() {
 echo
 echo "A. TRACK_VAR per call: ns/call, median over $ROUNDS rounds [range of round medians]"
 line "loop without probe (zero baseline)" a_none
-line "TRACK_VAR detached (no tracer)" a_detached "($(ratio "$A_DET" "$A_FLOOR") floor; TRACK_VAR's own: $(awk -v c="$A_DET_COST" 'BEGIN { printf "%+.2f", c }') ns)  target <= 1 ns: $A_DET_OK"
-line "floor: empty BPF program on memscope:var" a_floor "(1.00x floor)"
-line "floor on the twin site (in turns)" a_twin "($(ratio "$A_TWIN" "$A_FLOOR") floor on memscope:var)"
-line "TRACK_VAR attached, memscope-trace -m light" a_light "($(ratio "$A_LIGHT" "$A_FLOOR") floor)"
-printf '%54s in turns with the floor: %s  target <= 1.2x: %s\n' "" "$(turns a_light_turns)" "$A_LIGHT_OK"
+line "TRACK_VAR detached, 5-byte site" a_detached "(its own: $(awk -v c="$A_DET_COST" 'BEGIN { printf "%+.2f", c }') ns)  target <= 1 ns: $A_DET_OK"
+line "TRACK_VAR detached, 1-byte site (older header)" a_detached1 "(its own: $(awk -v c="$A_DET_COST1" 'BEGIN { printf "%+.2f", c }') ns)"
+line "floor: empty BPF program, 5-byte site (twin)" a_twin "(1.00x)"
+line "floor: empty BPF program, 1-byte site (twin, int3)" a_twin1 "($(ratio "$A_TWIN1" "$A_TWIN") the 5-byte floor)"
+line "floor on memscope:var itself, 5-byte site" a_floor "($(ratio "$A_FLOOR" "$A_TWIN") twin)"
+line "floor on memscope:var itself, 1-byte site" a_floor1 "($(ratio "$A_FLOOR1" "$A_TWIN1") twin)"
+line "TRACK_VAR -m light, 5-byte site" a_light "($(ratio "$A_LIGHT" "$A_LIGHT1") the 1-byte site)"
+printf '%54s in turns / 5-byte floor: %s  target <= 1.3x: %s\n' "" "$(turns a_light_t5)" "$A_LIGHT_OK5"
+printf '%54s in turns / 1-byte floor: %s  target <= 0.5x: %s\n' "" "$(turns a_light_t1)" "$A_LIGHT_OK1"
+line "TRACK_VAR -m light, 1-byte site (older header)" a_light1 "in turns / 1-byte floor: $(turns a_light_o1)"
 events_note a_light
-line "TRACK_VAR attached, memscope-trace (default)" a_full "($(ratio "$A_FULL" "$A_FLOOR") floor)"
-printf '%54s in turns with the floor: %s  target <= 1.2x: %s\n' "" "$(turns a_full_turns)" "$A_FULL_OK"
+line "TRACK_VAR default mode, 5-byte site" a_full "($(ratio "$A_FULL" "$A_FULL1") the 1-byte site)"
+printf '%54s in turns / 5-byte floor: %s  target <= 1.3x: %s\n' "" "$(turns a_full_t5)" "$A_FULL_OK5"
+printf '%54s in turns / 1-byte floor: %s  target <= 0.5x: %s\n' "" "$(turns a_full_t1)" "$A_FULL_OK1"
+line "TRACK_VAR default mode, 1-byte site (older header)" a_full1 "in turns / 1-byte floor: $(turns a_full_o1)"
 events_note a_full
-line "classic tracker, 1 thread" a_classic1 "($(ratio "$A_C1" "$A_FLOOR") floor)"
-line "classic tracker, 2 threads contending" a_classic2 "($(ratio "$A_C2" "$A_FLOOR") floor, $(ratio "$A_C2" "$A_C1") 1 thread)"
+line "classic tracker, 1 thread" a_classic1 "($(ratio "$A_C1" "$A_TWIN") the 5-byte floor)"
+line "classic tracker, 2 threads contending" a_classic2 "($(ratio "$A_C2" "$A_TWIN") the 5-byte floor, $(ratio "$A_C2" "$A_C1") 1 thread)"
 fi
 
 if want B; then
@@ -557,12 +596,16 @@ echo "Summary"
 printf '  %-38s %10s  %-12s %-8s %s\n' "figure" "value" "target" "status" "as"
 if want A; then
 printf '  %-38s %10s  %-12s %-8s %s\n' "TRACK_VAR detached, its own cost" "$(fmt_ns "$A_DET_COST") ns" "<= 1 ns" "$A_DET_OK" "loop with it - without: $(fmt_ns "$A_DET") - $(fmt_ns "$A_NONE") ns"
-printf '  %-38s %10s  %-12s %-8s %s\n' "TRACK_VAR -m light / floor, in turns" "$(printf '%.2fx' "$A_LIGHT_T")" "<= 1.2x" "$A_LIGHT_OK" "median of pair ratios"
-printf '  %-38s %10s  %-12s %-8s %s\n' "TRACK_VAR default / floor, in turns" "$(printf '%.2fx' "$A_FULL_T")" "<= 1.2x" "$A_FULL_OK" "median of pair ratios"
-printf '  %-38s %10s  %-12s %-8s %s\n' "TRACK_VAR -m light / floor, apart" "$(ratio "$A_LIGHT" "$A_FLOOR")" "-" "-" "$(fmt_ns "$A_LIGHT") / $(fmt_ns "$A_FLOOR") ns"
-printf '  %-38s %10s  %-12s %-8s %s\n' "TRACK_VAR default / floor, apart" "$(ratio "$A_FULL" "$A_FLOOR")" "-" "-" "$(fmt_ns "$A_FULL") / $(fmt_ns "$A_FLOOR") ns"
-printf '  %-38s %10s  %-12s %-8s %s\n' "classic 1 thread / floor" "$(ratio "$A_C1" "$A_FLOOR")" "-" "-" "$(fmt_ns "$A_C1") / $(fmt_ns "$A_FLOOR") ns"
-printf '  %-38s %10s  %-12s %-8s %s\n' "classic 2 threads / floor" "$(ratio "$A_C2" "$A_FLOOR")" "-" "-" "$(fmt_ns "$A_C2") / $(fmt_ns "$A_FLOOR") ns"
+printf '  %-38s %10s  %-12s %-8s %s\n' "TRACK_VAR detached, 1-byte site" "$(fmt_ns "$A_DET_COST1") ns" "-" "-" "loop with it - without: $(fmt_ns "$A_DET1") - $(fmt_ns "$A_NONE") ns"
+printf '  %-38s %10s  %-12s %-8s %s\n' "-m light / 5-byte floor, in turns" "$(printf '%.2fx' "$A_LIGHT_T5")" "<= 1.3x" "$A_LIGHT_OK5" "median of turn ratios, 5-byte TRACK_VAR"
+printf '  %-38s %10s  %-12s %-8s %s\n' "-m light / 1-byte floor, in turns" "$(printf '%.2fx' "$A_LIGHT_T1")" "<= 0.5x" "$A_LIGHT_OK1" "the same against an int3 uprobe"
+printf '  %-38s %10s  %-12s %-8s %s\n' "default / 5-byte floor, in turns" "$(printf '%.2fx' "$A_FULL_T5")" "<= 1.3x" "$A_FULL_OK5" "median of turn ratios"
+printf '  %-38s %10s  %-12s %-8s %s\n' "default / 1-byte floor, in turns" "$(printf '%.2fx' "$A_FULL_T1")" "<= 0.5x" "$A_FULL_OK1" "the same against an int3 uprobe"
+printf '  %-38s %10s  %-12s %-8s %s\n' "-m light 1-byte / 1-byte floor" "$(printf '%.2fx' "$A_LIGHT_O1")" "-" "-" "an older header's TRACK_VAR, in turns"
+printf '  %-38s %10s  %-12s %-8s %s\n' "-m light 5-byte / 1-byte site" "$(ratio "$A_LIGHT" "$A_LIGHT1")" "-" "-" "$(fmt_ns "$A_LIGHT") / $(fmt_ns "$A_LIGHT1") ns"
+printf '  %-38s %10s  %-12s %-8s %s\n' "1-byte floor / 5-byte floor" "$(ratio "$A_TWIN1" "$A_TWIN")" "-" "-" "$(fmt_ns "$A_TWIN1") / $(fmt_ns "$A_TWIN") ns, empty programs"
+printf '  %-38s %10s  %-12s %-8s %s\n' "classic 1 thread / 5-byte floor" "$(ratio "$A_C1" "$A_TWIN")" "-" "-" "$(fmt_ns "$A_C1") / $(fmt_ns "$A_TWIN") ns"
+printf '  %-38s %10s  %-12s %-8s %s\n' "classic 2 threads / 5-byte floor" "$(ratio "$A_C2" "$A_TWIN")" "-" "-" "$(fmt_ns "$A_C2") / $(fmt_ns "$A_TWIN") ns"
 fi
 if want B; then
 printf '  %-38s %10s  %-12s %-8s %s\n' "malloc+free full (no stacks) / floor" "$(ratio "$B_FULL0" "$B_FLOOR")" "<= 1.3x" "$B_FULL_OK" "$(fmt_ns "$B_FULL0") / $(fmt_ns "$B_FLOOR") ns"

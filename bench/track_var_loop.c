@@ -6,11 +6,13 @@
  * Prints "ready <pid>" and then reads one command per line on stdin, so a
  * tracer can attach between commands without restarting the process:
  *   none N        N iterations of the loop without any probe
- *   track N       N iterations with TRACK_VAR(x)
+ *   track N       N iterations with TRACK_VAR(x) (5-byte site)
+ *   track1 N      the same with the 1-byte site of an older header
  *   twin N        N iterations with TWIN_VAR(x): TRACK_VAR's exact code
  *                 under another provider (memscope_bench:var), so that an
  *                 empty BPF program on it (the floor) and memscope-trace on
  *                 TRACK_VAR can be attached at once and measured in turns
+ *   twin1 N       the same with the 1-byte site (track_var_loop.h)
  *   classic T N   T threads at once, each N iterations of CLASSIC_TRACK_VAR
  *   sem           the memscope:var semaphore (non-zero while a tracer is
  *                 attached to the probe: the kernel raises it)
@@ -26,16 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "memscope.h"
+#include "track_var_loop.h"
 #include "classic_tracker.h"
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 /* Both loops store x and make its address escape, so the only difference
  * is the probe site (semaphore load + branch, or the trap when attached). */
@@ -51,34 +45,8 @@ static __attribute__((noinline)) double loop_none(long n)
 	return (now_ns() - t0) / n;
 }
 
-/* TRACK_VAR's expansion (include/memscope.h, MEMSCOPE__VAR) with provider
- * memscope_bench: the same semaphore test, arguments and nop. */
 __attribute__((section(".probes"))) volatile unsigned short memscope_bench_var_semaphore;
 
-#define TWIN_VAR(v)                                                           \
-	do {                                                                   \
-		if (__builtin_expect(memscope_bench_var_semaphore != 0, 0))    \
-			STAP_PROBE8(memscope_bench, var, #v, (uintptr_t)&(v),  \
-				    (uint64_t)sizeof(v),                       \
-				    memscope__value(&(v), sizeof(v)),          \
-				    (uintptr_t)(MEMSCOPE__TYPE_OF(v)), __FILE__, \
-				    __LINE__, memscope__clock());              \
-	} while (0)
-
-/* loop_track and loop_twin: one body, so the two sites are alike */
-#define PROBE_LOOP(fn, PROBE)                                                 \
-	static __attribute__((noinline)) double fn(long n)                     \
-	{                                                                      \
-		long x = 0, i;                                                 \
-		double t0 = now_ns();                                          \
-                                                                               \
-		for (i = 0; i < n; i++) {                                      \
-			x = i;                                                 \
-			PROBE(x);                                              \
-			__asm__ volatile("" : : "r"(&x) : "memory");           \
-		}                                                              \
-		return (now_ns() - t0) / n;                                    \
-	}
 PROBE_LOOP(loop_track, TRACK_VAR)
 PROBE_LOOP(loop_twin, TWIN_VAR)
 
@@ -136,6 +104,11 @@ int main(void)
 	while (fgets(line, sizeof(line), stdin)) {
 		if (sscanf(line, "none %ld", &n) == 1 && n > 0)
 			printf("ns %.3f\n", loop_none(n));
+		/* "track1 N" before "track N", which would read it as N = 1 */
+		else if (sscanf(line, "track1 %ld", &n) == 1 && n > 0)
+			printf("ns %.3f\n", loop_track1(n));
+		else if (sscanf(line, "twin1 %ld", &n) == 1 && n > 0)
+			printf("ns %.3f\n", loop_twin1(n));
 		else if (sscanf(line, "track %ld", &n) == 1 && n > 0)
 			printf("ns %.3f\n", loop_track(n));
 		else if (sscanf(line, "twin %ld", &n) == 1 && n > 0)
