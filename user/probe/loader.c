@@ -278,14 +278,15 @@ static struct bpf_program *usdt_prog(struct ms_loader *l, const char *name)
 	return NULL;
 }
 
-static void usdt_one(const char *name, void *user)
+/* Attach probe `name`; 1 if attached, 0 if this mode leaves it alone or
+ * attaching failed (c->err set, message printed). */
+static int usdt_one(const char *name, struct usdt_ctx *c)
 {
-	struct usdt_ctx *c = user;
 	struct bpf_program *p = usdt_prog(c->l, name);
 	struct bpf_link *link;
 
 	if (!p)
-		return;
+		return 0;
 	/* The form of the sites, for BPF (bpf/usdt_site.bpf.h). */
 	LIBBPF_OPTS(bpf_usdt_opts, o, .usdt_cookie = ms_usdt_sites_cookie(c->sites, name));
 
@@ -294,19 +295,22 @@ static void usdt_one(const char *name, void *user)
 		c->err = -errno;
 		fprintf(stderr, "memscope-trace: attach memscope:%s in %s: %s\n", name, c->path,
 			strerror(errno));
-		return;
+		return 0;
 	}
-	if (link_add(c->l, link) == 0)
-		c->n++;
+	if (link_add(c->l, link))
+		return 0;
+	c->n++;
 	if (c->l->cfg.verbose)
 		fprintf(stderr, "memscope-trace: attached memscope:%s in %s for PID %d\n", name, c->path,
 			(int)c->pid);
+	return 1;
 }
 
 int ms_loader_attach_usdt(struct ms_loader *l, pid_t pid, const char *path, int *nprobes)
 {
 	struct ms_usdt_sites sites;
 	struct usdt_ctx c = { .l = l, .pid = pid, .path = path, .sites = &sites };
+	unsigned char *attached;
 	size_t i, k;
 	int err;
 
@@ -323,13 +327,23 @@ int ms_loader_attach_usdt(struct ms_loader *l, pid_t pid, const char *path, int 
 	else if (err && l->cfg.verbose)
 		fprintf(stderr, "memscope-trace: PID %d is a fork child: its sites and semaphores in %s "
 			"restored\n", (int)pid, path);
-	/* one attachment per probe name */
+	/* One attachment per probe name; the sites of names this mode leaves
+	 * alone drop out of the list -v watches. */
+	attached = calloc(sites.n, 1);
+	if (!attached) {
+		ms_usdt_sites_free(&sites);
+		return -ENOMEM;
+	}
 	for (i = 0; i < sites.n; i++) {
 		for (k = 0; k < i && strcmp(sites.v[k].name, sites.v[i].name); k++)
 			;
-		if (k == i)
-			usdt_one(sites.v[i].name, &c);
+		attached[i] = k < i ? attached[k] : usdt_one(sites.v[i].name, &c);
 	}
+	for (i = k = 0; i < sites.n; i++)
+		if (attached[i])
+			sites.v[k++] = sites.v[i];
+	sites.n = k;
+	free(attached);
 	*nprobes = c.n;
 	if (l->cfg.verbose && (l->sites || (l->sites = ms_sites_new())))
 		ms_sites_add(l->sites, pid, path, &sites, stderr);
