@@ -17,6 +17,9 @@
 #   floor      empty BPF programs on every memscope probe of the server
 #              (bench/floor.c probes): the cost of the probe sites alone
 #   light      memscope-trace -m light -p PID -o JSON (USDT probes only)
+#   light1     the same on the server built with MEMSCOPE_NOP1: the 1-byte
+#              probe sites of an older header (an int3 trap per hit, where
+#              memscope.h's 5-byte sites become calls); its own process
 #   full       memscope-trace -m full -p PID -o JSON (USDT probes + allocator)
 #   frozen     memscope-trace -m full attached, then SIGSTOPped before the
 #              load and SIGCONTed after it: the ring buffer fills up and the
@@ -74,6 +77,7 @@ mkdir -p "$OUT" || exit 1
 
 SRV_CFLAGS="-g -O2 -fno-omit-frame-pointer -Wall -Wextra -Werror -std=gnu11 -Iinclude -Ibench"
 cc $SRV_CFLAGS bench/mt_server.c -pthread -o $OUT/mt_server &&
+	cc $SRV_CFLAGS -DMEMSCOPE_NOP1 bench/mt_server.c -pthread -o $OUT/mt_server_nop1 &&
 	cc $SRV_CFLAGS -DCLASSIC bench/mt_server.c -pthread -o $OUT/mt_server_classic ||
 	die "building bench/mt_server.c failed"
 
@@ -88,10 +92,11 @@ ms() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else if (v < 10000) p
 
 # ---- processes -------------------------------------------------------------------
 
-SRV_PID= SRV_C_PID= TR_PID= TR_NAME=
+SRV_PID= SRV_C_PID= SRV1_PID= TR_PID= TR_NAME=
 cleanup() {
 	[ -n "$TR_PID" ] && kill -CONT "$TR_PID" 2>/dev/null && kill -KILL "$TR_PID" 2>/dev/null
 	[ -n "$SRV_PID" ] && kill -KILL "$SRV_PID" 2>/dev/null
+	[ -n "$SRV1_PID" ] && kill -KILL "$SRV1_PID" 2>/dev/null
 	[ -n "$SRV_C_PID" ] && kill -KILL "$SRV_C_PID" 2>/dev/null
 }
 trap cleanup EXIT
@@ -335,6 +340,15 @@ c_floor() {
 }
 
 c_light() { c_traced light light; }
+
+# c_light1: -m light on the 1-byte build, its own process: the tracer
+# helpers look at SRV_PID and SEM_*, so they point there for this row
+c_light1() {
+	local pid=$SRV_PID port=$SRV_PORT base=$SEM_BASE addrs=("${SEM_ADDRS[@]}")
+	SRV_PID=$SRV1_PID SRV_PORT=$SRV1_PORT SEM_BASE=$SEM1_BASE SEM_ADDRS=("${SEM1_ADDRS[@]}")
+	c_traced light1 light
+	SRV_PID=$pid SRV_PORT=$port SEM_BASE=$base SEM_ADDRS=("${addrs[@]}")
+}
 c_full() { c_traced full full; }
 c_frozen() { c_traced frozen full frozen; }
 
@@ -343,14 +357,18 @@ c_frozen() { c_traced frozen full frozen; }
 [ -n "$SUMMARY_FILE" ] ||
 	echo "server bench: $(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg), $ROUNDS rounds"
 server_start SRV $OUT/mt_server
+server_start SRV1 $OUT/mt_server_nop1
 server_start SRV_C $OUT/mt_server_classic
+sem_setup "$SRV1_PID" $OUT/mt_server_nop1
+SEM1_ADDRS=("${SEM_ADDRS[@]}") SEM1_BASE=$SEM_BASE
 sem_setup "$SRV_PID" $OUT/mt_server
 echo "servers: memscope build PID $SRV_PID port $SRV_PORT, classic build PID $SRV_C_PID port $SRV_C_PORT" >>"$LOG"
 echo "warm-up" >>"$LOG"
 load - sat "$SRV_PID" "$SRV_PORT" 2
 load - sat "$SRV_C_PID" "$SRV_C_PORT" 2
+load - sat "$SRV1_PID" "$SRV1_PORT" 2
 
-CONFIGS=(c_untraced c_floor c_light c_full c_classic c_frozen)
+CONFIGS=(c_untraced c_floor c_light c_full c_classic c_frozen c_light1)
 for ((r = 0; r < ROUNDS; r++)); do
 	echo "round $((r + 1))" >>"$LOG"
 	for ((c = 0; c < ${#CONFIGS[@]}; c++)); do
@@ -358,15 +376,16 @@ for ((r = 0; r < ROUNDS; r++)); do
 	done
 done
 server_stop "$SRV_PID"
+server_stop "$SRV1_PID"
 server_stop "$SRV_C_PID"
-SRV_PID= SRV_C_PID=
+SRV_PID= SRV1_PID= SRV_C_PID=
 SRV_LINE=$(grep '^mt_server:' $OUT/SRV.out)
 SRV_C_LINE=$(grep '^mt_server:' $OUT/SRV_C.out)
 printf '%s\n%s\n' "$SRV_LINE" "$SRV_C_LINE" >>"$LOG"
 
 # ---- report ------------------------------------------------------------------------
 
-KEYS=(untraced floor light full frozen classic)
+KEYS=(untraced floor light light1 full frozen classic)
 for k in "${KEYS[@]}"; do
 	for p in sat paced; do
 		for f in rps p50 p99 p999 cpu; do
@@ -395,6 +414,7 @@ table() { # PHASE TITLE
 	row "$1" untraced "untraced (no tracer)"
 	row "$1" floor "floor: empty BPF on its probes"
 	row "$1" light "memscope-trace -m light"
+	row "$1" light1 "-m light, 1-byte sites (old header)"
 	row "$1" full "memscope-trace -m full"
 	row "$1" frozen "-m full, tracer frozen (SIGSTOP)"
 	row "$1" classic "classic tracker (-DCLASSIC)"
@@ -425,12 +445,14 @@ echo
 echo "C. Event-loop server under load (issue 4): wrk -t$WRK_T -c$WRK_C -d${DUR}s, keep-alive GET on 127.0.0.1"
 echo "   server: .output/bench/mt_server --threads $THREADS (bench/mt_server.c: an epoll loop per thread on a"
 echo "   SO_REUSEPORT socket, a task per connection, TRACK_VAR per request buffer), the memscope.h build for"
-echo "   every row but 'classic', which is the same source built with -DCLASSIC (bench/classic_tracker.h)."
+echo "   every row but 'classic', the same source built with -DCLASSIC (bench/classic_tracker.h), and"
+echo "   '1-byte sites', built with -DMEMSCOPE_NOP1 as an older memscope.h would (int3 trap per hit)."
 echo "   Median over $ROUNDS rounds (order rotated). Latency in ms; CPU: the server's CPU µs per request;"
 echo "   right of |: the same figures / untraced in the same round, median over rounds; [range of p99]."
 table sat "saturated (back to back):"
 table paced "paced (each connection waits ${THINK_MS} ms between requests):"
 events_note light "  -m light:"
+events_note light1 "  -m light, 1-byte sites:"
 events_note full "  -m full:"
 events_note frozen "  -m full, frozen:"
 printf '  %-28s %s%% of the events dropped; p99 %s (saturated), %s (paced), CPU/request %s of unfrozen -m full\n' "" \
@@ -455,17 +477,18 @@ SUMMARY=$(
 	p99row floor untraced sat
 	p99row floor untraced paced
 	p99row light floor paced
+	p99row light1 untraced paced
 	p99row full untraced paced
 	p99row classic untraced paced
 	p99row frozen full sat "<= 1.10x" "$FROZEN_SAT_OK"
 	p99row frozen full paced "<= 1.10x" "$FROZEN_PACED_OK"
 	srow "server CPU/request frozen / full" "$(x "$(pr frozen sat cpu full)")" \
 		"<= 1.10x" "$FROZEN_CPU_OK" "$(us "$(m frozen sat cpu)") / $(us "$(m full sat cpu)") us; ${DROPS[frozen]:-0} events dropped (${FROZEN_DROP_PCT}%)"
-	for k in light full classic; do
+	for k in light light1 full classic; do
 		srow "server req/s $k / untraced" "$(x "$(pr $k sat rps)")" "-" "-" \
 			"$(num "$(m $k sat rps)") / $(num "$(m untraced sat rps)")"
 	done
-	for k in floor light full classic; do
+	for k in floor light light1 full classic; do
 		srow "server CPU/request $k / untraced" "$(x "$(pr $k sat cpu)")" "-" "-" \
 			"$(us "$(m $k sat cpu)") / $(us "$(m untraced sat cpu)") us"
 	done
