@@ -3,11 +3,13 @@
  * memscope-trace.
  *
  * Header-only, C99/C11/C++. Every macro expands to a USDT probe (provider
- * "memscope", <sys/sdt.h>) guarded by that probe's semaphore. While no tracer
- * is attached a probe costs one load of a 2-byte semaphore, a predictable
- * branch and nothing else: its arguments are not evaluated, no lock is taken,
- * nothing is allocated or formatted, and there is no library to link. All the
- * work (names, types, registries, reports) happens in the tracer's process.
+ * "memscope", in <sys/sdt.h>'s format; on x86-64 it sits on a 5-byte nop the
+ * kernel turns into a call, see "the probe site" below) guarded by that
+ * probe's semaphore. While no tracer is attached a probe costs one load of a
+ * 2-byte semaphore, a predictable branch and nothing else: its arguments are
+ * not evaluated, no lock is taken, nothing is allocated or formatted, and
+ * there is no library to link. All the work (names, types, registries,
+ * reports) happens in the tracer's process.
  *
  * Compile with -DMEMSCOPE_DISABLE to make every macro expand to nothing.
  *
@@ -73,7 +75,7 @@
  * .note.stapsdt entry that says where it is, which semaphore guards it and
  * where its arguments are. sys/sdt.h's instruction is a 1-byte nop: the
  * kernel puts an int3 there, and every hit is a trap (4.6-6.5 us measured
- * on this project's 2-vCPU VMs, a third of that or less on bare metal).
+ * on this project's 2-vCPU VMs).
  *
  * Since Linux 6.18 the kernel does better on a 5-byte nop
  * (0f 1f 44 00 00, nopl 0(%rax,%rax,1)): after the first hit, which still
