@@ -138,9 +138,11 @@ $(OUTPUT)/tests/%: tests/progs/%.c include/memscope.h | $(OUTPUT)/tests
 $(OUTPUT)/tests/%.bpf.o: tests/tools/%.bpf.c | $(OUTPUT)/tests
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -Ibpf -c $< -o $@
-$(OUTPUT)/tests/site_sp: tests/tools/site_sp.c $(OUTPUT)/tests/site_sp.skel.h user/elf/usdt_sites.c | $(OUTPUT)/tests
+$(OUTPUT)/tests/site_sp: tests/tools/site_sp.c $(OUTPUT)/tests/site_sp.skel.h user/elf/usdt_sites.c \
+			 user/elf/segments.c | $(OUTPUT)/tests
 	$(call msg,TESTTOOL,$@)
-	$(Q)$(CC) $(CFLAGS_COMMON) -I$(OUTPUT)/tests $< user/elf/usdt_sites.c -o $@ -lbpf -lelf -lz
+	$(Q)$(CC) $(CFLAGS_COMMON) -I$(OUTPUT)/tests $< user/elf/usdt_sites.c user/elf/segments.c -o $@ \
+		-lbpf -lelf -lz
 $(OUTPUT)/tests/libplugin.so: tests/progs/plugin.c include/memscope.h | $(OUTPUT)/tests
 	$(call msg,TESTLIB,$@)
 	$(Q)$(CC) $(EX_CFLAGS) -fPIC -shared $< -o $@
@@ -164,7 +166,7 @@ UNIT_SRCS_test_tsc_clock := user/probe/tsc_clock.c
 UNIT_SRCS_test_varbuf := user/probe/varbuf.c
 UNIT_SRCS_test_probe_place := user/elf/probe_place.c user/elf/elf_syms.c user/elf/segments.c
 UNIT_LIBS_test_probe_place := -lelf -lcapstone
-UNIT_SRCS_test_usdt_sites := user/elf/usdt_sites.c
+UNIT_SRCS_test_usdt_sites := user/elf/usdt_sites.c user/elf/segments.c
 UNIT_LIBS_test_usdt_sites := -lelf
 unit: $(UNIT_TESTS)
 

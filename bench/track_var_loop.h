@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* track_var_loop.h - the loops of bench A's target, shared by its two
  * translation units: track_var_loop.c (include/memscope.h as it is: the
  * 5-byte probe site) and track_var_nop1.c (the same loops built with
@@ -7,8 +8,8 @@
  * so that memscope-trace on memscope:var and an empty BPF program (the
  * floor) on memscope_bench:var can be attached at once and measured in
  * turns, on both site forms. */
-#ifndef TRACK_VAR_LOOP_H
-#define TRACK_VAR_LOOP_H
+#ifndef MS_BENCH_TRACK_VAR_LOOP_H
+#define MS_BENCH_TRACK_VAR_LOOP_H
 
 #include <stdint.h>
 #include <time.h>

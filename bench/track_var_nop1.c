@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* track_var_nop1.c - bench A's loops with the 1-byte probe form: what a
  * program built with an older include/memscope.h has (see
  * track_var_loop.h). */

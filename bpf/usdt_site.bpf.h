@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* usdt_site.bpf.h - where the stack is at a memscope USDT probe.
  *
  * include/memscope.h puts each probe on a 5-byte nop that the kernel turns
@@ -19,8 +20,8 @@
  * instructions in the file. When one file has both forms for one probe
  * name (objects built with two headers), the cookie says MIXED and the
  * site is asked: the 8 bytes after the 5-byte nop are the second lea. */
-#ifndef MEMSCOPE_USDT_SITE_BPF_H
-#define MEMSCOPE_USDT_SITE_BPF_H
+#ifndef MS_BPF_USDT_SITE_BPF_H
+#define MS_BPF_USDT_SITE_BPF_H
 
 #include <bpf/usdt.bpf.h>
 #include "memscope_events.h"
@@ -44,4 +45,4 @@ static __always_inline __u64 ms_usdt_site_sp(struct pt_regs *ctx)
 	return sp;
 }
 
-#endif /* MEMSCOPE_USDT_SITE_BPF_H */
+#endif /* MS_BPF_USDT_SITE_BPF_H */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Issue 14: memscope's probes sit on a 5-byte nop the kernel turns into a
 call (no trap), with the red zone stepped over. Every program here is built
 at test time with the compilers and flags named, and traced for real."""

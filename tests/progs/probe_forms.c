@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* probe_forms.c - every memscope probe, hit with known values from places
  * where the stack is unusual: a plain function, a function that alloca()s,
  * a signal handler on the thread's stack and one on an alternate signal

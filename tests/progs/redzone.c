@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* redzone.c - leaf functions that keep their locals in the x86-64 red zone
  * (the 128 bytes below rsp a function that calls nothing may use without
  * moving rsp) and hit a TRACK_VAR while those locals are live.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* site_sp.bpf.c - test tool: at memscope:alloc, report the stack pointer
  * ms_usdt_site_sp() gives (bpf/usdt_site.bpf.h) beside the probe's size
  * argument, into which tests/integration/test_probe_sites.py's target puts

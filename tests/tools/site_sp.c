@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* site_sp.c - test tool for the stack-pointer contract of memscope's probe
  * sites (bpf/usdt_site.bpf.h): attaches site_sp.bpf.c to memscope:alloc in
  * EXE for PID with the cookie memscope-trace's loader would pass (from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_usdt_sites.c - unit tests for user/elf/usdt_sites.c: the form of a
  * probe site told from its bytes, and the sites of real programs compiled
  * here against include/memscope.h with gcc, clang, C and C++, every

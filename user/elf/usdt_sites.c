@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* usdt_sites.c - the USDT sites of a provider in an ELF file, with the form
  * of the instruction each sits on. See usdt_sites.h.
  *
@@ -16,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "elf/segments.h"
 #include "memscope_events.h"
+#include "util/vec.h"
 
 #define NT_STAPSDT 3
 #define NT_MEMSCOPE_ALIVE 1 /* owner "memscope": address of memscope__alive */
@@ -89,7 +92,7 @@ void ms_usdt_sites_free(struct ms_usdt_sites *s)
  * end, when they become pointers. */
 struct build {
 	struct ms_usdt_sites *out;
-	size_t cap, names_len, names_cap;
+	size_t cap, names_len, names_cap; /* util/vec.h capacities of out->v, out->names */
 };
 
 static int add_site(struct build *b, const char *name, uint64_t pc, uint64_t sem)
@@ -97,27 +100,9 @@ static int add_site(struct build *b, const char *name, uint64_t pc, uint64_t sem
 	size_t len = strlen(name) + 1;
 	struct ms_usdt_sites *s = b->out;
 
-	if (s->n == b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 32;
-		struct ms_usdt_site *v = realloc(s->v, ncap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		s->v = v;
-		b->cap = ncap;
-	}
-	if (b->names_len + len > b->names_cap) {
-		size_t ncap = b->names_cap ? b->names_cap * 2 : 512;
-		char *nn;
-
-		while (ncap < b->names_len + len)
-			ncap *= 2;
-		nn = realloc(s->names, ncap);
-		if (!nn)
-			return -ENOMEM;
-		s->names = nn;
-		b->names_cap = ncap;
-	}
+	if (ms_vec_reserve((void **)&s->v, &b->cap, sizeof(*s->v), s->n + 1) ||
+	    ms_vec_reserve((void **)&s->names, &b->names_cap, 1, b->names_len + len))
+		return -ENOMEM;
 	memcpy(s->names + b->names_len, name, len);
 	memset(&s->v[s->n], 0, sizeof(s->v[s->n]));
 	s->v[s->n].name = (const char *)(uintptr_t)b->names_len;
@@ -177,39 +162,30 @@ static int scan_notes(Elf_Data *d, size_t asz, const char *provider, struct buil
 	return 0;
 }
 
-/* Read the bytes around each site from the file (through PT_LOAD) and
- * classify them. A site outside every loaded segment stays MS_FORM_OTHER. */
+/* Read the bytes around each site from the file (through its PT_LOAD
+ * segment) and classify them. A site outside every loaded segment stays
+ * MS_FORM_OTHER. */
 static void classify(Elf *elf, int fd, struct ms_usdt_sites *s)
 {
-	size_t nph = 0, i, k;
+	size_t i;
 
-	if (elf_getphdrnum(elf, &nph))
-		return;
 	for (i = 0; i < s->n; i++) {
 		struct ms_usdt_site *site = &s->v[i];
+		uint8_t buf[SITE_BEFORE + SITE_AFTER];
+		uint64_t lo, hi, from, to;
+		GElf_Phdr ph;
 
-		for (k = 0; k < nph; k++) {
-			uint8_t buf[SITE_BEFORE + SITE_AFTER];
-			uint64_t lo, hi, from, to;
-			GElf_Phdr ph;
-			ssize_t got;
-
-			if (!gelf_getphdr(elf, (int)k, &ph) || ph.p_type != PT_LOAD ||
-			    site->pc < ph.p_vaddr || site->pc >= ph.p_vaddr + ph.p_filesz)
-				continue;
-			lo = ph.p_vaddr;
-			hi = ph.p_vaddr + ph.p_filesz;
-			from = site->pc - lo >= SITE_BEFORE ? site->pc - SITE_BEFORE : lo;
-			to = hi - site->pc >= SITE_AFTER ? site->pc + SITE_AFTER : hi;
-			got = pread(fd, buf, to - from, (off_t)(ph.p_offset + from - lo));
-			if (got != (ssize_t)(to - from))
-				break;
-			memcpy(site->orig, buf + (site->pc - from),
-			       to - site->pc < sizeof(site->orig) ? to - site->pc : sizeof(site->orig));
-			site->form = ms_site_form_of(buf + (site->pc - from), site->pc - from,
-						     to - site->pc);
-			break;
-		}
+		if (ms_elf_seg_of_vaddr(elf, site->pc, &ph))
+			continue;
+		lo = ph.p_vaddr;
+		hi = ph.p_vaddr + ph.p_filesz;
+		from = site->pc - lo >= SITE_BEFORE ? site->pc - SITE_BEFORE : lo;
+		to = hi - site->pc >= SITE_AFTER ? site->pc + SITE_AFTER : hi;
+		if (pread(fd, buf, to - from, (off_t)(ph.p_offset + from - lo)) != (ssize_t)(to - from))
+			continue;
+		memcpy(site->orig, buf + (site->pc - from),
+		       to - site->pc < sizeof(site->orig) ? to - site->pc : sizeof(site->orig));
+		site->form = ms_site_form_of(buf + (site->pc - from), site->pc - from, to - site->pc);
 	}
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* usdt_sites.h - every USDT probe site of one provider in an ELF file: where
  * it is, which semaphore guards it, and which instruction the probe sits on.
  *
@@ -13,8 +14,8 @@
  * Every int function returns 0 or a count on success, a negative errno on
  * failure.
  */
-#ifndef MEMSCOPE_ELF_USDT_SITES_H
-#define MEMSCOPE_ELF_USDT_SITES_H
+#ifndef MS_ELF_USDT_SITES_H
+#define MS_ELF_USDT_SITES_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -71,4 +72,4 @@ int ms_site_form_optimizable(enum ms_site_form f);
  * occur (BPF then looks at the site itself). */
 int ms_usdt_sites_cookie(const struct ms_usdt_sites *s, const char *name);
 
-#endif /* MEMSCOPE_ELF_USDT_SITES_H */
+#endif /* MS_ELF_USDT_SITES_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* sites.c - the probe sites in the target's memory: what -v reports and the
  * repair of fork children. See sites.h. */
 #include "probe/sites.h"
@@ -57,20 +58,6 @@ void ms_sites_free(struct ms_sites *s)
 		file_free(f);
 	}
 	free(s);
-}
-
-void ms_sites_forget_pid(struct ms_sites *s, pid_t pid)
-{
-	struct site_file **pp = &s->head, *f;
-
-	while ((f = *pp)) {
-		if (f->pid == pid) {
-			*pp = f->next;
-			file_free(f);
-		} else {
-			pp = &f->next;
-		}
-	}
 }
 
 int ms_sites_add(struct ms_sites *s, pid_t pid, const char *path, struct ms_usdt_sites *u,

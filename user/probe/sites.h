@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* sites.h - the memscope probe sites memscope-trace attached, as they are in
  * the target's memory.
  *
@@ -14,8 +15,8 @@
  *
  * Nothing here uses libbpf. Reads and writes go through /proc/PID/mem
  * (CAP_SYS_PTRACE for another user's process). */
-#ifndef MEMSCOPE_PROBE_SITES_H
-#define MEMSCOPE_PROBE_SITES_H
+#ifndef MS_PROBE_SITES_H
+#define MS_PROBE_SITES_H
 
 #include <stdio.h>
 #include <sys/types.h>
@@ -42,9 +43,6 @@ int ms_sites_add(struct ms_sites *s, pid_t pid, const char *path, struct ms_usdt
  * and a 5-byte read per site; meant for -v. */
 void ms_sites_check(struct ms_sites *s, FILE *log, int final);
 
-/* Forget the sites of a process that is gone. */
-void ms_sites_forget_pid(struct ms_sites *s, pid_t pid);
-
 /* If `pid` is a fork child whose copy of `path` has a fork-wiped page that
  * reads 0 (include/memscope.h), restore its sites in `u` to the file's
  * bytes, zero its semaphores and set the page to 1, in that order.
@@ -52,4 +50,4 @@ void ms_sites_forget_pid(struct ms_sites *s, pid_t pid);
  * path not mapped in pid, no page), or a negative errno. */
 int ms_sites_adopt(pid_t pid, const char *path, const struct ms_usdt_sites *u);
 
-#endif /* MEMSCOPE_PROBE_SITES_H */
+#endif /* MS_PROBE_SITES_H */
