@@ -16,6 +16,10 @@ const volatile __u64 cfg_wakeup_bytes = 1 << 20; /* wake the tracer past this ba
 const volatile __u32 cfg_ncpus = 1;       /* possible CPUs (sizes the wakeup window) */
 const volatile __u32 cfg_user_tsc = 0;    /* TSC readings from probes are usable times */
 
+/* Written by the tracer while it runs (user/trace/budget.c): 0 = as
+ * configured, 1 and up = over the cost budget, no user stacks. */
+volatile __u32 ctl_level = 0;
+
 /* Next scope id; ids are unique across threads and processes of a trace. */
 __u64 next_scope_id = 1;
 
@@ -79,6 +83,8 @@ struct ms_thread {
 	__u32 infl_depth;
 	__u32 _pad;
 	__u64 skip_free; /* operator delete(p) recorded p; its inner free(p) is not a second free */
+	__u64 skip_sp;   /* ... entered with this stack pointer */
+	__u64 skip_ra;   /* ... and this return address at [sp] */
 	__u64 scopes[MS_SCOPE_STACK];
 	__u64 tasks[MS_TASK_STACK];
 	struct ms_inflight infl[MS_INFLIGHT];

@@ -17,7 +17,16 @@
 #include "elf/probe_place.h"
 #include "elf/usdt_sites.h"
 #include "probe/sites.h"
+#include "probe/alloc_table.h"
+#include "probe/calib.h"
 #include "memscope.skel.h"
+
+enum { LINK_USDT = 0, LINK_ALLOC, LINK_CALIB, LINK_EXIT };
+
+struct ms_link {
+	int kind; /* LINK_* */
+	struct bpf_link *link;
+};
 
 struct ms_attached {
 	pid_t pid;
@@ -25,29 +34,33 @@ struct ms_attached {
 	int probed; /* kind 1: allocator functions were found and probed */
 	dev_t dev;
 	ino_t ino;
+	char *path; /* kind 1: to attach again after a pause */
 };
 
 struct ms_loader {
 	struct ms_loader_cfg cfg;
 	struct memscope_bpf *skel;
-	MS_VEC(struct bpf_link *) links;
+	MS_VEC(struct ms_link) links;
 	MS_VEC(struct ms_attached) done;
 	int tp_attached;
 	__u32 vslots; /* TRACK_VAR buffer slots per CPU, 0 = none */
 	int ncpus;
-	int run_stats_fd; /* + 1: 0 = statistics not turned on here */
+	MS_VEC(struct ms_probe_info) probes; /* id - 1 -> probe */
+	int alloc_paused; /* budget: allocator probes off for now */
+	int reattaching;  /* putting them back: -v said it all the first time */
+	int stats_fd;     /* BPF run-time statistics held on, or -1 */
 	struct ms_sites *sites; /* -v: the attached sites, watched in the target */
 };
 
-static int link_add(struct ms_loader *l, struct bpf_link *link)
+static int link_add(struct ms_loader *l, int kind, struct bpf_link *link)
 {
-	struct bpf_link **slot;
+	struct ms_link *slot;
 
 	if (MS_VEC_PUSH(l->links, slot)) {
 		bpf_link__destroy(link);
 		return -ENOMEM;
 	}
-	*slot = link;
+	*slot = (struct ms_link){ .kind = kind, .link = link };
 	return 0;
 }
 
@@ -69,7 +82,8 @@ static int seen(struct ms_loader *l, pid_t pid, const char *path, int kind)
 			return 1;
 	if (MS_VEC_PUSH(l->done, a))
 		return 0;
-	*a = (struct ms_attached){ .pid = pid, .kind = kind, .dev = st.st_dev, .ino = st.st_ino };
+	*a = (struct ms_attached){ .pid = pid, .kind = kind, .dev = st.st_dev, .ino = st.st_ino,
+				   .path = kind == 1 ? strdup(path) : NULL };
 	return 0;
 }
 
@@ -132,16 +146,17 @@ static __u32 var_slots(__u64 ring_bytes, int ncpus)
 	return n;
 }
 
-static int is_alloc_prog(const struct memscope_bpf *s, const struct bpf_program *p)
+/* A program of the allocator table's shapes (probe/alloc_table.h). */
+static int is_alloc_prog(const struct bpf_program *p)
 {
-	return bpf_program__type(p) == BPF_PROG_TYPE_KPROBE &&
-	       p != s->progs.ms_var && p != s->progs.ms_scope_enter &&
-	       p != s->progs.ms_scope_exit && p != s->progs.ms_task_enter &&
-	       p != s->progs.ms_task_exit && p != s->progs.ms_task_name &&
-	       p != s->progs.ms_task_spawn && p != s->progs.ms_task_end &&
-	       p != s->progs.ms_snapshot && p != s->progs.ms_custom_alloc &&
-	       p != s->progs.ms_custom_free && p != s->progs.ms_sample_alloc &&
-	       p != s->progs.ms_sample_free && p != s->progs.exit_entry;
+	const char *name = bpf_program__name(p);
+	unsigned sh;
+
+	for (sh = 0; sh < MS_SH_MAX; sh++)
+		if (!strcmp(name, ms_alloc_shape_entry(sh)) ||
+		    (ms_alloc_shape_return(sh) && !strcmp(name, ms_alloc_shape_return(sh))))
+			return 1;
+	return 0;
 }
 
 int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
@@ -156,6 +171,7 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 	if (!l)
 		return -ENOMEM;
 	l->cfg = *cfg;
+	l->stats_fd = -1;
 	libbpf_set_print(cfg->verbose ? libbpf_verbose : libbpf_quiet);
 	l->skel = memscope_bpf__open();
 	if (!l->skel) {
@@ -202,8 +218,9 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 		bpf_map__set_max_entries(l->skel->maps.sites, 1);
 	if (cfg->mode == MS_MODE_LIGHT)
 		bpf_program__set_autoload(l->skel->progs.exit_entry, false);
+	l->skel->rodata->cfg_floor = cfg->floor;
 	bpf_object__for_each_program(p, l->skel->obj) {
-		if (is_alloc_prog(l->skel, p) &&
+		if (is_alloc_prog(p) &&
 		    (cfg->no_alloc || cfg->mode == MS_MODE_LIGHT || cfg->mode == MS_MODE_SAMPLED))
 			bpf_program__set_autoload(p, false);
 	}
@@ -212,6 +229,12 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 		fprintf(stderr, "memscope-trace: load BPF programs: %s\n", strerror(-err));
 		goto fail;
 	}
+	/* The programs' run time, for the cost estimate: the kernel counts it
+	 * while someone holds this fd (~20-40 ns a run of two clock reads). */
+	l->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (l->stats_fd < 0 && cfg->verbose)
+		fprintf(stderr, "memscope-trace: BPF run-time statistics unavailable (%s): the cost "
+			"estimate leaves BPF time out\n", strerror(errno));
 	*out = l;
 	return 0;
 fail:
@@ -238,18 +261,29 @@ int ms_loader_add_pid(struct ms_loader *l, pid_t pid)
 	return 0;
 }
 
+static uint32_t probe_id(struct ms_loader *l, pid_t pid, const char *path, const char *func,
+			 const struct ms_probe_place *pl, int ret);
+
 struct usdt_ctx {
 	struct ms_loader *l;
 	pid_t pid;
 	const char *path;
-	const struct ms_usdt_sites *sites;
+	const struct ms_usdt_sites *sites; /* memscope's sites; NULL for another provider */
+	const char *provider;
 	int n, err;
 };
 
-static struct bpf_program *usdt_prog(struct ms_loader *l, const char *name)
+static struct bpf_program *usdt_prog(struct ms_loader *l, const char *provider, const char *name)
 {
 	struct memscope_bpf *s = l->skel;
 	int sampled = l->cfg.mode == MS_MODE_SAMPLED;
+
+	/* An allocator's own sampler (otel_memory contract): a source of
+	 * weighted samples like the sampling library, so sampled mode only;
+	 * the other modes see every allocation through the uprobes. */
+	if (!strcmp(provider, "otel_memory"))
+		return !sampled ? NULL : !strcmp(name, "alloc") ? s->progs.ms_otel_alloc :
+			!strcmp(name, "free") ? s->progs.ms_otel_free : NULL;
 	static const struct {
 		const char *name;
 		size_t off;
@@ -282,34 +316,45 @@ static struct bpf_program *usdt_prog(struct ms_loader *l, const char *name)
  * attaching failed (c->err set, message printed). */
 static int usdt_one(const char *name, struct usdt_ctx *c)
 {
-	struct bpf_program *p = usdt_prog(c->l, name);
+	struct bpf_program *p = usdt_prog(c->l, c->provider, name);
 	struct bpf_link *link;
+	char full[96];
 
 	if (!p)
 		return 0;
-	/* The form of the sites, for BPF (bpf/usdt_site.bpf.h). */
-	LIBBPF_OPTS(bpf_usdt_opts, o, .usdt_cookie = ms_usdt_sites_cookie(c->sites, name));
+	/* The form of the sites, for BPF (bpf/usdt_site.bpf.h); another
+	 * provider's sites are the plain one-byte nops of sys/sdt.h. */
+	LIBBPF_OPTS(bpf_usdt_opts, o, .usdt_cookie = c->sites ? ms_usdt_sites_cookie(c->sites, name) :
+		    MS_SITE_NOP1);
 
-	link = bpf_program__attach_usdt(p, c->pid, c->path, "memscope", name, &o);
+	link = bpf_program__attach_usdt(p, c->pid, c->path, c->provider, name, &o);
 	if (!link) {
 		c->err = -errno;
-		fprintf(stderr, "memscope-trace: attach memscope:%s in %s: %s\n", name, c->path,
+		fprintf(stderr, "memscope-trace: attach %s:%s in %s: %s\n", c->provider, name, c->path,
 			strerror(errno));
 		return 0;
 	}
-	if (link_add(c->l, link))
+	if (link_add(c->l, LINK_USDT, link))
 		return 0;
 	c->n++;
+	/* one entry per probe name: its hits are its program's runs */
+	snprintf(full, sizeof(full), "%s:%s", c->provider, name);
+	probe_id(c->l, 0, "", full, NULL, 0);
 	if (c->l->cfg.verbose)
-		fprintf(stderr, "memscope-trace: attached memscope:%s in %s for PID %d\n", name, c->path,
-			(int)c->pid);
+		fprintf(stderr, "memscope-trace: attached %s:%s in %s for PID %d\n", c->provider, name,
+			c->path, (int)c->pid);
 	return 1;
+}
+
+static void otel_one(const char *name, void *user)
+{
+	usdt_one(name, user);
 }
 
 int ms_loader_attach_usdt(struct ms_loader *l, pid_t pid, const char *path, int *nprobes)
 {
 	struct ms_usdt_sites sites;
-	struct usdt_ctx c = { .l = l, .pid = pid, .path = path, .sites = &sites };
+	struct usdt_ctx c = { .l = l, .pid = pid, .path = path };
 	unsigned char *attached;
 	size_t i, k;
 	int err;
@@ -317,9 +362,17 @@ int ms_loader_attach_usdt(struct ms_loader *l, pid_t pid, const char *path, int 
 	*nprobes = 0;
 	if (seen(l, pid, path, 0))
 		return 0;
+	if (l->cfg.mode == MS_MODE_SAMPLED) {
+		/* an allocator's own sampler (otel_memory contract) */
+		c.provider = "otel_memory";
+		ms_elf_usdt_names_path(path, "otel_memory", otel_one, &c);
+		*nprobes = c.n;
+	}
+	c.provider = "memscope";
 	err = ms_usdt_sites_read(path, "memscope", &sites);
 	if (err <= 0)
-		return err;
+		return err < 0 ? err : c.err;
+	c.sites = &sites;
 	err = ms_sites_adopt(pid, path, &sites);
 	if (err < 0)
 		fprintf(stderr, "memscope-trace: PID %d skips the probes of %s (a fork child): cannot "
@@ -357,45 +410,6 @@ void ms_loader_check_sites(struct ms_loader *l, int final)
 		ms_sites_check(l->sites, stderr, final);
 }
 
-/* Allocator entry points, the BPF programs that handle them, and which
- * argument registers the entry program reads. */
-static const struct alloc_fn {
-	const char *name;
-	const char *entry, *ret;
-} alloc_fns[] = {
-	{ "malloc", "malloc_entry", "malloc_return" },
-	{ "calloc", "calloc_entry", "calloc_return" },
-	{ "realloc", "realloc_entry", "realloc_return" },
-	{ "reallocarray", "reallocarray_entry", "reallocarray_return" },
-	{ "posix_memalign", "posix_memalign_entry", "posix_memalign_return" },
-	{ "aligned_alloc", "aligned_alloc_entry", "aligned_alloc_return" },
-	{ "memalign", "memalign_entry", "memalign_return" },
-	{ "valloc", "valloc_entry", "valloc_return" },
-	{ "pvalloc", "pvalloc_entry", "pvalloc_return" },
-	{ "free", "free_entry", NULL },
-	{ "_Znwm", "op_new_entry", "op_new_return" },
-	{ "_ZnwmRKSt9nothrow_t", "op_new_entry", "op_new_return" },
-	{ "_ZnwmSt11align_val_t", "op_new_entry", "op_new_return" },
-	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", "op_new_entry", "op_new_return" },
-	{ "_Znam", "op_new_array_entry", "op_new_array_return" },
-	{ "_ZnamRKSt9nothrow_t", "op_new_array_entry", "op_new_array_return" },
-	{ "_ZnamSt11align_val_t", "op_new_array_entry", "op_new_array_return" },
-	{ "_ZnamSt11align_val_tRKSt9nothrow_t", "op_new_array_entry", "op_new_array_return" },
-	{ "_ZdlPv", "op_delete_entry", NULL },
-	{ "_ZdlPvm", "op_delete_entry", NULL },
-	{ "_ZdlPvSt11align_val_t", "op_delete_entry", NULL },
-	{ "_ZdlPvmSt11align_val_t", "op_delete_entry", NULL },
-	{ "_ZdlPvRKSt9nothrow_t", "op_delete_entry", NULL },
-	{ "_ZdlPvSt11align_val_tRKSt9nothrow_t", "op_delete_entry", NULL },
-	{ "_ZdaPv", "op_delete_array_entry", NULL },
-	{ "_ZdaPvm", "op_delete_array_entry", NULL },
-	{ "_ZdaPvSt11align_val_t", "op_delete_array_entry", NULL },
-	{ "_ZdaPvmSt11align_val_t", "op_delete_array_entry", NULL },
-	{ "_ZdaPvRKSt9nothrow_t", "op_delete_array_entry", NULL },
-	{ "_ZdaPvSt11align_val_tRKSt9nothrow_t", "op_delete_array_entry", NULL },
-};
-
-
 #define DESTROY_THREADS 16
 
 struct attach_job {
@@ -405,6 +419,7 @@ struct attach_job {
 	const char *prog;
 	uint64_t off;
 	int ret;
+	uint64_t cookie;
 	struct bpf_link *link;
 	int err;
 };
@@ -422,7 +437,7 @@ static void *attach_some(void *arg)
 	for (i = b->first; i < b->n; i += b->step) {
 		struct attach_job *j = &b->jobs[i];
 		struct bpf_program *p = bpf_object__find_program_by_name(j->l->skel->obj, j->prog);
-		LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = j->ret);
+		LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = j->ret, .bpf_cookie = j->cookie);
 
 		j->link = p ? bpf_program__attach_uprobe_opts(p, j->pid, j->path, j->off, &o) : NULL;
 		j->err = j->link ? 0 : p ? -errno : -ENOENT;
@@ -465,41 +480,96 @@ int ms_loader_is_allocator(const struct ms_loader *l, const char *path)
 	return 0;
 }
 
-int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int *nfuncs)
+/* The id of probe (pid, path, func, ret): the same one again when a paused
+ * probe comes back, so its hits add up. 0 when the table is full (id 0
+ * counts every probe past it). */
+static uint32_t probe_id(struct ms_loader *l, pid_t pid, const char *path, const char *func,
+			 const struct ms_probe_place *pl, int ret)
 {
-	enum { NF = sizeof(alloc_fns) / sizeof(alloc_fns[0]) };
-	struct attach_job rets[NF], entries[NF];
-	uint64_t done_off[NF];
-	size_t i, k, ndone = 0, nr = 0, ne = 0;
-	struct ms_elf *e;
-	int err = 0;
+	struct ms_probe_info *p;
+	size_t i;
 
-	*nfuncs = 0;
-	/* light mode captures no stacks: it needs neither */
-	if (l->cfg.mode == MS_MODE_LIGHT)
-		return 0;
-	if (seen(l, pid, path, 1))
-		return 0;
-	e = ms_elf_open(path);
-	if (!e)
-		return -errno;
-	/* _exit: the process's mappings are sent from there, for the stacks
-	 * of a target that is gone before /proc/PID/maps could be read. */
-	{
-		struct ms_elf_func fn;
-
-		if (ms_elf_find_func(e, "_exit", &fn) >= 0 && fn.file_off)
-			entries[ne++] = (struct attach_job){ l, pid, path, "exit_entry", fn.file_off, 0, NULL, 0 };
+	for (i = 0; i < l->probes.n; i++) {
+		p = &l->probes.v[i];
+		if (p->pid == pid && p->ret == ret && !strcmp(p->func, func) && !strcmp(p->path, path))
+			return p->id;
 	}
-	for (i = 0; i < NF && !l->cfg.no_alloc && l->cfg.mode != MS_MODE_SAMPLED; i++) {
-		const struct alloc_fn *f = &alloc_fns[i];
+	if (l->probes.n + 1 >= MS_MAX_PROBES || MS_VEC_PUSH(l->probes, p))
+		return 0;
+	memset(p, 0, sizeof(*p));
+	p->path = strdup(path);
+	p->func = strdup(func);
+	if (!p->path || !p->func) {
+		free((char *)p->path);
+		free((char *)p->func);
+		l->probes.n--;
+		return 0;
+	}
+	p->id = (uint32_t)l->probes.n;
+	p->pid = pid;
+	p->offset = pl ? pl->offset : 0;
+	p->emulated = pl ? pl->emulated : 1;
+	p->ret = ret;
+	p->usdt = pl == NULL;
+	return p->id;
+}
+
+/* A function whose entry cannot be probed on an emulated instruction but
+ * whose work another probed entry sees: every call goes on to an entry of
+ * the same shape (libstdc++'s nothrow operator new calls operator new
+ * through its PLT slot), or it is a wrapper whose code branches to the
+ * function the table names as its `via` (glibc's reallocarray jumps to
+ * realloc). The other entry's name, or NULL. */
+static const char *covered_by(struct ms_elf *e, const struct ms_alloc_fn *f,
+			      const struct ms_probe_place *pl, const uint8_t *code,
+			      const struct ms_elf_func *fn, char *buf, size_t len)
+{
+	const struct ms_alloc_fn *g;
+	struct ms_elf_func via;
+	uint64_t targets[32];
+	long n, i;
+
+	if (pl->emulated)
+		return NULL;
+	if (pl->callee && ms_elf_plt_name(e, pl->callee, buf, len) == 0 &&
+	    (g = ms_alloc_fn_find(buf)) && g->shape == f->shape && g != f)
+		return buf;
+	if (!f->via || !code || ms_elf_find_func(e, f->via, &via) < 0)
+		return NULL;
+	n = ms_probe_place_branch_targets(code, fn->size, fn->vaddr, targets, 32);
+	for (i = 0; i < n && i < 32; i++)
+		if (targets[i] == via.vaddr ||
+		    (ms_elf_plt_name(e, targets[i], buf, len) == 0 && !strcmp(buf, f->via))) {
+			snprintf(buf, len, "%s", f->via);
+			return buf;
+		}
+	return NULL;
+}
+
+/* Decide the probes of every table function `path` defines and append
+ * their attach jobs (returns first, then entries) to rets/entries. */
+static int plan_alloc(struct ms_loader *l, struct ms_elf *e, pid_t pid, const char *path,
+		      struct attach_job *rets, size_t *nr, struct attach_job *entries, size_t *ne)
+{
+	size_t nf, i, k, ndone = 0;
+	const struct ms_alloc_fn *fns = ms_alloc_fns(&nf);
+	uint64_t *done_off = calloc(nf, sizeof(*done_off));
+	int nfuncs = 0;
+
+	if (!done_off)
+		return -ENOMEM;
+	for (i = 0; i < nf; i++) {
+		const struct ms_alloc_fn *f = &fns[i];
 		struct ms_elf_func fn;
-		struct ms_probe_place place = { 0 };
+		struct ms_probe_place place;
 		const uint8_t *code;
+		const char *ret = ms_alloc_shape_return(f->shape), *callee;
+		char cname[128];
+		uint32_t id;
 
 		if (ms_elf_find_func(e, f->name, &fn) < 0 || !fn.file_off)
 			continue;
-		/* Aliases (aligned_alloc = memalign in glibc, _ZdlPv = free in
+		/* Aliases (aligned_alloc = memalign in glibc, tc_free = free in
 		 * tcmalloc) share an address: one probe, or every call would
 		 * be seen twice. */
 		for (k = 0; k < ndone && done_off[k] != fn.file_off; k++)
@@ -508,22 +578,86 @@ int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int
 			continue;
 		done_off[ndone++] = fn.file_off;
 		/* Probe where the kernel emulates the instruction instead of
-		 * single-stepping it (elf/probe_place.c). */
-		if (ms_elf_func_bytes(e, &fn, &code) == 0)
-			ms_probe_place(code, fn.size, fn.vaddr, MS_ARG_ALL, &place);
-		if (l->cfg.verbose)
-			fprintf(stderr, "memscope-trace: %s in %s at +%llu: %s\n", f->name, path,
+		 * single-stepping it (elf/probe_place.h); the arguments may
+		 * have moved by then, the cookie says where. */
+		memset(&place, 0, sizeof(place));
+		code = NULL;
+		if (ms_elf_func_bytes(e, &fn, &code) == 0) {
+			ms_probe_place(code, fn.size, fn.vaddr, ms_alloc_fn_argmask(f), &place);
+		} else {
+			static const uint8_t ident[6] = { MS_REG_DI, MS_REG_SI, MS_REG_DX,
+							  MS_REG_CX, MS_REG_R8, MS_REG_R9 };
+
+			memcpy(place.arg_reg, ident, sizeof(ident));
+			snprintf(place.why, sizeof(place.why), "kept +0: no size, cannot decode");
+		}
+		callee = covered_by(e, f, &place, code, &fn, cname, sizeof(cname));
+		if (l->cfg.verbose && !l->reattaching && callee)
+			fprintf(stderr, "memscope-trace: %s in %s not probed: %s; what it "
+				"allocates or frees goes through %s (probed)\n", f->name, path, place.why,
+				callee);
+		else if (l->cfg.verbose && !l->reattaching)
+			fprintf(stderr, "memscope-trace: %s in %s %sat +%llu: %s\n", f->name, path,
+				place.emulated ? "" : "SINGLE-STEPPED ",
 				(unsigned long long)place.offset, place.why);
-		entries[ne++] = (struct attach_job){ l, pid, path, f->entry, fn.file_off + place.offset, 0, NULL, 0 };
-		if (f->ret)
-			rets[nr++] = (struct attach_job){ l, pid, path, f->ret, fn.file_off, 1, NULL, 0 };
-		(*nfuncs)++;
+		if (callee)
+			continue;
+		id = probe_id(l, pid, path, f->name, &place, 0);
+		entries[(*ne)++] = (struct attach_job){ l, pid, path, ms_alloc_shape_entry(f->shape),
+			fn.file_off + place.offset, 0, ms_alloc_cookie(f, place.arg_reg, id), NULL, 0 };
+		/* The return probe shares the entry's offset: one trap, and
+		 * the return address is still at [rsp] there. */
+		if (ret) {
+			id = probe_id(l, pid, path, f->name, &place, 1);
+			rets[(*nr)++] = (struct attach_job){ l, pid, path, ret, fn.file_off + place.offset,
+				1, ms_alloc_cookie(f, place.arg_reg, id), NULL, 0 };
+		}
+		nfuncs++;
+	}
+	free(done_off);
+	return nfuncs;
+}
+
+/* Attach the probe on _exit (with_exit) and the allocator probes
+ * (with_alloc) of (pid, path); *nfuncs = functions probed. */
+static int attach_alloc_now(struct ms_loader *l, pid_t pid, const char *path, int with_exit,
+			    int with_alloc, int *nfuncs)
+{
+	size_t nf, nr = 0, ne = 0, i;
+	struct attach_job *rets, *entries;
+	struct ms_elf *e;
+	int err = 0, n;
+
+	ms_alloc_fns(&nf);
+	*nfuncs = 0;
+	e = ms_elf_open(path);
+	if (!e)
+		return -errno;
+	rets = calloc(nf, sizeof(*rets));
+	entries = calloc(nf + 1, sizeof(*entries));
+	if (!rets || !entries) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* _exit: the process's mappings are sent from there, for the stacks
+	 * of a target that is gone before /proc/PID/maps could be read. */
+	{
+		struct ms_elf_func fn;
+
+		if (with_exit && ms_elf_find_func(e, "_exit", &fn) >= 0 && fn.file_off)
+			entries[ne++] = (struct attach_job){ l, pid, path, "exit_entry", fn.file_off, 0,
+							     0, NULL, 0 };
+	}
+	if (with_alloc && !l->cfg.no_alloc && l->cfg.mode != MS_MODE_SAMPLED) {
+		n = plan_alloc(l, e, pid, path, rets, &nr, entries, &ne);
+		if (n < 0) {
+			err = n;
+			goto out;
+		}
+		*nfuncs = n;
 	}
 	ms_elf_close(e);
-	if (!ne)
-		return 0;
-	if (*nfuncs)
-		l->done.v[l->done.n - 1].probed = 1; /* the entry seen() just added */
+	e = NULL;
 	/* Return probes first: a return seen without its entry is ignored,
 	 * while an entry whose return is never seen would make every later
 	 * call on that thread look nested. */
@@ -533,15 +667,87 @@ int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int
 		struct attach_job *j = i < nr ? &rets[i] : &entries[i - nr];
 
 		if (j->link) {
-			if (link_add(l, j->link) && !err)
+			/* the _exit probe stays when the budget pauses the rest */
+			if (link_add(l, strcmp(j->prog, "exit_entry") ? LINK_ALLOC : LINK_EXIT,
+				     j->link) && !err)
 				err = -ENOMEM;
 		} else if (!err) {
 			err = j->err;
 			fprintf(stderr, "memscope-trace: attach %s in %s: %s\n", j->prog, path, strerror(-err));
 		}
 	}
+out:
+	ms_elf_close(e);
+	free(rets);
+	free(entries);
 	return err;
 }
+
+int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int *nfuncs)
+{
+	struct ms_attached *d;
+	int err;
+
+	*nfuncs = 0;
+	/* light mode captures no stacks: it needs neither */
+	if (l->cfg.mode == MS_MODE_LIGHT)
+		return 0;
+	if (seen(l, pid, path, 1))
+		return 0;
+	/* the entry seen() just added, if it could (it needs stat and memory) */
+	d = l->done.n && l->done.v[l->done.n - 1].pid == pid && l->done.v[l->done.n - 1].kind == 1 &&
+	    !l->done.v[l->done.n - 1].probed ? &l->done.v[l->done.n - 1] : NULL;
+	/* Paused by the budget: remembered, attached when the probes come
+	 * back. */
+	err = attach_alloc_now(l, pid, path, 1, !l->alloc_paused, nfuncs);
+	if (d && (*nfuncs || l->alloc_paused))
+		d->probed = 1;
+	return err;
+}
+
+static void destroy_links(struct bpf_link **links, size_t n);
+
+int ms_loader_alloc_pause(struct ms_loader *l, int pause)
+{
+	size_t i, j = 0, ng = 0;
+	struct bpf_link **gone;
+	int err = 0, n;
+
+	if (!!pause == l->alloc_paused)
+		return 0;
+	l->alloc_paused = !!pause;
+	if (!pause) {
+		l->reattaching = 1;
+		for (i = 0; i < l->done.n; i++)
+			if (l->done.v[i].kind == 1 && l->done.v[i].path) {
+				int e = attach_alloc_now(l, l->done.v[i].pid, l->done.v[i].path, 0, 1, &n);
+
+				if (e && !err)
+					err = e;
+			}
+		l->reattaching = 0;
+		return err;
+	}
+	gone = calloc(l->links.n + 1, sizeof(*gone));
+	if (!gone)
+		return -ENOMEM;
+	for (i = 0; i < l->links.n; i++) {
+		if (l->links.v[i].kind == LINK_ALLOC)
+			gone[ng++] = l->links.v[i].link;
+		else
+			l->links.v[j++] = l->links.v[i];
+	}
+	l->links.n = j;
+	destroy_links(gone, ng);
+	free(gone);
+	return 0;
+}
+
+int ms_loader_alloc_paused(const struct ms_loader *l)
+{
+	return l->alloc_paused;
+}
+
 
 void ms_loader_forget_strings(struct ms_loader *l, pid_t pid)
 {
@@ -665,16 +871,13 @@ int ms_loader_read_stats(const struct ms_loader *l, uint64_t *out)
 
 int ms_loader_enable_run_stats(struct ms_loader *l)
 {
-	int fd;
-
-	if (l->run_stats_fd)
-		return 0;
-	fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	if (fd < 0)
-		return -errno;
-	l->run_stats_fd = fd + 1;
-	return 0;
+	/* turned on at load for the cost estimate; tried again here */
+	if (l->stats_fd < 0)
+		l->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	return l->stats_fd < 0 ? -errno : 0;
 }
+
+static int prog_info(const struct bpf_program *p, struct bpf_prog_info *info);
 
 size_t ms_loader_prog_stats(const struct ms_loader *l, struct ms_prog_stat *out, size_t max)
 {
@@ -683,11 +886,8 @@ size_t ms_loader_prog_stats(const struct ms_loader *l, struct ms_prog_stat *out,
 
 	bpf_object__for_each_program(p, l->skel->obj) {
 		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
 
-		memset(&info, 0, sizeof(info));
-		if (n == max || bpf_program__fd(p) < 0 ||
-		    bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+		if (n == max || prog_info(p, &info))
 			continue;
 		out[n++] = (struct ms_prog_stat){ .name = bpf_program__name(p), .runs = info.run_cnt,
 						  .run_ns = info.run_time_ns,
@@ -698,14 +898,173 @@ size_t ms_loader_prog_stats(const struct ms_loader *l, struct ms_prog_stat *out,
 
 void ms_loader_destroy(struct ms_loader *l)
 {
+	struct bpf_link **all;
+	size_t i;
+
 	if (!l)
 		return;
-	destroy_links(l->links.v, l->links.n);
+	all = calloc(l->links.n + 1, sizeof(*all));
+	for (i = 0; i < l->links.n; i++) {
+		if (all)
+			all[i] = l->links.v[i].link;
+		else
+			bpf_link__destroy(l->links.v[i].link);
+	}
+	if (all)
+		destroy_links(all, l->links.n);
+	free(all);
 	MS_VEC_FREE(l->links);
+	for (i = 0; i < l->done.n; i++)
+		free(l->done.v[i].path);
 	MS_VEC_FREE(l->done);
-	if (l->run_stats_fd)
-		close(l->run_stats_fd - 1);
+	for (i = 0; i < l->probes.n; i++) {
+		free((char *)l->probes.v[i].path);
+		free((char *)l->probes.v[i].func);
+	}
+	MS_VEC_FREE(l->probes);
+	if (l->stats_fd >= 0)
+		close(l->stats_fd);
 	ms_sites_free(l->sites);
 	memscope_bpf__destroy(l->skel);
 	free(l);
+}
+
+const struct ms_probe_info *ms_loader_probes(const struct ms_loader *l, size_t *n)
+{
+	*n = l->probes.n;
+	return l->probes.v;
+}
+
+/* The program a USDT probe entry ("memscope:var") runs. */
+static const struct bpf_program *usdt_entry_prog(const struct ms_loader *l, const char *full)
+{
+	const char *colon = strchr(full, ':');
+	char provider[32];
+
+	if (!colon || (size_t)(colon - full) >= sizeof(provider))
+		return NULL;
+	memcpy(provider, full, (size_t)(colon - full));
+	provider[colon - full] = 0;
+	return usdt_prog((struct ms_loader *)l, provider, colon + 1);
+}
+
+static int prog_info(const struct bpf_program *p, struct bpf_prog_info *info)
+{
+	__u32 len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	return bpf_program__fd(p) >= 0 && !bpf_obj_get_info_by_fd(bpf_program__fd(p), info, &len) ? 0 : -1;
+}
+
+int ms_loader_probe_hits(const struct ms_loader *l, uint64_t *hits)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(l->skel->maps.probe_hits), c;
+	struct bpf_prog_info info;
+	__u64 *vals;
+	size_t i;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (i = 0; i < l->probes.n; i++) {
+		const struct ms_probe_info *p = &l->probes.v[i];
+		const struct bpf_program *prog;
+		__u32 k = p->id;
+
+		hits[i] = 0;
+		if (p->usdt) {
+			/* run_cnt is counted while BPF statistics are on */
+			prog = usdt_entry_prog(l, p->func);
+			if (prog && !prog_info(prog, &info))
+				hits[i] = info.run_cnt;
+			continue;
+		}
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (c = 0; c < ncpu; c++)
+			hits[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+int ms_loader_bpf_time(const struct ms_loader *l, uint64_t *run_ns, uint64_t *runs)
+{
+	struct bpf_program *p;
+	struct bpf_prog_info info;
+
+	*run_ns = *runs = 0;
+	if (l->stats_fd < 0)
+		return -ENOTSUP;
+	bpf_object__for_each_program(p, l->skel->obj) {
+		/* uprobe and USDT programs run in the target; the system-wide
+		 * tracepoints (exit, fork, exec, signals) mostly elsewhere */
+		if (p == l->skel->progs.ms_calib || bpf_program__type(p) != BPF_PROG_TYPE_KPROBE ||
+		    prog_info(p, &info))
+			continue;
+		*run_ns += info.run_time_ns;
+		*runs += info.run_cnt;
+	}
+	return 0;
+}
+
+int ms_loader_calibrate(struct ms_loader *l, struct ms_trap_cost *out)
+{
+	static const char *const names[MS_CALIB_NFN] = { MS_CALIB_PUSH, MS_CALIB_XOL, MS_CALIB_RET };
+	struct attach_job jobs[MS_CALIB_NFN + 1];
+	double base[MS_CALIB_NFN], traced[MS_CALIB_NFN];
+	struct ms_elf_func fn;
+	struct ms_elf *e;
+	size_t nj = 0, i;
+	int k, err = 0;
+
+	memset(out, 0, sizeof(*out));
+	e = ms_elf_open("/proc/self/exe");
+	if (!e)
+		return -errno;
+	for (k = 0; k < MS_CALIB_NFN; k++) {
+		if ((err = ms_elf_find_func(e, names[k], &fn)) < 0)
+			break;
+		jobs[nj++] = (struct attach_job){ l, getpid(), "/proc/self/exe", "ms_calib", fn.file_off,
+						  0, 0, NULL, 0 };
+		if (k == MS_CALIB_FN_RET)
+			jobs[nj++] = (struct attach_job){ l, getpid(), "/proc/self/exe", "ms_calib",
+							  fn.file_off, 1, 0, NULL, 0 };
+	}
+	ms_elf_close(e);
+	if (err)
+		return err;
+	for (k = 0; k < MS_CALIB_NFN; k++)
+		base[k] = ms_calib_ns_per_call(k, 2000, 3);
+	attach_parallel(jobs, nj);
+	for (i = 0; i < nj; i++) {
+		if (!jobs[i].link) {
+			if (!err)
+				err = jobs[i].err;
+		} else if (link_add(l, LINK_CALIB, jobs[i].link) && !err) {
+			err = -ENOMEM;
+		}
+	}
+	if (err)
+		return err;
+	for (k = 0; k < MS_CALIB_NFN; k++)
+		traced[k] = ms_calib_ns_per_call(k, 300, 5);
+	out->emulated_ns = traced[MS_CALIB_FN_PUSH] - base[MS_CALIB_FN_PUSH];
+	out->xol_ns = traced[MS_CALIB_FN_XOL] - base[MS_CALIB_FN_XOL];
+	out->ret_ns = traced[MS_CALIB_FN_RET] - base[MS_CALIB_FN_RET] - out->emulated_ns;
+	if (out->ret_ns < 0)
+		out->ret_ns = 0;
+	if (l->cfg.verbose)
+		fprintf(stderr, "memscope-trace: a probe hit costs the target %.0f ns on an emulated "
+			"instruction, %.0f ns on a single-stepped one, a return probe %.0f ns more "
+			"(measured now, empty BPF program)\n", out->emulated_ns, out->xol_ns, out->ret_ns);
+	return 0;
+}
+
+void ms_loader_set_level(struct ms_loader *l, unsigned level)
+{
+	if (l->skel->bss)
+		l->skel->bss->ctl_level = level;
 }

@@ -63,6 +63,11 @@ int ms_attach_before_exec(struct session *s)
 	static const char *const libs[] = {
 		"/lib/x86_64-linux-gnu/libc.so.6",
 		"/usr/lib/x86_64-linux-gnu/libstdc++.so.6",
+		/* allocators a program links (redis-server: jemalloc) */
+		"/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
+		"/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4",
+		"/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4",
+		"/usr/lib/x86_64-linux-gnu/libmimalloc.so.2",
 	};
 	const char *preload = getenv("LD_PRELOAD");
 	size_t i;
@@ -81,9 +86,9 @@ int ms_attach_before_exec(struct session *s)
 		if (access(libs[i], R_OK))
 			continue;
 		/* every uprobe costs the kernel a walk of all processes mapping
-		 * the file: probe libstdc++ only for a program that links it (a
+		 * the file: probe a library only for a program that links it (a
 		 * dlopen'ed one is found by the rescan) */
-		if (strstr(libs[i], "libstdc++") && ms_elf_needs_path(s->exe, "libstdc++") != 1)
+		if (i > 0 && ms_elf_needs_path(s->exe, strrchr(libs[i], '/') + 1) != 1)
 			continue;
 		err = ms_loader_attach_alloc(s->loader, s->pid, libs[i], &n);
 		if (err)
