@@ -80,7 +80,9 @@ void ms_session_report_ctx(struct session *s, struct ms_report_ctx *cp)
 	c.from_start = s->is_child;
 	c.sample_interval = s->sample_interval;
 	c.start_wall_ns = s->start_wall_ns;
-	c.stack_depth = s->o->stack_depth;
+	c.cost = ms_budget_report(s);
+	c.stack_depth = s->stack_depth;
+	c.stack_note = s->stack_note;
 	if (s->loader)
 		ms_loader_read_stats(s->loader, c.stats);
 	*cp = c;
