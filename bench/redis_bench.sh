@@ -19,8 +19,9 @@
 #   full-sd16  memscope-trace -m full --stack-depth 16: the kernel's
 #              frame-pointer walk forced on code without frame pointers
 #   fast       memscope-trace -m fast
-#   sampled    a second server started with libmemscope_sample.so preloaded,
-#              memscope-trace -m sampled attached
+#   library    a second server started with libmemscope_sample.so
+#              preloaded, no tracer: what the library costs on its own
+#   sampled    that server with memscope-trace -m sampled attached
 #   heaptrack  a third server started under heaptrack (its preload), the
 #              peer a user would pick
 # Every tracer runs with --budget none (the figure is the mode's own cost)
@@ -49,7 +50,7 @@ SAMPLE_LIB=$PWD/.output/libmemscope_sample.so
 ROUNDS=${REDIS_BENCH_ROUNDS:-3}
 N=${REDIS_BENCH_REQUESTS:-20000}
 ALLOCS=${REDIS_BENCH_ALLOCATORS:-"jemalloc tcmalloc mimalloc"}
-ROWS=${REDIS_BENCH_ROWS:-"untraced floor light full full-sd0 full-sd16 fast sampled heaptrack"}
+ROWS=${REDIS_BENCH_ROWS:-"untraced floor light full full-sd0 full-sd16 fast library sampled heaptrack"}
 SUMMARY_FILE=${REDIS_BENCH_SUMMARY:-}
 LOG=$OUT/redis_bench.log
 HZ=$(getconf CLK_TCK)
@@ -205,7 +206,8 @@ load() {
 for a in $ALLOCS; do
 	pre=$(preload_of "$a")
 	server_start "plain_$a" "$pre"
-	[[ " $ROWS " == *" sampled "* ]] && server_start "samp_$a" "$SAMPLE_LIB${pre:+:$pre}"
+	[[ " $ROWS " == *" sampled "* || " $ROWS " == *" library "* ]] &&
+		server_start "samp_$a" "$SAMPLE_LIB${pre:+:$pre}"
 	[[ " $ROWS " == *" heaptrack "* ]] && server_start "heap_$a" "$pre" heaptrack
 done
 read -ra ROWV <<<"$ROWS"
@@ -223,7 +225,7 @@ for ((k = 0; k < ROUNDS; k++)); do
 		for ((j = 0; j < ${#ROWV[@]}; j++)); do
 			row=${ROWV[$(((j + k) % ${#ROWV[@]}))]}
 			case $row in
-			sampled) s=samp ;;
+			sampled | library) s=samp ;;
 			heaptrack) s=heap ;;
 			*) s=plain ;;
 			esac
@@ -232,7 +234,7 @@ for ((k = 0; k < ROUNDS; k++)); do
 			pid=${!pv}
 			port=${!qv}
 			case $row in
-			untraced | heaptrack) load "$a" "$row" "$k" "$pid" "$port" ;;
+			untraced | library | heaptrack) load "$a" "$row" "$k" "$pid" "$port" ;;
 			*)
 				tracer_start "$row" "$pid" || continue
 				load "$a" "$row" "$k" "$pid" "$port" "$TR_PID"
@@ -271,7 +273,7 @@ mx() { awk -v v="$1" 'BEGIN { if (v == "nan" || v == "") print "n/a"; else print
 		printf '   %-10s %10s %9s %11s %9s %9s %10s %11s\n' "row" "req/s" "vs untr." "CPU us/req" "vs untr." "vs floor" "traps/req" "BPF us/req"
 		for row in "${ROWV[@]}"; do
 			fl=
-			case $row in untraced | heaptrack) ;; *) fl=$(x "$(medrat "$a" "$row" cpu floor)") ;; esac
+			case $row in untraced | library | heaptrack) ;; *) fl=$(x "$(medrat "$a" "$row" cpu floor)") ;; esac
 			printf '   %-10s %10s %9s %11s %9s %9s %10s %11s\n' "$row" "$(num "$(med "$a" "$row" rps)")" \
 				"$(x "$(medrat "$a" "$row" rps untraced)")" "$(mx "$(med "$a" "$row" cpu)")" \
 				"$(x "$(medrat "$a" "$row" cpu untraced)")" "${fl:--}" \
