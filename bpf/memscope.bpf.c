@@ -360,39 +360,30 @@ static __always_inline void sampled_free(void *ctx, __u64 ptr, __u32 kind)
 		heap_free(ctx, thread_of(task), pid_tgid, ptr, kind, MS_F_SAMPLED, 0);
 }
 
-/* libmemscope_sample.so */
-SEC("usdt")
-int BPF_USDT(ms_sample_alloc, __u64 ptr, __u64 size, __u64 weight)
-{
-	sampled_alloc(ctx, ptr, size, weight, MS_K_SAMPLE);
-	return 0;
-}
+/* A source of sampled blocks: PROVIDER_alloc(ptr, size, weight) and
+ * PROVIDER_free(ptr) programs recording kind K. */
+#define SAMPLE_SOURCE(name, k)                                                 \
+	SEC("usdt")                                                            \
+	int BPF_USDT(name##_alloc, __u64 ptr, __u64 size, __u64 weight)        \
+	{                                                                      \
+		sampled_alloc(ctx, ptr, size, weight, k);                      \
+		return 0;                                                      \
+	}                                                                      \
+	SEC("usdt")                                                            \
+	int BPF_USDT(name##_free, __u64 ptr)                                   \
+	{                                                                      \
+		sampled_free(ctx, ptr, k);                                     \
+		return 0;                                                      \
+	}
 
-SEC("usdt")
-int BPF_USDT(ms_sample_free, __u64 ptr)
-{
-	sampled_free(ctx, ptr, MS_K_SAMPLE);
-	return 0;
-}
-
+/* libmemscope_sample.so: ms_sample_alloc, ms_sample_free */
+SAMPLE_SOURCE(ms_sample, MS_K_SAMPLE)
 /* The otel_memory contract OpenTelemetry's eBPF profiler proposed to
  * jemalloc and mimalloc: otel_memory:alloc(ptr, size, weight) fires for an
  * allocation the allocator's own sampler chose, weight being the bytes it
  * stands for; otel_memory:free(ptr) for the free of one. The same meaning
- * as the sampling library's probes. */
-SEC("usdt")
-int BPF_USDT(ms_otel_alloc, __u64 ptr, __u64 size, __u64 weight)
-{
-	sampled_alloc(ctx, ptr, size, weight, MS_K_OTEL);
-	return 0;
-}
-
-SEC("usdt")
-int BPF_USDT(ms_otel_free, __u64 ptr)
-{
-	sampled_free(ctx, ptr, MS_K_OTEL);
-	return 0;
-}
+ * as the sampling library's probes: ms_otel_alloc, ms_otel_free. */
+SAMPLE_SOURCE(ms_otel, MS_K_OTEL)
 
 /* ---- allocator uprobes -------------------------------------------------- */
 

@@ -832,40 +832,47 @@ int ms_loader_sites_fd(const struct ms_loader *l)
 	return bpf_map__fd(l->skel->maps.sites);
 }
 
+/* Sum key `k` of per-CPU array map `fd` over the CPUs into *out (0 if
+ * the lookup fails). vals has room for ncpu values. */
+static void percpu_sum(int fd, __u32 k, __u64 *vals, int ncpu, uint64_t *out)
+{
+	int c;
+
+	*out = 0;
+	if (bpf_map_lookup_elem(fd, &k, vals))
+		return;
+	for (c = 0; c < ncpu; c++)
+		*out += vals[c];
+}
+
+static int prog_info(const struct bpf_program *p, struct bpf_prog_info *info)
+{
+	__u32 len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	return bpf_program__fd(p) >= 0 && !bpf_obj_get_info_by_fd(bpf_program__fd(p), info, &len) ? 0 : -1;
+}
+
 int ms_loader_read_stats(const struct ms_loader *l, uint64_t *out)
 {
 	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(l->skel->maps.stats);
+	struct bpf_prog_info info;
+	struct bpf_program *p;
 	__u64 *vals;
 	__u32 k;
-	int c;
 
 	if (ncpu <= 0)
 		return -EINVAL;
 	vals = calloc((size_t)ncpu, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
-	for (k = 0; k < MS_STAT_MAX; k++) {
-		out[k] = 0;
-		if (bpf_map_lookup_elem(fd, &k, vals))
-			continue;
-		for (c = 0; c < ncpu; c++)
-			out[k] += vals[c];
-	}
+	for (k = 0; k < MS_STAT_MAX; k++)
+		percpu_sum(fd, k, vals, ncpu, &out[k]);
 	free(vals);
-	{
-		struct bpf_program *p;
-
-		out[MS_STAT_PROBE_MISSES] = 0;
-		bpf_object__for_each_program(p, l->skel->obj) {
-			struct bpf_prog_info info;
-			__u32 len = sizeof(info);
-
-			memset(&info, 0, sizeof(info));
-			if (bpf_program__fd(p) >= 0 &&
-			    !bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
-				out[MS_STAT_PROBE_MISSES] += info.recursion_misses;
-		}
-	}
+	out[MS_STAT_PROBE_MISSES] = 0;
+	bpf_object__for_each_program(p, l->skel->obj)
+		if (!prog_info(p, &info))
+			out[MS_STAT_PROBE_MISSES] += info.recursion_misses;
 	return 0;
 }
 
@@ -948,17 +955,9 @@ static const struct bpf_program *usdt_entry_prog(const struct ms_loader *l, cons
 	return usdt_prog((struct ms_loader *)l, provider, colon + 1);
 }
 
-static int prog_info(const struct bpf_program *p, struct bpf_prog_info *info)
-{
-	__u32 len = sizeof(*info);
-
-	memset(info, 0, sizeof(*info));
-	return bpf_program__fd(p) >= 0 && !bpf_obj_get_info_by_fd(bpf_program__fd(p), info, &len) ? 0 : -1;
-}
-
 int ms_loader_probe_hits(const struct ms_loader *l, uint64_t *hits)
 {
-	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(l->skel->maps.probe_hits), c;
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(l->skel->maps.probe_hits);
 	struct bpf_prog_info info;
 	__u64 *vals;
 	size_t i;
@@ -981,10 +980,7 @@ int ms_loader_probe_hits(const struct ms_loader *l, uint64_t *hits)
 				hits[i] = info.run_cnt;
 			continue;
 		}
-		if (bpf_map_lookup_elem(fd, &k, vals))
-			continue;
-		for (c = 0; c < ncpu; c++)
-			hits[i] += vals[c];
+		percpu_sum(fd, k, vals, ncpu, &hits[i]);
 	}
 	free(vals);
 	return 0;
