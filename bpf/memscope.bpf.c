@@ -486,6 +486,20 @@ ALLOC_ENTRY(posix_memalign, ck_arg(ctx, ck, 0), ck_arg(ctx, ck, 1))
 /* jemalloc's xallocx(ptr, size, extra, flags): (ptr, size) */
 ALLOC_ENTRY(xallocx, ck_arg(ctx, ck, 0), ck_arg(ctx, ck, 1))
 
+/* What every return program starts with: 1 and the call's entry record in
+ * *in when this return is the one to record (not the floor, thread state
+ * at hand, the outermost of nested calls). */
+static __always_inline int ret_begin(void *ctx, struct task_struct **task, struct ms_thread **t,
+				     struct ms_inflight *in)
+{
+	if (cfg_floor)
+		return 0;
+	probe_hit(ctx);
+	*task = bpf_get_current_task_btf();
+	*t = thread_of(*task);
+	return *t && infl_pop(*t, in);
+}
+
 /* A block returned in RAX: size in a0. */
 SEC("uretprobe")
 int BPF_KRETPROBE(alloc_return, void *ret)
@@ -494,12 +508,7 @@ int BPF_KRETPROBE(alloc_return, void *ret)
 	struct ms_thread *t;
 	struct ms_inflight in;
 
-	if (cfg_floor)
-		return 0;
-	probe_hit(ctx);
-	task = bpf_get_current_task_btf();
-	t = thread_of(task);
-	if (t && infl_pop(t, &in))
+	if (ret_begin(ctx, &task, &t, &in))
 		heap_alloc(ctx, t, task_pid_tgid(task), in.ts, (__u64)ret, in.a0, in.kind, 0, 0);
 	return 0;
 }
@@ -513,12 +522,7 @@ int BPF_KRETPROBE(posix_memalign_return, int rc)
 	struct ms_inflight in;
 	__u64 ptr = 0;
 
-	if (cfg_floor)
-		return 0;
-	probe_hit(ctx);
-	task = bpf_get_current_task_btf();
-	t = thread_of(task);
-	if (!t || !infl_pop(t, &in) || rc != 0)
+	if (!ret_begin(ctx, &task, &t, &in) || rc != 0)
 		return 0;
 	if (bpf_probe_read_user(&ptr, sizeof(ptr), (void *)in.a1))
 		return 0;
@@ -534,14 +538,9 @@ int BPF_KRETPROBE(realloc_return, void *retp)
 	struct ms_inflight in;
 	__u64 pid_tgid, ret = (__u64)retp, old, size;
 
-	if (cfg_floor)
+	if (!ret_begin(ctx, &task, &t, &in))
 		return 0;
-	probe_hit(ctx);
-	task = bpf_get_current_task_btf();
-	t = thread_of(task);
 	pid_tgid = task_pid_tgid(task);
-	if (!t || !infl_pop(t, &in))
-		return 0;
 	old = in.a0;
 	size = in.a1;
 	if (!ret) {
@@ -568,12 +567,7 @@ int BPF_KRETPROBE(xallocx_return, __u64 real)
 	struct ms_thread *t;
 	struct ms_inflight in;
 
-	if (cfg_floor)
-		return 0;
-	probe_hit(ctx);
-	task = bpf_get_current_task_btf();
-	t = thread_of(task);
-	if (!t || !infl_pop(t, &in) || !in.a0 || real < in.a1)
+	if (!ret_begin(ctx, &task, &t, &in) || !in.a0 || real < in.a1)
 		return 0;
 	heap_realloc(ctx, t, task_pid_tgid(task), in.ts, in.a0, in.a0, in.a1, in.kind);
 	return 0;
