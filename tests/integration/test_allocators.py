@@ -219,8 +219,9 @@ def test_budget_keeps_the_target_within_its_cpu_band():
 def test_cost_estimate_per_probe():
     # every allocator probe's hits and the estimate in the report, and -v
     # prints them per probe: malloc_rate makes one malloc and one free per
-    # operation, all of them seen (no budget with -- CMD)
-    r, p = trace_json(["-v"], [prog("malloc_rate"), "1"])
+    # operation, all of them seen (no budget with -- CMD); the live view
+    # (-i 1) shows the cost now and the costliest probes' hit rates
+    r, p = trace_json(["-v", "-i", "1"], [prog("malloc_rate"), "2.5"])
     assert p.returncode == 0, p.stderr
     ops = sum(int(o) for o, _ in re.findall(r"^window (\d+) (\d+)$", p.stdout, re.M))
     hits = {(h["probe"], h["return"]): h["hits"] for h in r["summary"]["probe_hits"]
@@ -229,4 +230,14 @@ def test_cost_estimate_per_probe():
     assert hits[("malloc", True)] >= ops, hits
     c = r["summary"]["estimated_cost"]
     assert c["trap_ns"]["emulated"] > 0 and c["ns"] > 0 and 0 < c["pct"] <= 100, c
-    assert re.search(r"probe free in \S+libc\S* \+3 \(emulated\): \d+ hits", p.stderr), p.stderr
+    assert re.search(r"probe free in \S+libc\S* \+3 \(emulated\): \d+ hits, \d+/s at the end, "
+                     r"~[\d.]+ ms$", p.stderr, re.M), p.stderr
+    assert re.search(r"^memscope-trace: cost to the target: [\d.]+ ms estimated of [\d.]+ ms of its "
+                     r"CPU \([\d.]+%; BPF run time [\d.]+ ms\)$", p.stderr, re.M), p.stderr
+    live = re.findall(r"^  cost to the target: ([\d.]+)% of its CPU now \(([\d.]+) ms/s\), "
+                      r"[\d.]+% over the run$", p.stderr, re.M)
+    assert live and float(live[-1][0]) > 0 and float(live[-1][1]) > 0, p.stderr
+    rates = {m[0]: (float(m[1]), float(m[2])) for m in
+             re.findall(r"^  probe (\S+) +([\d.]+) hits/s +([\d.]+) ms/s  emulated$", p.stderr, re.M)}
+    assert rates.get("free", (0, 0))[0] > 1000 and rates["free"][1] > 0, p.stderr
+    assert rates.get("malloc", (0, 0))[0] > 1000, p.stderr
