@@ -884,8 +884,6 @@ int ms_loader_enable_run_stats(struct ms_loader *l)
 	return l->stats_fd < 0 ? -errno : 0;
 }
 
-static int prog_info(const struct bpf_program *p, struct bpf_prog_info *info);
-
 size_t ms_loader_prog_stats(const struct ms_loader *l, struct ms_prog_stat *out, size_t max)
 {
 	struct bpf_program *p;
