@@ -302,8 +302,8 @@ rows() {
 }
 if [ -n "$SUMMARY_FILE" ]; then
 	rows >"$SUMMARY_FILE"
-	printf '%s\n' "${PROBLEMS[@]}" >"$SUMMARY_FILE.problems"
-	[ ${#PROBLEMS[@]} -eq 0 ] || : >/dev/null
+	# no problem, an empty file (printf of an empty list writes one blank line)
+	if [ ${#PROBLEMS[@]} -gt 0 ]; then printf '%s\n' "${PROBLEMS[@]}"; fi >"$SUMMARY_FILE.problems"
 else
 	echo
 	rows
