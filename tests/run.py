@@ -5,6 +5,11 @@ Python integration tests (functions test_* in tests/integration/*.py).
 Ends with the line `N passed, N failed[, N skipped]`; exits 1 on failure.
 Usage: tests/run.py [substring ...] to run only matching tests.
 
+Every SKIP is counted, the unit tests' "SKIP case: why" lines too. A
+missing .output/unit is a failure (nothing would have been tested). Under
+CI (CI=true, set by .ci/run) a skip is a failure: CI installs everything,
+so a test that cannot run there hides a broken machine or a broken test.
+
 Integration tests spend most of their time waiting for the kernel to
 register and remove uprobes; MEMSCOPE_TEST_JOBS=N (default 1)
 runs them in N processes (uprobe registration contends in the kernel, so this
@@ -31,7 +36,13 @@ def selected(name):
     return len(sys.argv) < 2 or any(s in name for s in sys.argv[1:])
 
 
+def under_ci():
+    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
+
+
 def record(name, outcome, detail="", secs=0.0):
+    if outcome == "skipped" and under_ci():
+        outcome, detail = "failed", "skipped under CI=true (CI installs everything): " + detail
     results[outcome] += 1
     tag = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}[outcome]
     print("%s %s (%.1fs)%s" % (tag, name, secs, (": " + detail) if detail else ""), flush=True)
@@ -41,7 +52,9 @@ def record(name, outcome, detail="", secs=0.0):
 
 def run_unit():
     d = os.path.join(ROOT, ".output", "unit")
-    if not os.path.isdir(d):
+    if not os.path.isdir(d) or not os.listdir(d):
+        if selected("unit/"):
+            record("unit", "failed", "%s has no unit tests: build them with `make unit`" % d)
         return
     for exe in sorted(os.listdir(d)):
         name = "unit/" + exe
@@ -57,6 +70,10 @@ def run_unit():
             elif line.startswith("FAIL "):
                 cases += 1
                 record("%s:%s" % (name, line[5:].split(":")[0]), "failed", line[5:])
+            elif line.startswith("SKIP "):
+                cases += 1
+                case, _, why = line[5:].partition(":")
+                record("%s:%s" % (name, case.strip()), "skipped", why.strip())
         if p.returncode != 0 and not any(l.startswith("FAIL ") for l in p.stdout.splitlines()):
             record(name, "failed", "exit %d: %s" % (p.returncode, (p.stderr or p.stdout)[-2000:]), time.time() - t)
         elif cases == 0:

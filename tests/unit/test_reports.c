@@ -563,7 +563,7 @@ static void test_write_error_reported(void)
 
 	CHECK(r);
 	if (!f) {
-		printf("PASS %s (skipped: no /dev/full)\n", __func__);
+		printf("SKIP %s: no /dev/full\n", __func__);
 		goto out;
 	}
 	CHECK(ms_report_html(f, &c) == -1);

@@ -94,13 +94,20 @@ void ms_tsc_clock_fit(struct ms_tsc_clock *c, uint64_t tsc0, uint64_t ns0, uint6
 
 int ms_tsc_clock_init(struct ms_tsc_clock *c)
 {
+	if (!ms_tsc_usable()) {
+		memset(c, 0, sizeof(*c));
+		return -ENOTSUP;
+	}
+	return ms_tsc_clock_calibrate(c);
+}
+
+int ms_tsc_clock_calibrate(struct ms_tsc_clock *c)
+{
 	struct timespec wait = { 0, 5 * 1000 * 1000 };
 	uint64_t tsc0, ns0, tsc1, ns1;
 
 	memset(c, 0, sizeof(*c));
 	c->timens_off = timens_offset_ns();
-	if (!ms_tsc_usable())
-		return -ENOTSUP;
 	pair(c, &tsc0, &ns0);
 	nanosleep(&wait, NULL);
 	pair(c, &tsc1, &ns1);

@@ -26,6 +26,10 @@ int ms_tsc_usable(void);
 /* First pair and a rate measured over ~5 ms. 0, or -errno (-ENOTSUP when
  * ms_tsc_usable() is 0). */
 int ms_tsc_clock_init(struct ms_tsc_clock *c);
+/* The same without asking ms_tsc_usable(): for a test that checks the
+ * arithmetic against the real counter where the kernel keeps time by
+ * another clocksource (a VM's kvm-clock) over an invariant TSC. */
+int ms_tsc_clock_calibrate(struct ms_tsc_clock *c);
 /* A new (TSC, CLOCK_MONOTONIC) pair; the rate is refitted once the pair
  * is 100 ms past the last fit. */
 void ms_tsc_clock_anchor(struct ms_tsc_clock *c);
