@@ -311,11 +311,11 @@ static ssize_t read_mem(void *user, uint32_t pid, uint64_t addr, void *buf, size
 	}
 }
 
-static int internal_caller(void *user, uint32_t pid, uint64_t caller)
+static int internal_caller(void *user, uint32_t pid, uint64_t caller, int freed_before)
 {
 	(void)user;
 	(void)pid;
-	if ((caller >> 4 & 3) == 3)
+	if ((caller >> 4 & 3) == 3 && !(freed_before && (caller >> 8 & 1)))
 		return 1;
 	return (caller >> 6 & 3) == 3 ? -1 : 0; /* "cannot tell yet" */
 }

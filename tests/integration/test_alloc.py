@@ -37,6 +37,8 @@ def test_known_leaks_found_exactly():
     assert own == [], own
     assert r["summary"]["dropped_events"] == 0
     assert r["summary"]["allocs"] >= 14 and r["summary"]["live_bytes"] == sum(l["size"] for l in r["leaks"])
+    # the thread that allocated the 777 bytes exits: glibc frees its cache
+    assert r["summary"]["internal_frees"] == 1 and r["invalid_frees"] == r["double_frees"] == []
 
 
 def test_double_free_reported_with_stack_before_abort():
@@ -59,6 +61,11 @@ def test_cxx_new_delete():
     assert kinds == [(24, "new"), (200, "new[]")], kinds
     (kept,) = [l for l in r["leaks"] if l["variable"] == "kept"]
     assert kept["size"] == 24
+    # delete, delete[] and nothrow delete: one release each, although
+    # libstdc++'s sized operator delete tail-calls the unsized one, which
+    # tail-calls free()
+    assert r["invalid_frees"] == [] and r["double_frees"] == [], (r["invalid_frees"], r["double_frees"])
+    assert r["summary"]["frees"] == 3, r["summary"]
 
 
 def test_static_target():
@@ -66,6 +73,10 @@ def test_static_target():
     assert p.returncode == 0, p.stderr
     small = [l for l in r["leaks"] if l["variable"] == "small"]
     assert len(small) == 3 and all(l["size"] == 100 for l in small)
+    # glibc linked in: its thread-exit release of the thread's cache (the
+    # cache of the thread that allocated 777 bytes) is told by name there too
+    assert r["invalid_frees"] == [] and r["double_frees"] == [], (r["invalid_frees"], r["double_frees"])
+    assert r["summary"]["internal_frees"] == 1, r["summary"]
 
 
 def test_stripped_target_works_with_fewer_names():
@@ -184,8 +195,29 @@ def test_preloaded_jemalloc_and_tcmalloc():
 def test_thread_exit_frees_are_not_errors():
     # glibc frees each thread's cache as the thread exits; in a short run
     # those frees are consumed before the tracer has seen libc mapped, so
-    # they are judged again at the end: never invalid or double frees
+    # they are judged again at the end: never invalid or double frees.
+    # Each of the 3 workers freed one 256-byte block into its cache: the
+    # cached chunk and the cache itself, 2 bookkeeping frees per thread.
     r, p = trace_json([], [prog("macros_mt")])
     assert p.returncode == 0, p.stderr
     assert r["invalid_frees"] == [] and r["double_frees"] == [], (r["invalid_frees"], r["double_frees"])
+    assert r["summary"]["internal_frees"] == 3 * 2, r["summary"]
     assert [l for l in r["leaks"] if l["variable"] == "leak"]
+
+
+def test_file_closed_twice_is_a_double_free():
+    """The second fclose() of a FILE frees it again from inside glibc's
+    stdio: a double free of the program's, reported, although its caller
+    is libc. glibc's own thread-exit frees in the same run (one thread's
+    cache: its 2 cached chunks and the cache) are counted, not reported."""
+    r, p = trace_json([], [prog("fclose_twice")])
+    assert r["target"]["signal"] == 6, (r["target"], p.stderr)   # glibc caught it too
+    addr = p.stdout.split("file ")[1].split()[0]
+    (d,) = r["double_frees"]
+    assert int(d["address"], 16) == int(addr, 16), (d, addr)
+    assert d["kind"] == "free" and d["first_free_ns"] < d["time_ns"], d
+    assert d["stack"][0]["function"].startswith("fclose") and d["stack"][0]["module"].endswith("/libc.so.6"), d
+    (sc,) = by_name(r["scopes"], "close_twice")
+    assert d["scope"] == sc["id"] and sc["file"] == "tests/progs/fclose_twice.c", (d, sc)
+    assert r["invalid_frees"] == [], r["invalid_frees"]
+    assert r["summary"]["internal_frees"] == 3, r["summary"]

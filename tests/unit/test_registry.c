@@ -224,6 +224,85 @@ out:
 	ms_registry_free(r);
 }
 
+/* callers as the tracer would name them (internal_caller in trace.c) */
+static int settled;
+
+static int name_caller(void *user, uint32_t pid, uint64_t caller, int freed_before)
+{
+	(void)user;
+	(void)pid;
+	switch (caller) {
+	case 0x100: return ms_free_is_bookkeeping("__malloc_arena_thread_freeres", freed_before);
+	case 0x200: return ms_free_is_bookkeeping("_IO_new_fclose", freed_before);
+	case 0x300: return ms_free_is_bookkeeping("_dl_close_worker.part.0", freed_before);
+	case 0x400: return ms_free_is_bookkeeping(NULL, freed_before); /* no symbols */
+	case 0x500: /* module not known yet; at settle, glibc's thread exit */
+		return settled ? ms_free_is_bookkeeping("__libc_thread_freeres", freed_before) : -1;
+	}
+	return 0;
+}
+
+static void free_from(struct ms_registry *r, uint64_t addr, uint64_t caller)
+{
+	struct ms_ev_heap e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.h, MS_EV_FREE, sizeof(e), 1, 0, 0);
+	e.addr = addr;
+	e.caller = caller;
+	e.stack_id = -1;
+	ms_registry_consume(r, &e, sizeof(e));
+}
+
+/* Only frees the allocator provably makes on its own memory are dropped,
+ * and they are counted: glibc's thread-exit cache release (a cached chunk
+ * the program freed, the cache itself), ld.so freeing a block nobody saw
+ * allocated. A FILE closed twice (stdio's free) and a caller without a
+ * name are reported. */
+static void test_bookkeeping_frees(void)
+{
+	struct ms_reg_opts o = { .from_start = 1, .internal_caller = name_caller };
+	struct ms_registry *r = ms_registry_new(&o);
+	const struct ms_bad_free *b;
+	size_t n;
+
+	settled = 0;
+	CHECK(r);
+	heap(r, MS_EV_ALLOC, 1, 0, 0, 0x1000, 24, 0, 0);
+	heap(r, MS_EV_FREE, 1, 0, 0, 0x1000, 24, 0, MS_F_KNOWN);
+	free_from(r, 0x1000, 0x100); /* the cached chunk, released at thread exit */
+	free_from(r, 0x2000, 0x100); /* the cache itself: never seen allocated */
+	heap(r, MS_EV_ALLOC, 1, 0, 0, 0x3000, 472, 0, 0);
+	heap(r, MS_EV_FREE, 1, 0, 0, 0x3000, 472, 0, MS_F_KNOWN);
+	free_from(r, 0x3000, 0x200); /* fclose() again: a double free */
+	free_from(r, 0x4000, 0x300); /* ld.so's startup block */
+	heap(r, MS_EV_ALLOC, 1, 0, 0, 0x5000, 64, 0, 0);
+	heap(r, MS_EV_FREE, 1, 0, 0, 0x5000, 64, 0, MS_F_KNOWN);
+	free_from(r, 0x5000, 0x300); /* ld.so never frees what the program freed */
+	free_from(r, 0x6000, 0x400); /* unnamed caller: not provable */
+	free_from(r, 0x7000, 0x500); /* cannot tell yet */
+	CHECK(ms_registry_summary(r)->internal_frees == 3);
+	ms_registry_bad_frees(r, &n);
+	CHECK(n == 4);
+	settled = 1;
+	ms_registry_settle(r);
+	CHECK(ms_registry_summary(r)->internal_frees == 4);
+	b = ms_registry_bad_frees(r, &n);
+	CHECK(n == 3);
+	CHECK(b[0].is_double && b[0].addr == 0x3000 && b[0].caller == 0x200);
+	CHECK(b[1].is_double && b[1].addr == 0x5000);
+	CHECK(!b[2].is_double && b[2].addr == 0x6000);
+	CHECK(ms_registry_summary(r)->frees == 3 && ms_registry_summary(r)->unknown_frees == 0);
+	/* names as compilers split them; prefixes alone are not enough */
+	CHECK(ms_free_is_bookkeeping("tcache_thread_shutdown.cold", 1));
+	CHECK(!ms_free_is_bookkeeping("tcache_thread_shutdownx", 1));
+	CHECK(!ms_free_is_bookkeeping("__libc_free", 0));
+	CHECK(!ms_free_is_bookkeeping("_IO_setb", 0));
+	PASS();
+out:
+	ms_registry_free(r);
+}
+
 static void test_tasks(void)
 {
 	struct ms_registry *r = ms_registry_new(NULL);
@@ -497,6 +576,7 @@ int main(void)
 	test_thread_exit_closes_scopes();
 	test_heap_join();
 	test_bad_frees();
+	test_bookkeeping_frees();
 	test_tasks();
 	test_garbage();
 	test_unread_strings_resolved_late();

@@ -30,13 +30,17 @@ struct ms_reg_opts {
 	 * NULL. */
 	ssize_t (*read_gone)(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len);
 	void *user;
-	/* True if a free called from `caller` is the allocator's own
-	 * bookkeeping (glibc freeing its thread cache at thread exit), not a
-	 * release by the program: such frees of unknown blocks are no error.
-	 * Returns 1 or 0, or -1 when it cannot tell yet (the caller's module
-	 * is not mapped in the tracer's view yet); the registry then asks
-	 * again in ms_registry_settle(). May be NULL. */
-	int (*internal_caller)(void *user, uint32_t pid, uint64_t caller);
+	/* True if a free called from `caller`, of a block the registry does
+	 * not hold, is the allocator's own bookkeeping (glibc freeing its
+	 * thread cache at thread exit), not a release by the program: such
+	 * frees are counted (internal_frees), not reported. freed_before is 1
+	 * when the registry saw this address freed already (it would be a
+	 * double free), 0 when it never saw the block. Only provable
+	 * bookkeeping may answer 1: see ms_free_is_bookkeeping(). Returns 1
+	 * or 0, or -1 when it cannot tell yet (the caller's module is not
+	 * mapped in the tracer's view yet); the registry then asks again in
+	 * ms_registry_settle(). May be NULL. */
+	int (*internal_caller)(void *user, uint32_t pid, uint64_t caller, int freed_before);
 	/* Keep at most about this many ended variables, scopes and tasks as
 	 * individual records; older ended ones fold into per-name aggregates
 	 * (ms_registry_aggs), so memory follows what is live, not the number
@@ -228,6 +232,12 @@ void ms_registry_fold_now(struct ms_registry *r);
  * read_mem again for the strings still unread (ms_registry_resolve_strings).
  * Call before writing reports. */
 void ms_registry_settle(struct ms_registry *r);
+/* 1 if a free called from the function named `function` (NULL: no name
+ * known) is provably the allocator's own bookkeeping, for a block the
+ * registry does not hold: freed_before says the registry saw the address
+ * freed already, 0 that it never saw the block. The rule is in
+ * registry_heap.c. For internal_caller implementations. */
+int ms_free_is_bookkeeping(const char *function, int freed_before);
 const struct ms_agg *ms_registry_aggs(const struct ms_registry *r, size_t *n);
 /* ---- snapshots and growth (registry_growth.c) ---------------------------- */
 #define MS_SNAP_MAX 64

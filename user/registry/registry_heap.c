@@ -286,7 +286,7 @@ static void unknown_release(struct ms_registry *r, const struct ms_hdr *h,
 		return;
 	}
 	internal = e->caller && r->opts.internal_caller ?
-		   r->opts.internal_caller(r->opts.user, h->pid, e->caller) : 0;
+		   r->opts.internal_caller(r->opts.user, h->pid, e->caller, freed_at != NULL) : 0;
 	if (internal > 0) {
 		r->sum.internal_frees++;
 		return;
@@ -479,6 +479,46 @@ void ms_reg_heap_free_all(struct ms_registry *r)
 	ms_hm_free(&r->site_idx);
 }
 
+/* name, or name.<suffix> as compilers name split or cloned copies */
+static int fn_is(const char *fn, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(fn, name, n) && (fn[n] == 0 || fn[n] == '.');
+}
+
+/* Which frees of blocks the registry does not hold are the allocator's own
+ * bookkeeping, not the program's: only those the allocator's code provably
+ * makes on memory the program never owned, told by the calling function.
+ * - glibc (2.26+) releases an exiting thread's cache: the tcache itself,
+ *   which _int_malloc made without passing malloc() (never seen
+ *   allocated), and every chunk still cached in it, which the program had
+ *   freed already (so the free looks like a second one). Those functions
+ *   call free() for nothing else. The caller is the cache's own function
+ *   or the thread-exit hook it was inlined into; __libc_freeres (run at
+ *   exit under valgrind or mtrace) does the same for the main thread.
+ * - ld.so's _dl_* functions free blocks of its startup allocator, which no
+ *   probe sees: bookkeeping for blocks never seen allocated only; they
+ *   never free a block the program freed.
+ * Anything else is not provable and is reported: glibc's stdio, whose FILEs
+ * and buffers come from malloc() (a FILE closed twice is a double free),
+ * and a caller without a name (the library has no symbols: Debian's
+ * libc6-dbg gives glibc's). */
+int ms_free_is_bookkeeping(const char *function, int freed_before)
+{
+	static const char *const thread_cache[] = { "tcache_thread_shutdown",
+						     "__malloc_arena_thread_freeres",
+						     "__libc_thread_freeres", "__libc_freeres" };
+	size_t i;
+
+	if (!function)
+		return 0;
+	for (i = 0; i < sizeof(thread_cache) / sizeof(thread_cache[0]); i++)
+		if (fn_is(function, thread_cache[i]))
+			return 1;
+	return !freed_before && !strncmp(function, "_dl_", 4);
+}
+
 void ms_registry_settle(struct ms_registry *r)
 {
 	size_t i, j = 0;
@@ -487,7 +527,7 @@ void ms_registry_settle(struct ms_registry *r)
 		struct ms_bad_free *f = &r->bad.v[i];
 
 		if (f->unsure && r->opts.internal_caller &&
-		    r->opts.internal_caller(r->opts.user, f->pid, f->caller) > 0) {
+		    r->opts.internal_caller(r->opts.user, f->pid, f->caller, f->is_double) > 0) {
 			r->sum.internal_frees++;
 			continue;
 		}

@@ -153,6 +153,7 @@ void ms_shape_summary(struct ms_shape *sh)
 	ms_json_key(j, "peak_live_bytes"); ms_json_u64(j, s->peak_live_bytes);
 	ms_json_key(j, "peak_time_ns"); ms_shape_time(sh, s->peak_time_ns);
 	ms_json_key(j, "unknown_frees"); ms_json_u64(j, s->unknown_frees);
+	ms_json_key(j, "internal_frees"); ms_json_u64(j, s->internal_frees);
 	ms_json_key(j, "missed_allocs"); ms_json_u64(j, s->missed_allocs);
 	ms_json_key(j, "untracked_allocs"); ms_json_u64(j, s->untracked_allocs);
 	ms_json_key(j, "live_map_full"); ms_json_u64(j, c->stats[MS_STAT_LIVE_FULL]);

@@ -14,6 +14,7 @@
 #include "probe/loader.h"
 #include "proc/procmaps.h"
 #include "proc/target.h"
+#include "registry/registry.h"
 #include "trace/session.h"
 
 int ms_lookup_resolve(void *user, uint32_t pid, uint64_t ip, struct ms_frame *out)
@@ -55,43 +56,24 @@ ssize_t ms_lookup_target_str(void *user, uint32_t pid, uint64_t addr, void *buf,
 	return n > 0 ? n : ms_lookup_gone_str(user, pid, addr, buf, len);
 }
 
-/* The allocator's modules are those whose functions carry our uprobes;
- * libc and libstdc++ are the usual ones. */
-int ms_lookup_internal_caller(void *user, uint32_t pid, uint64_t caller)
+/* Is a free of a block the registry does not hold the allocator's own
+ * bookkeeping? Told by the calling function's name (registry_heap.c says
+ * which functions prove it), in the library or a static executable. */
+int ms_lookup_internal_caller(void *user, uint32_t pid, uint64_t caller, int freed_before)
 {
 	struct session *s = user;
-	struct stat mod, exe;
 	struct ms_frame f;
-	size_t i;
 
 	(void)pid;
 	/* Not in a module the tracer knows yet: ask again at the end */
 	if (!s->sym || ms_symbolize(s->sym, caller - 1, &f) || !f.module)
 		return -1;
-	/* A statically linked allocator lives in the executable with the
-	 * program: there, glibc's own functions are told by name. */
-	if (f.function && (!strncmp(f.function, "tcache_", 7) || !strncmp(f.function, "__libc_", 7) ||
-			   !strncmp(f.function, "_IO_", 4) || !strncmp(f.function, "_dl_", 4)))
-		return 1;
-	/* Called from inside a library whose allocator we probe (glibc, a
-	 * preloaded jemalloc): the library freeing its own early blocks. */
-	for (i = 0; i < s->nalloc_mods; i++)
-		if (!strcmp(f.module, s->alloc_mods[i]))
-			return 1;
-	/* Once a rescan has listed them, the list is the answer: no system
-	 * calls on this path (attached mid-run, every free of an older block
-	 * comes here). A target that exited before any rescan: the module
-	 * file itself, when this tracer sees it at that path, unless it is
-	 * the executable (a static program's own frees are not internal). */
-	if (s->nalloc_mods || stat(f.module, &mod) ||
-	    (!stat(s->exe, &exe) && exe.st_dev == mod.st_dev && exe.st_ino == mod.st_ino))
-		return 0;
-	return ms_loader_is_allocator(s->loader, f.module);
+	return ms_free_is_bookkeeping(f.function, freed_before);
 }
 
 /* Remember, by the path maps shows (the symbolizer's name for it), a
- * library of pid whose allocator functions are probed: frees called from
- * inside it are its own business (ms_lookup_internal_caller). Looked up while the
+ * library of pid whose allocator functions are probed: an exited target's
+ * files are looked for next to it (exit_maps.c). Looked up while the
  * target is alive: records may be read after it is gone. */
 void ms_lookup_note_alloc_module(struct session *s, pid_t pid, const struct ms_module *m)
 {
@@ -104,7 +86,7 @@ void ms_lookup_note_alloc_module(struct session *s, pid_t pid, const struct ms_m
 	for (i = 0; i < s->nalloc_mods; i++)
 		if (!strcmp(s->alloc_mods[i], m->path))
 			return;
-	/* not the executable: a static program's own frees are not internal */
+	/* not the executable: its folder is looked in anyway */
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	if (stat(m->open_path, &mod) || (!stat(path, &exe) && exe.st_dev == mod.st_dev &&
 					 exe.st_ino == mod.st_ino))

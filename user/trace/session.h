@@ -109,8 +109,9 @@ void ms_exit_maps_record(struct session *s, const struct ms_hdr *h);
 int ms_lookup_resolve(void *user, uint32_t pid, uint64_t ip, struct ms_frame *out);
 ssize_t ms_lookup_gone_str(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len);
 ssize_t ms_lookup_target_str(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len);
-int ms_lookup_internal_caller(void *user, uint32_t pid, uint64_t caller);
-/* Remember a library of pid whose allocator is probed (for the above). */
+int ms_lookup_internal_caller(void *user, uint32_t pid, uint64_t caller, int freed_before);
+/* Remember a library of pid whose allocator is probed (vmas_apply looks
+ * for exited targets' files next to them). */
 void ms_lookup_note_alloc_module(struct session *s, pid_t pid, const struct ms_module *m);
 
 /* poll.c: until the target exits, --duration, or *stop_signal. */
