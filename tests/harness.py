@@ -132,3 +132,83 @@ def load_base(pid, exe):
 
 def by_name(items, name):
     return [i for i in items if i.get("name") == name]
+
+
+def bpf_objects(pid):
+    """The BPF programs, maps and links process pid holds, by id, from
+    /proc/PID/fdinfo (what the kernel knows, not what bpftool can name)."""
+    held = {"prog_id": set(), "map_id": set(), "link_id": set()}
+    d = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(d):
+        try:
+            with open(os.path.join(d, fd)) as f:
+                for line in f:
+                    key, _, val = line.partition(":")
+                    if key in held:
+                        held[key].add(int(val))
+        except OSError:
+            continue
+    return held
+
+
+def bpf_ids_alive(kind, ids):
+    """Which of ids (kind "prog", "map" or "link") the kernel still has."""
+    out = subprocess.run(["bpftool", "-j", kind, "show"], capture_output=True, text=True).stdout
+    return {o["id"] for o in json.loads(out or "[]")} & set(ids)
+
+
+def _elf_symbol(path, name):
+    """(file offset, size) of the function `name` in the ELF file path."""
+    out = subprocess.run(["nm", "-D", "-S", "--defined-only", path], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[3].split("@")[0] == name and parts[2] in "TtWi":
+            vaddr, size = int(parts[0], 16), int(parts[1], 16)
+            break
+    else:
+        raise AssertionError("%s has no function %s" % (path, name))
+    for line in subprocess.run(["readelf", "-lW", path], capture_output=True, text=True).stdout.splitlines():
+        f = line.split()
+        if f and f[0] == "LOAD" and int(f[2], 16) <= vaddr < int(f[2], 16) + int(f[5], 16):
+            return vaddr - int(f[2], 16) + int(f[1], 16), vaddr, size
+    raise AssertionError("%s: %s not in a LOAD segment" % (path, name))
+
+
+def planted(pid, lib_suffix, names):
+    """True if each function of names in pid's mapped library (path ending
+    in lib_suffix) carries a breakpoint: an int3 among its first 16 bytes
+    where the file has none. That is the kernel's uprobe, in the target's
+    own copy of the page: proof that a probe is live there."""
+    path = base = None
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            p = line.split()
+            if len(p) >= 6 and p[5].endswith(lib_suffix) and int(p[2], 16) == 0:
+                path, base = p[5], int(p[0].split("-")[0], 16)
+                break
+    if path is None:
+        return False
+    with open(path, "rb") as elf, open("/proc/%d/mem" % pid, "rb") as mem:
+        for name in names:
+            off, vaddr, size = _elf_symbol(path, name)
+            n = min(16, size)
+            elf.seek(off)
+            mem.seek(base + vaddr)
+            want, got = elf.read(n), mem.read(n)
+            if not any(g == 0xCC and w != 0xCC for g, w in zip(got, want)):
+                return False
+    return True
+
+
+def wait_planted(proc_tracer, pid, lib_suffix="/libc.so.6", names=("malloc", "free"), timeout=20):
+    """Wait until the allocator probes are live in pid (see planted()): the
+    tracer raises the memscope semaphores (wait_attached) before it plants
+    the allocator's uprobes."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc_tracer.poll() is not None:
+            raise AssertionError("tracer exited early: %s" % proc_tracer.stderr.read())
+        if planted(pid, lib_suffix, names):
+            return
+        time.sleep(0.05)
+    raise AssertionError("allocator probes not planted in %d within %ss" % (pid, timeout))

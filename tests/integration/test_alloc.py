@@ -116,22 +116,38 @@ def test_aligned_calloc_and_cross_thread_free():
 
 
 def test_attach_mid_run_counts_unknown_frees():
+    """Attached to a running process: the 5 blocks it allocated before are
+    freed after, counted as unknown_frees (never errors); what it does
+    after the attach is counted exactly."""
     import json
+    import signal
     import subprocess
-    import time
-    from harness import start_tracer, tmpfile, wait_attached
-    t = subprocess.Popen([prog("macros_mt"), "0", "400", "5000"], stdout=subprocess.PIPE)
-    out = tmpfile()
-    tr = start_tracer(["-p", str(t.pid), "-o", out])
-    wait_attached(tr, t.pid)
-    t.wait(timeout=60)
-    tr.wait(timeout=60)
+    from harness import start_tracer, tmpfile, wait_attached, wait_planted
+    t = subprocess.Popen([prog("attach_frees")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert t.stdout.readline() == "ready\n"
+        out = tmpfile()
+        tr = start_tracer(["-p", str(t.pid), "-o", out])
+        wait_attached(tr, t.pid)
+        wait_planted(tr, t.pid)
+        t.send_signal(signal.SIGUSR1)
+        assert t.stdout.read() == "done\n"
+        t.wait(timeout=60)
+        tr.wait(timeout=60)
+        assert tr.returncode == 0, tr.stderr.read()
+    finally:
+        if t.poll() is None:
+            t.kill()
+            t.wait()
     r = json.load(open(out))
     os.unlink(out)
+    s = r["summary"]
+    assert not r["target"]["traced_from_start"] and r["target"]["exit_code"] == 0
     assert r["invalid_frees"] == [] and r["double_frees"] == []
-    # `leak` was allocated before the attach: it cannot be a known leak
-    assert not [l for l in r["leaks"] if l["variable"] == "leak"]
-    assert r["summary"]["allocs"] > 0
+    assert (s["unknown_frees"], s["internal_frees"]) == (5, 0), s
+    assert (s["allocs"], s["alloc_bytes"], s["frees"], s["freed_bytes"]) == (4, 3 * 200 + 300, 3, 3 * 200), s
+    assert [(l["size"], l["variable"]) for l in r["leaks"]] == [(300, "late")], r["leaks"]
+    assert [v["name"] for v in r["variables"]] == ["late"], r["variables"]
 
 
 def test_ring_overflow_counted_and_consistent():

@@ -6,16 +6,20 @@ import subprocess
 import tempfile
 import time
 
-from harness import TRACER, need_root, prog
+from harness import TRACER, Skip, need_root, prog
 
 T = prog("macros_mt")
 
 
 def refused(args, must_contain, **kw):
+    """Exactly one line on stderr, naming what was wrong; a non-zero exit;
+    nothing on stdout (the README's promise)."""
     p = subprocess.run([TRACER] + args, capture_output=True, text=True, timeout=30, **kw)
     assert p.returncode != 0, (args, p.stderr)
-    lines = p.stderr.strip().splitlines()
-    assert lines and must_contain in lines[0], (args, p.stderr)
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1 and p.stderr.endswith("\n"), (args, p.stderr)
+    assert lines[0].startswith("memscope-trace: ") and must_contain in lines[0], (args, p.stderr)
+    assert p.stdout == "", (args, p.stdout)
     return p
 
 
@@ -34,9 +38,27 @@ def test_every_flag_with_malformed_values():
         (["--snapshot-interval", "-1", "--", T], "--snapshot-interval '-1'"),
         (["-o", "", "--", T], "--output"), (["--html", "", "--", T], "--html"),
         (["-p", "1", "--", T], "not both"),
+        # getopt's own errors: one line too, naming the flag
+        (["--frobnicate", "--", T], "'--frobnicate'"), (["-x", "--", T], "'x'"),
+        (["-p"], "'p'"), (["--mode"], "'--mode'"),
     ]
     for args, msg in cases:
         refused(args, msg)
+
+
+def test_test_only_settings_refused_when_malformed():
+    """MEMSCOPE_TEST_* (README: test-only settings) are checked like flags,
+    before anything is attached; a good value is taken."""
+    need_root()
+    for name, val in (("MEMSCOPE_TEST_THREAD_SLOTS", "3"), ("MEMSCOPE_TEST_THREAD_SLOTS", "0"),
+                      ("MEMSCOPE_TEST_THREAD_SLOTS", "x"), ("MEMSCOPE_TEST_THREAD_SLOTS", ""),
+                      ("MEMSCOPE_TEST_VAR_SLOTS", "-1"), ("MEMSCOPE_TEST_VAR_SLOTS", "131072"),
+                      ("MEMSCOPE_TEST_VAR_SLOTS", "12k")):
+        p = refused(["--", T], "%s '%s'" % (name, val), env=dict(os.environ, **{name: val}))
+        assert "test-only" in p.stderr, p.stderr
+    p = subprocess.run([TRACER, "-o", "/dev/null", "--", T], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, MEMSCOPE_TEST_VAR_SLOTS="0", MEMSCOPE_TEST_THREAD_SLOTS="4"))
+    assert p.returncode == 0 and p.stderr == "", p.stderr
 
 
 def test_special_pids():
@@ -49,7 +71,7 @@ def test_special_pids():
     refused(["-p", "2"], "kernel thread")
     # the tracer's own PID (exec keeps the shell's PID)
     p = subprocess.run(["sh", "-c", "exec %s -p $$" % TRACER], capture_output=True, text=True, timeout=30)
-    assert p.returncode != 0 and "memscope-trace itself" in p.stderr
+    assert p.returncode != 0 and len(p.stderr.splitlines()) == 1 and "memscope-trace itself" in p.stderr, p.stderr
 
 
 def test_unsuitable_executables():
@@ -58,16 +80,22 @@ def test_unsuitable_executables():
     src = os.path.join(d, "t.c")
     open(src, "w").write("int main(void){return 0;}\n")
     exe32 = os.path.join(d, "t32")
-    if subprocess.run(["gcc", "-m32", src, "-o", exe32]).returncode == 0:
-        refused(["--", exe32], "32-bit")
+    if subprocess.run(["gcc", "-m32", src, "-o", exe32]).returncode != 0:
+        raise Skip("gcc -m32 cannot build (Debian package gcc-multilib)")
+    refused(["--", exe32], "32-bit")
     notexec = os.path.join(d, "data")
     open(notexec, "w").write("x")
     refused(["--", notexec], notexec)
     refused(["--", d], d)
     refused(["-o", os.path.join(d, "missing", "r.json"), "--", T], os.path.join(d, "missing"))
     ro = os.path.join(d, "ro")
-    os.mkdir(ro, 0o500)
-    # root may write anywhere; as nobody the read-only directory refuses
-    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", TRACER,
-                        "-o", os.path.join(ro, "r.json"), "--", T], capture_output=True, text=True)
-    assert p.returncode != 0 and p.stderr.strip()
+    os.chmod(d, 0o755)
+    os.mkdir(ro, 0o555)
+    # root may write anywhere; as nobody with every capability the tracer
+    # needs (none of which lets it write there) the read-only folder refuses
+    caps = "+bpf,+perfmon,+sys_admin,+sys_ptrace,+dac_read_search"
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=" + caps,
+                        "--ambient-caps=" + caps, TRACER, "-o", os.path.join(ro, "r.json"), "--", T],
+                       capture_output=True, text=True)
+    assert p.returncode != 0 and p.stderr == "memscope-trace: cannot write output file %s: Permission denied\n" \
+        % os.path.join(ro, "r.json"), p.stderr

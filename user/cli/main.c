@@ -18,7 +18,7 @@ static const char doc[] =
 	"  memscope-trace -p PID            attach to a running process\n"
 	"  memscope-trace [OPTION...] -- CMD [ARG...]   start CMD, traced from its first instruction\n"
 	"  memscope-trace diff OLD.json NEW.json        compare two reports\n"
-	"Stops when the target exits, after --duration, or on SIGINT/SIGTERM; always writes its report.";
+	"Stops when the target exits, after --duration, or on SIGINT/SIGTERM/SIGHUP; always writes its report.";
 
 enum { OPT_STACK = 1000, OPT_NO_ALLOC, OPT_RING, OPT_MAX_LIVE, OPT_KEEP, OPT_SNAP, OPT_HTML,
        OPT_FOLDED, OPT_FOLDED_ALLOC, OPT_TIMELINE, OPT_WITH_PROBES, OPT_PPROF, OPT_METRICS,
@@ -77,13 +77,26 @@ static void bad(const char *flag, const char *val, const char *want)
 	exit(2);
 }
 
+/* What parse_opt fills, and where argp's second line after a getopt error
+ * ("Try `memscope-trace --help'...") goes: nowhere. Bad input gets one
+ * line, getopt's own, which names the flag. */
+struct cli {
+	struct ms_opts o;
+	FILE *quiet;
+};
+
 static error_t parse_opt(int key, char *arg, struct argp_state *st)
 {
-	struct ms_opts *o = st->input;
+	struct cli *c = st->input;
+	struct ms_opts *o = &c->o;
 	unsigned long v;
 	char *end;
 
 	switch (key) {
+	case ARGP_KEY_INIT:
+		if (c->quiet)
+			st->err_stream = c->quiet;
+		break;
 	case 'p':
 		if (parse_ul(arg, 1, INT_MAX, &v))
 			bad("PID", arg, "expected a positive process id");
@@ -225,17 +238,43 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 	return 0;
 }
 
+/* Test-only settings (README: "Test-only settings"), from the
+ * environment; refused when malformed, like a flag. */
+static void test_settings(struct ms_opts *o)
+{
+	const char *v = getenv("MEMSCOPE_TEST_THREAD_SLOTS");
+	unsigned long n;
+
+	if (v) {
+		if (parse_ul(v, 1, 1ul << 20, &n) || (n & (n - 1)))
+			bad("MEMSCOPE_TEST_THREAD_SLOTS", v,
+			    "expected a power of two from 1 to 1048576 (a test-only setting)");
+		o->test_thread_slots = (uint32_t)n;
+	}
+	v = getenv("MEMSCOPE_TEST_VAR_SLOTS");
+	if (v) {
+		if (parse_ul(v, 0, 65536, &n) || (n & (n - 1)))
+			bad("MEMSCOPE_TEST_VAR_SLOTS", v,
+			    "expected 0 or a power of two up to 65536 (a test-only setting)");
+		o->test_var_slots = (int32_t)n;
+	}
+}
+
 int main(int argc, char **argv)
 {
-	struct ms_opts o = {
-		.mode = MS_MODE_FULL,
-		.stack_depth = -1, /* not given: 16, or 1 for code without frame pointers */
-		.ring_mb = 16,
-		.max_live = 1u << 20,
-		.metrics_top = 10,
-		.budget = -1,
+	struct cli c = {
+		.o = {
+			.mode = MS_MODE_FULL,
+			.stack_depth = -1, /* not given: 16, or 1 for code without frame pointers */
+			.ring_mb = 16,
+			.max_live = 1u << 20,
+			.metrics_top = 10,
+			.budget = -1,
+			.test_var_slots = -1,
+		},
 	};
 	struct argp argp = { options, parse_opt, "[-- CMD [ARG...]]", doc, NULL, NULL, NULL };
+	int rc;
 
 	if (argc >= 2 && !strcmp(argv[1], "diff")) {
 		if (argc != 4) {
@@ -247,7 +286,14 @@ int main(int argc, char **argv)
 	argp_err_exit_status = 2;
 	/* The tracer never reaches the network: no debuginfod downloads. */
 	unsetenv("DEBUGINFOD_URLS");
-	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, &o))
+	/* getopt names the program by argv[0] in its messages */
+	argv[0] = (char *)"memscope-trace";
+	c.quiet = fopen("/dev/null", "w");
+	rc = argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, &c);
+	if (c.quiet)
+		fclose(c.quiet);
+	if (rc)
 		return 2;
-	return ms_trace_run(&o);
+	test_settings(&c.o);
+	return ms_trace_run(&c.o);
 }

@@ -104,18 +104,17 @@ static int libbpf_verbose(enum libbpf_print_level level, const char *fmt, va_lis
 
 /* Slots in BPF's per-thread array (bpf/state.bpf.h): a power of two >=
  * pid_max, so that no two live threads share one, up to 32768 (~19 MiB);
- * past that, threads whose ids collide use task storage.
- * MEMSCOPE_TEST_THREAD_SLOTS=N (tests only) forces N (a power of two), so
- * that a test can make threads share slots on any machine. */
-static __u32 thread_slots(void)
+ * past that, threads whose ids collide use task storage. A test forces a
+ * number (cfg->test_thread_slots) so that threads share slots on any
+ * machine. */
+static __u32 thread_slots(const struct ms_loader_cfg *cfg)
 {
-	const char *forced = getenv("MEMSCOPE_TEST_THREAD_SLOTS");
-	unsigned long pid_max = 32768, v;
+	unsigned long pid_max = 32768;
 	__u32 n = 1024;
 	FILE *f;
 
-	if (forced && (v = strtoul(forced, NULL, 10)) > 0 && v <= (1u << 20) && !(v & (v - 1)))
-		return (__u32)v;
+	if (cfg->test_thread_slots)
+		return cfg->test_thread_slots;
 	f = fopen("/proc/sys/kernel/pid_max", "r");
 
 	if (f) {
@@ -130,17 +129,15 @@ static __u32 thread_slots(void)
 
 /* TRACK_VAR buffer slots per CPU (bpf/memscope.bpf.c var_slot()): the
  * ring's size spread over the possible CPUs, a power of two in [64, 65536]
- * (104 B each). MEMSCOPE_TEST_VAR_SLOTS=N (tests only) forces N, a power
- * of two up to 65536, or 0: every TRACK_VAR record then goes through the
- * ring. */
-static __u32 var_slots(__u64 ring_bytes, int ncpus)
+ * (104 B each). A test forces a number (cfg->test_var_slots >= 0), or 0:
+ * every TRACK_VAR record then goes through the ring. */
+static __u32 var_slots(const struct ms_loader_cfg *cfg, int ncpus)
 {
-	const char *forced = getenv("MEMSCOPE_TEST_VAR_SLOTS");
-	unsigned long v;
+	__u64 ring_bytes = cfg->ring_bytes;
 	__u32 n = 64;
 
-	if (forced && (v = strtoul(forced, NULL, 10)) <= 65536 && !(v & (v - 1)))
-		return (__u32)v;
+	if (cfg->test_var_slots >= 0)
+		return (__u32)cfg->test_var_slots;
 	while (n < 65536 && (__u64)n * 2 * sizeof(struct ms_vslot) * (__u64)ncpus <= ring_bytes)
 		n <<= 1;
 	return n;
@@ -191,12 +188,12 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 	l->skel->rodata->cfg_ncpus = ncpus;
 	l->skel->rodata->cfg_user_tsc = ms_tsc_usable();
 	bpf_map__set_max_entries(l->skel->maps.rb, cfg->ring_bytes);
-	l->vslots = var_slots(cfg->ring_bytes, ncpus);
+	l->vslots = var_slots(cfg, ncpus);
 	l->ncpus = ncpus;
 	l->skel->rodata->cfg_vslots = l->vslots;
 	bpf_map__set_max_entries(l->skel->maps.vslots, l->vslots ? l->vslots * ncpus : 1);
 	bpf_map__set_max_entries(l->skel->maps.vcpus, ncpus);
-	slots = thread_slots();
+	slots = thread_slots(cfg);
 	l->skel->rodata->cfg_slot_mask = slots - 1;
 	bpf_map__set_max_entries(l->skel->maps.thread_slots, slots);
 	if (cfg->mode == MS_MODE_FULL) {

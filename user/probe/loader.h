@@ -23,6 +23,9 @@ struct ms_loader_cfg {
 	int samples_only;   /* sampled mode: only the sampling library's probes */
 	int floor;          /* bench: allocator programs return at once */
 	int verbose;
+	/* test-only settings (MEMSCOPE_TEST_*, checked by the CLI) */
+	uint32_t test_thread_slots; /* per-thread state slots, a power of two; 0: by pid_max */
+	int32_t test_var_slots;     /* TRACK_VAR slots per CPU, 0 or a power of two; -1: by ring size */
 };
 
 /* One probe (an allocator link, or a USDT probe name), for the cost

@@ -8,18 +8,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "proc/spawn.h"
+
+/* 0 if execve() could run path as a file: X_OK alone passes a directory
+ * for root, which execve() refuses with EACCES. */
+static int runnable(const char *path)
+{
+	struct stat st;
+
+	if (access(path, X_OK) || stat(path, &st))
+		return -errno;
+	return S_ISREG(st.st_mode) ? 0 : -EACCES;
+}
 
 int ms_spawn_resolve(const char *cmd, char *exe, size_t len)
 {
 	const char *path = getenv("PATH");
 	char buf[PATH_MAX];
-	int err = -ENOENT;
+	int err = -ENOENT, r;
 
 	if (strchr(cmd, '/')) {
-		if (access(cmd, X_OK))
-			return -errno;
+		if ((r = runnable(cmd)))
+			return r;
 		return realpath(cmd, exe) && strlen(exe) < len ? 0 : -ENAMETOOLONG;
 	}
 	if (!path)
@@ -29,10 +41,10 @@ int ms_spawn_resolve(const char *cmd, char *exe, size_t len)
 		size_t n = end ? (size_t)(end - path) : strlen(path);
 
 		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, n ? path : ".", cmd);
-		if (access(buf, X_OK) == 0) {
+		if ((r = runnable(buf)) == 0) {
 			if (realpath(buf, exe))
 				return 0;
-		} else if (errno == EACCES) {
+		} else if (r == -EACCES) {
 			err = -EACCES;
 		}
 		path += n;

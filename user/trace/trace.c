@@ -82,6 +82,8 @@ static int load(struct session *s)
 		.samples_only = o->mode == MS_MODE_SAMPLED && !o->with_probes,
 		.floor = getenv("MEMSCOPE_BENCH_FLOOR") && *getenv("MEMSCOPE_BENCH_FLOOR") == '1',
 		.verbose = o->verbose,
+		.test_thread_slots = o->test_thread_slots,
+		.test_var_slots = o->test_var_slots,
 	};
 	struct ms_reg_opts ropts = {
 		.from_start = o->cmd != NULL,

@@ -32,6 +32,11 @@ struct ms_opts {
 	double interval;    /* -i: live view every SECONDS, 0 = off */ /* --snapshot-interval, 0 = off */        /* --keep: ended records kept individually */
 	int verbose;
 	double budget;      /* --budget PCT: 0 = none (-1 while parsing: not given) */
+	/* Test-only settings from the environment (README: "Test-only
+	 * settings"), validated by the CLI: MEMSCOPE_TEST_THREAD_SLOTS (0 =
+	 * unset) and MEMSCOPE_TEST_VAR_SLOTS (-1 = unset). */
+	uint32_t test_thread_slots;
+	int32_t test_var_slots;
 };
 
 /* Runs the session; returns the process exit code (0 = report written). */
