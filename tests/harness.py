@@ -57,16 +57,17 @@ def start_tracer(args, stdout=subprocess.PIPE):
     return subprocess.Popen([TRACER] + list(args), stdout=stdout, stderr=subprocess.PIPE, text=True)
 
 
-def wait_attached(proc_tracer, target_pid, timeout=10):
-    """Wait until every memscope semaphore of the target's probe sites is
-    raised, i.e. the tracer's USDT uprobes are all live (the kernel bumps
-    each at attach). One raised is not enough: a test that freezes the
-    tracer then may freeze it halfway through attaching."""
+def wait_attached(proc_tracer, target_pid, timeout=10, path=None):
+    """Wait until every memscope semaphore of the target's probe sites (in
+    its executable, or in the mapped library `path`) is raised, i.e. the
+    tracer's USDT uprobes are all live (the kernel bumps each at attach).
+    One raised is not enough: a test that freezes the tracer then may
+    freeze it halfway through attaching."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc_tracer.poll() is not None:
             raise AssertionError("tracer exited early: %s" % proc_tracer.stderr.read())
-        if semaphores_raised(target_pid, every=True):
+        if semaphores_raised(target_pid, every=True, path=path):
             return
         time.sleep(0.05)
     raise AssertionError("tracer did not attach within %ss" % timeout)
@@ -86,11 +87,12 @@ def traced_child(proc_tracer, timeout=10):
     raise AssertionError("tracer started no command within %ss" % timeout)
 
 
-def semaphores_raised(pid, every=False):
+def semaphores_raised(pid, every=False, path=None):
     """True if any (every=True: every) memscope semaphore of the probe
-    sites in pid's executable is non-zero."""
+    sites in pid's executable (or in its mapped library `path`) is
+    non-zero."""
     try:
-        exe = os.readlink("/proc/%d/exe" % pid)
+        exe = path or os.readlink("/proc/%d/exe" % pid)
     except OSError:
         return False
     sem = semaphore_addrs(exe)

@@ -20,7 +20,6 @@ int main(int argc, char **argv)
 	char *huge = malloc(1 << 20), *unterminated, buf[32];
 	int x = 1;
 
-	usleep(1500000); /* attach time */
 	memset(huge, 'A', (1 << 20) - 1);
 	huge[(1 << 20) - 1] = 0;
 	/* a page of non-NUL bytes followed by an unmapped page */

@@ -6,9 +6,12 @@
  *                     TRACK_VAR_AS(point, "struct point") } }
  *   explicit pair "explicit" around TRACK_VAR(ratio) double.
  * argv[1] = seconds to sleep before starting (for attach-after-start tests),
- * argv[2] = rounds (default 1), argv[3] = microseconds to sleep per round
- * (default 0). Prints "done <sum>" at the end. */
+ * or "usr1": print "waiting", then wait for SIGUSR1; argv[2] = rounds (default 1),
+ * argv[3] = microseconds to sleep per round (default 0), argv[4] = seconds
+ * to stay alive after the work (default 0). Prints "done <sum>" (flushed)
+ * when the work is done. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,8 +58,19 @@ int main(int argc, char **argv)
 	long total = 0;
 	int i;
 
-	if (argc > 1)
+	if (argc > 1 && !strcmp(argv[1], "usr1")) {
+		sigset_t usr1;
+		int sig;
+
+		sigemptyset(&usr1);
+		sigaddset(&usr1, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &usr1, NULL);
+		printf("waiting\n");
+		fflush(stdout);
+		sigwait(&usr1, &sig);
+	} else if (argc > 1) {
 		usleep((useconds_t)(atof(argv[1]) * 1e6));
+	}
 	if (argc > 2)
 		rounds = atoi(argv[2]);
 	if (argc > 3)
@@ -83,5 +97,8 @@ int main(int argc, char **argv)
 		total += counter + leak[5];
 	}
 	printf("done %ld enabled=%d\n", total, MEMSCOPE_ENABLED());
+	fflush(stdout);
+	if (argc > 4)
+		usleep((useconds_t)(atof(argv[4]) * 1e6));
 	return 0;
 }

@@ -3,7 +3,10 @@
  *   alloc_a: 2048 blocks of 16 KiB live (32 MiB)
  *   alloc_b: 32768 blocks of 512 B live (16 MiB)
  *   churn:   20000 blocks of 1 KiB allocated and freed
- * then sleeps argv[1] seconds (default 0) and exits. */
+ * then sleeps argv[1] seconds (default 0) and exits; or with argv[1] =
+ * "usr1": prints "ready", waits for SIGUSR1, then allocates one block of
+ * 8 MiB (alloc_late, kept), prints "late done" and exits. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +34,18 @@ __attribute__((noinline)) static void churn(void)
 	free(p);
 }
 
+__attribute__((noinline)) static void *alloc_late(void)
+{
+	char *p = malloc(8 << 20);
+
+	p[0] = 1;
+	return p;
+}
+
 int main(int argc, char **argv)
 {
-	int i;
+	int usr1 = argc > 1 && !strcmp(argv[1], "usr1"), i, sig;
+	sigset_t set;
 
 	for (i = 0; i < 2048; i++)
 		alloc_a(i);
@@ -41,6 +53,17 @@ int main(int argc, char **argv)
 		alloc_b(i);
 	for (i = 0; i < 20000; i++)
 		churn();
+	if (usr1) {
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		printf("ready\n");
+		fflush(stdout);
+		sigwait(&set, &sig);
+		keep[0] = alloc_late();
+		printf("late done\n");
+		return 0;
+	}
 	if (argc > 1)
 		usleep((useconds_t)(atof(argv[1]) * 1e6));
 	printf("sampled_known done\n");
