@@ -20,6 +20,8 @@
 #      -m full with the tracer frozen, and a classic in-process tracker
 #      (bench/server_bench.sh, which also runs on its own; it prints its
 #      table, and its summary rows and problems join this run's).
+#   R. the tracer's own memory: its peak RSS per mode while it traces a
+#      burst of 300,000 malloc/free pairs (the README's modes table).
 #
 # Every configuration is measured in ROUNDS rounds, interleaved (the order
 # rotates each round). In a round the tracer is attached once and the loop
@@ -32,7 +34,7 @@
 # shared machine moves far less than a ratio of figures measured seconds
 # apart.
 # Environment: BENCH_ROUNDS (5), BENCH_REPS (3), BENCH_RUN_S (0.2),
-# BENCH_PAIRS (6), and BENCH_ONLY, the sections to run (default "A B C E").
+# BENCH_PAIRS (6), and BENCH_ONLY, the sections to run (default "A B C E R").
 # Exit status 1 if a tracer failed, did not attach or dropped events; a
 # missed target is printed (MISSED) but is a result, not a failure.
 set -u
@@ -52,7 +54,7 @@ PROBLEM_STDERR=always
 T0=$(date +%s.%N)
 
 # want SECTION: true when BENCH_ONLY (default all) names it
-want() { [[ " ${BENCH_ONLY:-A B C E} " == *" $1 "* ]]; }
+want() { [[ " ${BENCH_ONLY:-A B C E R} " == *" $1 "* ]]; }
 
 die() {
 	echo "bench: $*" >&2
@@ -230,7 +232,7 @@ ms_counts() {
 
 # ---- results -------------------------------------------------------------------
 
-declare -A RES CALLS EVENTS DROPS ALLOCS
+declare -A RES CALLS EVENTS DROPS ALLOCS R_KB
 add() { RES[$1]="${RES[$1]:-} $2"; }
 med() { median ${RES[$1]:-}; }
 rng() { [ -n "${RES[$1]:-}" ] && minmax ${RES[$1]} || echo "nan nan"; }
@@ -492,6 +494,27 @@ fi
 fi
 
 # ============================================================================
+# R. the tracer's memory per mode
+# ============================================================================
+
+# A memory figure has no same-run baseline to divide by; the ring buffer the
+# tracer maps (16 MiB by default, touched as records wrap around it) is
+# printed beside it as the part no mode can avoid.
+if want R; then
+echo "R. tracer peak RSS ..."
+R_BURST=300000
+for m in full fast light sampled; do
+	# peak RSS (VmHWM) of the tracer, the largest of the children waited for
+	R_KB[$m]=$(python3 -c 'import resource, subprocess, sys
+rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if rc == 0 else "rc%d" % rc)' \
+		$TRACE -m $m -o $OUT/r_$m.json -- .output/tests/burst 0 $R_BURST)
+	echo "  R $m: ${R_KB[$m]} KiB" >>"$LOG"
+	case ${R_KB[$m]} in rc*) PROBLEMS+=("R: memscope-trace -m $m exited with status ${R_KB[$m]#rc}") ;; esac
+done
+fi
+
+# ============================================================================
 # report
 # ============================================================================
 
@@ -622,6 +645,15 @@ fi
 if want E; then
 [ -s $OUT/e0_table ] && cat $OUT/e0_table
 [ -s $OUT/e_table ] && cat $OUT/e_table
+fi
+
+if want R; then
+echo
+echo "R. tracer peak RSS while tracing $R_BURST malloc/free pairs (tests/progs/burst), ring buffer 16 MiB"
+for m in full fast light sampled; do
+	printf '  %-46s %s\n' "memscope-trace -m $m" \
+		"$(awk -v k="${R_KB[$m]}" 'BEGIN { if (k ~ /^[0-9]+$/) printf "%.1f MiB", k / 1024; else print "failed" }')"
+done
 fi
 
 echo

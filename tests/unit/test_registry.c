@@ -303,6 +303,59 @@ out:
 	ms_registry_free(r);
 }
 
+/* Live bytes of one site (blocks of `step` bytes) moved to each value of
+ * ys, one snapshot per second; the growth the rule reports (0 or 1 key). */
+static size_t grows(const uint64_t *ys, size_t n, uint64_t step, double *slope)
+{
+	struct ms_registry *r = ms_registry_new(NULL);
+	struct ms_growth *g = NULL;
+	uint64_t live = 0, next = 0x100000, addrs[256];
+	size_t i, ng = 0, nb = 0;
+
+	for (i = 0; i < n && r; i++) {
+		while (live < ys[i] && nb < 256) {
+			heap(r, MS_EV_ALLOC, 1, 0, 0, addrs[nb++] = next, step, 0, 0);
+			next += 0x1000;
+			live += step;
+		}
+		while (live > ys[i] && nb) {
+			heap(r, MS_EV_FREE, 1, 0, 0, addrs[--nb], step, 0, MS_F_KNOWN);
+			live -= step;
+		}
+		ms_registry_snapshot(r, (i + 1) * 1000000000ull, NULL);
+	}
+	if (r && ms_registry_growth(r, MS_GROWTH_MIN_BYTES, &g, &ng) == 0 && ng && slope)
+		*slope = g[0].slope;
+	free(g);
+	ms_registry_free(r);
+	return ng;
+}
+
+/* The README's growth rule, limit by limit: at least 3 snapshots, a rise
+ * of at least 1 KiB, no drop of more than 10% of the rise, R^2 >= 0.8. */
+static void test_growth_rule(void)
+{
+	static const uint64_t two[] = { 0, 2048 }, three[] = { 0, 1024, 2048 },
+			      under[] = { 0, 496, 1023 }, kib[] = { 0, 512, 1024 },
+			      dip_ok[] = { 0, 1000, 2000, 3000, 2500, 4000, 5000 },
+			      dip_big[] = { 0, 1000, 2000, 3000, 2450, 4000, 5000 },
+			      late[] = { 0, 0, 0, 3000 }, ramp[] = { 0, 0, 1500, 3000 };
+	double slope = 0;
+
+	CHECK(MS_GROWTH_MIN_BYTES == 1024);
+	CHECK(grows(two, 2, 1024, NULL) == 0);      /* 2 snapshots: too few */
+	CHECK(grows(three, 3, 1024, &slope) == 1 && slope == 1024.0);
+	CHECK(grows(under, 3, 31, NULL) == 0);      /* rose 1023 B */
+	CHECK(grows(kib, 3, 32, NULL) == 1);        /* rose 1024 B */
+	CHECK(grows(dip_ok, 7, 50, NULL) == 1);     /* dropped 500, 10% of the rise */
+	CHECK(grows(dip_big, 7, 50, NULL) == 0);    /* dropped 550 */
+	CHECK(grows(late, 4, 100, NULL) == 0);      /* R^2 0.6 */
+	CHECK(grows(ramp, 4, 100, NULL) == 1);      /* R^2 0.89 */
+	PASS();
+out:
+	return;
+}
+
 static void test_tasks(void)
 {
 	struct ms_registry *r = ms_registry_new(NULL);
@@ -577,6 +630,7 @@ int main(void)
 	test_heap_join();
 	test_bad_frees();
 	test_bookkeeping_frees();
+	test_growth_rule();
 	test_tasks();
 	test_garbage();
 	test_unread_strings_resolved_late();

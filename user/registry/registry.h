@@ -267,6 +267,7 @@ void ms_registry_snapshot(struct ms_registry *r, uint64_t ts, const char *label)
 const struct ms_snapshot *ms_registry_snapshots(const struct ms_registry *r, size_t *n);
 /* Keys whose live bytes grow steadily across the snapshots (see the .c for
  * the rule), rising by at least min_bytes. *out is malloc'ed. 0 or -1. */
+#define MS_GROWTH_MIN_BYTES 1024 /* the report's rise threshold (README) */
 int ms_registry_growth(const struct ms_registry *r, uint64_t min_bytes, struct ms_growth **out,
 		       size_t *nout);
 

@@ -181,7 +181,7 @@ static void growth_json(struct ms_shape *sh)
 		ms_json_end_obj(j);
 	}
 	ms_json_end_arr(j);
-	ms_registry_growth(c->reg, 1024, &g, &ng);
+	ms_registry_growth(c->reg, MS_GROWTH_MIN_BYTES, &g, &ng);
 	ms_json_key(j, "growth");
 	ms_json_arr(j);
 	for (i = 0; i < ng; i++) {
