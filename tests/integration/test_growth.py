@@ -2,22 +2,38 @@
 """Issue 5 point 4: growth over time, and `memscope-trace diff`."""
 import json
 import os
+import re
 import subprocess
 
 from harness import TRACER, prog, tmpfile, trace_json
 
 
 def test_growth_found_on_leaking_target():
-    r, p = trace_json(["--snapshot-interval", "0.2"], [prog("grow"), "150", "leak"])
+    n = 150
+    r, p = trace_json(["--snapshot-interval", "0.2"], [prog("grow"), str(n), "leak"])
     assert p.returncode == 0, p.stderr
-    assert len(r["snapshots"]) >= 5
-    assert any(s["label"] == "tick" for s in r["snapshots"])
-    sites = [g for g in r["growth"] if g["kind"] == "site"]
-    assert sites and sites[0]["stack"][0]["function"] == "main"
-    assert sites[0]["slope_bytes_per_s"] > 1000   # ~100 B per 10 ms request
-    assert [g for g in r["growth"] if g["kind"] == "variable" and g["name"] == "cache_entry"]
-    # every request is a task that ended while its 100 bytes stay live
-    assert sum(t["leaked_bytes"] for t in r["tasks"]) == 150 * 100
+    # MEMSCOPE_SNAPSHOT("tick") after every 10th request: 1000 B more each
+    # (stdout's buffer comes with the last line, after them)
+    ticks = [s["live_bytes"] for s in r["snapshots"] if s["label"] == "tick"]
+    assert ticks == [1000 * k for k in range(1, n // 10 + 1)], ticks
+    periodic = [s for s in r["snapshots"] if s["label"] is None]
+    assert len(periodic) >= int(r["summary"]["duration_ns"] / 0.2e9) - 1, (len(periodic), r["summary"])
+    assert len(r["snapshots"]) == r["summary"]["snapshots"]
+    # the true rate, from the program's own 100-byte blocks: the first to
+    # the last one's allocation time
+    t = sorted(l["allocated_ns"] for l in r["leaks"] if l["variable"] == "cache_entry")
+    assert len(t) == n
+    rate = 100 * (n - 1) / ((t[-1] - t[0]) / 1e9)
+    (site,) = [g for g in r["growth"] if g["kind"] == "site"]
+    (var,) = [g for g in r["growth"] if g["kind"] == "variable"]
+    assert site["stack"][0]["function"] == "main" and var["name"] == "cache_entry", (site, var)
+    for g in (site, var):
+        assert abs(g["slope_bytes_per_s"] - rate) <= 0.05 * rate, (g, rate)
+        assert g["r2"] >= 0.99 and g["last_bytes"] == n * 100 and g["task"] is None, g
+    # every request is a task that ended while its 100 bytes stay live:
+    # those are task leaks, not a growing task (each task stops at 100 B)
+    assert sum(t["leaked_bytes"] for t in r["tasks"]) == n * 100
+    assert len(r["task_leaks"]) == n and [g for g in r["growth"] if g["kind"] == "task"] == []
 
 
 def test_no_growth_on_steady_target():
@@ -37,9 +53,16 @@ def test_diff_two_reports():
     os.unlink(pa)
     os.unlink(pb)
     assert p.returncode == 0, p.stderr
-    assert "cache_entry" in p.stdout and "new" in p.stdout
+    # 20 requests, each leaking 100 B held by an 8-byte `cache_entry`
+    # (stdout's 4096-byte buffer in both)
+    want = [r"^  allocs\s+21 -> 41\s+\(\+20\)$", r"^  frees\s+20 -> 20\s+\(\+0\)$",
+            r"^  live_bytes\s+4096 -> 6096\s+\(\+2000\)$", r"^  leaks\s+1 -> 21\s+\(\+20\)$",
+            r"^  main < __libc_start_call_main\s+0 -> 2000\s+\(\+2000\)\s+new$",
+            r"^  cache_entry\s+0 -> 160\s+\(\+160\)\s+new$"]
+    for w in want:
+        assert re.search(w, p.stdout, re.M), (w, p.stdout)
     bad = subprocess.run([TRACER, "diff", "/etc/passwd", "/etc/passwd"], capture_output=True, text=True)
-    assert bad.returncode != 0 and "/etc/passwd" in bad.stderr
+    assert bad.returncode != 0 and "/etc/passwd" in bad.stderr and len(bad.stderr.splitlines()) == 1, bad.stderr
 
 
 def test_interval_live_view_and_terminal_status():

@@ -16,8 +16,12 @@ static struct json_object *load(const char *path)
 
 	if (!o || !json_object_is_type(o, json_type_object) ||
 	    !json_object_object_get_ex(o, "summary", NULL)) {
-		fprintf(stderr, "memscope-trace: diff: %s is not a memscope JSON report%s%s\n", path,
-			o ? "" : ": ", o ? "" : json_util_get_last_err() ? json_util_get_last_err() : "");
+		/* json-c's message ends with its own newline: one line only */
+		const char *why = o ? NULL : json_util_get_last_err();
+		int len = why ? (int)strcspn(why, "\n") : 0;
+
+		fprintf(stderr, "memscope-trace: diff: %s is not a memscope JSON report%s%.*s\n", path,
+			why ? ": " : "", len, why ? why : "");
 		json_object_put(o);
 		return NULL;
 	}

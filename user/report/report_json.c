@@ -201,9 +201,11 @@ static void growth_json(struct ms_shape *sh)
 			ms_json_str(j, nm);
 		} else
 			ms_json_null(j);
-		if (g[i].kind == MS_GROW_TASK) {
-			ms_json_key(j, "task"); ms_json_u64(j, g[i].b);
-		}
+		ms_json_key(j, "task");
+		if (g[i].kind == MS_GROW_TASK)
+			ms_json_u64(j, g[i].b);
+		else
+			ms_json_null(j);
 		ms_json_key(j, "slope_bytes_per_s"); ms_json_dbl(j, g[i].slope);
 		ms_json_key(j, "r2"); ms_json_dbl(j, g[i].r2);
 		ms_json_key(j, "first_bytes"); ms_json_u64(j, g[i].first_bytes);
