@@ -134,7 +134,7 @@ $(OUTPUT)/examples/%: examples/%.cpp include/memscope.h | $(OUTPUT)/examples
 	$(Q)$(CXX) $(filter-out -std=%,$(EX_CFLAGS)) $< -o $@
 
 # test targets (tests/progs): built like examples; *_static linked statically
-$(OUTPUT)/tests/%: tests/progs/%.c include/memscope.h | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/progs/%.c include/memscope.h $(wildcard tests/progs/*.h) | $(OUTPUT)/tests
 	$(call msg,TESTPROG,$@)
 	$(Q)$(CC) $(EX_CFLAGS) -fno-builtin-malloc -fno-builtin-free $< -o $@ $(if $(findstring _static,$*),-static)
 # test tools with BPF programs of their own (tests/tools)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fclose_twice.c - a FILE closed twice: the second fclose() frees the same
  * FILE a second time (glibc then aborts: "double free detected in tcache").
  * Before that, one thread frees a 24- and a 200-byte block and exits:

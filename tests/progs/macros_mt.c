@@ -11,12 +11,12 @@
  * to stay alive after the work (default 0). Prints "done <sum>" (flushed)
  * when the work is done. */
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "memscope.h"
+#include "wait_usr1.h"
 
 #define NTHREADS 3
 
@@ -59,15 +59,7 @@ int main(int argc, char **argv)
 	int i;
 
 	if (argc > 1 && !strcmp(argv[1], "usr1")) {
-		sigset_t usr1;
-		int sig;
-
-		sigemptyset(&usr1);
-		sigaddset(&usr1, SIGUSR1);
-		sigprocmask(SIG_BLOCK, &usr1, NULL);
-		printf("waiting\n");
-		fflush(stdout);
-		sigwait(&usr1, &sig);
+		wait_usr1("waiting\n");
 	} else if (argc > 1) {
 		usleep((useconds_t)(atof(argv[1]) * 1e6));
 	}

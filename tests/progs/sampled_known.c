@@ -6,11 +6,11 @@
  * then sleeps argv[1] seconds (default 0) and exits; or with argv[1] =
  * "usr1": prints "ready", waits for SIGUSR1, then allocates one block of
  * 8 MiB (alloc_late, kept), prints "late done" and exits. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "wait_usr1.h"
 
 static void *keep[2048 + 32768];
 
@@ -44,8 +44,7 @@ __attribute__((noinline)) static void *alloc_late(void)
 
 int main(int argc, char **argv)
 {
-	int usr1 = argc > 1 && !strcmp(argv[1], "usr1"), i, sig;
-	sigset_t set;
+	int usr1 = argc > 1 && !strcmp(argv[1], "usr1"), i;
 
 	for (i = 0; i < 2048; i++)
 		alloc_a(i);
@@ -54,12 +53,10 @@ int main(int argc, char **argv)
 	for (i = 0; i < 20000; i++)
 		churn();
 	if (usr1) {
-		sigemptyset(&set);
-		sigaddset(&set, SIGUSR1);
-		sigprocmask(SIG_BLOCK, &set, NULL);
-		printf("ready\n");
+		/* stdout's buffer comes first: nothing else allocates after */
+		printf("ready");
 		fflush(stdout);
-		sigwait(&set, &sig);
+		wait_usr1("\n");
 		keep[0] = alloc_late();
 		printf("late done\n");
 		return 0;
