@@ -176,11 +176,10 @@ def _elf_symbol(path, name):
     raise AssertionError("%s: %s not in a LOAD segment" % (path, name))
 
 
-def planted(pid, lib_suffix, names):
-    """True if each function of names in pid's mapped library (path ending
-    in lib_suffix) carries a breakpoint: an int3 among its first 16 bytes
-    where the file has none. That is the kernel's uprobe, in the target's
-    own copy of the page: proof that a probe is live there."""
+def code_bytes(pid, lib_suffix, name, n=16):
+    """The first n bytes of function `name` in pid's mapped library (path
+    ending in lib_suffix): (as in the file, as in the target's memory), or
+    None when the library is not mapped."""
     path = base = None
     with open("/proc/%d/maps" % pid) as f:
         for line in f:
@@ -189,17 +188,49 @@ def planted(pid, lib_suffix, names):
                 path, base = p[5], int(p[0].split("-")[0], 16)
                 break
     if path is None:
-        return False
+        return None
+    off, vaddr, size = _elf_symbol(path, name)
+    n = min(n, size)
     with open(path, "rb") as elf, open("/proc/%d/mem" % pid, "rb") as mem:
-        for name in names:
-            off, vaddr, size = _elf_symbol(path, name)
-            n = min(16, size)
-            elf.seek(off)
-            mem.seek(base + vaddr)
-            want, got = elf.read(n), mem.read(n)
-            if not any(g == 0xCC and w != 0xCC for g, w in zip(got, want)):
-                return False
+        elf.seek(off)
+        mem.seek(base + vaddr)
+        return elf.read(n), mem.read(n)
+
+
+def int3_at(pid, lib_suffix, name, off):
+    """True if the target has a breakpoint (int3) at name + off where the
+    file has none: the kernel's uprobe, in the target's own copy of the
+    page."""
+    b = code_bytes(pid, lib_suffix, name, off + 1)
+    return b is not None and len(b[1]) > off and b[1][off] == 0xCC and b[0][off] != 0xCC
+
+
+def planted(pid, lib_suffix, names):
+    """True if each function of names in pid's mapped library carries a
+    breakpoint among its first 16 bytes: proof that a probe is live there."""
+    for name in names:
+        b = code_bytes(pid, lib_suffix, name)
+        if b is None or not any(g == 0xCC and w != 0xCC for w, g in zip(*b)):
+            return False
     return True
+
+
+def read_available(f):
+    """What the pipe f holds now, without waiting for more."""
+    fd = f.fileno()
+    os.set_blocking(fd, False)
+    data = b""
+    try:
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            data += chunk
+    except BlockingIOError:
+        pass
+    finally:
+        os.set_blocking(fd, True)
+    return data.decode(errors="replace")
 
 
 def wait_planted(proc_tracer, pid, lib_suffix="/libc.so.6", names=("malloc", "free"), timeout=20):

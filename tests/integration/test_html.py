@@ -26,6 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from harness import ROOT, Skip, prog, trace_json  # noqa: E402
+from report_checks import check_folded, check_timeline, read_folded  # noqa: E402
 
 TRACER = os.path.join(ROOT, ".output", "memscope-trace")
 CARDS = {  # page element id -> how to get its figure from the JSON report
@@ -411,40 +412,7 @@ def test_timeline_matches_json():
     counter are the JSON report's scopes, tasks and memory timeline."""
     d, report = emit()
     with open(os.path.join(d, "trace.json")) as f:
-        trace = json.load(f)
-    ev = trace["traceEvents"]
-    ns = lambda us: round(us * 1000)  # noqa: E731 - ts are µs with 3 decimals
-    slices = {e["args"]["id"]: e for e in ev if e["ph"] == "X"}
-    assert sorted(slices) == sorted(s["id"] for s in report["scopes"])
-    end = max(ns(e["ts"] + e["dur"]) for e in slices.values())
-    for s in report["scopes"]:
-        e = slices[s["id"]]
-        assert (e["name"], e["pid"], e["tid"], e["cat"]) == (s["name"], s["pid"], s["thread"], "scope")
-        assert ns(e["ts"]) == s["enter_ns"]
-        assert ns(e["ts"] + e["dur"]) == (s["exit_ns"] if s["exit_ns"] is not None else end)
-    # slices on one thread nest (what the viewers need to stack them)
-    by_thread = {}
-    for e in sorted(slices.values(), key=lambda e: (e["ts"], -e["dur"])):
-        open_ = by_thread.setdefault((e["pid"], e["tid"]), [])
-        while open_ and open_[-1] <= e["ts"]:
-            open_.pop()
-        assert not open_ or e["ts"] + e["dur"] <= open_[-1], e
-        open_.append(e["ts"] + e["dur"])
-    # tasks: one b/e pair per task with an interval, same name, cat and id
-    begins = [e for e in ev if e["ph"] == "b"]
-    ends = [e for e in ev if e["ph"] == "e"]
-    timed = [t for t in report["tasks"] if t["first_ns"] is not None]
-    assert len(begins) == len(ends) == len(timed)
-    for t in timed:
-        (b,) = [e for e in begins if e["args"]["id"] == t["id"]]
-        (e,) = [e for e in ends if e["id2"] == b["id2"]]
-        assert b["cat"] == e["cat"] == "task" and b["name"] == e["name"] == t["name"]
-        assert ns(b["ts"]) == t["first_ns"] and ns(e["ts"]) == (t["ended_ns"] or t["last_ns"])
-    counter = [[ns(e["ts"]), e["args"]["bytes"]] for e in ev if e["ph"] == "C"]
-    assert counter == report["memory_timeline"]
-    named = {(e["pid"], e["tid"]) for e in ev if e["ph"] == "M" and e["name"] == "thread_name"}
-    assert {(e["pid"], e["tid"]) for e in ev if e["ph"] in "Xi"} <= named
-    assert len([e for e in ev if e["ph"] == "i"]) == len(report["invalid_frees"]) + len(report["double_frees"])
+        check_timeline(json.load(f), report)
     shutil.rmtree(d)
 
 
@@ -452,30 +420,9 @@ def test_folded_matches_json():
     """live.folded / alloc.folded: `frame;...;frame BYTES`, root first,
     summing to the report's live and allocated bytes, one line per site."""
     d, report = emit()
-    folded = {}
-    for kind in ("live", "alloc"):
-        with open(os.path.join(d, kind + ".folded"), encoding="utf-8") as f:
-            lines = f.read().splitlines()
-        folded[kind] = []
-        for line in lines:
-            stack, n = line.rsplit(" ", 1)
-            frames = stack.split(";")
-            assert all(frames) and int(n) > 0, line
-            folded[kind].append((frames, int(n)))
-    s = report["summary"]
-    assert sum(n for _, n in folded["live"]) == s["live_bytes"]
-    assert sum(n for _, n in folded["alloc"]) == s["alloc_bytes"]
-    # live lines are the report's leak sites: same bytes, same stacks
-    # (innermost last), for the frames whose names need no replacing
-    assert sorted(n for _, n in folded["live"]) == sorted(x["bytes"] for x in report["leak_sites"])
-    for site in report["leak_sites"]:
-        (frames,) = [f for f, n in folded["live"] if n == site["bytes"]]
-        assert len(frames) == len(site["stack"])
-        for got, want in zip(frames, reversed(site["stack"])):
-            fn = want["function"]
-            if fn and fn.isprintable() and ";" not in fn and "\ufffd" not in fn:
-                assert got == fn, (got, fn)
-        assert frames[0] == "main"
+    live = read_folded(os.path.join(d, "live.folded"))
+    check_folded(live, read_folded(os.path.join(d, "alloc.folded")), report)
+    assert all(frames[0] == "main" for frames, _ in live)
     shutil.rmtree(d)
 
 
