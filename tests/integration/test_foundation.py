@@ -146,6 +146,10 @@ def test_sigkill_tracer_leaves_target_unharmed():
     # what the tracer holds in the kernel, by id, while it still lives
     held = bpf_objects(tr.pid)
     assert len(held["prog_id"]) >= 10 and held["map_id"], held
+    # its ring buffer has the default size, 16 MiB (--ring-size)
+    maps = json.loads(subprocess.run(["bpftool", "-j", "map", "show"], capture_output=True, text=True).stdout)
+    rings = [m for m in maps if m["id"] in held["map_id"] and m["type"] == "ringbuf"]
+    assert [m["max_entries"] for m in rings] == [16 << 20], rings
     tr.kill()
     tr.wait()
     # The kernel releases a killed tracer's uprobes (and lowers the
@@ -189,24 +193,68 @@ def test_duration_stops_and_target_runs_on():
         target.wait()
 
 
-def test_sigint_writes_report():
+def test_stop_signals_write_report():
+    """SIGINT, SIGTERM and SIGHUP each stop the tracer, which detaches and
+    writes its report; the target runs on."""
     need_root()
     target = subprocess.Popen([T, "0", "100000", "100"], stdout=subprocess.PIPE, text=True)
     try:
-        out = tmpfile()
-        tr = start_tracer(["-p", str(target.pid), "-o", out])
-        wait_attached(tr, target.pid)
-        time.sleep(0.3)
-        tr.send_signal(signal.SIGINT)
-        tr.wait(timeout=30)
-        assert tr.returncode == 0
-        r = json.load(open(out))
-        os.unlink(out)
-        assert r["stop_reason"] == "signal" and r["summary"]["variables"] > 0
-        assert target.poll() is None
+        for sig, args in ((signal.SIGINT, []), (signal.SIGTERM, ["-m", "light"]), (signal.SIGHUP, ["-m", "light"])):
+            out = tmpfile()
+            tr = start_tracer(["-p", str(target.pid), "-o", out] + args)
+            wait_attached(tr, target.pid)
+            time.sleep(0.3)
+            tr.send_signal(sig)
+            assert tr.wait(timeout=30) == 0, (sig, tr.stderr.read())
+            r = json.load(open(out))
+            os.unlink(out)
+            assert r["stop_reason"] == "signal" and r["summary"]["variables"] > 0, (sig, r["summary"])
+            assert target.poll() is None and not semaphores_raised(target.pid), sig
     finally:
         target.kill()
         target.wait()
+
+
+def test_attach_to_a_target_working_at_once():
+    """The target starts its rounds at its first instruction and the tracer
+    attaches while it runs (no delay given): from the first round it sees
+    in each thread to the last, no round is missing and each is whole
+    (its round number, its block, freed inside its scope)."""
+    need_root()
+    rounds = 2000
+    target = subprocess.Popen([prog("rounds"), str(rounds), "1000"], stdout=subprocess.PIPE, text=True)
+    out = tmpfile()
+    tr = start_tracer(["-p", str(target.pid), "-o", out])
+    assert target.communicate(timeout=60)[0] == "rounds done\n"
+    assert tr.wait(timeout=60) == 0, tr.stderr.read()
+    r = json.load(open(out))
+    os.unlink(out)
+    assert r["invalid_frees"] == [] and r["double_frees"] == [] and r["summary"]["dropped_events"] == 0
+    scopes = {s["id"]: s for s in r["scopes"]}
+    per_thread = {}
+    for v in r["variables"]:
+        per_thread.setdefault(v["thread"], {}).setdefault(v["scope"], {})[v["name"]] = v
+    assert len(per_thread) == 3, per_thread.keys()
+    for tid, rs in per_thread.items():
+        seen = sorted((int(x["r"]["value"], 16), sid) for sid, x in rs.items() if "r" in x)
+        nums = [n for n, _ in seen]
+        # a contiguous run of rounds up to the last one
+        assert nums and nums == list(range(nums[0], rounds)), (tid, nums[:5], nums[-5:], len(nums))
+        assert nums[0] > 0, "attached before the first round: this test would test nothing"
+        joined = []
+        for n, sid in seen:
+            s = scopes[sid]
+            assert s["name"] == "round" and s["thread"] == tid and s["exit_ns"] is not None, s
+            buf = rs[sid].get("buf")
+            # the var probe may go live between r and buf of the first round
+            assert buf or n == nums[0], (tid, n, rs[sid])
+            if buf and buf["heap"]:
+                assert buf["heap"]["size"] == 128, buf
+                assert buf["first_seen_ns"] <= buf["heap"]["freed_ns"] <= s["exit_ns"], (buf, s)
+                joined.append(n)
+        # the allocator's probes go live after the USDT ones; from then on
+        # every block is there
+        assert joined and joined == list(range(joined[0], rounds)), (tid, joined[:5], len(joined))
 
 
 def test_text_summary_without_output():
