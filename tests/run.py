@@ -3,7 +3,8 @@
 """memscope's test runner: C unit tests (each prints PASS/FAIL lines) and
 Python integration tests (functions test_* in tests/integration/*.py).
 Ends with the line `N passed, N failed[, N skipped]`; exits 1 on failure.
-Usage: tests/run.py [substring ...] to run only matching tests.
+Usage: tests/run.py [--fail-fast] [substring ...]: only matching tests;
+--fail-fast stops at the first failing test (scripts/mutate.py uses it).
 
 Every SKIP is counted, the unit tests' "SKIP case: why" lines too. A
 missing .output/unit is a failure (nothing would have been tested). Under
@@ -30,10 +31,16 @@ from harness import Skip  # noqa: E402
 
 results = {"passed": 0, "failed": 0, "skipped": 0}
 failures = []
+PATTERNS = [a for a in sys.argv[1:] if not a.startswith("--")]
+FAIL_FAST = "--fail-fast" in sys.argv[1:]
+
+
+class Stop(Exception):
+    """--fail-fast: a test failed."""
 
 
 def selected(name):
-    return len(sys.argv) < 2 or any(s in name for s in sys.argv[1:])
+    return not PATTERNS or any(s in name for s in PATTERNS)
 
 
 def under_ci():
@@ -48,6 +55,8 @@ def record(name, outcome, detail="", secs=0.0):
     print("%s %s (%.1fs)%s" % (tag, name, secs, (": " + detail) if detail else ""), flush=True)
     if outcome == "failed":
         failures.append(name)
+        if FAIL_FAST:
+            raise Stop()
 
 
 def run_unit():
@@ -145,8 +154,11 @@ def run_integration():
 
 def main():
     os.chdir(ROOT)
-    run_unit()
-    run_integration()
+    try:
+        run_unit()
+        run_integration()
+    except Stop:
+        print("stopped at the first failure (--fail-fast)")
     if failures:
         print("\nfailed:\n  " + "\n  ".join(failures))
     line = "%d passed, %d failed" % (results["passed"], results["failed"])
