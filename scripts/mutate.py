@@ -10,11 +10,12 @@ the line back, and records which test caught it, or that none did. A
 mutation that survives is a bug the suite would let through: the answer is
 a test that catches it (then name that test here). --full also runs the
 whole suite for a mutation its named tests missed (~8 minutes each). At
-the end the tree is rebuilt as it was.
+the end the tree is rebuilt as it was. --unit-only runs the unit tests
+alone for each (no root, no BPF: a first pass while the machine is busy).
 
 Needs root (the integration tests load BPF) and no uncommitted change in the
 files it mutates. It loads BPF: give it the machine to itself.
-    scripts/mutate.py [--list] [--full] [NAME ...]
+    scripts/mutate.py [--list] [--full | --unit-only] [NAME ...]
 Exit status 0 when every mutation was caught."""
 import os
 import re
@@ -123,8 +124,8 @@ def sh(cmd, timeout=None):
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
-def build():
-    p = sh(["make", "-j2", "all", "unit"])
+def build(targets=("all", "unit")):
+    p = sh(["make", "-j2"] + list(targets))
     return p.returncode == 0, (p.stdout + p.stderr)[-2000:]
 
 
@@ -142,7 +143,7 @@ def first_failure(args):
     return None, time.time() - t
 
 
-def run_one(m, full_suite):
+def run_one(m, full_suite, unit_only):
     name, path, alts, hints, _ = m
     fn = os.path.join(ROOT, path)
     with open(fn) as f:
@@ -153,14 +154,15 @@ def run_one(m, full_suite):
     try:
         with open(fn, "w") as f:
             f.write(text.replace(*pair))
-        ok, log = build()
+        ok, log = build(["unit"] if unit_only else ["all", "unit"])
         if not ok:
             return "does not build: " + log.strip().splitlines()[-1]
-        who, secs = first_failure(hints)
+        who, secs = first_failure(["unit/"] if unit_only else hints)
         if not who and full_suite:
             who, more = first_failure([])
             secs += more
-        return ("caught by %s (%.0f s)" % (who, secs)) if who else "SURVIVED (%.0f s)" % secs
+        return ("caught by %s (%.0f s)" % (who, secs)) if who else "SURVIVED%s (%.0f s)" % (
+            " the unit tests" if unit_only else "", secs)
     finally:
         with open(fn, "w") as f:
             f.write(text)
@@ -172,10 +174,10 @@ def main():
         for name, path, _, _, what in MUTATIONS:
             print("%-34s %-32s %s" % (name, path, what))
         return 0
-    full_suite = "--full" in args
+    full_suite, unit_only = "--full" in args, "--unit-only" in args
     names = [a for a in args if not a.startswith("--")]
     chosen = [m for m in MUTATIONS if not names or m[0] in names]
-    if os.geteuid() != 0:
+    if os.geteuid() != 0 and not unit_only:
         print("mutate.py: needs root (the integration tests load BPF)", file=sys.stderr)
         return 2
     dirty = sh(["git", "status", "--porcelain", "--"] + sorted({m[1] for m in chosen})).stdout.strip()
@@ -186,11 +188,11 @@ def main():
     try:
         for m in chosen:
             print("%-34s ..." % m[0], end=" ", flush=True)
-            out = run_one(m, full_suite)
+            out = run_one(m, full_suite, unit_only)
             print(out, flush=True)
             results.append((m, out))
     finally:
-        ok, log = build()
+        ok, log = build(["unit"] if unit_only else ["all", "unit"])
         if not ok:
             print("mutate.py: the restored tree does not build:\n" + log, file=sys.stderr)
     print("\n%-34s %-32s %-46s %s" % ("mutation", "file", "what", "outcome"))
