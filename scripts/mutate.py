@@ -89,7 +89,7 @@ MUTATIONS = [
        "\t\tif (drop > rise * 0.2 || r2 < 0.8 || slope <= 0)")],
      ["unit/test_registry"], "growth tolerates drops of 20% of the rise"),
     ("registry-double-first-free", "user/registry/registry_heap.c",
-     [("\tf->first_free_ns = first_ns;", "\tf->first_free_ns = 0;")],
+     [("\tf->first_free_ns = first_ns;", "\tf->first_free_ns = first_ns ? 1 : 0;")],
      ["unit/", "test_file_closed_twice"], "a double free loses the time of the first free"),
     ("registry-bookkeeping-by-prefix", "user/registry/registry_heap.c",
      [("\treturn !freed_before && !strncmp(function, \"_dl_\", 4);",
