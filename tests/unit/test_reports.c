@@ -340,6 +340,36 @@ out:
 	ms_registry_free(r);
 }
 
+/* Scalars as the writer spells them: a double keeps 15 significant digits
+ * (a slope, an estimate or a cost read back equals what was computed, to
+ * 1e-15), a non-finite one is null, integers are whole. */
+static void test_json_scalars(void)
+{
+	struct ms_json j;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	CHECK(f);
+	ms_json_init(&j, f, 0);
+	ms_json_arr(&j);
+	ms_json_dbl(&j, 1234567.891);
+	ms_json_dbl(&j, 0.1 + 0.2);
+	ms_json_dbl(&j, 1.0 / 0.0);
+	ms_json_u64(&j, UINT64_MAX);
+	ms_json_i64(&j, INT64_MIN);
+	ms_json_hex(&j, 0xdeadbeef);
+	ms_json_end_arr(&j);
+	fclose(f);
+	f = NULL;
+	CHECK(strcmp(buf, "[1234567.891,0.3,null,18446744073709551615,-9223372036854775808,\"0xdeadbeef\"]") == 0);
+	PASS();
+out:
+	if (f)
+		fclose(f);
+	free(buf);
+}
+
 static void test_timeline_events(void)
 {
 	struct ms_report_ctx c;
@@ -746,6 +776,7 @@ int main(int argc, char **argv)
 		return emit(argv[2], argc >= 5 && strcmp(argv[3], "--blocks") == 0 ?
 					     strtoull(argv[4], NULL, 10) : 0);
 	test_json_report_parses();
+	test_json_scalars();
 	test_timeline_events();
 	test_folded();
 	test_html_escapes_target_names();
