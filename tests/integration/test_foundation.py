@@ -63,6 +63,9 @@ def check_macros_report(r, rounds=1):
     assert r["summary"]["variables"] == len(vs) == 3 + 2 * NTHREADS * rounds
     assert r["summary"]["scopes"] == 2 + 2 * NTHREADS * rounds
     assert r["summary"]["dropped_events"] == 0
+    # never deeper than 3 (main, explicit; worker, inner): BPF's scope
+    # stack pops at every exit
+    assert r["summary"]["scope_overflow"] == 0, r["summary"]
 
 
 def test_cmd_traces_every_macro():
@@ -230,6 +233,9 @@ def test_attach_to_a_target_working_at_once():
     r = json.load(open(out))
     os.unlink(out)
     assert r["invalid_frees"] == [] and r["double_frees"] == [] and r["summary"]["dropped_events"] == 0
+    # one scope deep, 2000 times over: BPF's scope stack never overflows;
+    # at most one exit per thread without its enter (attached inside it)
+    assert r["summary"]["scope_overflow"] == 0 and r["summary"]["unmatched_scope_exits"] <= 3, r["summary"]
     scopes = {s["id"]: s for s in r["scopes"]}
     per_thread = {}
     for v in r["variables"]:
