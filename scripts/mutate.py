@@ -62,7 +62,8 @@ MUTATIONS = [
     ("consumer-lose-first-record", "user/probe/consumer.c",
      [("\thand_over(c, data, len);\n\t/* the ring's record header",
        "\tif (c->pos) hand_over(c, data, len);\n\t/* the ring's record header")],
-     ["test_cmd_traces_every_macro", "test_known_figures"], "lose the first ring record after attach"),
+     ["test_attach_mid_run", "test_cmd_traces_every_macro", "test_known_figures"],
+     "lose the first ring record after attach"),
     # ---- registry ------------------------------------------------------------
     ("registry-hist-off-by-one", "user/registry/registry_heap.c",
      [("\tunsigned b = v ? 64 - (unsigned)__builtin_clzll(v) : 0;",
