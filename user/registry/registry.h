@@ -98,7 +98,6 @@ struct ms_task {
 #define MS_TASK_THREADS 16
 	uint32_t threads[MS_TASK_THREADS];
 	uint32_t nthreads;
-	uint64_t live_at_end; /* live bytes when MEMSCOPE_TASK_END arrived */
 };
 
 struct ms_block {

@@ -107,7 +107,6 @@ void ms_reg_task_record(struct ms_registry *r, const struct ms_hdr *h, const voi
 		break;
 	case MS_EV_TASK_END:
 		t->ended_ns = h->ts_ns;
-		t->live_at_end = t->live_bytes;
 		task_seen(t, h);
 		break;
 	}
