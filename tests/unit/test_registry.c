@@ -436,6 +436,11 @@ static void test_fold_bounds_memory(void)
 		enter(r, 1, id, 0, 0x50);
 		var(r, 1, id, 0x50, 4, 0, 0);
 		leave(r, 1, id);
+		/* folding keeps the newest --keep records, never fewer */
+		ms_registry_scopes(r, &n);
+		CHECK(n >= (id < 100 ? id : 100));
+		ms_registry_vars(r, &n);
+		CHECK(n >= (id < 100 ? id : 100));
 	}
 	ms_registry_vars(r, &n);
 	CHECK(n <= 2 * 100 + 1);
