@@ -57,17 +57,18 @@ def start_tracer(args, stdout=subprocess.PIPE):
     return subprocess.Popen([TRACER] + list(args), stdout=stdout, stderr=subprocess.PIPE, text=True)
 
 
-def wait_attached(proc_tracer, target_pid, timeout=10, path=None):
+def wait_attached(proc_tracer, target_pid, timeout=10, path=None, tracers=1):
     """Wait until every memscope semaphore of the target's probe sites (in
     its executable, or in the mapped library `path`) is raised, i.e. the
     tracer's USDT uprobes are all live (the kernel bumps each at attach).
     One raised is not enough: a test that freezes the tracer then may
-    freeze it halfway through attaching."""
+    freeze it halfway through attaching. With `tracers` tracers on the
+    target, each semaphore must count that many."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc_tracer.poll() is not None:
             raise AssertionError("tracer exited early: %s" % proc_tracer.stderr.read())
-        if semaphores_raised(target_pid, every=True, path=path):
+        if semaphores_raised(target_pid, every=True, path=path, at_least=tracers):
             return
         time.sleep(0.05)
     raise AssertionError("tracer did not attach within %ss" % timeout)
@@ -87,10 +88,11 @@ def traced_child(proc_tracer, timeout=10):
     raise AssertionError("tracer started no command within %ss" % timeout)
 
 
-def semaphores_raised(pid, every=False, path=None):
+def semaphores_raised(pid, every=False, path=None, at_least=1):
     """True if any (every=True: every) memscope semaphore of the probe
     sites in pid's executable (or in its mapped library `path`) is
-    non-zero."""
+    non-zero (at_least: that many tracers' uprobes hold it up; the kernel
+    counts them)."""
     try:
         exe = path or os.readlink("/proc/%d/exe" % pid)
     except OSError:
@@ -104,7 +106,7 @@ def semaphores_raised(pid, every=False, path=None):
             raised = []
             for off in sem:
                 m.seek(base + off)
-                raised.append(int.from_bytes(m.read(2), "little") != 0)
+                raised.append(int.from_bytes(m.read(2), "little") >= at_least)
     except OSError:
         return False
     return all(raised) if every else any(raised)
