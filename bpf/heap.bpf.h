@@ -8,6 +8,7 @@
 #define MS_BPF_HEAP_BPF_H
 
 #include "state.bpf.h"
+#include "unwind.bpf.h"
 
 /* Entry side: remember the arguments of an allocator call until it returns.
  * Calls nest (operator new -> malloc, realloc -> malloc in some allocators):
@@ -66,15 +67,19 @@ static __always_inline int infl_pop(struct ms_thread *t, struct ms_inflight *out
 	return d == 0;
 }
 
-/* The kernel walks frame pointers from ip and rbp, which are the same at
- * both USDT site forms; a walk that starts from rsp at a USDT probe must
- * take it from ms_usdt_site_sp() (usdt_site.bpf.h). */
-static __always_inline __s32 stack_get(void *ctx)
+/* The user stack at ctx: walked with the unwind tables (bpf/unwind.bpf.h),
+ * or by the kernel along frame pointers (--unwind fp), which reads ip and
+ * rbp only, the same at both USDT site forms. sp_adj: see ms_ustack_walk();
+ * a walk that starts at a USDT probe takes it from ms_usdt_site_sp()
+ * (usdt_site.bpf.h). */
+static __always_inline __s32 stack_get_adj(void *ctx, __u64 sp_adj)
 {
 	long id;
 
 	if (!cfg_stack || ctl_level)
 		return -1;
+	if (cfg_unwind)
+		return ms_ustack_walk(ctx, sp_adj);
 	id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 	if (id < 0) {
 		stat_inc(MS_STAT_STACK_FAIL);
@@ -82,6 +87,8 @@ static __always_inline __s32 stack_get(void *ctx)
 	}
 	return id;
 }
+
+#define stack_get(ctx) stack_get_adj(ctx, 0)
 
 static __always_inline void site_add(__u32 pid, __s32 stack_id, __u64 bytes, int is_free)
 {

@@ -22,7 +22,7 @@ static const char doc[] =
 
 enum { OPT_STACK = 1000, OPT_NO_ALLOC, OPT_RING, OPT_MAX_LIVE, OPT_KEEP, OPT_SNAP, OPT_HTML,
        OPT_FOLDED, OPT_FOLDED_ALLOC, OPT_TIMELINE, OPT_WITH_PROBES, OPT_PPROF, OPT_METRICS,
-       OPT_METRICS_TOP, OPT_BUDGET };
+       OPT_METRICS_TOP, OPT_BUDGET, OPT_UNWIND, OPT_UNWIND_MB };
 
 /* --budget when none is given: attached to a running process (production),
  * tracing may cost it at most this share of its CPU; a command started by
@@ -41,7 +41,9 @@ static const struct argp_option options[] = {
 	{ "metrics", OPT_METRICS, "ADDR:PORT", 0, "Serve Prometheus metrics at http://ADDR:PORT/metrics while tracing", 0 },
 	{ "metrics-top", OPT_METRICS_TOP, "N", 0, "Series per site, task and variable family besides \"other\" (default 10)", 0 },
 	{ "mode", 'm', "MODE", 0, "full (default), fast, light or sampled", 0 },
-	{ "stack-depth", OPT_STACK, "N", 0, "User stack frames per allocation site (0-127, default 16; 1 for an executable built without frame pointers)", 0 },
+	{ "stack-depth", OPT_STACK, "N", 0, "User stack frames per allocation site (0-127, default 16; with --unwind fp, 1 for an executable built without frame pointers)", 0 },
+	{ "unwind", OPT_UNWIND, "HOW", 0, "How stacks are walked: dwarf (default: the programs' call frame information, frame pointers where there is none) or fp (frame pointers only, the kernel's walk)", 0 },
+	{ "unwind-tables", OPT_UNWIND_MB, "MIB", 0, "Memory for DWARF unwind tables in BPF, in MiB (default 8: ~0.9 million rows; a file that does not fit is counted and walked by frame pointer)", 0 },
 	{ "no-alloc", OPT_NO_ALLOC, NULL, 0, "Do not trace the allocator", 0 },
 	{ "with-probes", OPT_WITH_PROBES, NULL, 0, "Sampled mode: also trace the program's TRACK_VAR, scope and task probes, so samples carry names, scopes and tasks (a trap per probe hit)", 0 },
 	{ "budget", OPT_BUDGET, "PCT", 0, "Keep what tracing costs the target under PCT% of its CPU: above it, no stacks, then the allocator probes on part of the time, then light (default with -p: 5; with -- CMD: none; 'none' turns it off)", 0 },
@@ -149,6 +151,19 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 			bad("--stack-depth", arg, "expected 0 to 127");
 		o->stack_depth = (int)v;
 		break;
+	case OPT_UNWIND:
+		if (!strcmp(arg, "dwarf"))
+			o->unwind_fp = 0;
+		else if (!strcmp(arg, "fp"))
+			o->unwind_fp = 1;
+		else
+			bad("--unwind", arg, "expected dwarf or fp");
+		break;
+	case OPT_UNWIND_MB:
+		if (parse_ul(arg, 1, 1024, &v))
+			bad("--unwind-tables", arg, "expected 1 to 1024 (MiB)");
+		o->unwind_mb = (unsigned)v;
+		break;
 	case OPT_NO_ALLOC:
 		o->no_alloc = 1;
 		break;
@@ -234,6 +249,7 @@ int main(int argc, char **argv)
 		.max_live = 1u << 20,
 		.metrics_top = 10,
 		.budget = -1,
+		.unwind_mb = 8,
 	};
 	struct argp argp = { options, parse_opt, "[-- CMD [ARG...]]", doc, NULL, NULL, NULL };
 

@@ -85,6 +85,7 @@ void ms_session_report_ctx(struct session *s, struct ms_report_ctx *cp)
 	c.stack_note = s->stack_note;
 	if (s->loader)
 		ms_loader_read_stats(s->loader, c.stats);
+	ms_session_unwind_report(s, &c.unwind);
 	*cp = c;
 }
 
