@@ -160,6 +160,9 @@ $(OUTPUT)/tests/libunwind_nofp_dl.so: tests/progs/unwind_nofp_lib.c | $(OUTPUT)/
 $(OUTPUT)/tests/unwind_nofp: tests/progs/unwind_nofp.c $(OUTPUT)/tests/libunwind_nofp.so | $(OUTPUT)/tests
 	$(call msg,TESTPROG,$@)
 	$(Q)$(CC) $(NOFP_CFLAGS) $< -o $@ -L$(OUTPUT)/tests -lunwind_nofp -ldl -Wl,-rpath,'$$ORIGIN'
+$(OUTPUT)/tests/unwind_cxx: tests/progs/unwind_cxx.cpp | $(OUTPUT)/tests
+	$(call msg,TESTPROG,$@)
+	$(Q)$(CXX) -g -O2 -Wall -Wextra -Werror $< -o $@
 $(OUTPUT)/tests/%: tests/progs/%.cpp include/memscope.h | $(OUTPUT)/tests
 	$(call msg,TESTPROG,$@)
 	$(Q)$(CXX) -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wshadow -Werror -Iinclude -pthread $< -o $@

@@ -374,12 +374,17 @@ static __always_inline int unw_read(void *dst, __u32 len, __u64 addr)
 	return bpf_probe_read_user(dst, len, (const void *)addr);
 }
 
-/* One frame by frame pointer: UNW_GO, or an enum ms_unw_end. */
-static __always_inline int unw_step_fp(struct unw_walk *w)
+/* One frame by frame pointer: UNW_GO, or an enum ms_unw_end. A zero rbp
+ * ends the chain (the ABI's mark of the outermost frame: _start and ld.so
+ * clear it) where no CFI covers pc; where CFI has a rule the walk cannot
+ * follow (no_cfi 0), rbp may just be zero. */
+static __always_inline int unw_step_fp(struct unw_walk *w, int no_cfi)
 {
 	__u64 pair[2];
 
-	if (!w->bp || w->bp < w->sp || (w->bp & 7))
+	if (!w->bp)
+		return no_cfi ? MS_UNW_END_COMPLETE : MS_UNW_END_NO_INFO;
+	if (w->bp < w->sp || (w->bp & 7))
 		return MS_UNW_END_NO_INFO;
 	if (unw_read(pair, sizeof(pair), w->bp))
 		return MS_UNW_END_BAD_READ;
@@ -423,7 +428,7 @@ static __always_inline int unw_step_row(struct unw_walk *w, const struct ms_unw_
 	case MS_UNW_END:
 		return MS_UNW_END_COMPLETE;
 	default:
-		return unw_step_fp(w);
+		return unw_step_fp(w, kind == MS_UNW_NONE);
 	}
 	/* the caller's frame lies above this one: no loops, no garbage */
 	if (cfa <= w->sp || cfa - w->sp > (1u << 24))
@@ -457,7 +462,7 @@ __noinline int ms_unw_step(struct unw_walk *w, __u64 pc)
 		return MS_UNW_END_NO_INFO;
 	fp = w->fp;
 	r = unw_row_find(&w->m, pc + w->m.adj);
-	end = r ? unw_step_row(w, r, pc) : unw_step_fp(w);
+	end = r ? unw_step_row(w, r, pc) : unw_step_fp(w, 1);
 	if (end == UNW_GO && w->fp != fp)
 		stat_inc(MS_STAT_UNW_FP_FRAMES);
 	if (end == UNW_GO && !w->pc)

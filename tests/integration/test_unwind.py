@@ -2,8 +2,11 @@
 code built as distributions build it: -O2, no frame pointers, rbp
 overwritten in every frame (tests/progs/unwind_nofp.c)."""
 import os
+import re
+import shutil
+import subprocess
 
-from harness import PROGS, prog, trace_json
+from harness import PROGS, Skip, prog, trace_json
 
 NOFP = prog("unwind_nofp")
 # the chain of tests/progs/unwind_nofp.c, innermost first, and where each is
@@ -78,3 +81,50 @@ def test_dlopened_library_gets_its_table_when_mapped():
     # the first call raced the table: it may stop in the library, and says so
     early = leak_of(r, 201)
     assert early["truncated"] is False or early["truncated_reason"].startswith("no unwind information")
+
+
+def valgrind_leaks(cmd):
+    """valgrind --leak-check=full on cmd: [(block size, [(function, file,
+    line)...])] for every definitely and indirectly lost record, the
+    allocator's own frame left out, up to main."""
+    if not shutil.which("valgrind"):
+        raise Skip("valgrind not installed (scripts/deps.sh installs it)")
+    p = subprocess.run(["valgrind", "--leak-check=full", "--show-leak-kinds=definite,indirect",
+                        "--num-callers=40"] + cmd, capture_output=True, text=True, timeout=300)
+    records, cur = [], None
+    for line in p.stderr.splitlines():
+        m = re.search(r"== ([\d,]+)(?: \(([\d,]+) direct, [\d,]+ indirect\))? bytes in 1 blocks "
+                      r"are (definitely|indirectly) lost", line)
+        if m:
+            cur = (int((m.group(2) or m.group(1)).replace(",", "")), [])
+            records.append(cur)
+            continue
+        m = re.search(r"==\s+(at|by) 0x[0-9A-F]+: (.*?) \((?:in (.*)|(.*?):(\d+))\)$", line)
+        if m and cur is not None:
+            if m.group(1) == "at":
+                continue  # the allocator (valgrind's replacement)
+            if cur[1] and cur[1][-1][0] == "main":
+                continue
+            cur[1].append((m.group(2), m.group(4), int(m.group(5)) if m.group(5) else None))
+        elif not line.strip("=0123456789 "):
+            cur = None
+    return records
+
+
+def test_cxx_o2_stacks_match_valgrind_frame_by_frame():
+    """A C++ program built -O2 -g (no frame pointers, inlined functions):
+    each leak record valgrind prints, frame by frame up to main (function,
+    file, line, inline frames included), is the stack memscope reports."""
+    cxx = prog("unwind_cxx")
+    vg = valgrind_leaks([cxx])
+    assert len(vg) == 3, vg  # leaf_alloc's block, the std::string and its buffer
+    r, p = trace_json([], [cxx])
+    assert p.returncode == 0, p.stderr
+    for size, want in vg:
+        (leak,) = [l for l in r["leaks"] if l["size"] == size]
+        got = [(f["function"], os.path.basename(f["file"]) if f["file"] else None, f["line"])
+               for f in leak["stack"]][:len(want)]
+        assert got == want, (size, got, want)
+        assert leak["truncated"] is False
+    (chain,) = [l for l in r["leaks"] if l["size"] == 30]
+    assert [f.get("inlined", False) for f in chain["stack"][:3]] == [False, True, False]

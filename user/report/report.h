@@ -56,6 +56,10 @@ struct ms_report_ctx {
 	const struct ms_registry *reg;
 	/* Resolve ip (already adjusted) of process pid; 0 or -ENOENT. */
 	int (*resolve)(void *user, uint32_t pid, uint64_t ip, struct ms_frame *out);
+	/* Optional: the same, expanded into the functions inlined at ip
+	 * (innermost first, up to max frames, all with ip); returns the
+	 * frames filled, or <= 0 as resolve. Stacks use it when set. */
+	int (*resolve_inline)(void *user, uint32_t pid, uint64_t ip, struct ms_frame *out, int max);
 	void *resolve_user;
 	pid_t pid;
 	const char *exe;

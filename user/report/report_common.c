@@ -36,6 +36,27 @@ const char *ms_unw_end_name(unsigned end)
 	return end < MS_UNW_END_MAX && names[end] ? names[end] : "unknown";
 }
 
+/* Frame(s) of ip into out[0..max): with inline frames when the resolver
+ * gives them. Returns the frames filled (at least 1 if max > 0). */
+static int frames_of(const struct ms_report_ctx *c, uint32_t pid, uint64_t ip, struct ms_frame *out,
+		     int max)
+{
+	int n = 0;
+
+	if (max <= 0)
+		return 0;
+	if (c->resolve_inline)
+		n = c->resolve_inline(c->resolve_user, pid, ip - 1, out, max);
+	if (n <= 0) {
+		memset(out, 0, sizeof(*out));
+		out->ip = ip;
+		if (c->resolve)
+			c->resolve(c->resolve_user, pid, ip - 1, out);
+		n = 1;
+	}
+	return n;
+}
+
 int ms_report_stack(const struct ms_report_ctx *c, uint32_t pid, int32_t stack_id,
 		    uint64_t caller, struct ms_frame *out, int max)
 {
@@ -48,22 +69,12 @@ int ms_report_stack(const struct ms_report_ctx *c, uint32_t pid, int32_t stack_i
 		 * walk then lacks the caller, a DWARF walk has it next: put the
 		 * caller first (once) and skip the allocator's own frame. */
 		i = 1;
-		if (!s || s->n < 2 || s->ips[1] != caller) {
-			memset(&out[n], 0, sizeof(out[n]));
-			out[n].ip = caller;
-			if (c->resolve)
-				c->resolve(c->resolve_user, pid, caller - 1, &out[n]);
-			n++;
-		}
+		if (!s || s->n < 2 || s->ips[1] != caller)
+			n += frames_of(c, pid, caller, out + n, max - n);
 	}
-	for (; s && i < s->n && n < max; i++) {
-		memset(&out[n], 0, sizeof(out[n]));
-		out[n].ip = s->ips[i];
-		/* Return addresses point after the call: look up the call. */
-		if (c->resolve)
-			c->resolve(c->resolve_user, pid, s->ips[i] - 1, &out[n]);
-		n++;
-	}
+	/* Return addresses point after the call: each is looked up at ip - 1 */
+	for (; s && i < s->n && n < max; i++)
+		n += frames_of(c, pid, s->ips[i], out + n, max - n);
 	return n;
 }
 

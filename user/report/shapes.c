@@ -268,18 +268,25 @@ void ms_shape_frame(struct ms_shape *s, const struct ms_frame *f)
 	ms_json_key(j, "module"); ms_json_str(j, f->module);
 	ms_json_key(j, "offset"); ms_json_hex(j, f->offset);
 	ms_json_key(j, "ip"); ms_json_hex(j, f->ip);
+	if (f->inlined) {
+		ms_json_key(j, "inlined");
+		ms_json_bool(j, 1);
+	}
 	ms_json_end_obj(j);
 }
 
-/* Index of fr in the table, added if new; -1 when out of memory. */
-static int64_t intern(struct ms_frame_table *t, uint32_t pid, const struct ms_frame *fr)
+/* Index of fr in the table, added if new; -1 when out of memory. Frames
+ * are keyed by (pid, ip, place among the frames inlined at ip): `same`
+ * frames before this one in the stack had the same ip. */
+static int64_t intern(struct ms_frame_table *t, uint32_t pid, const struct ms_frame *fr, int same)
 {
-	uint64_t *k = ms_hm_get(&t->idx, pid, fr->ip);
+	uint64_t key = fr->ip ^ ((uint64_t)same << 56);
+	uint64_t *k = ms_hm_get(&t->idx, pid, key);
 	struct ms_frame *slot;
 
 	if (k)
 		return (int64_t)*k;
-	if (MS_VEC_RESERVE(t->v, 1) || ms_hm_put(&t->idx, pid, fr->ip, t->v.n) ||
+	if (MS_VEC_RESERVE(t->v, 1) || ms_hm_put(&t->idx, pid, key, t->v.n) ||
 	    MS_VEC_PUSH(t->v, slot))
 		return -1;
 	*slot = *fr;
@@ -289,7 +296,7 @@ static int64_t intern(struct ms_frame_table *t, uint32_t pid, const struct ms_fr
 void ms_shape_stack(struct ms_shape *s, uint32_t pid, int32_t stack_id, uint64_t caller)
 {
 	struct ms_frame fr[MS_REPORT_MAX_FRAMES];
-	int n = ms_report_stack(s->c, pid, stack_id, caller, fr, MS_REPORT_MAX_FRAMES), i;
+	int n = ms_report_stack(s->c, pid, stack_id, caller, fr, MS_REPORT_MAX_FRAMES), i, same = 0;
 
 	ms_json_arr(s->j);
 	for (i = 0; i < n; i++) {
@@ -299,7 +306,8 @@ void ms_shape_stack(struct ms_shape *s, uint32_t pid, int32_t stack_id, uint64_t
 			ms_shape_frame(s, &fr[i]);
 			continue;
 		}
-		k = intern(s->frames, pid, &fr[i]);
+		same = i && fr[i].ip == fr[i - 1].ip ? same + 1 : 0;
+		k = intern(s->frames, pid, &fr[i], same);
 		if (k >= 0)
 			ms_json_u64(s->j, (uint64_t)k);
 	}

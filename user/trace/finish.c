@@ -66,6 +66,7 @@ void ms_session_report_ctx(struct session *s, struct ms_report_ctx *cp)
 
 	c.reg = s->reg;
 	c.resolve = ms_lookup_resolve;
+	c.resolve_inline = ms_lookup_resolve_inline;
 	c.resolve_user = s;
 	c.pid = s->pid;
 	c.exe = s->exe;

@@ -111,6 +111,7 @@ void ms_exit_maps_record(struct session *s, const struct ms_hdr *h);
 
 /* lookups.c: the registry's and the writers' callbacks (user = session). */
 int ms_lookup_resolve(void *user, uint32_t pid, uint64_t ip, struct ms_frame *out);
+int ms_lookup_resolve_inline(void *user, uint32_t pid, uint64_t ip, struct ms_frame *out, int max);
 ssize_t ms_lookup_gone_str(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len);
 ssize_t ms_lookup_target_str(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len);
 int ms_lookup_internal_caller(void *user, uint32_t pid, uint64_t caller);
