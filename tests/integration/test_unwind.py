@@ -128,3 +128,226 @@ def test_cxx_o2_stacks_match_valgrind_frame_by_frame():
         assert leak["truncated"] is False
     (chain,) = [l for l in r["leaks"] if l["size"] == 30]
     assert [f.get("inlined", False) for f in chain["stack"][:3]] == [False, True, False]
+
+
+# ---- symbols from wherever debuggers find them ---------------------------
+
+SYM_CHAIN = ["sym_leaf", "sym_outer", "main"]
+
+
+def sym_frames(report):
+    (leak,) = [l for l in report["leaks"] if l["size"] == 77]
+    return leak["stack"][:3]
+
+
+def run(cmd, **kw):
+    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    assert p.returncode == 0, (cmd, p.stderr)
+    return p.stdout
+
+
+def stripped_copy(d):
+    """tests/progs/symbols stripped of every symbol and all DWARF, and its
+    debug file, kept in a directory of its own (next to the binary as
+    symbols.debug, libdwfl would find it). Returns (stripped, debug file)."""
+    os.mkdir(os.path.join(d, "keep"))
+    src, out, dbg = prog("symbols"), os.path.join(d, "symbols"), os.path.join(d, "keep", "symbols.debug")
+    run(["objcopy", "--only-keep-debug", src, dbg])
+    run(["strip", "--strip-all", "-o", out, src])
+    return out, dbg
+
+
+def test_stripped_frames_say_module_and_offset():
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        exe, _ = stripped_copy(d)
+        r, p = trace_json(["--no-debuginfod"], [exe])
+    frames = sym_frames(r)
+    # the static functions have no name left anywhere: module + offset
+    for f in frames[:2]:
+        assert f["function"] is None and f["module"].endswith("/symbols") and int(f["offset"], 16) > 0
+    assert frames[2]["function"] is None  # main is local too once stripped
+    assert len([l for l in r["leaks"] if l["size"] == 77][0]["stack"]) >= 5  # walked on by CFI
+
+
+def test_minidebuginfo_names_stripped_functions():
+    """MiniDebugInfo, as Fedora ships it: the function symbols of a
+    stripped binary in an xz-compressed .gnu_debugdata section."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        exe, dbg = stripped_copy(d)
+        src = prog("symbols")
+        dyn = {l.split()[0] for l in run(["nm", "-D", "--format=posix", "--defined-only", src]).splitlines()}
+        funcs = [l.split()[0] for l in run(["nm", "--format=posix", "--defined-only", src]).splitlines()
+                 if l.split()[1] in ("T", "t")]
+        keep = os.path.join(d, "keep.syms")
+        with open(keep, "w") as f:
+            f.write("\n".join(sorted(set(funcs) - dyn)) + "\n")
+        mini = os.path.join(d, "mini")
+        run(["objcopy", "-S", "--remove-section", ".gdb_index", "--remove-section", ".comment",
+             "--keep-symbols=" + keep, dbg, mini])
+        run(["xz", "-f", mini])
+        run(["objcopy", "--add-section", ".gnu_debugdata=" + mini + ".xz", exe])
+        assert ".symtab" not in run(["readelf", "-S", exe])
+        r, p = trace_json(["--no-debuginfod"], [exe])
+    frames = sym_frames(r)
+    assert [f["function"] for f in frames] == SYM_CHAIN
+    assert all(f["file"] is None for f in frames)  # symbols only: no lines
+
+
+def test_debuginfod_fetches_debug_info_of_a_stripped_binary():
+    """Debian's debuginfod serves a directory holding the stripped binary's
+    debug file; DEBUGINFOD_URLS points the tracer at it: names, files and
+    lines come back, the file lands in the cache named with
+    --debuginfod-cache. --no-debuginfod leaves the frames unnamed."""
+    import socket
+    import tempfile
+    import time
+    import urllib.request
+    if not shutil.which("debuginfod"):
+        raise Skip("debuginfod not installed (scripts/deps.sh installs it)")
+    with tempfile.TemporaryDirectory() as d:
+        srv = os.path.join(d, "srv")
+        os.mkdir(srv)
+        exe, dbg = stripped_copy(d)
+        os.rename(dbg, os.path.join(srv, "symbols.debug"))
+        build_id = run(["readelf", "-n", exe]).split("Build ID:")[1].split()[0]
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = subprocess.Popen(["debuginfod", "-F", "-p", str(port), "-d", os.path.join(d, "db.sqlite"),
+                                   "-t", "0", "-g", "0", srv], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        try:
+            url = "http://127.0.0.1:%d" % port
+            deadline = time.time() + 20
+            while True:  # until the debug file is indexed
+                try:
+                    urllib.request.urlopen("%s/buildid/%s/debuginfo" % (url, build_id), timeout=2).read(1)
+                    break
+                except Exception:
+                    assert time.time() < deadline, "debuginfod did not index %s" % srv
+                    time.sleep(0.2)
+            cache = os.path.join(d, "cache")
+            env = dict(os.environ, DEBUGINFOD_URLS=url)
+            r, p = trace_json(["--debuginfod-cache", cache], [exe], env=env)
+            frames = sym_frames(r)
+            assert [f["function"] for f in frames] == SYM_CHAIN
+            assert all(f["file"].endswith("symbols.c") and f["line"] for f in frames)
+            assert os.path.exists(os.path.join(cache, build_id, "debuginfo"))
+            r, p = trace_json(["--no-debuginfod"], [exe], env=env)
+            assert all(f["function"] is None for f in sym_frames(r))
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+# ---- programs nobody here wrote ------------------------------------------
+
+def allocator_probed(pid, lib_part, func="malloc"):
+    """True once a uprobe (int3) sits in the first bytes of func in the
+    library of pid whose path contains lib_part."""
+    base = path = None
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 6 and lib_part in parts[5] and int(parts[2], 16) == 0:
+                base, path = int(parts[0].split("-")[0], 16), parts[5]
+                break
+    if not path:
+        return False
+    out = run(["nm", "-D", "--defined-only", path])
+    addr = [int(l.split()[0], 16) for l in out.splitlines() if l.split()[-1] in (func, func + "@@GLIBC_2.2.5")]
+    if not addr:
+        return False
+    with open("/proc/%d/mem" % pid, "rb") as m:
+        m.seek(base + addr[0])
+        return 0xcc in m.read(16)
+
+
+def outermost_ok(stack):
+    names = [(f["function"] or "") for f in stack]
+    return names and (names[-1] == "_start" or "start_thread" in names[-1] or "clone" in names[-1])
+
+
+def test_redis_server_stacks_reach_main():
+    """Debian's redis-server (jemalloc, -O2, no frame pointers), attached
+    with -p under redis-benchmark: allocation stacks are whole, from
+    zmalloc through processCommand and call down to main."""
+    import tempfile
+    import time
+    from harness import need_root, start_tracer, tmpfile
+    need_root()
+    if not shutil.which("redis-server") or not shutil.which("redis-benchmark"):
+        raise Skip("redis-server/redis-tools not installed (scripts/deps.sh installs them)")
+    with tempfile.TemporaryDirectory() as d:
+        sock = os.path.join(d, "redis.sock")
+        srv = subprocess.Popen(["redis-server", "--port", "0", "--unixsocket", sock, "--save", "",
+                                "--appendonly", "no", "--dir", d], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        out = tmpfile()
+        try:
+            deadline = time.time() + 10
+            while not os.path.exists(sock):
+                assert time.time() < deadline and srv.poll() is None, "redis-server did not start"
+                time.sleep(0.05)
+            tr = start_tracer(["-p", str(srv.pid), "-o", out, "--stack-depth", "64"])
+            deadline = time.time() + 20
+            while not allocator_probed(srv.pid, "jemalloc"):
+                assert time.time() < deadline and tr.poll() is None, "tracer did not attach"
+                time.sleep(0.1)
+            run(["redis-benchmark", "-s", sock, "-n", "3000", "-c", "4", "-q", "-t", "set,lpush,get"],
+                timeout=120)
+            tr.send_signal(2)
+            tr.wait(timeout=60)
+            with open(out) as f:
+                import json
+                r = json.load(f)
+        finally:
+            srv.terminate()
+            srv.wait(timeout=10)
+            if os.path.exists(out):
+                os.unlink(out)
+    sites = r["live_sites"]
+    assert sites and r["summary"]["unwind"]["method"] == "dwarf"
+    whole = [s for s in sites if s["truncated"] is False]
+    assert len(whole) >= 0.9 * len(sites), [s.get("truncated_reason") for s in sites if s["truncated"]]
+    assert all(outermost_ok(s["stack"]) for s in whole)
+    names = [[f["function"] or "" for f in s["stack"]] for s in whole]
+    cmd = [n for n in names if "processCommand" in n and "call" in n]
+    assert cmd and all("main" in n and "aeMain" in n for n in cmd), names[:3]
+    assert any(n[0].startswith("zmalloc") or n[0].startswith("ztrymalloc") for n in cmd)
+
+
+def test_python311_stacks_reach_main():
+    """Debian's python3.11 (LTO, -O2, no frame pointers; python3.11-dbg's
+    debug files): the 30 MB of bytearrays a script keeps are allocated by
+    bytearray code under the interpreter loop, and their stacks reach
+    main's callee and _start."""
+    py = "/usr/bin/python3.11"  # Debian's, not whatever python3.11 PATH finds first
+    if not os.path.exists(py) or not os.path.exists("/usr/lib/debug/.build-id"):
+        raise Skip("python3.11 / python3.11-dbg not installed (scripts/deps.sh installs them)")
+    script = "keep = [bytearray(1 << 20) for _ in range(30)]\nimport os\nos._exit(0)\n"
+    r, p = trace_json(["--stack-depth", "127"], [py, "-c", script], timeout=120)
+    big = [l for l in r["leaks"] if l["size"] >= (1 << 20)]
+    assert len(big) >= 30, len(big)
+    for l in big:
+        names = [f["function"] or "" for f in l["stack"]]
+        assert l["truncated"] is False and names[-1] == "_start", (l.get("truncated_reason"), names)
+        # Debian's main() tail-calls Py_BytesMain: it is not on the stack
+        assert "Py_BytesMain" in names and "_PyEval_EvalFrameDefault" in names, names
+        assert any("bytearray" in n.lower() for n in names[:6]), names[:6]
+
+
+def test_table_memory_overflow_is_counted_and_named():
+    """Tables that do not fit --unwind-tables are counted, named on
+    stderr, and their files walked by frame pointer; what fits works."""
+    env = dict(os.environ, MEMSCOPE_TEST_UNWIND_ROWS="200")  # the program's ~50 rows, not libc's
+    r, p = trace_json([], [NOFP, "leak"], env=env)
+    u = r["summary"]["unwind"]
+    assert u["files_not_loaded"] >= 1 and "no room for the unwind table of" in p.stderr
+    assert "libc.so.6" in p.stderr and "--unwind-tables" in p.stderr
+    assert u["bytes"] <= u["capacity_bytes"]
+    leak = leak_of(r, 100)
+    # the program's own frames are walked by their table; libc's are not
+    assert frames(leak["stack"])[:5] == CHAIN[:5]

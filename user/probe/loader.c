@@ -218,9 +218,14 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 		/* rows (8 bytes) and their page index (8 bytes per 4 KiB page,
 		 * ~1 per 80 rows in libc): 1/16 of the room for the index */
 		__u64 nrows = cfg->unwind_bytes / 8 * 15 / 16, npages = cfg->unwind_bytes / 8 / 16;
+		/* MEMSCOPE_TEST_UNWIND_ROWS=N (tests only): room for N rows, so
+		 * that a test can overflow the tables with small files */
+		const char *forced = getenv("MEMSCOPE_TEST_UNWIND_ROWS");
 
-		if (nrows < 1024)
-			nrows = 1024;
+		if (forced && strtoul(forced, NULL, 10) > 0)
+			nrows = strtoul(forced, NULL, 10);
+		if (nrows < 64)
+			nrows = 64;
 		if (npages < 256)
 			npages = 256;
 		l->skel->rodata->cfg_unw_rows = (__u32)nrows;
