@@ -178,9 +178,11 @@ int ms_unwinder_add_file(struct ms_unwinder *u, const char *open_path, uint32_t 
 				"its frames are walked by frame pointer; raise --unwind-tables\n",
 				name ? name : open_path, t.nrows);
 		} else if (!err && u->verbose) {
-			fprintf(stderr, "memscope-trace: unwind table of %s: %zu rows from %s (%zu FDEs, "
-				"%zu skipped, %zu rules left to frame pointers)\n", name ? name : open_path,
-				t.nrows, t.st.source, t.st.fdes, t.st.bad_fdes, t.st.unsupported);
+			fprintf(stderr, "memscope-trace: unwind table of %s: %zu rows, %zu bytes, from %s "
+				"(%zu FDEs, %zu skipped, %zu rules left to frame pointers) in %.1f ms\n",
+				name ? name : open_path, t.nrows,
+				t.nrows * sizeof(*t.rows) + t.npages * sizeof(*u->pages), t.st.source,
+				t.st.fdes, t.st.bad_fdes, t.st.unsupported, (now_ns() - t0) / 1e6);
 		}
 		ms_cfi_free(&t);
 	} else if (err == -ENOENT || err == -ENOEXEC) {
