@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* unwind.bpf.h - walking user stacks with DWARF unwind tables, in BPF.
  *
  * The problem
@@ -79,8 +80,8 @@
  * tells stacks apart), like the kernel's stack map but with the walk's
  * end reason and frame-pointer count kept with the frames.
  */
-#ifndef MEMSCOPE_UNWIND_BPF_H
-#define MEMSCOPE_UNWIND_BPF_H
+#ifndef MS_BPF_UNWIND_BPF_H
+#define MS_BPF_UNWIND_BPF_H
 
 #include "state.bpf.h"
 
@@ -574,4 +575,4 @@ __noinline int ms_ustack_walk(struct pt_regs *ctx, __u64 sp_adj)
 	return (int)id;
 }
 
-#endif /* MEMSCOPE_UNWIND_BPF_H */
+#endif /* MS_BPF_UNWIND_BPF_H */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Stacks walked by BPF with DWARF unwind tables (bpf/unwind.bpf.h), on
 code built as distributions build it: -O2, no frame pointers, rbp
 overwritten in every frame (tests/progs/unwind_nofp.c)."""

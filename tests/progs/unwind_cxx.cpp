@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 // unwind_cxx.cpp - a C++ program built as GCC builds by default at -O2 -g
 // (no frame pointers; see the Makefile), with a known call chain, some of
 // it inlined: leaks through main -> top_a -> mid_b -> mid_c (inlined into

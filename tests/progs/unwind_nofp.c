@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* unwind_nofp.c - allocations whose stacks cross code without frame
  * pointers, as distributions build it: this program and
  * libunwind_nofp.so are built -O2 -fomit-frame-pointer (see the Makefile),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* unwind_nofp_lib.c - the library half of unwind_nofp.c, built -O2
  * -fomit-frame-pointer twice: as libunwind_nofp.so (linked) and, with
  * -DNOFP_DL, as libunwind_nofp_dl.so (dlopen()ed; its functions are named

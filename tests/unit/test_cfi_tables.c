@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_cfi_tables.c - unit tests for user/elf/cfi_tables.c: the tables of
  * real files are well formed and say what readelf says, and damaged CFI
  * never crashes the builder (run under ASan/UBSan). No root needed. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cfi_tables.c - DWARF call frame information turned into tables a BPF
  * program can walk stacks with. See cfi_tables.h for the interface.
  *

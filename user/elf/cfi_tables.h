@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cfi_tables.h - compact unwind tables for the BPF stack walk, built from a
  * file's DWARF call frame information (.eh_frame, else .debug_frame).
  *
@@ -10,8 +11,8 @@
  * Needs libelf and libdw (elfutils); no libbpf. Not thread-safe per table,
  * but tables are independent of each other.
  */
-#ifndef MEMSCOPE_ELF_CFI_TABLES_H
-#define MEMSCOPE_ELF_CFI_TABLES_H
+#ifndef MS_ELF_CFI_TABLES_H
+#define MS_ELF_CFI_TABLES_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -57,4 +58,4 @@ const struct ms_unw_row *ms_cfi_lookup(const struct ms_cfi_table *t, uint64_t of
 /* Release the table and zero it. NULL is fine. */
 void ms_cfi_free(struct ms_cfi_table *t);
 
-#endif /* MEMSCOPE_ELF_CFI_TABLES_H */
+#endif /* MS_ELF_CFI_TABLES_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* elf_deps.c - see elf_deps.h. */
 #define _GNU_SOURCE
 #include "elf/elf_deps.h"

@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* elf_deps.h - the files a dynamic executable will map at start: its
  * interpreter (ld.so) and the DT_NEEDED libraries, found as ld.so finds
  * them. The tracer builds their unwind tables before it lets a command
  * exec, so that stacks are whole from the first allocation. */
-#ifndef MEMSCOPE_ELF_DEPS_H
-#define MEMSCOPE_ELF_DEPS_H
+#ifndef MS_ELF_ELF_DEPS_H
+#define MS_ELF_ELF_DEPS_H
 
 /* Call cb(path, user) once for path itself, its PT_INTERP and every
  * library in the DT_NEEDED closure (searched in DT_RPATH, LD_LIBRARY_PATH,
@@ -14,4 +15,4 @@
  * 512 files. */
 int ms_elf_deps(const char *path, void (*cb)(const char *path, void *user), void *user);
 
-#endif /* MEMSCOPE_ELF_DEPS_H */
+#endif /* MS_ELF_ELF_DEPS_H */

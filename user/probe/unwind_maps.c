@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* unwind_maps.c - see unwind_maps.h. The rows and page index arrays are
  * mmap()ed (BPF_F_MMAPABLE), so a table goes in with one memcpy; the file
  * entry in unw_files is written after it (a system call: BPF never sees the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* unwind_maps.h - the tracer's side of the DWARF stack walk: build each
  * mapped file's unwind table (elf/cfi_tables.h) and load it into the BPF
  * maps bpf/unwind.bpf.h searches.
@@ -9,8 +10,8 @@
  * load (--unwind-tables): a file that does not fit is counted, named with
  * -v, and walked by frame pointer.
  */
-#ifndef MEMSCOPE_PROBE_UNWIND_MAPS_H
-#define MEMSCOPE_PROBE_UNWIND_MAPS_H
+#ifndef MS_PROBE_UNWIND_MAPS_H
+#define MS_PROBE_UNWIND_MAPS_H
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -58,4 +59,4 @@ void ms_unwinder_stats(const struct ms_unwinder *u, struct ms_unwind_stats *out)
 /* NULL is fine. */
 void ms_unwinder_free(struct ms_unwinder *u);
 
-#endif /* MEMSCOPE_PROBE_UNWIND_MAPS_H */
+#endif /* MS_PROBE_UNWIND_MAPS_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* unwind.c - the unwind tables of a trace run (probe/unwind_maps.h): set
  * up after load, built for a command's files before it runs and for a
  * running process's files before its probes are attached, and for files
