@@ -352,3 +352,30 @@ def test_table_memory_overflow_is_counted_and_named():
     leak = leak_of(r, 100)
     # the program's own frames are walked by their table; libc's are not
     assert frames(leak["stack"])[:5] == CHAIN[:5]
+
+
+# ---- bad input: the walk stops at that frame and says so -----------------
+
+def test_pc_in_jit_code_ends_the_walk_there():
+    """app_alloc called from code in an anonymous executable mapping (as
+    a JIT's): the walk takes app_alloc and the JIT frame, then stops, and
+    the target runs on unharmed."""
+    r, p = trace_json([], [NOFP, "jit"])
+    assert p.returncode == 0 and p.stdout.strip().startswith("0x"), p.stderr
+    leak = leak_of(r, 303)
+    assert frames(leak["stack"])[0] == ("app_alloc", "unwind_nofp")
+    assert len(leak["stack"]) == 2 and leak["stack"][1]["module"] is None
+    assert leak["truncated"] is True
+    assert leak["truncated_reason"] == "code outside any file mapping (JIT or anonymous memory)"
+    assert r["summary"]["truncated_stacks"] >= 1
+
+
+def test_stack_pointer_pointing_nowhere_ends_the_walk_there():
+    """A function whose CFI finds its caller's frame through an rbp that
+    points above the stack, where nothing is mapped: the walk stops in
+    that function, saying the stack could not be read."""
+    r, p = trace_json([], [NOFP, "badsp"])
+    assert p.returncode == 0 and p.stdout.strip().startswith("0x"), p.stderr
+    leak = leak_of(r, 304)
+    assert frames(leak["stack"]) == [("app_alloc", "unwind_nofp"), ("bad_sp_call", "unwind_nofp")]
+    assert leak["truncated"] is True and leak["truncated_reason"] == "stack memory not readable"

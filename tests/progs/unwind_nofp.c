@@ -11,11 +11,19 @@
  *   unwind_nofp dlopen LIB      the same through a library dlopen()ed now:
  *                               one 201-byte block, then after 300 ms
  *                               (the tracer builds its table meanwhile) a
- *                               202-byte one */
+ *                               202-byte one
+ *   unwind_nofp jit             app_alloc called from code copied into an
+ *                               anonymous executable mapping (as a JIT
+ *                               would): one 303-byte block
+ *   unwind_nofp badsp           app_alloc called from a function whose CFI
+ *                               finds its caller's frame by an rbp that
+ *                               points 8 MiB above the stack, where
+ *                               nothing is mapped: one 304-byte block */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 typedef void *(*alloc_fn)(size_t n);
@@ -71,6 +79,58 @@ __attribute__((noinline)) static void *dl_call(void *h, size_t n)
 	return p;
 }
 
+/* sub $8,%rsp; mov $303,%edi; movabs $app_alloc,%rax; call *%rax;
+ * add $8,%rsp; ret - in a page no file backs */
+static void *jit_call(void)
+{
+	static const unsigned char head[] = { 0x48, 0x83, 0xec, 0x08, 0xbf, 0x2f, 0x01, 0x00, 0x00, 0x48, 0xb8 };
+	static const unsigned char tail[] = { 0xff, 0xd0, 0x48, 0x83, 0xc4, 0x08, 0xc3 };
+	void *(*fn)(void);
+	void *(*target)(size_t) = app_alloc;
+	unsigned char *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (code == MAP_FAILED)
+		return NULL;
+	memcpy(code, head, sizeof(head));
+	memcpy(code + sizeof(head), &target, 8);
+	memcpy(code + sizeof(head) + 8, tail, sizeof(tail));
+	if (mprotect(code, 4096, PROT_READ | PROT_EXEC))
+		return NULL;
+	fn = (void *(*)(void))code;
+	return fn();
+}
+
+/* void *bad_sp_call(void): app_alloc(304) with CFI that says the caller's
+ * frame is at rbp + 24 while rbp points 8 MiB above the stack (the real
+ * frame is kept in rbx). Runs correctly; only an unwinder is misled. */
+void *bad_sp_call(void);
+asm(".text\n"
+    ".globl bad_sp_call\n"
+    ".type bad_sp_call, @function\n"
+    "bad_sp_call:\n"
+    ".cfi_startproc\n"
+    "push %rbx\n"
+    ".cfi_def_cfa_offset 16\n"
+    ".cfi_offset rbx, -16\n"
+    "push %rbp\n"
+    ".cfi_def_cfa_offset 24\n"
+    ".cfi_offset rbp, -24\n"
+    "mov %rsp, %rbx\n"
+    "lea 0x800000(%rsp), %rbp\n"
+    ".cfi_def_cfa rbp, 24\n"
+    "sub $8, %rsp\n"
+    "mov $304, %edi\n"
+    "call app_alloc\n"
+    "mov %rbx, %rsp\n"
+    ".cfi_def_cfa rsp, 24\n"
+    "pop %rbp\n"
+    ".cfi_def_cfa_offset 16\n"
+    "pop %rbx\n"
+    ".cfi_def_cfa_offset 8\n"
+    "ret\n"
+    ".cfi_endproc\n"
+    ".size bad_sp_call, .-bad_sp_call\n");
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "leak";
@@ -91,8 +151,12 @@ int main(int argc, char **argv)
 		printf("%p\n", dl_call(h, 201));
 		usleep(300000);
 		printf("%p\n", dl_call(h, 202));
+	} else if (!strcmp(mode, "jit")) {
+		printf("%p\n", jit_call());
+	} else if (!strcmp(mode, "badsp")) {
+		printf("%p\n", bad_sp_call());
 	} else {
-		fprintf(stderr, "usage: unwind_nofp leak|double|dlopen LIB\n");
+		fprintf(stderr, "usage: unwind_nofp leak|double|dlopen LIB|jit|badsp\n");
 		return 2;
 	}
 	return 0;
