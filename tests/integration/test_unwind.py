@@ -379,3 +379,35 @@ def test_stack_pointer_pointing_nowhere_ends_the_walk_there():
     leak = leak_of(r, 304)
     assert frames(leak["stack"]) == [("app_alloc", "unwind_nofp"), ("bad_sp_call", "unwind_nofp")]
     assert leak["truncated"] is True and leak["truncated_reason"] == "stack memory not readable"
+
+
+# ---- processes that appear later ----------------------------------------
+
+def test_forked_child_stacks_are_whole():
+    """-f: a forked child's allocations are walked with the tables of the
+    files it shares with its parent."""
+    r, p = trace_json(["-f"], [NOFP, "fork"])
+    assert p.returncode == 0, p.stderr
+    leak = leak_of(r, 401)
+    assert leak["pid"] != r["target"]["pid"]
+    assert frames(leak["stack"]) == CHAIN and leak["truncated"] is False
+
+
+def test_exec_of_a_new_file_gets_its_tables_when_mapped():
+    """The target execs a copy of itself and of its library, files no
+    table was built for: the tracer builds their tables when it sees the
+    exec or when BPF reports their mappings, and the stacks after that are
+    whole."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        for f in ("unwind_nofp", "libunwind_nofp.so"):
+            shutil.copy2(os.path.join(PROGS, f), os.path.join(d, f))
+        copy = os.path.join(d, "unwind_nofp")
+        r, p = trace_json([], [NOFP, "exec", copy, "late"])
+    assert p.returncode == 0, p.stderr
+    assert r["summary"]["unwind"]["files"] == 6  # exe, ld.so, lib, libc, and the two copies
+    late = leak_of(r, 502)
+    assert [f for f, _ in frames(late["stack"])] == [f for f, _ in CHAIN] and late["truncated"] is False
+    # the first allocation raced the tables: whole, or cut short saying why
+    early = leak_of(r, 501)
+    assert early["truncated"] is False or early["truncated_reason"].startswith("no unwind information")

@@ -18,12 +18,20 @@
  *   unwind_nofp badsp           app_alloc called from a function whose CFI
  *                               finds its caller's frame by an rbp that
  *                               points 8 MiB above the stack, where
- *                               nothing is mapped: one 304-byte block */
+ *                               nothing is mapped: one 304-byte block
+ *   unwind_nofp fork            a forked child leaks one 401-byte block
+ *                               through the chain after 300 ms; the
+ *                               parent waits
+ *   unwind_nofp exec PROG ARG   exec PROG ARG (a file no table was built
+ *                               for before the target ran)
+ *   unwind_nofp late            one 501-byte block through the chain, then
+ *                               after 300 ms a 502-byte one */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 typedef void *(*alloc_fn)(size_t n);
@@ -151,12 +159,30 @@ int main(int argc, char **argv)
 		printf("%p\n", dl_call(h, 201));
 		usleep(300000);
 		printf("%p\n", dl_call(h, 202));
+	} else if (!strcmp(mode, "fork")) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			usleep(300000); /* the tracer attaches to the child meanwhile */
+			printf("%p\n", app_outer(401));
+			return 0;
+		}
+		if (pid < 0 || waitpid(pid, NULL, 0) != pid)
+			return 1;
+	} else if (!strcmp(mode, "late")) {
+		printf("%p\n", app_outer(501));
+		usleep(300000);
+		printf("%p\n", app_outer(502));
+	} else if (!strcmp(mode, "exec") && argc > 3) {
+		execv(argv[2], argv + 2);
+		perror(argv[2]);
+		return 1;
 	} else if (!strcmp(mode, "jit")) {
 		printf("%p\n", jit_call());
 	} else if (!strcmp(mode, "badsp")) {
 		printf("%p\n", bad_sp_call());
 	} else {
-		fprintf(stderr, "usage: unwind_nofp leak|double|dlopen LIB|jit|badsp\n");
+		fprintf(stderr, "usage: unwind_nofp leak|double|dlopen LIB|fork|exec PROG ARG|late|jit|badsp\n");
 		return 2;
 	}
 	return 0;
