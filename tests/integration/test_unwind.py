@@ -411,3 +411,27 @@ def test_exec_of_a_new_file_gets_its_tables_when_mapped():
     # the first allocation raced the tables: whole, or cut short saying why
     early = leak_of(r, 501)
     assert early["truncated"] is False or early["truncated_reason"].startswith("no unwind information")
+
+
+def test_pprof_shows_inline_frames_as_lines_of_one_location():
+    """--pprof: the frames inlined at one address are one location with a
+    line per function, which go tool pprof prints as "(inline)"."""
+    from harness import tmpfile
+    if not shutil.which("go"):
+        raise Skip("go (golang-go) is not installed: make deps")
+    pp = tmpfile(".pb.gz")
+    try:
+        r, p = trace_json(["--pprof", pp], [prog("unwind_cxx")])
+        assert p.returncode == 0, p.stderr
+        out = subprocess.run(["go", "tool", "pprof", "-traces", "-sample_index=inuse_space", pp],
+                             capture_output=True, text=True, timeout=120,
+                             env=dict(os.environ, HOME=os.environ.get("HOME", "/root"),
+                                      GOCACHE=os.path.join(os.environ.get("TMPDIR", "/tmp"), "memscope-gocache")))
+        assert out.returncode == 0, out.stderr
+    finally:
+        if os.path.exists(pp):
+            os.unlink(pp)
+    (trace,) = [t for t in out.stdout.split("-----------+") if "leaf_alloc" in t]
+    lines = [l.split("   ")[-1].strip() for l in trace.splitlines()
+             if l.strip() and not l.strip().startswith("-") and ":" not in l.split()[0]]
+    assert lines[:3] == ["leaf_alloc(unsigned long)", "mid_c (inline)", "mid_b(unsigned long)"], trace
