@@ -80,9 +80,9 @@ build() {
 	cc -g -O2 -Wall -Wextra -Werror -std=gnu11 -I$OUT bench/insn_cost.c -lbpf -lelf -lz \
 		-o $OUT/insn_cost || return 1
 	cc -g -O2 -Wall -Wextra -Werror -std=gnu11 -fno-builtin-malloc -fno-builtin-free \
-		-fomit-frame-pointer bench/unwind_loop.c -ldl -o $OUT/unwind_loop_nofp || return 1
+		-fomit-frame-pointer -DDEEP bench/malloc_loop.c -ldl -o $OUT/unwind_loop_nofp || return 1
 	cc -g -O2 -Wall -Wextra -Werror -std=gnu11 -fno-builtin-malloc -fno-builtin-free \
-		-fno-omit-frame-pointer bench/unwind_loop.c -ldl -o $OUT/unwind_loop_fp || return 1
+		-fno-omit-frame-pointer -DDEEP bench/malloc_loop.c -ldl -o $OUT/unwind_loop_fp || return 1
 }
 build || die "building the bench helpers failed"
 
@@ -479,19 +479,7 @@ u_floor() { # KEY
 	tracer_stop
 }
 
-u_memscope() { # KEY fp|dwarf
-	local key=$1 ev dr al
-	tracer_start "$key" "$TRACE" -p "$T_PID" -m full --unwind "$2"
-	if wait_attached alloc; then
-		measure run
-		add "$key" "$M_NS"
-		tracer_stop
-		read -r ev dr al <<<"$(ms_counts)"
-		add_counts "$key" "$M_CALLS" "$ev" "$dr" "$al"
-	else
-		tracer_stop
-	fi
-}
+u_memscope() { b_memscope "$1" full --unwind "$2"; } # KEY fp|dwarf
 
 # u_frames KEY fp|dwarf: frames in the stack of the loop's allocations
 # (the folded stacks of allocated bytes: the line with the most bytes)

@@ -96,6 +96,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/vec.h"
 
 #define DWARF_REG_RBP 6
 #define DWARF_REG_RSP 7
@@ -128,24 +129,6 @@ struct builder {
 	size_t nrows, caprows;
 	struct ms_cfi_stats st;
 };
-
-/* ---- growable arrays ---------------------------------------------------- */
-
-static int grow(void **p, size_t *cap, size_t n, size_t size)
-{
-	size_t ncap;
-	void *q;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 256;
-	q = realloc(*p, ncap * size);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = ncap;
-	return 0;
-}
 
 /* ---- DWARF pointer encodings (the subset .eh_frame uses) ---------------- */
 
@@ -259,7 +242,7 @@ static int cie_add(struct builder *b, Dwarf_Off off, const Dwarf_CIE *cie)
 	const char *aug = cie->augmentation;
 	const uint8_t *p = cie->augmentation_data, *end;
 
-	if (grow((void **)&b->cies, &b->capcies, b->ncies, sizeof(*b->cies)))
+	if (ms_vec_reserve((void **)&b->cies, &b->capcies, sizeof(*b->cies), b->ncies + 1))
 		return -ENOMEM;
 	if (!aug)
 		aug = "";
@@ -349,7 +332,7 @@ static int read_fdes(struct builder *b, Elf *elf, Elf_Data *data, bool eh, uint6
 			b->st.bad_fdes++;
 			continue;
 		}
-		if (grow((void **)&b->fdes, &b->capfdes, b->nfdes, sizeof(*b->fdes)))
+		if (ms_vec_reserve((void **)&b->fdes, &b->capfdes, sizeof(*b->fdes), b->nfdes + 1))
 			return -ENOMEM;
 		b->fdes[b->nfdes++] = (struct fde_range){ lo, lo + len };
 	}
@@ -474,7 +457,7 @@ static int row_add(struct builder *b, uint64_t vaddr, struct ms_unw_row r)
 	off = vaddr - s->vaddr + s->offset;
 	if (off > UINT32_MAX)
 		return 0;
-	if (grow((void **)&b->rows, &b->caprows, b->nrows, sizeof(*b->rows)))
+	if (ms_vec_reserve((void **)&b->rows, &b->caprows, sizeof(*b->rows), b->nrows + 1))
 		return -ENOMEM;
 	r.off = (uint32_t)off;
 	b->rows[b->nrows++] = r;

@@ -66,16 +66,65 @@ static int search(struct walk *w, const char *list, const char *origin, const ch
 	return found;
 }
 
+int ms_elf_dyn_strings(Elf *elf, int (*fn)(void *user, int64_t tag, const char *s), void *user)
+{
+	Elf_Scn *scn = NULL;
+	int ret = 0;
+
+	while (!ret && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		size_t i, n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !sh.sh_entsize)
+			continue;
+		d = elf_getdata(scn, NULL);
+		n = sh.sh_size / sh.sh_entsize;
+		for (i = 0; d && i < n && !ret; i++) {
+			GElf_Dyn dyn;
+			const char *s;
+
+			if (!gelf_getdyn(d, (int)i, &dyn) || dyn.d_tag == DT_NULL)
+				break;
+			if (dyn.d_tag != DT_NEEDED && dyn.d_tag != DT_RPATH && dyn.d_tag != DT_RUNPATH &&
+			    dyn.d_tag != DT_SONAME && dyn.d_tag != DT_AUXILIARY && dyn.d_tag != DT_FILTER)
+				continue;
+			s = elf_strptr(elf, sh.sh_link, dyn.d_un.d_val);
+			if (s)
+				ret = fn(user, dyn.d_tag, s);
+		}
+	}
+	return ret;
+}
+
+/* What deps_of() needs of a file's dynamic section. */
+struct dyn {
+	const char *needed[256], *rpath, *runpath;
+	size_t nneeded;
+};
+
+static int dyn_entry(void *user, int64_t tag, const char *s)
+{
+	struct dyn *d = user;
+
+	if (tag == DT_NEEDED && d->nneeded < sizeof(d->needed) / sizeof(d->needed[0]))
+		d->needed[d->nneeded++] = s;
+	else if (tag == DT_RPATH)
+		d->rpath = s;
+	else if (tag == DT_RUNPATH)
+		d->runpath = s;
+	return 0;
+}
+
 static void deps_of(struct walk *w, const char *path)
 {
 	static const char defaults[] = "/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:"
 				       "/usr/lib64:/lib:/usr/lib:/usr/local/lib";
-	const char *needed[256], *rpath = NULL, *runpath = NULL;
+	struct dyn dyn = { .nneeded = 0 };
 	char origin[PATH_MAX], tmp[PATH_MAX];
-	size_t nneeded = 0, i, n;
+	size_t i, n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	Elf *elf = fd >= 0 ? elf_begin(fd, ELF_C_READ_MMAP, NULL) : NULL;
-	Elf_Scn *scn = NULL;
 
 	if (!elf)
 		goto out;
@@ -94,42 +143,18 @@ static void deps_of(struct walk *w, const char *path)
 			add(w, interp);
 		}
 	}
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		Elf_Data *d;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !sh.sh_entsize)
-			continue;
-		d = elf_getdata(scn, NULL);
-		n = sh.sh_size / sh.sh_entsize;
-		for (i = 0; d && i < n; i++) {
-			GElf_Dyn dyn;
-			const char *s;
-
-			if (!gelf_getdyn(d, (int)i, &dyn) || dyn.d_tag == DT_NULL)
-				break;
-			s = elf_strptr(elf, sh.sh_link, dyn.d_un.d_val);
-			if (!s)
-				continue;
-			if (dyn.d_tag == DT_NEEDED && nneeded < sizeof(needed) / sizeof(needed[0]))
-				needed[nneeded++] = s;
-			else if (dyn.d_tag == DT_RPATH)
-				rpath = s;
-			else if (dyn.d_tag == DT_RUNPATH)
-				runpath = s;
-		}
-	}
-	for (i = 0; i < nneeded; i++) {
-		const char *name = needed[i];
+	ms_elf_dyn_strings(elf, dyn_entry, &dyn);
+	for (i = 0; i < dyn.nneeded; i++) {
+		const char *name = dyn.needed[i];
 
 		if (strchr(name, '/')) {
 			add(w, name);
 			continue;
 		}
 		/* ld.so: DT_RPATH only without DT_RUNPATH */
-		if ((!runpath && search(w, rpath, origin, name)) ||
+		if ((!dyn.runpath && search(w, dyn.rpath, origin, name)) ||
 		    search(w, getenv("LD_LIBRARY_PATH"), origin, name) ||
-		    search(w, runpath, origin, name) || search(w, defaults, origin, name))
+		    search(w, dyn.runpath, origin, name) || search(w, defaults, origin, name))
 			continue;
 	}
 out:

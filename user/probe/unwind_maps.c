@@ -24,6 +24,7 @@
 #include "elf/cfi_tables.h"
 #include "elf/elf_syms.h"
 #include "proc/procmaps.h"
+#include "util/vec.h"
 
 struct file_rec {
 	struct ms_unw_key key;
@@ -42,10 +43,8 @@ struct ms_unwinder {
 	struct ms_unw_page *pages;
 	size_t rows_len, pages_len; /* mapped bytes */
 	uint32_t rows_used, pages_used;
-	struct file_rec *files;
-	size_t nfiles, capfiles;
-	struct proc_rec *procs;
-	size_t nprocs, capprocs;
+	MS_VEC(struct file_rec) files;
+	MS_VEC(struct proc_rec) procs;
 	struct ms_unwind_stats st;
 	int verbose;
 };
@@ -92,25 +91,20 @@ struct ms_unwinder *ms_unwinder_new(const struct ms_unw_maps *m, int verbose)
 
 static struct file_rec *file_find(struct ms_unwinder *u, const struct ms_unw_key *k)
 {
-	for (size_t i = 0; i < u->nfiles; i++)
-		if (u->files[i].key.ino == k->ino && u->files[i].key.dev == k->dev)
-			return &u->files[i];
+	for (size_t i = 0; i < u->files.n; i++)
+		if (u->files.v[i].key.ino == k->ino && u->files.v[i].key.dev == k->dev)
+			return &u->files.v[i];
 	return NULL;
 }
 
 static struct file_rec *file_new(struct ms_unwinder *u, const struct ms_unw_key *k)
 {
-	if (u->nfiles == u->capfiles) {
-		size_t ncap = u->capfiles ? u->capfiles * 2 : 32;
-		struct file_rec *n = realloc(u->files, ncap * sizeof(*n));
+	struct file_rec *f;
 
-		if (!n)
-			return NULL;
-		u->files = n;
-		u->capfiles = ncap;
-	}
-	u->files[u->nfiles] = (struct file_rec){ .key = *k };
-	return &u->files[u->nfiles++];
+	if (MS_VEC_PUSH(u->files, f))
+		return NULL;
+	*f = (struct file_rec){ .key = *k };
+	return f;
 }
 
 /* The separate debug file by build id, whose .debug_frame serves files
@@ -216,20 +210,15 @@ int ms_unwinder_add_path(struct ms_unwinder *u, const char *path)
 
 static struct proc_rec *proc_of(struct ms_unwinder *u, pid_t pid)
 {
-	for (size_t i = 0; i < u->nprocs; i++)
-		if (u->procs[i].pid == pid)
-			return &u->procs[i];
-	if (u->nprocs == u->capprocs) {
-		size_t ncap = u->capprocs ? u->capprocs * 2 : 8;
-		struct proc_rec *n = realloc(u->procs, ncap * sizeof(*n));
+	struct proc_rec *p;
 
-		if (!n)
-			return NULL;
-		u->procs = n;
-		u->capprocs = ncap;
-	}
-	u->procs[u->nprocs] = (struct proc_rec){ .pid = pid };
-	return &u->procs[u->nprocs++];
+	for (size_t i = 0; i < u->procs.n; i++)
+		if (u->procs.v[i].pid == pid)
+			return &u->procs.v[i];
+	if (MS_VEC_PUSH(u->procs, p))
+		return NULL;
+	*p = (struct proc_rec){ .pid = pid };
+	return p;
 }
 
 void ms_unwinder_add_maps(struct ms_unwinder *u, pid_t pid, const struct ms_maps *m)
@@ -283,7 +272,7 @@ void ms_unwinder_free(struct ms_unwinder *u)
 		munmap(u->rows, u->rows_len);
 	if (u->pages)
 		munmap(u->pages, u->pages_len);
-	free(u->files);
-	free(u->procs);
+	MS_VEC_FREE(u->files);
+	MS_VEC_FREE(u->procs);
 	free(u);
 }
