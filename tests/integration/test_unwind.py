@@ -50,6 +50,16 @@ def test_nofp_chain_in_fast_mode():
     assert frames(leak["stack"]) == CHAIN and leak["truncated"] is False
 
 
+def test_nofp_chain_in_sampled_mode():
+    """Sampled mode (every allocation sampled): the sampling library's
+    probe walks the same whole chain, below the library's own frames."""
+    env = dict(os.environ, MEMSCOPE_SAMPLE_INTERVAL="1")
+    r, p = trace_json(["-m", "sampled"], [NOFP, "leak"], env=env)
+    assert p.returncode == 0, p.stderr
+    leak = leak_of(r, 100)
+    assert frames(leak["stack"])[-len(CHAIN):] == CHAIN and leak["truncated"] is False
+
+
 def test_nofp_double_free_stack_starts_at_the_caller():
     r, p = trace_json([], [NOFP, "double"])
     assert r["target"]["signal"] == 6  # glibc aborts on the second free
