@@ -150,14 +150,14 @@ $(OUTPUT)/tests/libplugin.so: tests/progs/plugin.c include/memscope.h | $(OUTPUT
 	$(call msg,TESTLIB,$@)
 	$(Q)$(CC) $(EX_CFLAGS) -fPIC -shared $< -o $@
 # built as distributions build: -O2, no frame pointers (stack unwinding tests)
-NOFP_CFLAGS := -g -O2 -fomit-frame-pointer -fno-builtin-malloc -fno-builtin-free -Wall -Wextra -Werror
+NOFP_CFLAGS := -g -O2 -fomit-frame-pointer -Iinclude -fno-builtin-malloc -fno-builtin-free -Wall -Wextra -Werror
 $(OUTPUT)/tests/libunwind_nofp.so: tests/progs/unwind_nofp_lib.c | $(OUTPUT)/tests
 	$(call msg,TESTLIB,$@)
 	$(Q)$(CC) $(NOFP_CFLAGS) -fPIC -shared $< -o $@
 $(OUTPUT)/tests/libunwind_nofp_dl.so: tests/progs/unwind_nofp_lib.c | $(OUTPUT)/tests
 	$(call msg,TESTLIB,$@)
 	$(Q)$(CC) $(NOFP_CFLAGS) -DNOFP_DL -fPIC -shared $< -o $@
-$(OUTPUT)/tests/unwind_nofp: tests/progs/unwind_nofp.c $(OUTPUT)/tests/libunwind_nofp.so | $(OUTPUT)/tests
+$(OUTPUT)/tests/unwind_nofp: tests/progs/unwind_nofp.c include/memscope.h $(OUTPUT)/tests/libunwind_nofp.so | $(OUTPUT)/tests
 	$(call msg,TESTPROG,$@)
 	$(Q)$(CC) $(NOFP_CFLAGS) $< -o $@ -L$(OUTPUT)/tests -lunwind_nofp -ldl -Wl,-rpath,'$$ORIGIN'
 $(OUTPUT)/tests/unwind_cxx: tests/progs/unwind_cxx.cpp | $(OUTPUT)/tests

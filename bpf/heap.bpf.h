@@ -166,10 +166,11 @@ static __always_inline __u16 block_keep(const struct ms_live_key *k, const struc
 
 /* A block came to life at ts (0: now). ctx must be a context whose user
  * stack starts in the allocating code (a uretprobe, or a probe in that
- * code). */
-static __always_inline void heap_alloc(void *ctx, struct ms_thread *t, __u64 pid_tgid, __u64 ts,
-				       __u64 ptr, __u64 size, __u32 kind, __u16 flags,
-				       __u64 weight)
+ * code); sp_adj is added to its rsp for the stack walk (a USDT program
+ * passes usdt_sp_adj(ctx); heap_alloc() is the uprobes' form, with 0). */
+static __always_inline void heap_alloc_sp(void *ctx, __u64 sp_adj, struct ms_thread *t,
+					  __u64 pid_tgid, __u64 ts, __u64 ptr, __u64 size,
+					  __u32 kind, __u16 flags, __u64 weight)
 {
 	struct ms_live_key k = { .pid = pid_tgid >> 32, .addr = ptr };
 	struct ms_live_val v = {};
@@ -182,7 +183,7 @@ static __always_inline void heap_alloc(void *ctx, struct ms_thread *t, __u64 pid
 		t->skip_free = 0;
 	if (!ts)
 		ts = bpf_ktime_get_ns();
-	stack_id = stack_get(ctx);
+	stack_id = stack_get_adj(ctx, sp_adj);
 	if (use_live_map()) {
 		v.size = size;
 		v.ts_ns = ts;
@@ -244,8 +245,8 @@ static __always_inline int block_take(__u32 pid, __u64 ptr, struct ms_live_val *
  * the entry of the releasing call: the caller's return address is at [sp]
  * (read only for an unknown block, where it tells glibc's own internal
  * frees from the program's). */
-static __always_inline void heap_free(void *ctx, struct ms_thread *t, __u64 pid_tgid, __u64 ptr,
-				      __u32 kind, __u16 flags, __u64 sp)
+static __always_inline void heap_free_sp(void *ctx, __u64 sp_adj, struct ms_thread *t,
+					 __u64 pid_tgid, __u64 ptr, __u32 kind, __u16 flags, __u64 sp)
 {
 	struct ms_live_val v = {};
 	struct ms_ev_heap *e;
@@ -277,11 +278,15 @@ static __always_inline void heap_free(void *ctx, struct ms_thread *t, __u64 pid_
 	e->weight = v.weight;
 	e->caller = caller;
 	/* The stack of a free only matters when it is an error. */
-	e->stack_id = known ? -1 : stack_get(ctx);
+	e->stack_id = known ? -1 : stack_get_adj(ctx, sp_adj);
 	e->kind = kind;
 	e->_pad = 0;
 	rb_submit(e, sizeof(*e));
 }
+
+/* The uprobes' forms: the stack is walked from ctx's rsp as it is. */
+#define heap_alloc(ctx, ...) heap_alloc_sp(ctx, 0, __VA_ARGS__)
+#define heap_free(ctx, ...) heap_free_sp(ctx, 0, __VA_ARGS__)
 
 /* realloc(old, size) returned ptr (both non-zero); ts is the call's time. */
 static __always_inline void heap_realloc(void *ctx, struct ms_thread *t, __u64 pid_tgid, __u64 ts,

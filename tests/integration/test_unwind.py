@@ -448,3 +448,13 @@ def test_pprof_shows_inline_frames_as_lines_of_one_location():
     lines = [l.split("   ")[-1].strip() for l in trace.splitlines()
              if l.strip() and not l.strip().startswith("-") and ":" not in l.split()[0]]
     assert lines[:3] == ["leaf_alloc(unsigned long)", "mid_c (inline)", "mid_b(unsigned long)"], trace
+
+
+def test_custom_allocator_probe_at_a_five_byte_site_walks_whole():
+    """MEMSCOPE_ALLOC in code without frame pointers, at a 5-byte nop site
+    (rsp 128 bytes below what the CFI describes there): the walk starts
+    from the stack pointer the site's form gives and is whole."""
+    r, p = trace_json([], [NOFP, "custom"])
+    assert p.returncode == 0, p.stderr
+    leak = leak_of(r, 600)
+    assert leak["kind"] == "custom" and frames(leak["stack"]) == CHAIN and leak["truncated"] is False

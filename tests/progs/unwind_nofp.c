@@ -4,6 +4,7 @@
  * libunwind_nofp.so are built -O2 -fomit-frame-pointer (see the Makefile),
  * and every function here and in the library also overwrites rbp before
  * it calls on, so a frame-pointer walk cannot get past the first frame.
+ * (A test program, so it may use memscope.h: mode custom.)
  * Chain: main -> app_outer -> nofp_lib_walk -> nofp_lib_inner (library)
  * -> app_alloc (back in the program) -> malloc.
  *   unwind_nofp leak            leak one 100-byte block through the chain
@@ -12,6 +13,9 @@
  *                               one 201-byte block, then after 300 ms
  *                               (the tracer builds its table meanwhile) a
  *                               202-byte one
+ *   unwind_nofp custom          one 600-byte block of a custom allocator
+ *                               announced by MEMSCOPE_ALLOC (a 5-byte
+ *                               probe site) in app_alloc, through the chain
  *   unwind_nofp jit             app_alloc called from code copied into an
  *                               anonymous executable mapping (as a JIT
  *                               would): one 303-byte block
@@ -33,12 +37,16 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "memscope.h"
 
 typedef void *(*alloc_fn)(size_t n);
 void *nofp_lib_walk(alloc_fn cb, size_t n);
 
 /* rbp as the compiler may use it without frame pointers: garbage */
 #define CLOBBER_RBP() asm volatile("movq $0x5a5a5a5a5a5a5a5a, %%rbp" ::: "rbp")
+
+static int use_custom; /* app_alloc hands out pool memory, announced */
+static char pool[4096];
 
 __attribute__((noinline)) void *app_alloc(size_t n)
 {
@@ -47,6 +55,12 @@ __attribute__((noinline)) void *app_alloc(size_t n)
 
 	CLOBBER_RBP();
 	pad[0] = (char)n;
+	if (use_custom) {
+		p = pool;
+		MEMSCOPE_ALLOC(p, n + (size_t)pad[0] * 0);
+		asm volatile("" ::: "memory");
+		return p;
+	}
 	p = malloc(n + (size_t)pad[0] * 0);
 	asm volatile("" ::: "memory");
 	return p;
@@ -177,12 +191,15 @@ int main(int argc, char **argv)
 		execv(argv[2], argv + 2);
 		perror(argv[2]);
 		return 1;
+	} else if (!strcmp(mode, "custom")) {
+		use_custom = 1;
+		printf("%p\n", app_outer(600));
 	} else if (!strcmp(mode, "jit")) {
 		printf("%p\n", jit_call());
 	} else if (!strcmp(mode, "badsp")) {
 		printf("%p\n", bad_sp_call());
 	} else {
-		fprintf(stderr, "usage: unwind_nofp leak|double|dlopen LIB|fork|exec PROG ARG|late|jit|badsp\n");
+		fprintf(stderr, "usage: unwind_nofp leak|double|dlopen LIB|fork|exec PROG ARG|late|custom|jit|badsp\n");
 		return 2;
 	}
 	return 0;
