@@ -105,6 +105,9 @@ def valgrind_leaks(cmd):
         raise Skip("valgrind not installed (scripts/deps.sh installs it)")
     p = subprocess.run(["valgrind", "--leak-check=full", "--show-leak-kinds=definite,indirect",
                         "--num-callers=40"] + cmd, capture_output=True, text=True, timeout=300)
+    # valgrind must have run the program to its leak check, or say why not
+    assert "LEAK SUMMARY" in p.stderr or "All heap blocks were freed" in p.stderr, \
+        (p.returncode, p.stderr[-2000:])
     records, cur = [], None
     for line in p.stderr.splitlines():
         m = re.search(r"== ([\d,]+)(?: \(([\d,]+) direct, [\d,]+ indirect\))? bytes in 1 blocks "
