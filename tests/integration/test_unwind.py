@@ -308,7 +308,7 @@ def test_redis_server_stacks_reach_main():
             while not os.path.exists(sock):
                 assert time.time() < deadline and srv.poll() is None, "redis-server did not start"
                 time.sleep(0.05)
-            tr = start_tracer(["-p", str(srv.pid), "-o", out, "--stack-depth", "64"])
+            tr = start_tracer(["-p", str(srv.pid), "-o", out, "--stack-depth", "64", "--budget", "none"])
             deadline = time.time() + 20
             while not allocator_probed(srv.pid, "jemalloc"):
                 assert time.time() < deadline and tr.poll() is None, "tracer did not attach"
