@@ -51,8 +51,8 @@ CORE_SRCS := $(foreach d,$(CORE_DIRS),$(wildcard user/$(d)/*.c))
 
 EXAMPLES := $(patsubst examples/%.c,$(OUTPUT)/examples/%,$(wildcard examples/*.c)) \
 	    $(patsubst examples/%.cpp,$(OUTPUT)/examples/%,$(wildcard examples/*.cpp))
-TEST_PROGS := $(patsubst tests/progs/%.c,$(OUTPUT)/tests/%,$(filter-out tests/progs/plugin.c,$(wildcard tests/progs/*.c))) \
-	      $(OUTPUT)/tests/libplugin.so \
+TEST_PROGS := $(patsubst tests/progs/%.c,$(OUTPUT)/tests/%,$(filter-out tests/progs/plugin.c tests/progs/unwind_nofp_lib.c,$(wildcard tests/progs/*.c))) \
+	      $(OUTPUT)/tests/libplugin.so $(OUTPUT)/tests/libunwind_nofp.so $(OUTPUT)/tests/libunwind_nofp_dl.so \
 	      $(patsubst tests/progs/%.cpp,$(OUTPUT)/tests/%,$(wildcard tests/progs/*.cpp)) \
 	      $(OUTPUT)/tests/site_sp
 # tests/progs/alloc_apis.cpp once more per allocator a program may link
@@ -149,6 +149,20 @@ $(OUTPUT)/tests/site_sp: tests/tools/site_sp.c $(OUTPUT)/tests/site_sp.skel.h us
 $(OUTPUT)/tests/libplugin.so: tests/progs/plugin.c include/memscope.h | $(OUTPUT)/tests
 	$(call msg,TESTLIB,$@)
 	$(Q)$(CC) $(EX_CFLAGS) -fPIC -shared $< -o $@
+# built as distributions build: -O2, no frame pointers (stack unwinding tests)
+NOFP_CFLAGS := -g -O2 -fomit-frame-pointer -Iinclude -fno-builtin-malloc -fno-builtin-free -Wall -Wextra -Werror
+$(OUTPUT)/tests/libunwind_nofp.so: tests/progs/unwind_nofp_lib.c | $(OUTPUT)/tests
+	$(call msg,TESTLIB,$@)
+	$(Q)$(CC) $(NOFP_CFLAGS) -fPIC -shared $< -o $@
+$(OUTPUT)/tests/libunwind_nofp_dl.so: tests/progs/unwind_nofp_lib.c | $(OUTPUT)/tests
+	$(call msg,TESTLIB,$@)
+	$(Q)$(CC) $(NOFP_CFLAGS) -DNOFP_DL -fPIC -shared $< -o $@
+$(OUTPUT)/tests/unwind_nofp: tests/progs/unwind_nofp.c include/memscope.h $(OUTPUT)/tests/libunwind_nofp.so | $(OUTPUT)/tests
+	$(call msg,TESTPROG,$@)
+	$(Q)$(CC) $(NOFP_CFLAGS) $< -o $@ -L$(OUTPUT)/tests -lunwind_nofp -ldl -Wl,-rpath,'$$ORIGIN'
+$(OUTPUT)/tests/unwind_cxx: tests/progs/unwind_cxx.cpp | $(OUTPUT)/tests
+	$(call msg,TESTPROG,$@)
+	$(Q)$(CXX) -g -O2 -Wall -Wextra -Werror $< -o $@
 $(OUTPUT)/tests/%: tests/progs/%.cpp include/memscope.h | $(OUTPUT)/tests
 	$(call msg,TESTPROG,$@)
 	$(Q)$(CXX) -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wshadow -Werror -Iinclude -pthread $< -o $@
@@ -174,7 +188,9 @@ UNIT_SRCS_test_symbolize := user/elf/symbolize.c user/proc/procmaps.c user/elf/s
 UNIT_LIBS_test_symbolize := -ldw -lelf
 UNIT_SRCS_test_tsc_clock := user/probe/tsc_clock.c
 UNIT_SRCS_test_varbuf := user/probe/varbuf.c
-UNIT_SRCS_test_probe_place := user/elf/probe_place.c user/elf/elf_syms.c user/elf/segments.c
+UNIT_SRCS_test_probe_place := user/elf/probe_place.c user/elf/elf_syms.c user/elf/segments.c user/elf/elf_deps.c
+UNIT_SRCS_test_cfi_tables := user/elf/cfi_tables.c
+UNIT_LIBS_test_cfi_tables := -ldw -lelf
 UNIT_LIBS_test_probe_place := -lelf -lcapstone
 UNIT_SRCS_test_usdt_sites := user/elf/usdt_sites.c user/elf/segments.c
 UNIT_LIBS_test_usdt_sites := -lelf

@@ -11,7 +11,12 @@
  *             that a tracer really is attached. Answers
  *             "probes malloc=<offsets|-> free=<offsets|->", e.g.
  *             "probes malloc=0 free=3".
- *   quit */
+ *   quit
+ *
+ * Built with -DDEEP (bench U, stack walks), each pair is made 12 frames
+ * deep (loop -> frame10 ... frame1 -> pair), each frame keeping some
+ * stack of its own as real ones do; run.sh builds that twice, with and
+ * without frame pointers. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdio.h>
@@ -32,16 +37,50 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+#ifdef DEEP
+__attribute__((noinline)) static void pair(long k)
+{
+	void *p = malloc(SIZE + (size_t)(k & 0));
+
+	sink = p;
+	free(p);
+}
+
+/* frame N calls frame N-1 with a few bytes of its own on the stack */
+#define FRAME(n, prev)                                                         \
+	__attribute__((noinline)) static void frame##n(long k)                 \
+	{                                                                      \
+		volatile long pad[n % 4 + 1];                                  \
+		pad[0] = k;                                                    \
+		prev(pad[0]);                                                  \
+		asm volatile("" ::: "memory");                                 \
+	}
+FRAME(1, pair)
+FRAME(2, frame1)
+FRAME(3, frame2)
+FRAME(4, frame3)
+FRAME(5, frame4)
+FRAME(6, frame5)
+FRAME(7, frame6)
+FRAME(8, frame7)
+FRAME(9, frame8)
+FRAME(10, frame9)
+#endif
+
 static __attribute__((noinline)) double loop_pairs(long n)
 {
 	double t0 = now_ns();
 	long i;
 
 	for (i = 0; i < n; i++) {
+#ifdef DEEP
+		frame10(i);
+#else
 		void *p = malloc(SIZE);
 
 		sink = p;
 		free(p);
+#endif
 	}
 	return (now_ns() - t0) / n;
 }

@@ -16,6 +16,11 @@
 #      mimalloc preloaded, under redis-benchmark: every mode, the floor, the
 #      sampling library and heaptrack (bench/redis_bench.sh, which also
 #      runs on its own).
+#   U. stack walks: a malloc+free pair 12 frames deep, in a loop built
+#      without frame pointers and in one built with them: untraced, the
+#      floor, full mode with the kernel's frame-pointer walk (--unwind fp)
+#      and with the DWARF walk (default); and the unwind tables of a
+#      redis-server (memory, time to build at attach).
 #   C. an event-loop server under wrk load: untraced, -m light, -m full,
 #      -m full with the tracer frozen, and a classic in-process tracker
 #      (bench/server_bench.sh, which also runs on its own; it prints its
@@ -34,7 +39,7 @@
 # shared machine moves far less than a ratio of figures measured seconds
 # apart.
 # Environment: BENCH_ROUNDS (5), BENCH_REPS (3), BENCH_RUN_S (0.2),
-# BENCH_PAIRS (6), and BENCH_ONLY, the sections to run (default "A B C E R").
+# BENCH_PAIRS (6), and BENCH_ONLY, the sections to run (default "A B U C E R").
 # Exit status 1 if a tracer failed, did not attach or dropped events; a
 # missed target is printed (MISSED) but is a result, not a failure.
 set -u
@@ -54,7 +59,7 @@ PROBLEM_STDERR=always
 T0=$(date +%s.%N)
 
 # want SECTION: true when BENCH_ONLY (default all) names it
-want() { [[ " ${BENCH_ONLY:-A B C E R} " == *" $1 "* ]]; }
+want() { [[ " ${BENCH_ONLY:-A B U C E R} " == *" $1 "* ]]; }
 
 die() {
 	echo "bench: $*" >&2
@@ -76,6 +81,10 @@ build() {
 		bench/malloc_loop.c -ldl -o $OUT/malloc_loop || return 1
 	cc -g -O2 -Wall -Wextra -Werror -std=gnu11 -I$OUT bench/insn_cost.c -lbpf -lelf -lz \
 		-o $OUT/insn_cost || return 1
+	cc -g -O2 -Wall -Wextra -Werror -std=gnu11 -fno-builtin-malloc -fno-builtin-free \
+		-fomit-frame-pointer -DDEEP bench/malloc_loop.c -ldl -o $OUT/unwind_loop_nofp || return 1
+	cc -g -O2 -Wall -Wextra -Werror -std=gnu11 -fno-builtin-malloc -fno-builtin-free \
+		-fno-omit-frame-pointer -DDEEP bench/malloc_loop.c -ldl -o $OUT/unwind_loop_fp || return 1
 }
 build || die "building the bench helpers failed"
 
@@ -408,36 +417,40 @@ b_bpftrace() {
 	tracer_stop
 }
 
+# discover_free: where memscope-trace puts its free probe in the running
+# target ($T_PID): -v says "free in PATH at +N: why". Sets LIBC, FREE_OFF
+# and BEST_OFF, the first instruction of free the kernel emulates (past
+# leading flag-only instructions: test/cmp/endbr64, which it single-steps).
+discover_free() {
+	tracer_start discover "$TRACE" -v -p "$T_PID" -m full --stack-depth 0
+	wait_attached alloc
+	tracer_stop
+	MS_FREE=$(grep -m1 -E '^memscope-trace: free in [^ ]+ at \+[0-9]+' $OUT/discover.err)
+	LIBC=$(sed -E 's/^memscope-trace: free in ([^ ]+) at \+[0-9]+.*/\1/' <<<"$MS_FREE")
+	FREE_OFF=$(sed -E 's/^memscope-trace: free in [^ ]+ at \+([0-9]+).*/\1/' <<<"$MS_FREE")
+	if [ -z "$MS_FREE" ]; then
+		LIBC=$(awk '$NF ~ /\/libc\.so/ { print $NF; exit }' /proc/$T_PID/maps)
+		FREE_OFF=0
+		echo "bench: memscope-trace -v printed no 'free in ... at +N' line; floor uses free+0 in $LIBC" >&2
+		PROBLEMS+=("memscope-trace -v printed no 'free in PATH at +N' line")
+	fi
+	FREE_ADDR=$(nm -D --defined-only "$LIBC" 2>/dev/null | awk '$3 ~ /^free(@@|$)/ { print $1; exit }')
+	BEST_OFF=
+	if [ -n "$FREE_ADDR" ]; then
+		BEST_ADDR=$(objdump -d --no-show-raw-insn --start-address=0x$FREE_ADDR \
+			--stop-address=$(printf '0x%x' $((0x$FREE_ADDR + 16))) "$LIBC" 2>/dev/null |
+			awk '/^ +[0-9a-f]+:/ && $2 !~ /^(test|cmp|endbr64)/ { sub(":", "", $1); print $1; exit }')
+		[ -n "$BEST_ADDR" ] && BEST_OFF=$((0x$BEST_ADDR - 0x$FREE_ADDR))
+	fi
+	echo "  memscope free probe: '${MS_FREE}'; best offset by decoding: ${BEST_OFF:-?}" >>"$LOG"
+}
+
 if want B; then
 echo "B. malloc+free pair (issue 3) ..."
 echo "B" >>"$LOG"
 target_start $OUT/malloc_loop
 
-# Where memscope-trace puts its free probe: -v says "free in PATH at +N: why".
-tracer_start b_discover "$TRACE" -v -p "$T_PID" -m full
-wait_attached alloc
-tracer_stop
-MS_FREE=$(grep -m1 -E '^memscope-trace: free in [^ ]+ at \+[0-9]+' $OUT/b_discover.err)
-LIBC=$(sed -E 's/^memscope-trace: free in ([^ ]+) at \+[0-9]+.*/\1/' <<<"$MS_FREE")
-FREE_OFF=$(sed -E 's/^memscope-trace: free in [^ ]+ at \+([0-9]+).*/\1/' <<<"$MS_FREE")
-if [ -z "$MS_FREE" ]; then
-	LIBC=$(awk '$NF ~ /\/libc\.so/ { print $NF; exit }' /proc/$T_PID/maps)
-	FREE_OFF=0
-	echo "bench: memscope-trace -v printed no 'free in ... at +N' line; floor uses free+0 in $LIBC" >&2
-	PROBLEMS+=("memscope-trace -v printed no 'free in PATH at +N' line")
-fi
-# Where a free probe can go at best: past leading flag-only instructions
-# (test/cmp/endbr64), which the kernel single-steps, onto the next one.
-FREE_ADDR=$(nm -D --defined-only "$LIBC" 2>/dev/null | awk '$3 ~ /^free(@@|$)/ { print $1; exit }')
-BEST_OFF=
-if [ -n "$FREE_ADDR" ]; then
-	BEST_ADDR=$(objdump -d --no-show-raw-insn --start-address=0x$FREE_ADDR \
-		--stop-address=$(printf '0x%x' $((0x$FREE_ADDR + 16))) "$LIBC" 2>/dev/null |
-		awk '/^ +[0-9a-f]+:/ && $2 !~ /^(test|cmp|endbr64)/ { sub(":", "", $1); print $1; exit }')
-	[ -n "$BEST_ADDR" ] && BEST_OFF=$((0x$BEST_ADDR - 0x$FREE_ADDR))
-fi
-echo "  memscope free probe: '${MS_FREE}'; best offset by decoding: ${BEST_OFF:-?}" >>"$LOG"
-
+discover_free
 B_CONFIGS=(b_untraced "b_memscope b_full full" "b_memscope b_full0 full --stack-depth 0"
 	"b_memscope b_fast fast" "b_memscope b_light light"
 	"b_floor b_floor $FREE_OFF" b_bpftrace)
@@ -451,6 +464,76 @@ for ((r = 0; r < ROUNDS; r++)); do
 	done
 done
 target_stop
+fi
+
+# ============================================================================
+# U. stack walks (issue 15)
+# ============================================================================
+
+u_untraced() { measure run; add "$1" "$M_NS"; }
+
+u_floor() { # KEY
+	tracer_start "$1" $OUT/floor alloc "$T_PID" "$LIBC" "$FREE_OFF"
+	if wait_attached alloc; then
+		measure run
+		add "$1" "$M_NS"
+	fi
+	tracer_stop
+}
+
+u_memscope() { b_memscope "$1" full --unwind "$2"; } # KEY fp|dwarf
+
+# u_frames KEY fp|dwarf: frames in the stack of the loop's allocations
+# (the folded stacks of allocated bytes: the line with the most bytes)
+u_frames() {
+	tracer_start "$1" "$TRACE" -p "$T_PID" -m full --unwind "$2" --folded-alloc $OUT/$1.folded
+	if wait_attached alloc; then
+		tcmd "run 2000"
+		tracer_stop
+		FRAMES[$1]=$(sort -k2 -n -t' ' $OUT/$1.folded 2>/dev/null | tail -1 | awk '{ print split($1, a, ";") }')
+	else
+		tracer_stop
+	fi
+}
+
+# u_redis: the unwind tables of a redis-server memscope-trace attaches to:
+# per file rows and bytes (from -v) and the totals (summary.unwind)
+u_redis() {
+	local rs=$OUT/u_redis
+	command -v redis-server >/dev/null || { U_REDIS="redis-server not installed"; return; }
+	redis-server --port 0 --save '' --appendonly no --unixsocket $rs.sock >$rs.log 2>&1 &
+	local rpid=$!
+	for ((i = 0; i < 100; i++)); do [ -S $rs.sock ] && break; sleep 0.05; done
+	tracer_start u_redis "$TRACE" -v -p "$rpid" -o $rs.json
+	wait_attached 'line:free in .* at'
+	tracer_stop
+	kill -TERM $rpid 2>/dev/null
+	wait $rpid 2>/dev/null
+	grep -E '^memscope-trace: unwind table of ' $OUT/u_redis.err |
+		sed -E 's/^memscope-trace: unwind table of ([^:]+): ([0-9]+) rows, ([0-9]+) bytes.* in ([0-9.]+) ms$/\1 \2 \3 \4/' >$rs.tables
+	U_REDIS=$(python3 -c "import json,sys; u=json.load(open('$rs.json'))['summary']['unwind']; print('%d files, %d rows, %.0f KiB of %.0f MiB, built in %.0f ms' % (u['files'], u['rows'], u['bytes'] / 1024, u['capacity_bytes'] / 1048576, u['build_ms']))" 2>/dev/null)
+}
+
+declare -A FRAMES
+if want U; then
+echo "U. stack walks (issue 15) ..."
+echo "U" >>"$LOG"
+for build in nofp fp; do
+	target_start $OUT/unwind_loop_$build
+	[ -n "${LIBC:-}" ] || discover_free
+	U_CONFIGS=("u_untraced u_${build}_untraced" "u_floor u_${build}_floor"
+		"u_memscope u_${build}_fpwalk fp" "u_memscope u_${build}_dwarf dwarf")
+	for ((r = 0; r < ROUNDS; r++)); do
+		echo " round $((r + 1)) ($build)" >>"$LOG"
+		for ((c = 0; c < ${#U_CONFIGS[@]}; c++)); do
+			${U_CONFIGS[$(((c + r) % ${#U_CONFIGS[@]}))]}
+		done
+	done
+	u_frames u_${build}_fpwalk_frames fp
+	u_frames u_${build}_dwarf_frames dwarf
+	target_stop
+done
+u_redis
 fi
 
 # ============================================================================
@@ -639,6 +722,31 @@ line "memscope-trace -m light (allocator untraced)" b_light "($(ratio "$B_LIGHT"
 line "bpftrace script, same bookkeeping (free +0)" b_bpftrace "($(ratio "$B_BT" "$B_FULL0") full no stacks, $(ratio "$B_BT" "$B_FLOOR") floor)  target >= 4x full: $B_BT_OK"
 fi
 
+if want U; then
+echo
+echo "U. malloc(64)+free 12 frames deep: ns/pair, median over $ROUNDS rounds [range of round medians]"
+for build in nofp fp; do
+	U_UN=$(med u_${build}_untraced) U_FLOOR=$(med u_${build}_floor)
+	U_FPW=$(med u_${build}_fpwalk) U_DW=$(med u_${build}_dwarf)
+	attached_check u_${build}_floor u_${build}_untraced
+	attached_check u_${build}_fpwalk u_${build}_untraced
+	attached_check u_${build}_dwarf u_${build}_untraced
+	if [ $build = nofp ]; then echo "   built -O2 -fomit-frame-pointer"; else echo "   built -O2 -fno-omit-frame-pointer"; fi
+	line "untraced" u_${build}_untraced
+	line "floor: empty BPF, memscope's sites" u_${build}_floor "($(ratio "$U_FLOOR" "$U_UN") untraced)"
+	line "full, frame-pointer walk (--unwind fp)" u_${build}_fpwalk "($(ratio "$U_FPW" "$U_FLOOR") floor; ${FRAMES[u_${build}_fpwalk_frames]:-?} frames)"
+	events_note u_${build}_fpwalk
+	U_OK=$(verdict rle "$U_DW" "$U_FLOOR" 1.5)
+	line "full, DWARF walk (default)" u_${build}_dwarf "($(ratio "$U_DW" "$U_FLOOR") floor, $(ratio "$U_DW" "$U_FPW") fp walk; ${FRAMES[u_${build}_dwarf_frames]:-?} frames)  target <= 1.5x floor: $U_OK"
+	events_note u_${build}_dwarf
+	eval "U_${build}_OK=\$U_OK"
+done
+U_LESS=$(verdict le "$(med u_nofp_dwarf)" "$(med u_nofp_fpwalk)")
+echo "   DWARF walk cheaper than the frame-pointer walk on code without frame pointers: $U_LESS"
+echo "   redis-server's unwind tables at attach: ${U_REDIS:-n/a}"
+[ -s $OUT/u_redis.tables ] && awk '{ printf "     %-58s %7d rows %8d bytes %7.1f ms\n", $1, $2, $3, $4 }' $OUT/u_redis.tables
+fi
+
 if want C; then
 [ -s $OUT/c_table ] && cat $OUT/c_table
 fi
@@ -682,6 +790,11 @@ printf '  %-38s %10s  %-12s %-8s %s\n' "malloc+free bpftrace / full (no stacks)"
 printf '  %-38s %10s  %-12s %-8s %s\n' "malloc+free bpftrace / floor" "$(ratio "$B_BT" "$B_FLOOR")" "-" "-" "the best any uprobe tracer can do vs it"
 printf '  %-38s %10s  %-12s %-8s %s\n' "malloc+free full / untraced" "$(ratio "$B_FULL" "$B_UN")" "-" "-" "$(fmt_ns "$B_FULL") / $(fmt_ns "$B_UN") ns"
 printf '  %-38s %10s  %-12s %-8s %s\n' "malloc+free light / untraced" "$(ratio "$B_LIGHT" "$B_UN")" "-" "-" "$(fmt_ns "$B_LIGHT") / $(fmt_ns "$B_UN") ns"
+fi
+if want U; then
+printf '  %-38s %10s  %-12s %-8s %s\n' "DWARF stacks / floor, no frame pointers" "$(ratio "$(med u_nofp_dwarf)" "$(med u_nofp_floor)")" "<= 1.5x" "$U_nofp_OK" "$(fmt_ns "$(med u_nofp_dwarf)") / $(fmt_ns "$(med u_nofp_floor)") ns, ${FRAMES[u_nofp_dwarf_frames]:-?} frames"
+printf '  %-38s %10s  %-12s %-8s %s\n' "DWARF stacks / floor, frame pointers" "$(ratio "$(med u_fp_dwarf)" "$(med u_fp_floor)")" "<= 1.5x" "$U_fp_OK" "$(fmt_ns "$(med u_fp_dwarf)") / $(fmt_ns "$(med u_fp_floor)") ns, ${FRAMES[u_fp_dwarf_frames]:-?} frames"
+printf '  %-38s %10s  %-12s %-8s %s\n' "DWARF / fp walk, no frame pointers" "$(ratio "$(med u_nofp_dwarf)" "$(med u_nofp_fpwalk)")" "< 1x" "$U_LESS" "fp walk: ${FRAMES[u_nofp_fpwalk_frames]:-?} frames"
 fi
 if want C; then
 [ -s $OUT/c_summary ] && cat $OUT/c_summary

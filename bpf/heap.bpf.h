@@ -8,6 +8,7 @@
 #define MS_BPF_HEAP_BPF_H
 
 #include "state.bpf.h"
+#include "unwind.bpf.h"
 
 /* Entry side: remember the arguments of an allocator call until it returns.
  * Calls nest (operator new -> malloc, realloc -> malloc in some allocators):
@@ -66,15 +67,19 @@ static __always_inline int infl_pop(struct ms_thread *t, struct ms_inflight *out
 	return d == 0;
 }
 
-/* The kernel walks frame pointers from ip and rbp, which are the same at
- * both USDT site forms; a walk that starts from rsp at a USDT probe must
- * take it from ms_usdt_site_sp() (usdt_site.bpf.h). */
-static __always_inline __s32 stack_get(void *ctx)
+/* The user stack at ctx: walked with the unwind tables (bpf/unwind.bpf.h),
+ * or by the kernel along frame pointers (--unwind fp), which reads ip and
+ * rbp only, the same at both USDT site forms. sp_adj: see ms_ustack_walk();
+ * a walk that starts at a USDT probe takes it from ms_usdt_site_sp()
+ * (usdt_site.bpf.h). */
+static __always_inline __s32 stack_get_adj(void *ctx, __u64 sp_adj)
 {
 	long id;
 
 	if (!cfg_stack || ctl_level)
 		return -1;
+	if (cfg_unwind)
+		return ms_ustack_walk(ctx, sp_adj);
 	id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 	if (id < 0) {
 		stat_inc(MS_STAT_STACK_FAIL);
@@ -82,6 +87,8 @@ static __always_inline __s32 stack_get(void *ctx)
 	}
 	return id;
 }
+
+#define stack_get(ctx) stack_get_adj(ctx, 0)
 
 static __always_inline void site_add(__u32 pid, __s32 stack_id, __u64 bytes, int is_free)
 {
@@ -159,10 +166,11 @@ static __always_inline __u16 block_keep(const struct ms_live_key *k, const struc
 
 /* A block came to life at ts (0: now). ctx must be a context whose user
  * stack starts in the allocating code (a uretprobe, or a probe in that
- * code). */
-static __always_inline void heap_alloc(void *ctx, struct ms_thread *t, __u64 pid_tgid, __u64 ts,
-				       __u64 ptr, __u64 size, __u32 kind, __u16 flags,
-				       __u64 weight)
+ * code); sp_adj is added to its rsp for the stack walk (a USDT program
+ * passes usdt_sp_adj(ctx); heap_alloc() is the uprobes' form, with 0). */
+static __always_inline void heap_alloc_sp(void *ctx, __u64 sp_adj, struct ms_thread *t,
+					  __u64 pid_tgid, __u64 ts, __u64 ptr, __u64 size,
+					  __u32 kind, __u16 flags, __u64 weight)
 {
 	struct ms_live_key k = { .pid = pid_tgid >> 32, .addr = ptr };
 	struct ms_live_val v = {};
@@ -175,7 +183,7 @@ static __always_inline void heap_alloc(void *ctx, struct ms_thread *t, __u64 pid
 		t->skip_free = 0;
 	if (!ts)
 		ts = bpf_ktime_get_ns();
-	stack_id = stack_get(ctx);
+	stack_id = stack_get_adj(ctx, sp_adj);
 	if (use_live_map()) {
 		v.size = size;
 		v.ts_ns = ts;
@@ -237,8 +245,8 @@ static __always_inline int block_take(__u32 pid, __u64 ptr, struct ms_live_val *
  * the entry of the releasing call: the caller's return address is at [sp]
  * (read only for an unknown block, where it tells glibc's own internal
  * frees from the program's). */
-static __always_inline void heap_free(void *ctx, struct ms_thread *t, __u64 pid_tgid, __u64 ptr,
-				      __u32 kind, __u16 flags, __u64 sp)
+static __always_inline void heap_free_sp(void *ctx, __u64 sp_adj, struct ms_thread *t,
+					 __u64 pid_tgid, __u64 ptr, __u32 kind, __u16 flags, __u64 sp)
 {
 	struct ms_live_val v = {};
 	struct ms_ev_heap *e;
@@ -270,11 +278,15 @@ static __always_inline void heap_free(void *ctx, struct ms_thread *t, __u64 pid_
 	e->weight = v.weight;
 	e->caller = caller;
 	/* The stack of a free only matters when it is an error. */
-	e->stack_id = known ? -1 : stack_get(ctx);
+	e->stack_id = known ? -1 : stack_get_adj(ctx, sp_adj);
 	e->kind = kind;
 	e->_pad = 0;
 	rb_submit(e, sizeof(*e));
 }
+
+/* The uprobes' forms: the stack is walked from ctx's rsp as it is. */
+#define heap_alloc(ctx, ...) heap_alloc_sp(ctx, 0, __VA_ARGS__)
+#define heap_free(ctx, ...) heap_free_sp(ctx, 0, __VA_ARGS__)
 
 /* realloc(old, size) returned ptr (both non-zero); ts is the call's time. */
 static __always_inline void heap_realloc(void *ctx, struct ms_thread *t, __u64 pid_tgid, __u64 ts,

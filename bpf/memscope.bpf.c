@@ -314,6 +314,13 @@ int BPF_USDT(ms_snapshot, __u64 label)
 	return name_record(MS_EV_SNAPSHOT, 0, label);
 }
 
+/* What a stack walk from a USDT probe adds to rsp: the site's form says
+ * (usdt_site.bpf.h). */
+static __always_inline __u64 usdt_sp_adj(struct pt_regs *ctx)
+{
+	return ms_usdt_site_sp(ctx) - PT_REGS_SP(ctx);
+}
+
 /* ---- custom allocators (MEMSCOPE_ALLOC / MEMSCOPE_FREE) ----------------- */
 
 SEC("usdt")
@@ -321,8 +328,8 @@ int BPF_USDT(ms_custom_alloc, __u64 ptr, __u64 size)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 
-	heap_alloc(ctx, thread_of(task), task_pid_tgid(task), 0, ptr, size, MS_K_CUSTOM,
-		   MS_F_CUSTOM, 0);
+	heap_alloc_sp(ctx, usdt_sp_adj(ctx), thread_of(task), task_pid_tgid(task), 0, ptr, size,
+		      MS_K_CUSTOM, MS_F_CUSTOM, 0);
 	return 0;
 }
 
@@ -332,8 +339,8 @@ int BPF_USDT(ms_custom_free, __u64 ptr)
 	struct task_struct *task = bpf_get_current_task_btf();
 
 	if (ptr)
-		heap_free(ctx, thread_of(task), task_pid_tgid(task), ptr, MS_K_CUSTOM, MS_F_CUSTOM,
-			  0);
+		heap_free_sp(ctx, usdt_sp_adj(ctx), thread_of(task), task_pid_tgid(task), ptr,
+			     MS_K_CUSTOM, MS_F_CUSTOM, 0);
 	return 0;
 }
 
@@ -345,8 +352,8 @@ static __always_inline void sampled_alloc(void *ctx, __u64 ptr, __u64 size, __u6
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 
-	heap_alloc(ctx, thread_of(task), task_pid_tgid(task), 0, ptr, size, kind, MS_F_SAMPLED,
-		   weight);
+	heap_alloc_sp(ctx, usdt_sp_adj(ctx), thread_of(task), task_pid_tgid(task), 0, ptr, size,
+		      kind, MS_F_SAMPLED, weight);
 }
 
 /* Only sampled blocks are announced at their free; others are not errors. */
@@ -357,7 +364,8 @@ static __always_inline void sampled_free(void *ctx, __u64 ptr, __u32 kind)
 	struct ms_live_key k = { .pid = pid_tgid >> 32, .addr = ptr };
 
 	if (ptr && bpf_map_lookup_elem(&live, &k))
-		heap_free(ctx, thread_of(task), pid_tgid, ptr, kind, MS_F_SAMPLED, 0);
+		heap_free_sp(ctx, usdt_sp_adj(ctx), thread_of(task), pid_tgid, ptr, kind,
+			     MS_F_SAMPLED, 0);
 }
 
 /* A source of sampled blocks: PROVIDER_alloc(ptr, size, weight) and

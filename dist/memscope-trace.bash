@@ -18,12 +18,20 @@ _memscope_trace()
 		COMPREPLY=($(compgen -W 'full fast light sampled' -- "$cur"))
 		return
 		;;
+	--unwind)
+		COMPREPLY=($(compgen -W 'dwarf fp' -- "$cur"))
+		return
+		;;
+	--debuginfod-cache)
+		_filedir -d
+		return
+		;;
 	-o | --output | --html | --folded | --folded-alloc | --timeline | --pprof)
 		_filedir
 		return
 		;;
 	-d | --duration | -i | --interval | --snapshot-interval | --stack-depth | \
-	--ring-size | --max-live | --keep | --metrics | --metrics-top)
+	--ring-size | --max-live | --keep | --metrics | --metrics-top | --unwind-tables)
 		return
 		;;
 	--budget)

@@ -52,6 +52,9 @@ enum ms_event_type {
 	MS_EV_VMA,         /* struct ms_ev_vma: an executable file mapping,
 			    * sent as the process exits; one with MS_F_LAST
 			    * and start 0 ends the set */
+	MS_EV_UNW_MISS,    /* struct ms_ev_unw_miss: a stack walk met an
+			    * executable file mapping that has no unwind
+			    * table yet (sent once per file) */
 	MS_EV_TYPE_MAX,
 };
 
@@ -270,6 +273,13 @@ enum ms_stat {
 	MS_STAT_VAR_RING,      /* TRACK_VAR records that went through the ring
 				* (buffers off, their CPU's buffer full, or in
 				* use by a probe this one preempted) */
+	MS_STAT_UNW_TRUNCATED, /* stacks whose walk stopped before the
+				* outermost frame (each walk, not each stack) */
+	MS_STAT_UNW_FP_FRAMES, /* frames unwound by frame pointer for want of
+				* an unwind table row */
+	MS_STAT_UNW_VMA_MISS,  /* mapping cache misses (a VMA looked up) */
+	MS_STAT_UNW_BUSY,      /* stack not walked: this CPU's walk buffers
+				* were in use by probes this one preempted */
 	MS_STAT_MAX,
 };
 
@@ -293,6 +303,90 @@ enum ms_reg { /* x86-64 hardware register number + 1; 0 = none */
 				      * of the same block is not a second free */
 #define MS_CK_PROBE_SHIFT 40         /* probe id: index into probe_hits */
 #define MS_MAX_PROBES 2048           /* probe ids (id 0: probes past the table) */
+
+/* ---- DWARF unwinding (bpf/unwind.bpf.h, user/elf/cfi_tables.c) ------- */
+
+/* An unwind table row: from file offset `off` up to the next row's, how to
+ * find the caller's frame. Rows of a file are sorted by off; the last row
+ * of every covered range is an MS_UNW_NONE row where the range ends. */
+struct ms_unw_row {
+	__u32 off;     /* offset in the file (pc - mapping start + pgoff) */
+	__u16 cfa_off; /* CFA = base register + cfa_off; MS_UNW_CFA_DEREF:
+			* CFA = *(rbp - cfa_off); MS_UNW_PLT: the threshold */
+	__u8 kind;     /* MS_UNW_* kind | MS_UNW_RBP_SAVED */
+	__s8 rbp;      /* the caller's rbp is saved at CFA + 8 * rbp */
+};
+
+enum ms_unw_kind {
+	MS_UNW_CFA_RSP = 0, /* CFA = rsp + cfa_off */
+	MS_UNW_CFA_RBP,     /* CFA = rbp + cfa_off */
+	MS_UNW_CFA_DEREF,   /* CFA = *(rbp - cfa_off) (stack realignment) */
+	MS_UNW_PLT,         /* CFA = rsp + 8, + 8 more when (pc & 15) >= cfa_off */
+	MS_UNW_SIGNAL,      /* a signal trampoline: registers from ucontext at rsp */
+	MS_UNW_END,         /* the outermost frame: the return address is undefined */
+	MS_UNW_NONE,        /* no CFI here: frame pointers */
+	MS_UNW_UNSUPPORTED, /* a CFI rule the walk cannot follow: frame pointers */
+};
+#define MS_UNW_KIND_MASK 0x7
+#define MS_UNW_RBP_SAVED 0x8
+
+/* A file's table in the unw_rows/unw_pages arrays, keyed by the file's
+ * identity as the kernel sees it (struct ms_unw_key). Page p of the file
+ * (offsets base + p*4096 up to the next page) has its rows at indices
+ * [lo, hi) of unw_pages[page0 + p], relative to row0, so a look-up is a
+ * binary search over one page's rows. (A pair per entry: BPF array
+ * elements are 8-byte aligned anyway, and one look-up gives both ends.) */
+struct ms_unw_page {
+	__u32 lo, hi;
+};
+
+struct ms_unw_key {
+	__u64 ino;
+	__u32 dev; /* kernel encoding: major << 20 | minor */
+	__u32 _pad;
+};
+
+struct ms_unw_file {
+	__u64 base;   /* file offset of page 0 (4 KiB aligned) */
+	__u32 row0;   /* first row in unw_rows */
+	__u32 nrows;
+	__u32 page0;  /* first entry in unw_pages */
+	__u32 npages;
+};
+
+/* Why a walk ended (struct ms_ustack.end). */
+enum ms_unw_end {
+	MS_UNW_END_COMPLETE = 0, /* reached the outermost frame */
+	MS_UNW_END_DEPTH,        /* --stack-depth frames taken, more above */
+	MS_UNW_END_NO_MAPPING,   /* pc in no file mapping (JIT, anonymous memory) */
+	MS_UNW_END_NO_INFO,      /* no usable CFI and no frame pointer */
+	MS_UNW_END_BAD_READ,     /* stack memory could not be read */
+	MS_UNW_END_BAD_FRAME,    /* the caller's frame is not above this one */
+	MS_UNW_END_MAX,
+};
+
+/* A user stack walked by BPF with the unwind tables: the value of the
+ * `ustacks` hash map (stack id -> stack). Only the first 16 + 8 * depth
+ * bytes exist in the map (depth = --stack-depth). */
+struct ms_ustack {
+	__u64 hash;  /* of the frames: tells two stacks apart under one id */
+	__u32 nr;    /* frames in ip[] */
+	__u8 end;    /* enum ms_unw_end */
+	__u8 fp;     /* frames unwound by frame pointer */
+	__u16 _pad;
+	__u64 ip[MS_MAX_STACK_DEPTH];
+};
+
+/* A walk met an executable file mapping with no table: the tracer builds
+ * one (the file is /proc/PID/map_files/START-END while it is mapped). */
+struct ms_ev_unw_miss {
+	struct ms_hdr h;
+	__u64 start, end;
+	__u64 offset; /* file offset of start */
+	__u64 ino;
+	__u32 dev;    /* kernel encoding */
+	__u32 _pad;
+};
 
 /* Tracing modes (rodata cfg_mode). */
 enum ms_mode {
@@ -324,6 +418,11 @@ _Static_assert(sizeof(struct ms_ev_task) == 40 + 16, "task layout");
 _Static_assert(sizeof(struct ms_ev_name) == 40 + 24 + MS_NAME_MAX, "name");
 _Static_assert(sizeof(struct ms_ev_proc) == 40 + 24, "proc layout");
 _Static_assert(sizeof(struct ms_live_val) == 56, "live layout");
+_Static_assert(sizeof(struct ms_unw_row) == 8, "unwind row layout");
+_Static_assert(sizeof(struct ms_unw_file) == 24, "unwind file layout");
+_Static_assert(sizeof(struct ms_unw_page) == 8, "unwind page layout");
+_Static_assert(sizeof(struct ms_ustack) == 16 + 8 * MS_MAX_STACK_DEPTH, "ustack layout");
+_Static_assert(sizeof(struct ms_ev_unw_miss) == 40 + 40, "unwind miss layout");
 #endif
 
 #endif /* MEMSCOPE_EVENTS_H */

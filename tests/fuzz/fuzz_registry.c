@@ -1187,7 +1187,10 @@ static void add_stack(struct state *s, unsigned variant)
 		abort();
 	for (i = 0; i < n; i++)
 		ips[i] = p_ip(s);
-	if (ms_registry_add_stack(s->reg, pid, id, ips, n) == 0 && id >= 0 &&
+	/* the walk's end reason, from what was read (every value, valid or
+	 * not, without taking input bytes from later operations) */
+	if (ms_registry_add_stack(s->reg, pid, id, ips, n, (n + (uint32_t)id) % (MS_UNW_END_MAX + 2)) == 0 &&
+	    id >= 0 &&
 	    !(skip_mask & SKIP_REGISTRY) && !ms_registry_has_stack(s->reg, pid, id))
 		reg_fail("stack added but not there");
 	free(ips);

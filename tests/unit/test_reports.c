@@ -187,9 +187,9 @@ static struct ms_registry *build(uint64_t extra, struct ms_report_ctx *c)
 
 	if (!r)
 		return NULL;
-	ms_registry_add_stack(r, PID, 1, stack1, 3);
-	ms_registry_add_stack(r, PID, 2, stack2, 3);
-	ms_registry_add_stack(r, PID, 3, stack3, 2);
+	ms_registry_add_stack(r, PID, 1, stack1, 3, MS_UNW_END_COMPLETE);
+	ms_registry_add_stack(r, PID, 2, stack2, 3, MS_UNW_END_MAX);
+	ms_registry_add_stack(r, PID, 3, stack3, 2, MS_UNW_END_NO_MAPPING);
 	str(r, 0x100, XSS);
 	str(r, 0x110, "outer \"quoted\" & <img src=x onerror=alert(3)>");
 	str(r, 0x120, "back\\slash");

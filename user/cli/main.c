@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "cli/diff.h"
 #include "trace/trace.h"
 
@@ -22,7 +23,8 @@ static const char doc[] =
 
 enum { OPT_STACK = 1000, OPT_NO_ALLOC, OPT_RING, OPT_MAX_LIVE, OPT_KEEP, OPT_SNAP, OPT_HTML,
        OPT_FOLDED, OPT_FOLDED_ALLOC, OPT_TIMELINE, OPT_WITH_PROBES, OPT_PPROF, OPT_METRICS,
-       OPT_METRICS_TOP, OPT_BUDGET };
+       OPT_METRICS_TOP, OPT_BUDGET, OPT_UNWIND, OPT_UNWIND_MB,
+       OPT_NO_DEBUGINFOD, OPT_DEBUGINFOD_CACHE };
 
 /* --budget when none is given: attached to a running process (production),
  * tracing may cost it at most this share of its CPU; a command started by
@@ -41,7 +43,11 @@ static const struct argp_option options[] = {
 	{ "metrics", OPT_METRICS, "ADDR:PORT", 0, "Serve Prometheus metrics at http://ADDR:PORT/metrics while tracing", 0 },
 	{ "metrics-top", OPT_METRICS_TOP, "N", 0, "Series per site, task and variable family besides \"other\" (default 10)", 0 },
 	{ "mode", 'm', "MODE", 0, "full (default), fast, light or sampled", 0 },
-	{ "stack-depth", OPT_STACK, "N", 0, "User stack frames per allocation site (0-127, default 16; 1 for an executable built without frame pointers)", 0 },
+	{ "stack-depth", OPT_STACK, "N", 0, "User stack frames per allocation site (0-127, default 16; with --unwind fp, 1 for an executable built without frame pointers)", 0 },
+	{ "unwind", OPT_UNWIND, "HOW", 0, "How stacks are walked: dwarf (default: the programs' call frame information, frame pointers where there is none) or fp (frame pointers only, the kernel's walk)", 0 },
+	{ "unwind-tables", OPT_UNWIND_MB, "MIB", 0, "Memory for DWARF unwind tables in BPF, in MiB (default 8: ~0.9 million rows; a file that does not fit is counted and walked by frame pointer)", 0 },
+	{ "no-debuginfod", OPT_NO_DEBUGINFOD, NULL, 0, "Never fetch debug information from the debuginfod servers DEBUGINFOD_URLS names", 0 },
+	{ "debuginfod-cache", OPT_DEBUGINFOD_CACHE, "DIR", 0, "Keep what debuginfod fetches in DIR (default: $DEBUGINFOD_CACHE_PATH, else ~/.cache/debuginfod_client)", 0 },
 	{ "no-alloc", OPT_NO_ALLOC, NULL, 0, "Do not trace the allocator", 0 },
 	{ "with-probes", OPT_WITH_PROBES, NULL, 0, "Sampled mode: also trace the program's TRACK_VAR, scope and task probes, so samples carry names, scopes and tasks (a trap per probe hit)", 0 },
 	{ "budget", OPT_BUDGET, "PCT", 0, "Keep what tracing costs the target under PCT% of its CPU: above it, no stacks, then the allocator probes on part of the time, then light (default with -p: 5; with -- CMD: none; 'none' turns it off)", 0 },
@@ -162,6 +168,32 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 			bad("--stack-depth", arg, "expected 0 to 127");
 		o->stack_depth = (int)v;
 		break;
+	case OPT_UNWIND:
+		if (!strcmp(arg, "dwarf"))
+			o->unwind_fp = 0;
+		else if (!strcmp(arg, "fp"))
+			o->unwind_fp = 1;
+		else
+			bad("--unwind", arg, "expected dwarf or fp");
+		break;
+	case OPT_UNWIND_MB:
+		if (parse_ul(arg, 1, 1024, &v))
+			bad("--unwind-tables", arg, "expected 1 to 1024 (MiB)");
+		o->unwind_mb = (unsigned)v;
+		break;
+	case OPT_NO_DEBUGINFOD:
+		o->no_debuginfod = 1;
+		break;
+	case OPT_DEBUGINFOD_CACHE: {
+		struct stat sb;
+
+		if (!*arg)
+			bad("--debuginfod-cache", arg, "expected a directory");
+		if (stat(arg, &sb) == 0 && !S_ISDIR(sb.st_mode))
+			bad("--debuginfod-cache", arg, "not a directory");
+		o->debuginfod_cache = arg;
+		break;
+	}
 	case OPT_NO_ALLOC:
 		o->no_alloc = 1;
 		break;
@@ -271,6 +303,7 @@ int main(int argc, char **argv)
 			.metrics_top = 10,
 			.budget = -1,
 			.test_var_slots = -1,
+			.unwind_mb = 8,
 		},
 	};
 	struct argp argp = { options, parse_opt, "[-- CMD [ARG...]]", doc, NULL, NULL, NULL };
@@ -284,8 +317,6 @@ int main(int argc, char **argv)
 		return ms_diff_main(argv[2], argv[3]);
 	}
 	argp_err_exit_status = 2;
-	/* The tracer never reaches the network: no debuginfod downloads. */
-	unsetenv("DEBUGINFOD_URLS");
 	/* getopt names the program by argv[0] in its messages */
 	argv[0] = (char *)"memscope-trace";
 	c.quiet = fopen("/dev/null", "w");
@@ -295,5 +326,18 @@ int main(int argc, char **argv)
 	if (rc)
 		return 2;
 	test_settings(&c.o);
+	/* Debug information the system lacks comes from the debuginfod
+	 * servers the user named (libdwfl asks them through libdebuginfod),
+	 * unless told not to; a server that does not answer costs at most
+	 * DEBUGINFOD_TIMEOUT per file, 10 s unless the user says otherwise
+	 * (libdebuginfod's own default is 90 s), and a file it lacks is
+	 * remembered in the cache. */
+	if (c.o.no_debuginfod) {
+		unsetenv("DEBUGINFOD_URLS");
+	} else {
+		setenv("DEBUGINFOD_TIMEOUT", "10", 0);
+		if (c.o.debuginfod_cache)
+			setenv("DEBUGINFOD_CACHE_PATH", c.o.debuginfod_cache, 1);
+	}
 	return ms_trace_run(&c.o);
 }

@@ -2,6 +2,7 @@
 /* elf_syms.c - function symbols, USDT names, build id, arch and linkage of an
  * ELF file, read with libelf from a read-only mapping of the file. */
 #include "elf/elf_syms.h"
+#include "elf/elf_deps.h"
 #include "elf/segments.h"
 #include "util/vec.h"
 
@@ -634,36 +635,19 @@ ssize_t ms_elf_read_vaddr(const char *path, uint64_t vaddr, void *buf, size_t le
 	return n;
 }
 
+static int needs(void *needle, int64_t tag, const char *s)
+{
+	return tag == DT_NEEDED && strstr(s, needle);
+}
+
 int ms_elf_needs_path(const char *path, const char *needle)
 {
 	struct ms_elf *e = ms_elf_open(path);
-	Elf_Scn *scn = NULL;
-	int found = 0;
+	int found;
 
 	if (!e)
 		return -errno;
-	while (!found && (scn = elf_nextscn(e->elf, scn))) {
-		GElf_Shdr sh;
-		Elf_Data *d;
-		size_t i, n;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !sh.sh_entsize)
-			continue;
-		d = elf_getdata(scn, NULL);
-		n = sh.sh_size / sh.sh_entsize;
-		for (i = 0; d && i < n; i++) {
-			GElf_Dyn dyn;
-			const char *name;
-
-			if (!gelf_getdyn(d, (int)i, &dyn) || dyn.d_tag == DT_NULL)
-				break;
-			if (dyn.d_tag != DT_NEEDED)
-				continue;
-			name = elf_strptr(e->elf, sh.sh_link, dyn.d_un.d_val);
-			if (name && strstr(name, needle))
-				found = 1;
-		}
-	}
+	found = ms_elf_dyn_strings(e->elf, needs, (void *)needle);
 	ms_elf_close(e);
 	return found;
 }

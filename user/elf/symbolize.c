@@ -6,6 +6,7 @@
 #include "proc/procmaps.h"
 #include "util/vec.h"
 
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@ extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len,
 
 #define CHUNK_SIZE 16384
 #define AUTO_REFRESH_NS 50000000ull
+#define MAX_INLINE 16 /* frames one address expands to, its function included */
 
 /* Strings handed out, and module records, live in append-only chunks so
  * that dropping dwfl modules or cache entries never leaves them dangling. */
@@ -58,6 +60,9 @@ struct entry {
 	struct ms_frame f; /* f.ip is the key */
 	int rc;
 	bool used;
+	bool inl_done;        /* inl/ninl computed */
+	uint8_t ninl;         /* frames in inl (0: just f) */
+	struct ms_frame *inl; /* inline chain, innermost first (arena) */
 };
 
 struct ms_symbolizer {
@@ -288,20 +293,14 @@ sort:
 
 /* elfutils 0.188 maps addresses to compile units through .debug_aranges
  * only, and clang does not emit that section: without this, clang-built
- * code gets no file or line. Built on first use per module, O(CUs). */
-static Dwarf_Line *line_fallback(struct mod_info *mi, Dwfl_Module *dm,
-				 uint64_t ip)
+ * code gets no file or line. Built on first use per module, O(CUs).
+ * ip is a DWARF address (bias removed). */
+static bool cu_fallback(struct mod_info *mi, Dwarf *dw, uint64_t ip, Dwarf_Die *die)
 {
-	Dwarf_Addr bias;
-	Dwarf *dw = dwfl_module_getdwarf(dm, &bias);
 	size_t lo = 0, hi;
-	Dwarf_Die die;
 
-	if (!dw)
-		return NULL;
 	if (!mi->indexed)
 		index_cus(mi, dw);
-	ip -= bias;
 	for (hi = mi->ncus; lo < hi;) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -310,10 +309,34 @@ static Dwarf_Line *line_fallback(struct mod_info *mi, Dwfl_Module *dm,
 		else
 			hi = mid;
 	}
-	if (lo == 0 || ip >= mi->cus[lo - 1].hi ||
-	    !dwarf_offdie(dw, mi->cus[lo - 1].die, &die))
+	return lo && ip < mi->cus[lo - 1].hi && dwarf_offdie(dw, mi->cus[lo - 1].die, die);
+}
+
+static Dwarf_Line *line_fallback(struct mod_info *mi, Dwfl_Module *dm,
+				 uint64_t ip)
+{
+	Dwarf_Addr bias;
+	Dwarf *dw = dwfl_module_getdwarf(dm, &bias);
+	Dwarf_Die die;
+
+	if (!dw || !cu_fallback(mi, dw, ip - bias, &die))
 		return NULL;
-	return dwarf_getsrc_die(&die, ip);
+	return dwarf_getsrc_die(&die, ip - bias);
+}
+
+/* The compile unit DIE that covers ip (a run-time address); *bias is set. */
+static bool cu_die(struct mod_info *mi, Dwfl_Module *dm, uint64_t ip, Dwarf_Die *die,
+		   Dwarf_Addr *bias)
+{
+	Dwarf_Die *cu = dwfl_module_addrdie(dm, ip, bias);
+	Dwarf *dw;
+
+	if (cu) {
+		*die = *cu;
+		return true;
+	}
+	dw = dwfl_module_getdwarf(dm, bias);
+	return dw && cu_fallback(mi, dw, ip - *bias, die);
 }
 
 static struct entry *slot(struct ms_symbolizer *s, uint64_t ip)
@@ -437,6 +460,85 @@ static int resolve(struct ms_symbolizer *s, uint64_t ip, struct ms_frame *f)
 	return 0;
 }
 
+/* The name an inlined subroutine has in DWARF (on its abstract origin):
+ * what valgrind and addr2line -i show for inline frames. */
+static const char *inline_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+
+	return dwarf_attr_integrate(die, DW_AT_name, &a) ? dwarf_formstring(&a) : NULL;
+}
+
+/* Where an inlined subroutine was called from: its DW_AT_call_file and
+ * DW_AT_call_line, the position of the frame around it. */
+static void call_site(Dwarf_Die *die, Dwarf_Die *cu, const char **file, int *line)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word v;
+	Dwarf_Files *files;
+	size_t nfiles;
+
+	*file = NULL;
+	*line = 0;
+	if (dwarf_attr(die, DW_AT_call_file, &a) && dwarf_formudata(&a, &v) == 0 &&
+	    dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && v < nfiles)
+		*file = dwarf_filesrc(files, v, NULL, NULL);
+	if (dwarf_attr(die, DW_AT_call_line, &a) && dwarf_formudata(&a, &v) == 0 && v <= INT32_MAX)
+		*line = (int)v;
+}
+
+/* The functions inlined at base->ip, innermost first, then base's own
+ * function at the call site of the outermost of them: out[0] has base's
+ * file and line. Returns the frames filled (1 when nothing is inlined). */
+static int inline_chain(struct ms_symbolizer *s, const struct ms_frame *base, struct ms_frame *out,
+			int max)
+{
+	Dwfl_Module *dm = dwfl_addrmodule(s->dwfl, base->ip);
+	struct mod_info *mi = dm ? mod_info(dm) : NULL;
+	Dwarf_Die cu, *scopes = NULL;
+	Dwarf_Addr bias;
+	const char *file = base->file;
+	int line = base->line, n = 0, nscopes, i;
+
+	/* dwarf_getscopes() gives the innermost scope at the address, but past
+	 * an inlined subroutine it goes on in the inlined function's abstract
+	 * tree; the frames are the concrete DIE's parents (as eu-addr2line -i) */
+	if (mi && cu_die(mi, dm, base->ip, &cu, &bias) &&
+	    dwarf_getscopes(&cu, base->ip - bias, &scopes) > 0) {
+		Dwarf_Die inner = scopes[0];
+
+		free(scopes);
+		scopes = NULL;
+		nscopes = dwarf_getscopes_die(&inner, &scopes);
+	} else {
+		nscopes = 0;
+	}
+	if (nscopes > 0) {
+		for (i = 0; i < nscopes && n < max - 1; i++) {
+			int tag = dwarf_tag(&scopes[i]);
+
+			if (tag == DW_TAG_subprogram)
+				break;
+			if (tag != DW_TAG_inlined_subroutine)
+				continue;
+			out[n] = *base;
+			out[n].function = arena_str(s, inline_name(&scopes[i]));
+			out[n].file = file;
+			out[n].line = line;
+			out[n].inlined = 1;
+			n++;
+			call_site(&scopes[i], &cu, &file, &line);
+			file = arena_str(s, file);
+		}
+	}
+	free(scopes);
+	out[n] = *base;
+	out[n].file = file;
+	out[n].line = line;
+	out[n].inlined = 0;
+	return n + 1;
+}
+
 static struct ms_symbolizer *symbolizer_alloc(pid_t pid)
 {
 	struct ms_symbolizer *s = calloc(1, sizeof(*s));
@@ -500,6 +602,39 @@ int ms_symbolize(struct ms_symbolizer *s, uint64_t ip, struct ms_frame *out)
 	/* Not caching on OOM only costs a second lookup later. */
 	cache_put(s, out, rc);
 	return rc;
+}
+
+int ms_symbolize_inline(struct ms_symbolizer *s, uint64_t ip, struct ms_frame *out, int max)
+{
+	struct ms_frame base, chain[MAX_INLINE];
+	struct entry *e;
+	int rc = ms_symbolize(s, ip, &base), n;
+
+	if (rc || max <= 0)
+		return rc ? rc : 0;
+	e = s->cap ? slot(s, ip) : NULL; /* cached by ms_symbolize (unless OOM) */
+	if (e && e->used && e->inl_done) {
+		if (!e->ninl) {
+			out[0] = base;
+			return 1;
+		}
+		n = e->ninl < max ? e->ninl : max;
+		memcpy(out, e->inl, (size_t)n * sizeof(*out));
+		return n;
+	}
+	n = inline_chain(s, &base, chain, MAX_INLINE);
+	if (e && e->used) {
+		e->inl_done = true;
+		if (n > 1 && (e->inl = arena_alloc(s, (size_t)n * sizeof(*chain)))) {
+			memcpy(e->inl, chain, (size_t)n * sizeof(*chain));
+			e->ninl = (uint8_t)n;
+		} else if (n > 1) {
+			e->inl_done = false; /* OOM: try again next time */
+		}
+	}
+	n = n < max ? n : max;
+	memcpy(out, chain, (size_t)n * sizeof(*out));
+	return n;
 }
 
 void ms_symbolizer_free(struct ms_symbolizer *s)

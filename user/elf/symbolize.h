@@ -58,6 +58,15 @@ int ms_symbolizer_use_maps(struct ms_symbolizer **sp, pid_t pid, const struct ms
  * Results, misses included, are cached per ip: O(1) after the first call. */
 int ms_symbolize(struct ms_symbolizer *s, uint64_t ip, struct ms_frame *out);
 
+/* As ms_symbolize, expanded into the functions inlined at ip: fills up to
+ * max frames, innermost first, all with ip, the inline ones marked
+ * .inlined, each with the file and line of the place in its code (the
+ * innermost: ip's line; every other: the call site of the function it
+ * inlined), the last being ip's own function as ms_symbolize names it.
+ * Returns the number of frames (1 when nothing is inlined), or -ENOENT.
+ * Cached per ip like ms_symbolize. */
+int ms_symbolize_inline(struct ms_symbolizer *s, uint64_t ip, struct ms_frame *out, int max);
+
 /* Release everything, including all strings handed out. NULL is fine. */
 void ms_symbolizer_free(struct ms_symbolizer *s);
 

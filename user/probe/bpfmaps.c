@@ -6,31 +6,52 @@
 #include <bpf/bpf.h>
 #include "probe/bpfmaps.h"
 
-int ms_bpfmaps_fetch_stack(int fd, struct ms_registry *r, uint32_t pid, int32_t id, uint64_t *ips,
-			   int depth)
+int ms_stack_reader_init(struct ms_stack_reader *sr, const struct ms_loader *l, int depth)
+{
+	memset(sr, 0, sizeof(*sr));
+	sr->fd = ms_loader_stack_map(l, &sr->dwarf);
+	sr->depth = depth > MS_MAX_STACK_DEPTH ? MS_MAX_STACK_DEPTH : depth;
+	sr->buf = calloc(1, sizeof(struct ms_ustack));
+	return sr->buf ? 0 : -ENOMEM;
+}
+
+void ms_stack_reader_fini(struct ms_stack_reader *sr)
+{
+	free(sr->buf);
+	sr->buf = NULL;
+}
+
+int ms_bpfmaps_fetch_stack(struct ms_stack_reader *sr, struct ms_registry *r, uint32_t pid,
+			   int32_t id)
 {
 	uint32_t key = (uint32_t)id, n = 0;
+	struct ms_ustack *u = sr->buf;
+	uint64_t *ips = sr->buf;
 
-	if (id < 0 || depth <= 0 || ms_registry_has_stack(r, pid, id))
+	if (id < 0 || sr->depth <= 0 || !sr->buf || ms_registry_has_stack(r, pid, id))
 		return 0;
-	memset(ips, 0, (size_t)depth * sizeof(*ips));
-	if (bpf_map_lookup_elem(fd, &key, ips))
+	memset(sr->buf, 0, sizeof(struct ms_ustack));
+	if (bpf_map_lookup_elem(sr->fd, &key, sr->buf))
 		return 0;
-	while (n < (uint32_t)depth && ips[n])
+	if (sr->dwarf) {
+		n = u->nr < (uint32_t)sr->depth ? u->nr : (uint32_t)sr->depth;
+		return ms_registry_add_stack(r, pid, id, (const uint64_t *)u->ip, n, u->end) == 0;
+	}
+	while (n < (uint32_t)sr->depth && ips[n])
 		n++;
-	return ms_registry_add_stack(r, pid, id, ips, n) == 0;
+	return ms_registry_add_stack(r, pid, id, ips, n, MS_UNW_END_MAX) == 0;
 }
 
 int ms_bpfmaps_read_fast(struct ms_loader *l, struct ms_registry *r, int stack_depth)
 {
-	int live = ms_loader_live_fd(l), sites = ms_loader_sites_fd(l), stacks = ms_loader_stacks_fd(l);
+	int live = ms_loader_live_fd(l), sites = ms_loader_sites_fd(l);
 	struct ms_live_key k, nk, *prev = NULL;
 	struct ms_site_key sk, nsk, *sprev = NULL;
 	struct ms_live_val v;
 	struct ms_site_val sv;
-	uint64_t *ips = calloc(stack_depth > 0 ? (size_t)stack_depth : 1, sizeof(*ips));
+	struct ms_stack_reader sr;
 
-	if (!ips)
+	if (ms_stack_reader_init(&sr, l, stack_depth))
 		return -ENOMEM;
 	ms_registry_live_begin(r);
 	while (bpf_map_get_next_key(live, prev, &nk) == 0) {
@@ -53,7 +74,7 @@ int ms_bpfmaps_read_fast(struct ms_loader *l, struct ms_registry *r, int stack_d
 		e.weight = v.weight;
 		e.stack_id = v.stack_id;
 		e.kind = v.kind;
-		ms_bpfmaps_fetch_stack(stacks, r, k.pid, v.stack_id, ips, stack_depth);
+		ms_bpfmaps_fetch_stack(&sr, r, k.pid, v.stack_id);
 		ms_registry_consume(r, &e, sizeof(e));
 	}
 	ms_registry_live_end(r);
@@ -62,9 +83,9 @@ int ms_bpfmaps_read_fast(struct ms_loader *l, struct ms_registry *r, int stack_d
 		sprev = &sk;
 		if (bpf_map_lookup_elem(sites, &sk, &sv))
 			continue;
-		ms_bpfmaps_fetch_stack(stacks, r, sk.pid, sk.stack_id, ips, stack_depth);
+		ms_bpfmaps_fetch_stack(&sr, r, sk.pid, sk.stack_id);
 		ms_registry_set_site(r, sk.pid, sk.stack_id, &sv);
 	}
-	free(ips);
+	ms_stack_reader_fini(&sr);
 	return 0;
 }

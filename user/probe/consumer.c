@@ -15,9 +15,7 @@
 struct ms_consumer {
 	struct ring_buffer *rb;
 	struct ms_registry *reg;
-	int stacks_fd;
-	int depth;
-	uint64_t *ips;
+	struct ms_stack_reader stacks_rd;
 	uint64_t records;
 	uint64_t stacks;
 	void (*hook)(void *user, const struct ms_hdr *h);
@@ -52,8 +50,8 @@ static void hand_over(struct ms_consumer *c, const void *data, size_t len)
 	}
 	if (len >= sizeof(struct ms_ev_heap) &&
 	    (h->type == MS_EV_ALLOC || h->type == MS_EV_FREE || h->type == MS_EV_REALLOC))
-		c->stacks += ms_bpfmaps_fetch_stack(c->stacks_fd, c->reg, h->pid,
-						    ((const struct ms_ev_heap *)data)->stack_id, c->ips, c->depth);
+		c->stacks += ms_bpfmaps_fetch_stack(&c->stacks_rd, c->reg, h->pid,
+						    ((const struct ms_ev_heap *)data)->stack_id);
 	ms_registry_consume(c->reg, data, len);
 	if (c->hook)
 		c->hook(c->user, h);
@@ -127,12 +125,14 @@ struct ms_consumer *ms_consumer_new(struct ms_loader *l, struct ms_registry *r, 
 	if (!c)
 		return NULL;
 	c->reg = r;
-	c->depth = stack_depth;
-	c->stacks_fd = ms_loader_stacks_fd(l);
-	c->ips = calloc(stack_depth > 0 ? (size_t)stack_depth : 1, sizeof(uint64_t));
+	if (ms_stack_reader_init(&c->stacks_rd, l, stack_depth)) {
+		free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
 	ms_tsc_clock_init(&c->clock); /* uncalibrated where the TSC is not the clock */
 	c->rb = ring_buffer__new(ms_loader_ringbuf_fd(l), on_record, c, NULL);
-	if (!c->ips || !c->rb || positions_open(c, l)) {
+	if (!c->rb || positions_open(c, l)) {
 		int err = errno ? errno : ENOMEM;
 
 		ms_consumer_free(c);
@@ -216,6 +216,6 @@ void ms_consumer_free(struct ms_consumer *c)
 	ms_varbuf_free(c->vars);
 	if (c->ring_cons)
 		munmap((void *)c->ring_cons, 2 * c->page);
-	free(c->ips);
+	ms_stack_reader_fini(&c->stacks_rd);
 	free(c);
 }

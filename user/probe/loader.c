@@ -209,8 +209,36 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 	} else {
 		bpf_map__set_max_entries(l->skel->maps.live, cfg->max_live ? cfg->max_live : 1);
 	}
-	bpf_map__set_value_size(l->skel->maps.stacks, (depth > 0 ? depth : 1) * sizeof(__u64));
-	bpf_map__set_max_entries(l->skel->maps.stacks, depth > 0 ? cfg->max_stacks : 1);
+	l->skel->rodata->cfg_stack_depth = depth > 0 ? depth : 1;
+	l->skel->rodata->cfg_unwind = depth > 0 && !cfg->unwind_fp;
+	if (l->skel->rodata->cfg_unwind) {
+		/* rows (8 bytes) and their page index (8 bytes per 4 KiB page,
+		 * ~1 per 80 rows in libc): 1/16 of the room for the index */
+		__u64 nrows = cfg->unwind_bytes / 8 * 15 / 16, npages = cfg->unwind_bytes / 8 / 16;
+		/* MEMSCOPE_TEST_UNWIND_ROWS=N (tests only): room for N rows, so
+		 * that a test can overflow the tables with small files */
+		const char *forced = getenv("MEMSCOPE_TEST_UNWIND_ROWS");
+
+		if (forced && strtoul(forced, NULL, 10) > 0)
+			nrows = strtoul(forced, NULL, 10);
+		if (nrows < 64)
+			nrows = 64;
+		if (npages < 256)
+			npages = 256;
+		l->skel->rodata->cfg_unw_rows = (__u32)nrows;
+		l->skel->rodata->cfg_unw_pages = (__u32)npages;
+		bpf_map__set_max_entries(l->skel->maps.unw_rows, (__u32)nrows);
+		bpf_map__set_max_entries(l->skel->maps.unw_pages, (__u32)npages);
+		bpf_map__set_value_size(l->skel->maps.ustacks, 16 + depth * sizeof(__u64));
+		bpf_map__set_max_entries(l->skel->maps.ustacks, cfg->max_stacks);
+		bpf_map__set_value_size(l->skel->maps.stacks, sizeof(__u64));
+		bpf_map__set_max_entries(l->skel->maps.stacks, 1);
+	} else {
+		bpf_map__set_value_size(l->skel->maps.ustacks, 16 + sizeof(__u64));
+		bpf_map__set_max_entries(l->skel->maps.ustacks, 1);
+		bpf_map__set_value_size(l->skel->maps.stacks, (depth > 0 ? depth : 1) * sizeof(__u64));
+		bpf_map__set_max_entries(l->skel->maps.stacks, depth > 0 ? cfg->max_stacks : 1);
+	}
 	if (cfg->mode != MS_MODE_FAST)
 		bpf_map__set_max_entries(l->skel->maps.sites, 1);
 	if (cfg->mode == MS_MODE_LIGHT)
@@ -814,9 +842,28 @@ int ms_loader_var_buffers(const struct ms_loader *l, int *slots_fd, int *cpus_fd
 	return (int)l->vslots;
 }
 
-int ms_loader_stacks_fd(const struct ms_loader *l)
+int ms_loader_stack_map(const struct ms_loader *l, int *dwarf)
 {
-	return bpf_map__fd(l->skel->maps.stacks);
+	*dwarf = l->skel->rodata->cfg_unwind != 0;
+	return bpf_map__fd(*dwarf ? l->skel->maps.ustacks : l->skel->maps.stacks);
+}
+
+int ms_loader_unwind_maps(const struct ms_loader *l, struct ms_unw_maps *out)
+{
+	const struct memscope_bpf *s = l->skel;
+
+	memset(out, 0, sizeof(*out));
+	out->rows_fd = out->pages_fd = out->files_fd = out->missing_fd = -1;
+	if (!s->rodata->cfg_unwind)
+		return -ENOENT;
+	out->rows_fd = bpf_map__fd(s->maps.unw_rows);
+	out->pages_fd = bpf_map__fd(s->maps.unw_pages);
+	out->files_fd = bpf_map__fd(s->maps.unw_files);
+	out->missing_fd = bpf_map__fd(s->maps.unw_missing);
+	out->nrows = s->rodata->cfg_unw_rows;
+	out->npages = s->rodata->cfg_unw_pages;
+	out->epoch = &s->data->unw_epoch;
+	return 0;
 }
 
 int ms_loader_live_fd(const struct ms_loader *l)

@@ -13,6 +13,9 @@
 struct ms_loader_cfg {
 	enum ms_mode mode;
 	int stack_depth;    /* 0 = no stacks */
+	int unwind_fp;      /* stacks by the kernel's frame-pointer walk, not
+			     * by the DWARF tables (bpf/unwind.bpf.h) */
+	size_t unwind_bytes; /* room for unwind tables (rows + page index) */
 	size_t ring_bytes;  /* power of two */
 	uint32_t max_live;  /* live-block map capacity */
 	uint32_t max_stacks;
@@ -79,7 +82,19 @@ int ms_loader_ringbuf_fd(const struct ms_loader *l);
  * the slots per CPU (0: not used) and sets the two maps' fds and the CPU
  * count. */
 int ms_loader_var_buffers(const struct ms_loader *l, int *slots_fd, int *cpus_fd, int *ncpus);
-int ms_loader_stacks_fd(const struct ms_loader *l);
+/* Where walked stacks are: the map's fd, and whether it holds struct
+ * ms_ustack values (DWARF walk) or bare frame arrays (the kernel's). */
+int ms_loader_stack_map(const struct ms_loader *l, int *dwarf);
+
+/* The DWARF unwinder's maps (all -1 with --unwind fp or no stacks): the
+ * rows and pages arrays (mmapable, sized *nrows and *npages entries), the
+ * files hash, and the epoch BPF tags its mapping cache with. */
+struct ms_unw_maps {
+	int rows_fd, pages_fd, files_fd, missing_fd;
+	uint32_t nrows, npages;
+	volatile uint32_t *epoch;
+};
+int ms_loader_unwind_maps(const struct ms_loader *l, struct ms_unw_maps *out);
 int ms_loader_live_fd(const struct ms_loader *l);
 int ms_loader_sites_fd(const struct ms_loader *l);
 /* Sum the per-CPU counters into out[MS_STAT_MAX]. 0 or -errno. */

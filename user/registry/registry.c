@@ -349,6 +349,7 @@ static const uint32_t min_size[MS_EV_TYPE_MAX] = {
 	[MS_EV_EXEC] = sizeof(struct ms_ev_proc),
 	[MS_EV_LIVE] = sizeof(struct ms_ev_heap),
 	[MS_EV_VMA] = sizeof(struct ms_ev_vma),
+	[MS_EV_UNW_MISS] = sizeof(struct ms_ev_unw_miss),
 };
 
 union ms_any {
@@ -361,6 +362,7 @@ union ms_any {
 	struct ms_ev_name n;
 	struct ms_ev_proc p;
 	struct ms_ev_vma vm;
+	struct ms_ev_unw_miss um;
 };
 
 int ms_registry_consume(struct ms_registry *r, const void *raw, size_t len)
@@ -449,7 +451,7 @@ bad:
 /* ---- stacks ------------------------------------------------------------- */
 
 int ms_registry_add_stack(struct ms_registry *r, uint32_t pid, int32_t id,
-			  const uint64_t *ips, uint32_t n)
+			  const uint64_t *ips, uint32_t n, unsigned end)
 {
 	struct ms_stack *s;
 
@@ -460,6 +462,7 @@ int ms_registry_add_stack(struct ms_registry *r, uint32_t pid, int32_t id,
 	s->pid = pid;
 	s->id = id;
 	s->n = n;
+	s->end = end < MS_UNW_END_MAX ? (uint8_t)end : MS_UNW_END_MAX;
 	s->ips = n ? malloc(n * sizeof(*ips)) : NULL;
 	if (n && !s->ips) {
 		r->stacks.n--;
@@ -472,6 +475,8 @@ int ms_registry_add_stack(struct ms_registry *r, uint32_t pid, int32_t id,
 		r->stacks.n--;
 		return -ENOMEM;
 	}
+	if (ms_stack_truncated(s))
+		r->sum.truncated_stacks++;
 	return 0;
 }
 

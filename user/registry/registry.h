@@ -142,8 +142,17 @@ struct ms_stack {
 	uint32_t pid;
 	int32_t id;
 	uint32_t n;
+	uint8_t end; /* why the walk ended: enum ms_unw_end, or MS_UNW_END_MAX
+		      * if the walk did not say (the kernel's frame-pointer
+		      * walk) */
 	uint64_t *ips;
 };
+
+/* A stack whose walk stopped before the outermost frame. */
+static inline int ms_stack_truncated(const struct ms_stack *s)
+{
+	return s && s->end != MS_UNW_END_COMPLETE && s->end < MS_UNW_END_MAX;
+}
 
 struct ms_point {
 	uint64_t ts_ns, live_bytes;
@@ -162,6 +171,7 @@ struct ms_summary {
 	uint64_t unknown_scope_refs; /* records naming a scope never seen */
 	uint64_t string_faults;
 	uint64_t snapshots;
+	uint64_t truncated_stacks;  /* distinct stacks cut short (ms_stack_truncated) */
 	uint64_t folded_vars, folded_scopes, folded_tasks;
 	uint64_t first_ns, last_ns;
 	struct ms_estimate est; /* sampled mode totals */
@@ -182,9 +192,10 @@ void ms_registry_free(struct ms_registry *r);
  * registry stays consistent whatever the bytes. */
 int ms_registry_consume(struct ms_registry *r, const void *rec, size_t len);
 
-/* Record the user stack behind a stack id (copied). 0 or -ENOMEM. */
+/* Record the user stack behind a stack id (copied); end says why its walk
+ * ended (enum ms_unw_end; MS_UNW_END_MAX: not known). 0 or -ENOMEM. */
 int ms_registry_add_stack(struct ms_registry *r, uint32_t pid, int32_t id,
-			  const uint64_t *ips, uint32_t n);
+			  const uint64_t *ips, uint32_t n, unsigned end);
 int ms_registry_has_stack(const struct ms_registry *r, uint32_t pid, int32_t id);
 
 /* Fast mode: replace the live-block set with a fresh read of the BPF map.

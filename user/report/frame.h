@@ -22,6 +22,8 @@ struct ms_frame {
 	 * module is NULL. */
 	uint64_t map_start, map_end, map_offset;
 	const char *build_id;
+	int inlined;          /* a function inlined at ip: the next frame (same
+			       * ip) is the one it was inlined into */
 };
 
 #endif /* MS_REPORT_FRAME_H */

@@ -43,10 +43,23 @@ struct ms_report_cost {
 	size_t nprobes;
 };
 
+/* How stacks were walked, and what the DWARF unwind tables cost. */
+struct ms_report_unwind {
+	const char *method;      /* "dwarf", "fp", or NULL: no stacks */
+	uint64_t files, rows, bytes, capacity_bytes, build_ns;
+	uint64_t not_loaded;     /* files whose table did not fit */
+	uint64_t no_cfi;         /* files without usable CFI */
+	uint64_t misses;         /* files mapped before their table was built */
+};
+
 struct ms_report_ctx {
 	const struct ms_registry *reg;
 	/* Resolve ip (already adjusted) of process pid; 0 or -ENOENT. */
 	int (*resolve)(void *user, uint32_t pid, uint64_t ip, struct ms_frame *out);
+	/* Optional: the same, expanded into the functions inlined at ip
+	 * (innermost first, up to max frames, all with ip); returns the
+	 * frames filled, or <= 0 as resolve. Stacks use it when set. */
+	int (*resolve_inline)(void *user, uint32_t pid, uint64_t ip, struct ms_frame *out, int max);
 	void *resolve_user;
 	pid_t pid;
 	const char *exe;
@@ -62,6 +75,7 @@ struct ms_report_ctx {
 	const struct ms_report_cost *cost; /* NULL: not estimated */
 	int stack_depth;        /* frames captured per stack */
 	const char *stack_note; /* why fewer than --stack-depth's default, or NULL */
+	struct ms_report_unwind unwind;
 };
 
 #define MS_REPORT_MAX_FRAMES 64
@@ -72,8 +86,11 @@ struct ms_report_ctx {
 int ms_report_stack(const struct ms_report_ctx *c, uint32_t pid, int32_t stack_id,
 		    uint64_t caller, struct ms_frame *out, int max);
 /* 1 if the stack behind (pid, stack_id) was cut before its outermost
- * frame (the walk filled --stack-depth), else 0. */
+ * frame (the DWARF walk said so; for the kernel's frame-pointer walk,
+ * which does not say: the walk filled --stack-depth), else 0. */
 int ms_report_stack_truncated(const struct ms_report_ctx *c, uint32_t pid, int32_t stack_id);
+/* Why a stack walk ended, for reports ("stack depth limit ..."). */
+const char *ms_unw_end_name(unsigned end);
 /* Human type name: C++ pretty-function names reduced to the type, and a
  * C array seen by _Generic as "T *" shown as "T[n]". */
 const char *ms_report_type(const char *raw, uint64_t size, char *buf, size_t len);

@@ -22,6 +22,41 @@ const char *ms_kind_name(unsigned kind)
 	return kind < MS_K_MAX && kind_names[kind] ? kind_names[kind] : "?";
 }
 
+const char *ms_unw_end_name(unsigned end)
+{
+	static const char *const names[MS_UNW_END_MAX] = {
+		[MS_UNW_END_COMPLETE] = "complete",
+		[MS_UNW_END_DEPTH] = "stack depth limit (--stack-depth)",
+		[MS_UNW_END_NO_MAPPING] = "code outside any file mapping (JIT or anonymous memory)",
+		[MS_UNW_END_NO_INFO] = "no unwind information and no frame pointer",
+		[MS_UNW_END_BAD_READ] = "stack memory not readable",
+		[MS_UNW_END_BAD_FRAME] = "caller frame not above this one",
+	};
+
+	return end < MS_UNW_END_MAX && names[end] ? names[end] : "unknown";
+}
+
+/* Frame(s) of ip into out[0..max): with inline frames when the resolver
+ * gives them. Returns the frames filled (at least 1 if max > 0). */
+static int frames_of(const struct ms_report_ctx *c, uint32_t pid, uint64_t ip, struct ms_frame *out,
+		     int max)
+{
+	int n = 0;
+
+	if (max <= 0)
+		return 0;
+	if (c->resolve_inline)
+		n = c->resolve_inline(c->resolve_user, pid, ip - 1, out, max);
+	if (n <= 0) {
+		memset(out, 0, sizeof(*out));
+		out->ip = ip;
+		if (c->resolve)
+			c->resolve(c->resolve_user, pid, ip - 1, out);
+		n = 1;
+	}
+	return n;
+}
+
 int ms_report_stack(const struct ms_report_ctx *c, uint32_t pid, int32_t stack_id,
 		    uint64_t caller, struct ms_frame *out, int max)
 {
@@ -30,23 +65,16 @@ int ms_report_stack(const struct ms_report_ctx *c, uint32_t pid, int32_t stack_i
 	int n = 0;
 
 	if (caller && n < max) {
-		/* A free's stack starts inside free() and lacks its caller:
-		 * put the caller first and skip the allocator's own frame. */
-		memset(&out[n], 0, sizeof(out[n]));
-		out[n].ip = caller;
-		if (c->resolve)
-			c->resolve(c->resolve_user, pid, caller - 1, &out[n]);
-		n++;
+		/* A free's stack starts inside free(); the kernel's frame-pointer
+		 * walk then lacks the caller, a DWARF walk has it next: put the
+		 * caller first (once) and skip the allocator's own frame. */
 		i = 1;
+		if (!s || s->n < 2 || s->ips[1] != caller)
+			n += frames_of(c, pid, caller, out + n, max - n);
 	}
-	for (; s && i < s->n && n < max; i++) {
-		memset(&out[n], 0, sizeof(out[n]));
-		out[n].ip = s->ips[i];
-		/* Return addresses point after the call: look up the call. */
-		if (c->resolve)
-			c->resolve(c->resolve_user, pid, s->ips[i] - 1, &out[n]);
-		n++;
-	}
+	/* Return addresses point after the call: each is looked up at ip - 1 */
+	for (; s && i < s->n && n < max; i++)
+		n += frames_of(c, pid, s->ips[i], out + n, max - n);
 	return n;
 }
 
@@ -54,6 +82,10 @@ int ms_report_stack_truncated(const struct ms_report_ctx *c, uint32_t pid, int32
 {
 	const struct ms_stack *s = ms_registry_stack(c->reg, pid, stack_id);
 
+	/* the DWARF walk says why it ended; the kernel's frame-pointer walk
+	 * does not, so a stack that filled --stack-depth counts as cut */
+	if (s && s->end < MS_UNW_END_MAX)
+		return ms_stack_truncated(s);
 	return s && c->stack_depth > 0 && s->n >= (uint32_t)c->stack_depth;
 }
 

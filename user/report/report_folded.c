@@ -50,8 +50,9 @@ static void put_frame(FILE *f, const struct ms_frame *fr)
 int ms_report_folded(FILE *f, const struct ms_report_ctx *c, int live)
 {
 	/* Every captured frame, not MS_REPORT_MAX_FRAMES: a stack cut at the
-	 * outer end would start a flame graph mid-way and never merge. */
-	struct ms_frame fr[MS_MAX_STACK_DEPTH + 1];
+	 * outer end would start a flame graph mid-way and never merge. Inline
+	 * frames can make more frames than addresses. */
+	struct ms_frame fr[2 * (MS_MAX_STACK_DEPTH + 1)];
 	size_t n, i;
 	const struct ms_site *s = ms_registry_sites(c->reg, &n);
 
@@ -61,9 +62,13 @@ int ms_report_folded(FILE *f, const struct ms_report_ctx *c, int live)
 
 		if (!bytes)
 			continue;
-		nf = ms_report_stack(c, s[i].pid, s[i].stack_id, 0, fr, MS_MAX_STACK_DEPTH + 1);
+		nf = ms_report_stack(c, s[i].pid, s[i].stack_id, 0, fr, (int)(sizeof(fr) / sizeof(fr[0])));
 		if (!nf)
 			fputs("[no stack]", f);
+		/* a walk that stopped early: its stacks hang under one root of
+		 * their own instead of passing for whole ones */
+		else if (ms_stack_truncated(ms_registry_stack(c->reg, s[i].pid, s[i].stack_id)))
+			fputs("[truncated];", f);
 		/* ms_report_stack gives the innermost frame first. */
 		for (k = nf - 1; k >= 0; k--) {
 			put_frame(f, &fr[k]);

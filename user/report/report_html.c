@@ -117,7 +117,7 @@ static void sites_json(struct html *h)
 		ms_json_key(j, "live_bytes"); ms_json_u64(j, x->live_bytes);
 		ms_json_key(j, "temporaries"); ms_json_u64(j, x->temp);
 		ms_json_key(j, "pid"); ms_json_u64(j, x->pid);
-		ms_json_key(j, "stack"); ms_shape_stack(&h->s, x->pid, x->stack_id, 0);
+		ms_shape_stack_keys(&h->s, x->pid, x->stack_id, 0);
 		ms_json_end_obj(j);
 	}
 	list_end(h);

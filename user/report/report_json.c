@@ -154,7 +154,7 @@ static void sampled_json(struct ms_shape *sh)
 	for (i = 0; i < k; i++) {
 		ms_json_obj(j);
 		estimates_json(j, &order[i]->est);
-		ms_json_key(j, "stack"); ms_shape_stack(sh, order[i]->pid, order[i]->stack_id, 0);
+		ms_shape_stack_keys(sh, order[i]->pid, order[i]->stack_id, 0);
 		ms_json_end_obj(j);
 	}
 	ms_json_end_arr(j);
@@ -211,8 +211,7 @@ static void growth_json(struct ms_shape *sh)
 		ms_json_key(j, "first_bytes"); ms_json_u64(j, g[i].first_bytes);
 		ms_json_key(j, "last_bytes"); ms_json_u64(j, g[i].last_bytes);
 		if (g[i].kind == MS_GROW_SITE) {
-			ms_json_key(j, "stack");
-			ms_shape_stack(sh, (uint32_t)g[i].a, (int32_t)g[i].b, 0);
+			ms_shape_stack_keys(sh, (uint32_t)g[i].a, (int32_t)g[i].b, 0);
 		}
 		ms_json_end_obj(j);
 	}

@@ -29,17 +29,29 @@ static const char *nz(const char *s)
 static void frames(FILE *f, const struct ms_report_ctx *c, uint32_t pid, int32_t id, uint64_t caller)
 {
 	struct ms_frame fr[6];
+	const struct ms_stack *st = ms_registry_stack(c->reg, pid, id);
 	int n = ms_report_stack(c, pid, id, caller, fr, 6), i;
 
 	for (i = 0; i < n; i++) {
-		if (fr[i].file)
-			fprintf(f, "        %s (%s:%d)\n", nz(fr[i].function), fr[i].file, fr[i].line);
+		const char *mod = fr[i].module ? strrchr(fr[i].module, '/') : NULL;
+
+		/* a frame with no name still says where it is */
+		if (fr[i].function)
+			fprintf(f, "        %s", fr[i].function);
+		else if (fr[i].module)
+			fprintf(f, "        %s+0x%" PRIx64, mod ? mod + 1 : fr[i].module, fr[i].offset);
 		else
-			fprintf(f, "        %s [%s+0x%" PRIx64 "]\n", nz(fr[i].function),
-				nz(fr[i].module), fr[i].offset);
+			fprintf(f, "        0x%" PRIx64, fr[i].ip);
+		if (fr[i].file)
+			fprintf(f, " (%s:%d)", fr[i].file, fr[i].line);
+		else if (fr[i].function && fr[i].module)
+			fprintf(f, " [%s+0x%" PRIx64 "]", fr[i].module, fr[i].offset);
+		fputs(fr[i].inlined ? " [inlined]\n" : "\n", f);
 	}
 	if (!n)
 		fprintf(f, "        (no stack: use --stack-depth)\n");
+	else if (ms_stack_truncated(st) && (uint32_t)n >= st->n)
+		fprintf(f, "        ... the walk stopped here: %s\n", ms_unw_end_name(st->end));
 }
 
 static int by_live(const void *a, const void *b)

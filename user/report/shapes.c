@@ -126,6 +126,31 @@ static void cost_json(struct ms_json *j, const struct ms_report_ctx *c)
 	ms_json_end_obj(j);
 }
 
+/* summary.unwind: how stacks were walked and what the tables cost. */
+static void shape_unwind(struct ms_shape *sh)
+{
+	const struct ms_report_ctx *c = sh->c;
+	const struct ms_report_unwind *u = &c->unwind;
+	struct ms_json *j = sh->j;
+
+	ms_json_key(j, "unwind");
+	ms_json_obj(j);
+	ms_json_key(j, "method"); ms_json_str(j, u->method);
+	ms_json_key(j, "files"); ms_json_u64(j, u->files);
+	ms_json_key(j, "rows"); ms_json_u64(j, u->rows);
+	ms_json_key(j, "bytes"); ms_json_u64(j, u->bytes);
+	ms_json_key(j, "capacity_bytes"); ms_json_u64(j, u->capacity_bytes);
+	ms_json_key(j, "build_ms"); ms_json_dbl(j, u->build_ns / 1e6);
+	ms_json_key(j, "files_not_loaded"); ms_json_u64(j, u->not_loaded);
+	ms_json_key(j, "files_without_cfi"); ms_json_u64(j, u->no_cfi);
+	ms_json_key(j, "files_mapped_before_table"); ms_json_u64(j, u->misses);
+	ms_json_key(j, "truncated_walks"); ms_json_u64(j, c->stats[MS_STAT_UNW_TRUNCATED]);
+	ms_json_key(j, "frame_pointer_frames"); ms_json_u64(j, c->stats[MS_STAT_UNW_FP_FRAMES]);
+	ms_json_key(j, "mapping_lookups"); ms_json_u64(j, c->stats[MS_STAT_UNW_VMA_MISS]);
+	ms_json_key(j, "walks_skipped_busy"); ms_json_u64(j, c->stats[MS_STAT_UNW_BUSY]);
+	ms_json_end_obj(j);
+}
+
 void ms_shape_summary(struct ms_shape *sh)
 {
 	const struct ms_report_ctx *c = sh->c;
@@ -158,6 +183,8 @@ void ms_shape_summary(struct ms_shape *sh)
 	ms_json_key(j, "untracked_allocs"); ms_json_u64(j, s->untracked_allocs);
 	ms_json_key(j, "live_map_full"); ms_json_u64(j, c->stats[MS_STAT_LIVE_FULL]);
 	ms_json_key(j, "stack_failures"); ms_json_u64(j, c->stats[MS_STAT_STACK_FAIL]);
+	ms_json_key(j, "truncated_stacks"); ms_json_u64(j, s->truncated_stacks);
+	shape_unwind(sh);
 	ms_json_key(j, "probe_misses"); ms_json_u64(j, c->stats[MS_STAT_PROBE_MISSES]);
 	ms_json_key(j, "variables_via_ring"); ms_json_u64(j, c->stats[MS_STAT_VAR_RING]);
 	ms_json_key(j, "unmatched_scope_exits"); ms_json_u64(j, s->unmatched_scope_exits);
@@ -242,18 +269,25 @@ void ms_shape_frame(struct ms_shape *s, const struct ms_frame *f)
 	ms_json_key(j, "module"); ms_json_str(j, f->module);
 	ms_json_key(j, "offset"); ms_json_hex(j, f->offset);
 	ms_json_key(j, "ip"); ms_json_hex(j, f->ip);
+	if (f->inlined) {
+		ms_json_key(j, "inlined");
+		ms_json_bool(j, 1);
+	}
 	ms_json_end_obj(j);
 }
 
-/* Index of fr in the table, added if new; -1 when out of memory. */
-static int64_t intern(struct ms_frame_table *t, uint32_t pid, const struct ms_frame *fr)
+/* Index of fr in the table, added if new; -1 when out of memory. Frames
+ * are keyed by (pid, ip, place among the frames inlined at ip): `same`
+ * frames before this one in the stack had the same ip. */
+static int64_t intern(struct ms_frame_table *t, uint32_t pid, const struct ms_frame *fr, int same)
 {
-	uint64_t *k = ms_hm_get(&t->idx, pid, fr->ip);
+	uint64_t key = fr->ip ^ ((uint64_t)same << 56);
+	uint64_t *k = ms_hm_get(&t->idx, pid, key);
 	struct ms_frame *slot;
 
 	if (k)
 		return (int64_t)*k;
-	if (MS_VEC_RESERVE(t->v, 1) || ms_hm_put(&t->idx, pid, fr->ip, t->v.n) ||
+	if (MS_VEC_RESERVE(t->v, 1) || ms_hm_put(&t->idx, pid, key, t->v.n) ||
 	    MS_VEC_PUSH(t->v, slot))
 		return -1;
 	*slot = *fr;
@@ -263,7 +297,7 @@ static int64_t intern(struct ms_frame_table *t, uint32_t pid, const struct ms_fr
 void ms_shape_stack(struct ms_shape *s, uint32_t pid, int32_t stack_id, uint64_t caller)
 {
 	struct ms_frame fr[MS_REPORT_MAX_FRAMES];
-	int n = ms_report_stack(s->c, pid, stack_id, caller, fr, MS_REPORT_MAX_FRAMES), i;
+	int n = ms_report_stack(s->c, pid, stack_id, caller, fr, MS_REPORT_MAX_FRAMES), i, same = 0;
 
 	ms_json_arr(s->j);
 	for (i = 0; i < n; i++) {
@@ -273,11 +307,31 @@ void ms_shape_stack(struct ms_shape *s, uint32_t pid, int32_t stack_id, uint64_t
 			ms_shape_frame(s, &fr[i]);
 			continue;
 		}
-		k = intern(s->frames, pid, &fr[i]);
+		same = i && fr[i].ip == fr[i - 1].ip ? same + 1 : 0;
+		k = intern(s->frames, pid, &fr[i], same);
 		if (k >= 0)
 			ms_json_u64(s->j, (uint64_t)k);
 	}
 	ms_json_end_arr(s->j);
+}
+
+void ms_shape_stack_keys(struct ms_shape *s, uint32_t pid, int32_t stack_id, uint64_t caller)
+{
+	const struct ms_stack *st = ms_registry_stack(s->c->reg, pid, stack_id);
+	struct ms_json *j = s->j;
+
+	ms_json_key(j, "stack");
+	ms_shape_stack(s, pid, stack_id, caller);
+	ms_json_key(j, "truncated");
+	if (!st || st->end >= MS_UNW_END_MAX) {
+		ms_json_null(j); /* the kernel's walk does not say */
+	} else {
+		ms_json_bool(j, ms_stack_truncated(st));
+		if (ms_stack_truncated(st)) {
+			ms_json_key(j, "truncated_reason");
+			ms_json_str(j, ms_unw_end_name(st->end));
+		}
+	}
 }
 
 void ms_shape_frames(struct ms_shape *s, const char *key)
@@ -426,7 +480,7 @@ void ms_shape_block(struct ms_shape *s, const struct ms_block *b)
 	ms_json_key(j, "scope"); ms_shape_id(s, b->scope);
 	ms_json_key(j, "task"); ms_shape_id(s, b->task);
 	ms_json_key(j, "allocated_ns"); ms_json_u64(j, ms_rel(s->c, b->ts_ns));
-	ms_json_key(j, "stack"); ms_shape_stack(s, b->pid, b->stack_id, 0);
+	ms_shape_stack_keys(s, b->pid, b->stack_id, 0);
 }
 
 void ms_shape_site(struct ms_shape *s, const struct ms_leak_site *ls)
@@ -441,7 +495,7 @@ void ms_shape_site(struct ms_shape *s, const struct ms_leak_site *ls)
 	for (q = 0; q < ls->nvars; q++)
 		ms_json_str(j, ls->vars[q]);
 	ms_json_end_arr(j);
-	ms_json_key(j, "stack"); ms_shape_stack(s, ls->pid, ls->stack_id, 0);
+	ms_shape_stack_keys(s, ls->pid, ls->stack_id, 0);
 }
 
 void ms_shape_bad_free(struct ms_shape *s, const struct ms_bad_free *f)
@@ -459,5 +513,5 @@ void ms_shape_bad_free(struct ms_shape *s, const struct ms_bad_free *f)
 		ms_json_key(j, "first_free_ns");
 		ms_shape_time(s, f->first_free_ns);
 	}
-	ms_json_key(j, "stack"); ms_shape_stack(s, f->pid, f->stack_id, f->caller);
+	ms_shape_stack_keys(s, f->pid, f->stack_id, f->caller);
 }

@@ -62,7 +62,12 @@ void ms_shape_hist(struct ms_shape *s, const char *key, const uint64_t *h);
  * is a free's immediate caller (ms_report_stack). At most
  * MS_REPORT_MAX_FRAMES frames. */
 void ms_shape_stack(struct ms_shape *s, uint32_t pid, int32_t stack_id, uint64_t caller);
-/* One frame object: {function, file, line, module, offset, ip}. */
+/* Keys "stack" (as ms_shape_stack), "truncated" (true when the walk
+ * stopped before the outermost frame, null when the walk does not say:
+ * the kernel's frame-pointer walk) and, when true, "truncated_reason". */
+void ms_shape_stack_keys(struct ms_shape *s, uint32_t pid, int32_t stack_id, uint64_t caller);
+/* One frame object: {function, file, line, module, offset, ip} and
+ * "inlined": true for a function inlined at ip (innermost first). */
 void ms_shape_frame(struct ms_shape *s, const struct ms_frame *f);
 /* Key `key` and the frame table as an array of frame objects. */
 void ms_shape_frames(struct ms_shape *s, const char *key);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "elf/elf_syms.h"
 #include "probe/loader.h"
+#include "probe/unwind_maps.h"
 #include "proc/procmaps.h"
 #include "proc/target.h"
 #include "registry/registry.h"
@@ -27,6 +28,9 @@ static int attach_mapped_pid(struct session *s, pid_t pid, int quiet)
 	err = ms_maps_read(pid, &maps);
 	if (err)
 		return err;
+	/* unwind tables before probes: the first stacks need them */
+	if (s->unw)
+		ms_unwinder_add_maps(s->unw, pid, &maps);
 	for (i = 0; i < maps.n; i++) {
 		const struct ms_module *m = &maps.mods[i];
 
@@ -121,6 +125,9 @@ void ms_session_on_record(void *user, const struct ms_hdr *h)
 
 	if (h->type == MS_EV_VMA) {
 		ms_exit_maps_record(s, h);
+	} else if (h->type == MS_EV_UNW_MISS) {
+		if (s->unw)
+			ms_unwinder_miss(s->unw, (const struct ms_ev_unw_miss *)h);
 	} else if (h->type == MS_EV_EXEC) {
 		ms_registry_forget_pid_strings(s->reg, h->pid);
 		ms_loader_forget_strings(s->loader, h->pid);

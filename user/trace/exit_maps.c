@@ -25,7 +25,9 @@ static void vmas_apply(struct session *s)
 					   "/lib64", "/usr/lib64", "/lib", "/usr/lib",
 					   "/usr/local/lib" };
 	const char *dirs[MS_MAX_ALLOC_MODS + 40], *llp = getenv("LD_LIBRARY_PATH");
+	const char *pre = getenv("LD_PRELOAD");
 	char exe_dir[sizeof(s->exe)], mod_dirs[MS_MAX_ALLOC_MODS][4096], *llp_copy = NULL, *save, *tok;
+	char *pre_copy = NULL;
 	struct ms_vma *v = calloc(s->nvmas ? s->nvmas : 1, sizeof(*v));
 	struct ms_maps maps = { 0 };
 	size_t i, nd = 0;
@@ -42,6 +44,13 @@ static void vmas_apply(struct session *s)
 		for (tok = strtok_r(llp_copy, ":", &save); tok && nd < MS_MAX_ALLOC_MODS + 30;
 		     tok = strtok_r(NULL, ":", &save))
 			dirs[nd++] = tok;
+	/* preloaded libraries (the sampling library in sampled mode) are
+	 * often in none of those directories */
+	if (pre && (pre_copy = strdup(pre)))
+		for (tok = strtok_r(pre_copy, ": ", &save); tok && nd < MS_MAX_ALLOC_MODS + 32;
+		     tok = strtok_r(NULL, ": ", &save))
+			if (strchr(tok, '/'))
+				dirs[nd++] = dirname(tok);
 	for (i = 0; i < sizeof(std) / sizeof(std[0]); i++)
 		dirs[nd++] = std[i];
 	dirs[nd] = NULL;
@@ -57,6 +66,7 @@ static void vmas_apply(struct session *s)
 	ms_maps_free(&maps);
 out:
 	free(llp_copy);
+	free(pre_copy);
 	free(v);
 	s->nvmas = 0;
 }

@@ -66,6 +66,7 @@ void ms_session_report_ctx(struct session *s, struct ms_report_ctx *cp)
 
 	c.reg = s->reg;
 	c.resolve = ms_lookup_resolve;
+	c.resolve_inline = ms_lookup_resolve_inline;
 	c.resolve_user = s;
 	c.pid = s->pid;
 	c.exe = s->exe;
@@ -85,6 +86,7 @@ void ms_session_report_ctx(struct session *s, struct ms_report_ctx *cp)
 	c.stack_note = s->stack_note;
 	if (s->loader)
 		ms_loader_read_stats(s->loader, c.stats);
+	ms_session_unwind_report(s, &c.unwind);
 	*cp = c;
 }
 

@@ -27,6 +27,16 @@ int ms_lookup_resolve(void *user, uint32_t pid, uint64_t ip, struct ms_frame *ou
 	return ms_symbolize(s->sym, ip, out);
 }
 
+int ms_lookup_resolve_inline(void *user, uint32_t pid, uint64_t ip, struct ms_frame *out, int max)
+{
+	struct session *s = user;
+
+	(void)pid;
+	if (!s->sym)
+		return -ENOENT;
+	return ms_symbolize_inline(s->sym, ip, out, max);
+}
+
 /* A string literal of a process that is gone, read from the file that
  * mapped its address (literals live in a module's read-only data), as the
  * symbolizer knows the modules: never from a live process. Followed

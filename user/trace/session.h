@@ -8,6 +8,7 @@
  *   poll.c     drain records, watch the target, periodic work, until a stop
  *   exit_maps.c  the target's mappings as it exits, for its stacks
  *   lookups.c  what the registry asks of the target (strings, callers)
+ *   unwind.c   the DWARF unwind tables BPF walks stacks with
  *   finish.c   the report writers
  *
  * Nothing outside trace/ sees struct session. */
@@ -31,6 +32,8 @@ struct ms_report_ctx;
 struct ms_metrics_serve;
 struct ms_report_cost;
 struct ms_budget;
+struct ms_report_unwind;
+struct ms_unwinder;
 
 /* The report writers, in the order they are written (finish.c). */
 enum ms_output {
@@ -57,6 +60,7 @@ struct session {
 	struct ms_registry *reg;
 	struct ms_consumer *cons;
 	struct ms_symbolizer *sym;
+	struct ms_unwinder *unw; /* NULL: no DWARF stacks (--unwind fp, no stacks) */
 	FILE *out[MS_OUT_MAX]; /* open output files, NULL where not asked for */
 	int exited;
 	int status;
@@ -107,12 +111,20 @@ void ms_exit_maps_record(struct session *s, const struct ms_hdr *h);
 
 /* lookups.c: the registry's and the writers' callbacks (user = session). */
 int ms_lookup_resolve(void *user, uint32_t pid, uint64_t ip, struct ms_frame *out);
+int ms_lookup_resolve_inline(void *user, uint32_t pid, uint64_t ip, struct ms_frame *out, int max);
 ssize_t ms_lookup_gone_str(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len);
 ssize_t ms_lookup_target_str(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len);
 int ms_lookup_internal_caller(void *user, uint32_t pid, uint64_t caller, int freed_before);
 /* Remember a library of pid whose allocator is probed (vmas_apply looks
  * for exited targets' files next to them). */
 void ms_lookup_note_alloc_module(struct session *s, pid_t pid, const struct ms_module *m);
+
+/* unwind.c: the tables (after load; 0 or -errno, message printed), the
+ * files a command will map built before it runs, and the report's
+ * summary of them. */
+int ms_session_unwind_open(struct session *s);
+void ms_session_unwind_prebuild(struct session *s);
+void ms_session_unwind_report(const struct session *s, struct ms_report_unwind *u);
 
 /* poll.c: until the target exits, --duration, or *stop_signal. */
 void ms_session_poll(struct session *s, volatile const sig_atomic_t *stop_signal);

@@ -20,6 +20,7 @@
 #include "elf/symbolize.h"
 #include "probe/consumer.h"
 #include "probe/loader.h"
+#include "probe/unwind_maps.h"
 #include "proc/spawn.h"
 #include "registry/registry.h"
 #include "trace/metrics_serve.h"
@@ -43,8 +44,9 @@ static void catch_stop_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* Frames per stack when --stack-depth is not given: 16, but only the
- * first for an executable built without frame pointers. The kernel's walk
+/* Frames per stack when --stack-depth is not given: 16, but under
+ * --unwind fp only the first for an executable built without frame
+ * pointers (the DWARF walk needs none). The kernel's walk
  * follows %rbp, which such code uses for data: past the first frame it
  * yields addresses that are not the callers, and costs ~6 us per stack on
  * redis-server, more than the rest of full mode's work together. */
@@ -54,7 +56,10 @@ static void choose_stack_depth(struct session *s)
 	if (s->stack_depth >= 0)
 		return;
 	s->stack_depth = 16;
-	if (s->o->mode == MS_MODE_LIGHT || ms_elf_has_frame_pointers_path(s->exe) != 0)
+	/* the DWARF walk needs no frame pointers: 1 frame only for the
+	 * kernel's walk, which past the call site yields wrong callers */
+	if (s->o->mode == MS_MODE_LIGHT || !s->o->unwind_fp ||
+	    ms_elf_has_frame_pointers_path(s->exe) != 0)
 		return;
 	s->stack_depth = 1;
 	s->stack_note = "the executable is built without frame pointers: stacks keep the call site "
@@ -72,6 +77,8 @@ static int load(struct session *s)
 	struct ms_loader_cfg cfg = {
 		.mode = o->mode,
 		.stack_depth = s->stack_depth,
+		.unwind_fp = o->unwind_fp,
+		.unwind_bytes = (size_t)o->unwind_mb << 20,
 		.ring_bytes = (size_t)o->ring_mb << 20,
 		.max_live = o->max_live,
 		.max_stacks = 16384,
@@ -95,7 +102,7 @@ static int load(struct session *s)
 	};
 	int err = ms_loader_open(&s->loader, &cfg);
 
-	if (err)
+	if (err || (err = ms_session_unwind_open(s)))
 		return err;
 	s->reg = ms_registry_new(&ropts);
 	s->cons = s->reg ? ms_consumer_new(s->loader, s->reg, s->stack_depth) : NULL;
@@ -124,6 +131,7 @@ static int start_cmd(struct session *s, struct ms_child *child)
 	}
 	s->pid = child->pid;
 	s->is_child = 1;
+	ms_session_unwind_prebuild(s);
 	err = ms_loader_add_pid(s->loader, s->pid);
 	probes = err ? err : ms_attach_before_exec(s);
 	if (probes < 0) {
@@ -251,6 +259,7 @@ cleanup:
 	ms_metrics_serve_close(s.metrics);
 	ms_consumer_free(s.cons);
 	ms_budget_free(&s);
+	ms_unwinder_free(s.unw);
 	ms_loader_destroy(s.loader);
 	while (s.nalloc_mods)
 		free(s.alloc_mods[--s.nalloc_mods]);

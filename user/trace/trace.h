@@ -22,6 +22,10 @@ struct ms_opts {
 	unsigned metrics_top; /* --metrics-top N: series per family besides "other" */
 	enum ms_mode mode;
 	int stack_depth;    /* -1: not given (the session decides) */
+	int unwind_fp;      /* --unwind fp: the kernel's frame-pointer walk */
+	unsigned unwind_mb; /* --unwind-tables: MiB of unwind tables in BPF */
+	int no_debuginfod;  /* --no-debuginfod */
+	const char *debuginfod_cache; /* --debuginfod-cache DIR */
 	int no_alloc;
 	int with_probes;    /* sampled mode: attach the program's own probes too */
 	unsigned ring_mb;

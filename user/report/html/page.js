@@ -61,7 +61,7 @@ function orDash(s) { return s == null || s === '' ? '\u2013' : s; }
 function taskLabel(id, name) { return id ? (name ? name + ' (' + id + ')' : 'task ' + id) : '\u2013'; }
 
 /* ---- stacks ---- */
-function frameFn(f) { return f.function || (f.module ? base(f.module) + '+' + f.offset : f.ip); }
+function frameFn(f) { return (f.function || (f.module ? base(f.module) + '+' + f.offset : f.ip)) + (f.inlined ? ' [inlined]' : ''); }
 function frameLoc(f) {
   var s = f.file ? f.file + (f.line ? ':' + f.line : '') : '';
   if (f.module) s += (s ? '  ' : '') + '[' + base(f.module) + '+' + f.offset + ']';
@@ -73,7 +73,9 @@ function topLoc(st) {
   var f = FR[st[0]];
   return f.file ? base(f.file) + (f.line ? ':' + f.line : '') : base(f.module);
 }
-function stackEl(st) {
+/* why: the stack's truncated_reason (the walk stopped before the
+ * outermost frame), or undefined */
+function stackEl(st, why) {
   var ol = h('ol', { cls: 'stack' });
   (st || []).forEach(function (i) {
     var f = FR[i];
@@ -81,6 +83,7 @@ function stackEl(st) {
       h('span', { cls: 'loc', text: frameLoc(f) })]));
   });
   if (!st || !st.length) ol.appendChild(h('li', { cls: 'muted', text: 'no stack captured (see --stack-depth)' }));
+  if (why) ol.appendChild(h('li', { cls: 'muted', text: '\u2026 the walk stopped here: ' + why }));
   return ol;
 }
 function capNote(shown, total, what) {
@@ -316,7 +319,7 @@ function leaksSection() {
       return h('div', null, [
         h('div', { cls: 'muted', text: 'e.g. ' + e.address + ', ' + num(e.size) + ' B, ' + e.kind + ', thread ' + e.thread +
           ', scope ' + orDash(e.scope_name) + ', task ' + taskLabel(e.task, e.task_name) + ', allocated at ' + dur(e.allocated_ns) }),
-        stackEl(r.stack)]);
+        stackEl(r.stack, r.truncated_reason)]);
     }
   });
   var note = capNote(L.rows.length, L.total, 'sites');
@@ -335,7 +338,7 @@ function leaksSection() {
   ], BL.rows, {
     id: 'table-blocks', sort: 'size',
     filter: function (r) { return [r.address, r.kind, r.variable, r.scope_name, r.task_name].join(' '); },
-    detail: function (r) { return stackEl(r.stack); }
+    detail: function (r) { return stackEl(r.stack, r.truncated_reason); }
   });
   note = capNote(BL.rows.length, BL.total, 'live blocks');
   if (note) bh.appendChild(note);
@@ -354,7 +357,7 @@ function sitesSection() {
   ], D.sites.rows, {
     id: 'table-sites', sort: 'alloc_bytes',
     filter: function (r) { return r.stack.map(function (i) { return frameFn(FR[i]) + ' ' + (FR[i].file || ''); }).join(' '); },
-    detail: function (r) { return stackEl(r.stack); }
+    detail: function (r) { return stackEl(r.stack, r.truncated_reason); }
   });
   var note = capNote(D.sites.rows.length, D.sites.total, 'sites');
   if (note) host.appendChild(note);
@@ -509,7 +512,7 @@ function errorsSection() {
   ], rows, {
     id: 'table-bad', sort: 'time_ns', asc: true,
     detail: function (r) {
-      return h('div', null, [r.first_free_ns != null ? h('div', { cls: 'muted', text: 'first freed at ' + dur(r.first_free_ns) }) : null, stackEl(r.stack)]);
+      return h('div', null, [r.first_free_ns != null ? h('div', { cls: 'muted', text: 'first freed at ' + dur(r.first_free_ns) }) : null, stackEl(r.stack, r.truncated_reason)]);
     }
   });
   var note = capNote(rows.length, I.total + W.total, 'bad frees');
