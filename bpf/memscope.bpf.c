@@ -760,11 +760,35 @@ static __always_inline void vmas_send(void)
 	rb_submit(e, sizeof(*e));
 }
 
+/* The leak check's hold (user/proc/hold.c): a helper process traces the
+ * target with ptrace. A thread entering _exit is sent SIGCHLD by the kernel
+ * on BPF's behalf (si_code SI_KERNEL, which no real SIGCHLD carries); its
+ * delivery stops the thread for the helper before exit_group() kills the
+ * other threads, so every thread's registers and stack are still there to
+ * scan. Sent only while that helper traces the thread, which swallows it:
+ * the program never sees it. (bpf_send_signal_task(), which could carry a
+ * cookie, is not allowed in uprobe programs.) */
+const volatile __u32 cfg_hold_tgid = 0;
+#define MS_HOLD_EXIT_SIGNAL 17 /* SIGCHLD; user/proc/hold.h */
+
+static __always_inline void hold_at_exit(void)
+{
+	struct task_struct *task;
+
+	if (!cfg_hold_tgid)
+		return;
+	task = bpf_get_current_task_btf();
+	if (!task->ptrace || BPF_CORE_READ(task, parent, tgid) != cfg_hold_tgid)
+		return;
+	bpf_send_signal_thread(MS_HOLD_EXIT_SIGNAL);
+}
+
 /* libc's _exit (exit() ends there): the mappings are final and intact. */
 SEC("uprobe")
 int BPF_KPROBE(exit_entry)
 {
 	vmas_send();
+	hold_at_exit();
 	return 0;
 }
 

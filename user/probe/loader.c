@@ -190,6 +190,7 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 	l->skel->rodata->cfg_wakeup_bytes = cfg->ring_bytes / 4;
 	l->skel->rodata->cfg_ncpus = ncpus;
 	l->skel->rodata->cfg_user_tsc = ms_tsc_usable();
+	l->skel->rodata->cfg_hold_tgid = cfg->hold_tgid;
 	bpf_map__set_max_entries(l->skel->maps.rb, cfg->ring_bytes);
 	l->vslots = var_slots(cfg->ring_bytes, ncpus);
 	l->ncpus = ncpus;

@@ -23,6 +23,7 @@ struct ms_loader_cfg {
 	int samples_only;   /* sampled mode: only the sampling library's probes */
 	int floor;          /* bench: allocator programs return at once */
 	int verbose;
+	uint32_t hold_tgid; /* leak check: the hold helper (user/proc/hold.h), 0 = none */
 };
 
 /* One probe (an allocator link, or a USDT probe name), for the cost

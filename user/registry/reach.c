@@ -203,6 +203,26 @@ const struct ms_reach_block *ms_reach_block_at(const struct ms_reach *g, size_t 
 	return i < g->n ? &g->b[i] : &g->cont[i - g->n];
 }
 
+size_t ms_reach_sorted(const struct ms_reach *g)
+{
+	return g->n;
+}
+
+size_t ms_reach_lower_bound(const struct ms_reach *g, uint64_t addr)
+{
+	size_t l = 0, h = g->n;
+
+	while (l < h) {
+		size_t mid = l + (h - l) / 2;
+
+		if (blk_end(&g->b[mid]) <= addr)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	return l;
+}
+
 void ms_reach_span(const struct ms_reach *g, uint64_t *lo, uint64_t *hi)
 {
 	*lo = g->lo;

@@ -71,6 +71,12 @@ void ms_reach_free(struct ms_reach *g); /* NULL-safe */
 /* Blocks in address order: i in [0, ms_reach_count()). */
 size_t ms_reach_count(const struct ms_reach *g);
 const struct ms_reach_block *ms_reach_block_at(const struct ms_reach *g, size_t i);
+/* The first ms_reach_sorted() blocks are sorted by address and do not
+ * overlap (left-out containers come after them). */
+size_t ms_reach_sorted(const struct ms_reach *g);
+/* First sorted index whose block ends after addr (ms_reach_sorted() if
+ * none). O(log n). */
+size_t ms_reach_lower_bound(const struct ms_reach *g, uint64_t addr);
 /* Index of the block whose [addr, addr + max(size, 1)) holds p, or -1. */
 long ms_reach_find(const struct ms_reach *g, uint64_t p);
 /* Lowest block address and highest block end: a word outside cannot point

@@ -175,6 +175,7 @@ void ms_session_poll(struct session *s, volatile const sig_atomic_t *stop_signal
 			fprintf(stderr, "memscope-trace: ring buffer: %s\n", strerror(-err));
 			break;
 		}
+		ms_leak_poll(s);
 		if (tick(s, &k, ms_now_ns()))
 			break;
 	}
@@ -185,6 +186,7 @@ void ms_session_poll(struct session *s, volatile const sig_atomic_t *stop_signal
 		ms_loader_check_sites(s->loader, 1);
 	if (k.status_line && k.status)
 		fputs("\r\033[K", stderr);
+	ms_leak_end(s);
 	/* The probes come off at cleanup; the target runs on untraced. */
 	ms_consumer_drain(s->cons);
 	if (!s->exited && s->sym)

@@ -20,6 +20,7 @@
 #include "elf/symbolize.h"
 #include "probe/consumer.h"
 #include "probe/loader.h"
+#include "proc/hold.h"
 #include "proc/spawn.h"
 #include "registry/registry.h"
 #include "trace/metrics_serve.h"
@@ -82,6 +83,7 @@ static int load(struct session *s)
 		.samples_only = o->mode == MS_MODE_SAMPLED && !o->with_probes,
 		.floor = getenv("MEMSCOPE_BENCH_FLOOR") && *getenv("MEMSCOPE_BENCH_FLOOR") == '1',
 		.verbose = o->verbose,
+		.hold_tgid = (uint32_t)ms_hold_helper(s->hold),
 	};
 	struct ms_reg_opts ropts = {
 		.from_start = o->cmd != NULL,
@@ -122,6 +124,7 @@ static int start_cmd(struct session *s, struct ms_child *child)
 	}
 	s->pid = child->pid;
 	s->is_child = 1;
+	ms_leak_seize(s, s->pid);
 	err = ms_loader_add_pid(s->loader, s->pid);
 	probes = err ? err : ms_attach_before_exec(s);
 	if (probes < 0) {
@@ -208,6 +211,7 @@ int ms_trace_run(const struct ms_opts *o)
 		goto cleanup;
 	catch_stop_signals();
 	choose_stack_depth(&s);
+	ms_leak_start(&s);
 	if (load(&s) || ms_budget_start(&s))
 		goto cleanup;
 	probes = o->cmd ? start_cmd(&s, &child) : attach_pid(&s);
@@ -240,6 +244,7 @@ cleanup:
 		s.end_ns = ms_now_ns();
 		ms_session_write_reports(&s);
 	}
+	ms_leak_stop(&s);
 	if (child.release_fd >= 0)
 		close(child.release_fd);
 	if (child.status_fd >= 0)

@@ -32,6 +32,10 @@ struct ms_opts {
 	double interval;    /* -i: live view every SECONDS, 0 = off */ /* --snapshot-interval, 0 = off */        /* --keep: ended records kept individually */
 	int verbose;
 	double budget;      /* --budget PCT: 0 = none (-1 while parsing: not given) */
+	int leak_check;     /* --leak-check: classify what is live when the trace
+			     * stops before the target exits */
+	int no_leak_check;  /* --no-leak-check: never hold the target */
+	double leak_timeout; /* --leak-check-timeout: longest hold, seconds */
 };
 
 /* Runs the session; returns the process exit code (0 = report written). */
