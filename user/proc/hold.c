@@ -45,7 +45,8 @@
  * target until its tracer acts, so the tracer must act promptly whatever
  * it is doing, and must still let the target go when it is itself stopped
  * (kill -STOP, a debugger on the tracer): the helper enforces the hold's
- * timeout on its own. It dies with the tracer (PR_SET_PDEATHSIG), and when
+ * timeout on its own, and lets go at once a hold that a stopped tracer
+ * cannot serve. It dies with the tracer (PR_SET_PDEATHSIG), and when
  * a tracer exits the kernel detaches its tracees and lets stopped ones run:
  * nothing is left behind. It is forked early, holds no BPF object, and
  * talks through a SOCK_SEQPACKET socket; registers go through a shared
@@ -198,6 +199,7 @@ struct tracee {
 };
 
 struct helper {
+	pid_t tracer;  /* our parent */
 	int sock;
 	struct ms_hold_thread *out;
 	uint64_t timeout_ns;
@@ -475,6 +477,27 @@ static void on_wait(struct helper *h, pid_t tid, int st)
 		maybe_announce(h);
 }
 
+/* A stopped tracer (kill -STOP, a debugger on it) cannot serve a hold:
+ * the target does not wait for it. */
+static int tracer_stopped(pid_t tracer)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tracer);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && (p[2] == 'T' || p[2] == 't');
+}
+
 static void on_command(struct helper *h, const struct hold_msg *m)
 {
 	struct hold_msg r = { 0 };
@@ -504,9 +527,11 @@ static void on_command(struct helper *h, const struct hold_msg *m)
 	}
 }
 
+#define TRACER_CHECK_MS 50 /* while holding, look this often whether the tracer runs */
+
 static void helper_run(int sock, struct ms_hold_thread *out, uint64_t timeout_ns)
 {
-	struct helper h = { .sock = sock, .out = out, .timeout_ns = timeout_ns };
+	struct helper h = { .tracer = getppid(), .sock = sock, .out = out, .timeout_ns = timeout_ns };
 	sigset_t chld;
 	int sfd;
 
@@ -526,6 +551,8 @@ static void helper_run(int sock, struct ms_hold_thread *out, uint64_t timeout_ns
 			uint64_t t = now_ns();
 
 			timeout = t >= h.deadline ? 0 : (int)((h.deadline - t) / 1000000 + 1);
+			if (timeout > TRACER_CHECK_MS)
+				timeout = TRACER_CHECK_MS;
 		}
 		if (poll(p, 2, timeout) < 0 && errno != EINTR)
 			return;
@@ -549,8 +576,9 @@ static void helper_run(int sock, struct ms_hold_thread *out, uint64_t timeout_ns
 		} else if (p[0].revents & (POLLHUP | POLLERR)) {
 			break;
 		}
-		if (h.hold && now_ns() >= h.deadline) {
-			struct hold_msg m = { .type = HM_TIMEOUT, .a = h.hold };
+		if (h.hold && (now_ns() >= h.deadline || tracer_stopped(h.tracer))) {
+			struct hold_msg m = { .type = HM_TIMEOUT, .a = h.hold,
+					      .b = now_ns() < h.deadline };
 
 			let_go(&h);
 			send_msg(&h, &m);
@@ -644,7 +672,7 @@ static void take(struct ms_hold *h, const struct hold_msg *m)
 		break;
 	case HM_TIMEOUT:
 		h->held = 0;
-		h->timed_out = 1;
+		h->timed_out = m->b ? 2 : 1;
 		break;
 	case HM_GONE:
 		h->held = 0;

@@ -71,8 +71,10 @@ int ms_hold_request(struct ms_hold *h, uint64_t timeout_ns, struct ms_hold_state
  * (what was read is a picture of one moment), 0 if the helper had already
  * let it go (timeout), -ESRCH if it died during the hold (killed). */
 int ms_hold_release(struct ms_hold *h);
-/* 1 once a hold timed out, 1 once the target died while held. */
+/* Once a hold was given up: 1 past the timeout, 2 because this process
+ * was stopped (it could not have served it). 0 if never. */
 int ms_hold_timed_out(const struct ms_hold *h);
+/* 1 once the target died while held. */
 int ms_hold_killed(const struct ms_hold *h);
 /* The target's wait status as the helper reaped it (valid once gone). */
 int ms_hold_status(const struct ms_hold *h);

@@ -5,10 +5,15 @@
  *   - module data: private writable file mappings (.data, GOT) and the
  *     anonymous mapping that continues them (.bss); relro, the read-only
  *     part just before a module's writable mapping;
- *   - thread stacks: from each held thread's stack pointer (less the
- *     128-byte red zone) up; the static TLS of a thread lives at the top
+ *   - thread stacks: from each held thread's stack pointer up; the static
+ *     TLS of a thread lives at the top
  *     of its stack mapping, the main thread's in an anonymous mapping of
- *     ld.so, both covered; dynamic TLS is malloc'ed: blocks like any other;
+ *     ld.so, both covered; dynamic TLS is malloc'ed: blocks like any other.
+ *     Not the 128 bytes below the stack pointer (the red zone): a thread is
+ *     held in a system call or at a call into _exit, not in a leaf function
+ *     that keeps data there, and what lies there is the dead frames of the
+ *     last calls - malloc's own, holding the block it just returned, which
+ *     would keep every thread's latest allocation "reachable";
  *   - every other anonymous writable mapping (a program's own mmap);
  *   - the general registers of every held thread.
  * Not roots: [vvar], [vdso], devices other than /dev/zero (reading them
@@ -45,7 +50,6 @@
 #define MAX_IOV 1024
 #define PAGE 4096ull
 #define GLIBC_HEAP_MAX (64ull << 20) /* HEAP_MAX_SIZE on 64-bit */
-#define RED_ZONE 128
 #define COALESCE_GAP 4096 /* read blocks closer than this as one range */
 
 struct vma {
@@ -58,6 +62,7 @@ struct vma {
 struct span {
 	uint64_t start, end;
 	int heap;
+	int words; /* enum ms_scan_words, for root spans */
 };
 
 struct ms_leakscan {
@@ -162,7 +167,7 @@ static const struct vma *vma_of(const struct ms_leakscan *sc, uint64_t a)
 	return l < sc->nv && sc->v[l].start <= a ? &sc->v[l] : NULL;
 }
 
-static int add_span(struct ms_leakscan *sc, uint64_t start, uint64_t end, int heap)
+static int add_span(struct ms_leakscan *sc, uint64_t start, uint64_t end, int heap, int words)
 {
 	if (end <= start)
 		return 0;
@@ -175,7 +180,7 @@ static int add_span(struct ms_leakscan *sc, uint64_t start, uint64_t end, int he
 		sc->s = ns;
 		sc->scap = ncap;
 	}
-	sc->s[sc->ns++] = (struct span){ start, end, heap };
+	sc->s[sc->ns++] = (struct span){ start, end, heap, words };
 	return 0;
 }
 
@@ -185,7 +190,7 @@ static int is_file(const struct vma *v)
 }
 
 /* The part of mapping i that is roots starts at the lowest held stack
- * pointer in it (less the red zone): below it lie dead frames. */
+ * pointer in it: below it lie dead frames. */
 static uint64_t roots_from(const struct ms_leakscan *sc, const struct vma *v)
 {
 	uint64_t lo = v->start, sp = UINT64_MAX;
@@ -197,8 +202,8 @@ static uint64_t roots_from(const struct ms_leakscan *sc, const struct vma *v)
 		if (t->has_regs && t->regs.rsp >= v->start && t->regs.rsp < v->end && t->regs.rsp < sp)
 			sp = t->regs.rsp;
 	}
-	if (sp != UINT64_MAX && sp - RED_ZONE > lo)
-		lo = (sp - RED_ZONE) & ~7ull;
+	if (sp != UINT64_MAX && sp > lo)
+		lo = sp & ~7ull;
 	return lo;
 }
 
@@ -226,6 +231,22 @@ static size_t heap_in(const struct ms_leakscan *sc, uint64_t start, uint64_t end
 	return k - l;
 }
 
+/* Is [start, end) part of the allocator's module (its .bss continues
+ * its last file mapping)? */
+static int in_alloc_mod(const struct ms_leakscan *sc, size_t i)
+{
+	const struct vma *v = &sc->v[i];
+	uint64_t a = v->start;
+	size_t k;
+
+	if (!is_file(v) && i > 0 && sc->v[i - 1].end == v->start && is_file(&sc->v[i - 1]))
+		a = sc->v[i - 1].start;
+	for (k = 0; k < sc->o.nalloc_mods; k++)
+		if (a >= sc->o.alloc_mods[k].addr && a < sc->o.alloc_mods[k].addr + sc->o.alloc_mods[k].size)
+			return 1;
+	return 0;
+}
+
 static int plan(struct ms_leakscan *sc)
 {
 	size_t i;
@@ -233,6 +254,7 @@ static int plan(struct ms_leakscan *sc)
 
 	for (i = 0; i < sc->nv && !err; i++) {
 		const struct vma *v = &sc->v[i];
+		int words = in_alloc_mod(sc, i) ? MS_SCAN_ALLOC : MS_SCAN_ROOTS;
 		uint64_t lowest, h;
 		int mm;
 
@@ -248,7 +270,7 @@ static int plan(struct ms_leakscan *sc)
 			if (is_file(v) && !v->shared && v->off && i + 1 < sc->nv &&
 			    sc->v[i + 1].start == v->end && sc->v[i + 1].w && sc->v[i + 1].ino == v->ino &&
 			    sc->v[i + 1].dev == v->dev)
-				err = add_span(sc, v->start, v->end, 0);
+				err = add_span(sc, v->start, v->end, 0, words);
 			continue;
 		}
 		if (!strncmp(v->name, "/dev/", 5) && strncmp(v->name, "/dev/zero", 9))
@@ -256,11 +278,11 @@ static int plan(struct ms_leakscan *sc)
 		if (v->shared && is_file(v) && strncmp(v->name, "/dev/zero", 9))
 			continue;
 		if (!strcmp(v->name, "[heap]")) {
-			err = add_span(sc, v->start, v->end, 1);
+			err = add_span(sc, v->start, v->end, 1, MS_SCAN_ALLOC);
 			continue;
 		}
 		if (is_file(v) || !heap_in(sc, v->start, v->end, &lowest, &mm) || mm) {
-			err = add_span(sc, roots_from(sc, v), v->end, 0);
+			err = add_span(sc, roots_from(sc, v), v->end, 0, words);
 			continue;
 		}
 		h = lowest & ~(GLIBC_HEAP_MAX - 1);
@@ -270,10 +292,10 @@ static int plan(struct ms_leakscan *sc)
 			struct vma below = *v;
 
 			below.end = h;
-			err = add_span(sc, roots_from(sc, &below), h, 0);
+			err = add_span(sc, roots_from(sc, &below), h, 0, words);
 		}
 		if (!err)
-			err = add_span(sc, h, v->end, 1);
+			err = add_span(sc, h, v->end, 1, MS_SCAN_ALLOC);
 	}
 	return err;
 }
@@ -408,7 +430,7 @@ static int read_heap(struct ms_leakscan *sc, const struct span *s)
 
 	if (sc->o.unknown_heap_is_root) {
 		sc->res->heap_bytes += s->end - s->start;
-		return add_read(sc, s->start, s->end - s->start, 1);
+		return add_read(sc, s->start, s->end - s->start, MS_SCAN_ALLOC);
 	}
 	for (; i < sc->o.nblocks; i++) {
 		const struct ms_scan_block *b = &sc->o.blocks[i];
@@ -425,7 +447,7 @@ static int read_heap(struct ms_leakscan *sc, const struct span *s)
 		}
 		if (hi) {
 			sc->res->heap_bytes += hi - lo;
-			if ((err = add_read(sc, lo, hi - lo, 0)))
+			if ((err = add_read(sc, lo, hi - lo, MS_SCAN_HEAP)))
 				return err;
 		}
 		lo = bs;
@@ -433,7 +455,7 @@ static int read_heap(struct ms_leakscan *sc, const struct span *s)
 	}
 	if (hi) {
 		sc->res->heap_bytes += hi - lo;
-		return add_read(sc, lo, hi - lo, 0);
+		return add_read(sc, lo, hi - lo, MS_SCAN_HEAP);
 	}
 	return 0;
 }
@@ -584,7 +606,7 @@ int ms_leakscan_run(struct ms_leakscan *sc, const struct ms_scan_sink *sink,
 			err = read_heap(sc, s);
 		} else {
 			res->root_bytes += s->end - s->start;
-			err = add_read(sc, s->start, s->end - s->start, 1);
+			err = add_read(sc, s->start, s->end - s->start, s->words);
 		}
 	}
 	if (!err)

@@ -17,12 +17,20 @@ struct ms_scan_block {
 	uint64_t addr, size;
 };
 
+/* What the words of a range that lie outside every block are. */
+enum ms_scan_words {
+	MS_SCAN_HEAP = 0, /* free memory of the allocator: no roots */
+	MS_SCAN_ROOTS,    /* roots */
+	MS_SCAN_ALLOC,    /* roots that are the allocator's own data (the
+			   * module that defines malloc, heap memory counted
+			   * as roots): they point at chunk headers too */
+};
+
 /* Where the memory goes. */
 struct ms_scan_sink {
-	/* len bytes of the target at addr, in buf; roots: words outside the
-	 * blocks are roots (else: free memory of the allocator). 0 or -errno
-	 * (the scan stops). */
-	int (*memory)(void *user, uint64_t addr, const void *buf, size_t len, int roots);
+	/* len bytes of the target at addr, in buf; words: enum
+	 * ms_scan_words. 0 or -errno (the scan stops). */
+	int (*memory)(void *user, uint64_t addr, const void *buf, size_t len, int words);
 	/* [addr, addr + len) could not be read. */
 	void (*unreadable)(void *user, uint64_t addr, uint64_t len);
 	/* A general register of a held thread. 0 or -errno. */
@@ -44,6 +52,10 @@ struct ms_leakscan_opts {
 	 * is no root. */
 	const uint64_t *heap_addrs;
 	size_t nheap;
+	/* Address ranges of the modules whose allocator is traced (libc):
+	 * their data is MS_SCAN_ALLOC. Sorted. */
+	const struct ms_scan_block *alloc_mods;
+	size_t nalloc_mods;
 	/* Attached to a running process: blocks allocated before the attach
 	 * are unknown, so heap memory outside the known blocks must count as
 	 * roots (fewer leaks found, none invented). */

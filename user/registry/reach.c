@@ -331,9 +331,9 @@ static int add_edge(struct ms_reach *g, uint32_t src, uint32_t dst, uint64_t v)
 	return 0;
 }
 
-int ms_reach_scan(struct ms_reach *g, uint64_t addr, const void *buf, size_t len,
-		  int outside_is_root)
+int ms_reach_scan(struct ms_reach *g, uint64_t addr, const void *buf, size_t len, int words)
 {
+	int outside_is_root = words != MS_WORDS_HEAP;
 	uint64_t a = (addr + 7) & ~7ull, end = (addr + len) & ~7ull;
 	const unsigned char *p = (const unsigned char *)buf + (a - addr);
 	size_t cur = 0; /* source cursor: first block ending after a */
@@ -363,7 +363,14 @@ int ms_reach_scan(struct ms_reach *g, uint64_t addr, const void *buf, size_t len
 		if (cur < g->n && g->b[cur].addr <= a) {
 			src = (uint32_t)cur;
 		} else {
+			const struct ms_reach_block *d = &g->b[dst];
+
 			if (!outside_is_root || (g->ncont && in_container(g, a)))
+				continue;
+			/* glibc's chunk header of the next chunk, seen from the
+			 * allocator's own data: no reference */
+			if (words == MS_WORDS_ALLOC && v != d->addr && !(v & 15) && d->size >= 8 &&
+			    v >= d->addr + d->size - 8)
 				continue;
 			src = SRC_ROOT;
 		}

@@ -83,14 +83,25 @@ long ms_reach_find(const struct ms_reach *g, uint64_t p);
  * into any block. */
 void ms_reach_span(const struct ms_reach *g, uint64_t *lo, uint64_t *hi);
 
+/* What the words of fed memory that lie outside every block are. */
+enum ms_reach_words {
+	MS_WORDS_HEAP = 0,  /* free memory of the allocator: ignored */
+	MS_WORDS_ROOTS,     /* roots */
+	MS_WORDS_ALLOC,     /* roots that are the allocator's own data (glibc's
+			     * main_arena in libc's .data, free chunks): a
+			     * pointer there to a 16-byte aligned address in a
+			     * block's last 8 bytes is the chunk header of the
+			     * chunk after it (glibc's top, bins), not a
+			     * reference to the block */
+};
+
 /* Feed len bytes of the target's memory at addr (buf holds them). Each
  * 8-byte aligned word inside a block is an edge from that block; a word
- * outside every block is a root when outside_is_root, else ignored (free
- * memory of the allocator). Ranges may come in any order and be fed more
- * than once only if fed identically. 0 or -ENOMEM. Cost: O(len/8 * log n)
- * at worst; pointer-free memory costs a compare per word. */
-int ms_reach_scan(struct ms_reach *g, uint64_t addr, const void *buf, size_t len,
-		  int outside_is_root);
+ * outside every block is what `words` says. Ranges may come in any order
+ * and be fed more than once only if fed identically. 0 or -ENOMEM. Cost:
+ * O(len/8 * log n) at worst; pointer-free memory costs a compare per
+ * word. */
+int ms_reach_scan(struct ms_reach *g, uint64_t addr, const void *buf, size_t len, int words);
 /* A register of a held thread: a root word. 0 or -ENOMEM. */
 int ms_reach_register(struct ms_reach *g, uint64_t value);
 /* [addr, addr + len) could not be read: every block it overlaps is

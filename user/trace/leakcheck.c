@@ -22,6 +22,7 @@
 #include "probe/loader.h"
 #include "proc/hold.h"
 #include "proc/leakscan.h"
+#include "proc/procmaps.h"
 #include "registry/reach.h"
 #include "registry/registry.h"
 #include "trace/session.h"
@@ -81,9 +82,11 @@ void ms_leak_stop(struct session *s)
 
 /* ---- the reach graph is fed by the scan ---------------------------------- */
 
-static int sink_memory(void *user, uint64_t addr, const void *buf, size_t len, int roots)
+static int sink_memory(void *user, uint64_t addr, const void *buf, size_t len, int words)
 {
-	return ms_reach_scan(user, addr, buf, len, roots);
+	return ms_reach_scan(user, addr, buf, len,
+			     words == MS_SCAN_ALLOC ? MS_WORDS_ALLOC :
+			     words == MS_SCAN_ROOTS ? MS_WORDS_ROOTS : MS_WORDS_HEAP);
 }
 
 static void sink_unreadable(void *user, uint64_t addr, uint64_t len)
@@ -150,6 +153,36 @@ static const char *when_name(int reason)
 	}
 }
 
+static int by_addr(const void *a, const void *b)
+{
+	const struct ms_scan_block *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* Where the modules whose allocator is traced (libc, a preloaded one, a
+ * static executable) are mapped: their data is the allocator's. */
+static struct ms_scan_block *alloc_mods(struct session *s, pid_t tid, size_t *n)
+{
+	struct ms_maps maps = { 0 };
+	struct ms_scan_block *r;
+	size_t i, k = 0;
+
+	*n = 0;
+	if (ms_maps_read(tid, &maps))
+		return NULL;
+	r = malloc((maps.n ? maps.n : 1) * sizeof(*r));
+	for (i = 0; r && i < maps.n; i++)
+		if (ms_loader_is_allocator(s->loader, maps.mods[i].open_path))
+			r[k++] = (struct ms_scan_block){ maps.mods[i].start,
+							 maps.mods[i].end - maps.mods[i].start };
+	ms_maps_free(&maps);
+	if (r)
+		qsort(r, k, sizeof(*r), by_addr);
+	*n = k;
+	return r;
+}
+
 /* Read the held target into g; 0 or -errno. */
 static int scan(struct session *s, const struct ms_hold_state *hs, struct ms_reach *g,
 		const struct ms_scan_block *blocks, size_t nblocks, int attached,
@@ -168,9 +201,11 @@ static int scan(struct session *s, const struct ms_hold_state *hs, struct ms_rea
 	uint64_t *heap = NULL;
 	size_t nheap = 0;
 	int err = ms_registry_heap_addrs(s->reg, (uint32_t)s->pid, &heap, &nheap);
+	struct ms_scan_block *mods = alloc_mods(s, o.tid, &o.nalloc_mods);
 
 	o.heap_addrs = heap;
 	o.nheap = nheap;
+	o.alloc_mods = mods;
 	if (!err)
 		err = ms_leakscan_open(&sc, &o);
 	if (!err)
@@ -181,6 +216,7 @@ static int scan(struct session *s, const struct ms_hold_state *hs, struct ms_rea
 	}
 	ms_leakscan_close(sc);
 	free(heap);
+	free(mods);
 	return err;
 }
 
@@ -223,6 +259,10 @@ static void leak_check(struct session *s, const struct ms_hold_state *hs)
 	if (rel == -ESRCH || err == -ESRCH || ms_hold_killed(s->hold)) {
 		lc.status = MS_LC_KILLED;
 		snprintf(lc.note, sizeof(lc.note), "the target died while held (killed): not classified");
+	} else if (ms_hold_timed_out(s->hold) == 2) {
+		lc.status = MS_LC_TIMEOUT;
+		snprintf(lc.note, sizeof(lc.note), "memscope-trace was stopped while the target was held: "
+			 "released unscanned");
 	} else if (err == -ETIMEDOUT || rel == 0 || ms_hold_timed_out(s->hold)) {
 		lc.status = MS_LC_TIMEOUT;
 		snprintf(lc.note, sizeof(lc.note),
@@ -295,7 +335,16 @@ void ms_leak_end(struct session *s)
 	}
 	if (ms_registry_leak_check(s->reg)->status != MS_LC_OFF)
 		return;
-	if (s->o->leak_check && !s->exited && r == 0) {
+	if (ms_hold_timed_out(s->hold) == 2) {
+		/* held while this process was stopped: the helper let go */
+		lc.status = MS_LC_TIMEOUT;
+		snprintf(lc.note, sizeof(lc.note), "memscope-trace was stopped while the target was held: "
+			 "released unscanned");
+	} else if (ms_hold_timed_out(s->hold)) {
+		lc.status = MS_LC_TIMEOUT;
+		snprintf(lc.note, sizeof(lc.note), "held past --leak-check-timeout %.3f s: released "
+			 "unscanned", s->o->leak_timeout);
+	} else if (s->o->leak_check && !s->exited && r == 0) {
 		lc.status = MS_LC_TIMEOUT;
 		snprintf(lc.note, sizeof(lc.note), "the target's threads did not all stop within "
 			 "--leak-check-timeout %.3f s: released unscanned", s->o->leak_timeout);
