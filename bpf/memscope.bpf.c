@@ -783,6 +783,29 @@ static __always_inline void hold_at_exit(void)
 	bpf_send_signal_thread(MS_HOLD_EXIT_SIGNAL);
 }
 
+/* libc's exit(): where the program's stack ends, and the registers its
+ * caller left, for the leak check at _exit (struct ms_exit_regs). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct ms_exit_regs);
+} exit_regs SEC(".maps");
+
+SEC("uprobe")
+int BPF_KPROBE(exit_call)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct ms_exit_regs r = {
+		.sp = ctx->sp, .bx = ctx->bx, .bp = ctx->bp,
+		.r12 = ctx->r12, .r13 = ctx->r13, .r14 = ctx->r14, .r15 = ctx->r15,
+	};
+
+	if (cfg_hold_tgid)
+		bpf_map_update_elem(&exit_regs, &tid, &r, BPF_ANY);
+	return 0;
+}
+
 /* libc's _exit (exit() ends there): the mappings are final and intact. */
 SEC("uprobe")
 int BPF_KPROBE(exit_entry)

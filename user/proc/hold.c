@@ -209,6 +209,7 @@ struct helper {
 	int hold;      /* enum ms_hold_reason, 0 = not holding */
 	int announced;
 	int exit_done; /* the exit was held once: later exit stops pass */
+	int killed;    /* a held thread moved on: only SIGKILL does that */
 	int sig, code;
 	pid_t hold_tid;
 	uint64_t since, deadline;
@@ -276,6 +277,7 @@ static void begin(struct helper *h, int reason, pid_t tid, int sig, int code)
 
 	h->hold = reason;
 	h->announced = 0;
+	h->killed = 0;
 	h->hold_tid = tid;
 	h->sig = sig;
 	h->code = code;
@@ -410,6 +412,11 @@ static void on_wait(struct helper *h, pid_t tid, int st)
 	struct tracee *t;
 	int sig, ev, inject = 0, listen = 0;
 
+	/* A stopped thread runs again only when SIGKILL wakes it; in
+	 * exit_group() the others are meant to die. */
+	if (h->hold && h->hold != MS_HOLD_EXIT_LATE &&
+	    (WIFEXITED(st) || WIFSIGNALED(st) || (unsigned)st >> 16 == PTRACE_EVENT_EXIT))
+		h->killed = 1;
 	if (WIFEXITED(st) || WIFSIGNALED(st)) {
 		del(h, tid);
 		if (tid == h->pid) {
@@ -520,6 +527,7 @@ static void on_command(struct helper *h, const struct hold_msg *m)
 	case HM_RELEASE:
 		r.type = HM_RELEASED;
 		r.a = h->hold && h->announced;
+		r.b = h->hold && h->killed;
 		if (h->hold)
 			let_go(h);
 		send_msg(h, &r);
@@ -794,6 +802,8 @@ int ms_hold_release(struct ms_hold *h)
 	h->held = 0;
 	if (err < 0)
 		return err;
+	if (err == 1 && r.b)
+		h->killed = 1;
 	if (h->gone)
 		return -ESRCH;
 	return err == 1 && r.a;

@@ -69,12 +69,15 @@ int ms_hold_poll(struct ms_hold *h, struct ms_hold_state *st);
 int ms_hold_request(struct ms_hold *h, uint64_t timeout_ns, struct ms_hold_state *st);
 /* Let the target go. Returns 1 if it was held from the report until now
  * (what was read is a picture of one moment), 0 if the helper had already
- * let it go (timeout), -ESRCH if it died during the hold (killed). */
+ * let it go (timeout), -ESRCH if it is gone. A SIGKILL during the hold
+ * (ms_hold_killed) usually leaves the picture whole: the threads go from
+ * their stops straight into the kernel's exit, where the one that took
+ * the signal stops again, memory still mapped. */
 int ms_hold_release(struct ms_hold *h);
 /* Once a hold was given up: 1 past the timeout, 2 because this process
  * was stopped (it could not have served it). 0 if never. */
 int ms_hold_timed_out(const struct ms_hold *h);
-/* 1 once the target died while held. */
+/* 1 once the target was killed while held. */
 int ms_hold_killed(const struct ms_hold *h);
 /* The target's wait status as the helper reaped it (valid once gone). */
 int ms_hold_status(const struct ms_hold *h);

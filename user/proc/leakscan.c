@@ -5,8 +5,10 @@
  *   - module data: private writable file mappings (.data, GOT) and the
  *     anonymous mapping that continues them (.bss); relro, the read-only
  *     part just before a module's writable mapping;
- *   - thread stacks: from each held thread's stack pointer up; the static
- *     TLS of a thread lives at the top
+ *   - thread stacks: from each held thread's stack pointer up (the thread
+ *     held at _exit: from where exit() was called, the rest is exit()'s
+ *     own frames over dead ones; its registers then are roots too); the
+ *     static TLS of a thread lives at the top
  *     of its stack mapping, the main thread's in an anonymous mapping of
  *     ld.so, both covered; dynamic TLS is malloc'ed: blocks like any other.
  *     Not the 128 bytes below the stack pointer (the red zone): a thread is
@@ -198,9 +200,13 @@ static uint64_t roots_from(const struct ms_leakscan *sc, const struct vma *v)
 
 	for (i = 0; i < sc->o.nthreads; i++) {
 		const struct ms_hold_thread *t = &sc->o.threads[i];
+		uint64_t tsp = t->regs.rsp;
 
-		if (t->has_regs && t->regs.rsp >= v->start && t->regs.rsp < v->end && t->regs.rsp < sp)
-			sp = t->regs.rsp;
+		/* the thread in _exit: from where exit() was called */
+		if (t->tid == sc->o.exit_tid && sc->o.exit_sp > tsp && sc->o.exit_sp < v->end)
+			tsp = sc->o.exit_sp;
+		if (t->has_regs && tsp >= v->start && tsp < v->end && tsp < sp)
+			sp = tsp;
 	}
 	if (sp != UINT64_MAX && sp > lo)
 		lo = sp & ~7ull;
@@ -598,6 +604,8 @@ int ms_leakscan_run(struct ms_leakscan *sc, const struct ms_scan_sink *sink,
 		for (k = 0; !err && k < sizeof(regs) / sizeof(regs[0]); k++)
 			err = sink->reg(sink->user, regs[k]);
 	}
+	for (i = 0; !err && sc->o.exit_tid && i < sizeof(sc->o.exit_regs) / sizeof(sc->o.exit_regs[0]); i++)
+		err = sink->reg(sink->user, sc->o.exit_regs[i]);
 	for (i = 0; !err && i < sc->ns; i++) {
 		const struct span *s = &sc->s[i];
 

@@ -61,6 +61,13 @@ struct ms_leakscan_opts {
 	 * roots (fewer leaks found, none invented). */
 	int unknown_heap_is_root;
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none */
+	/* The thread held at _exit, as it entered exit() (exit_tid 0: not
+	 * known): its stack is scanned from exit_sp up - below lie exit()'s
+	 * frames, over the dead frames of the program's last calls, stale
+	 * pointers - and the callee-saved registers it had then are roots. */
+	pid_t exit_tid;
+	uint64_t exit_sp;
+	uint64_t exit_regs[6];
 };
 
 struct ms_leakscan_result {

@@ -294,6 +294,8 @@ struct ms_leak_check {
 	int sig;             /* "signal": which */
 	uint32_t pid;
 	int attached;        /* heap memory outside known blocks counted as roots */
+	int classified;      /* the live blocks have their classes (done, or
+			      * killed after the memory was read) */
 	uint64_t hold_ns;    /* the target stood still this long */
 	uint64_t scan_ns;    /* of it, reading its memory */
 	uint64_t classify_ns; /* the walk, after the target was let go */

@@ -219,5 +219,5 @@ void ms_report_reach_totals(const struct ms_report_ctx *c, uint64_t blocks[MS_RE
 
 int ms_report_classified(const struct ms_report_ctx *c)
 {
-	return ms_registry_leak_check(c->reg)->status == MS_LC_DONE;
+	return ms_registry_leak_check(c->reg)->classified;
 }

@@ -57,7 +57,7 @@ static void leak_summary(FILE *f, const struct ms_report_ctx *c)
 
 	if (lc->status == MS_LC_OFF)
 		return;
-	if (lc->status != MS_LC_DONE) {
+	if (!lc->classified) {
 		fprintf(f, "\nleak check: not done: %s\n", nz(lc->note[0] ? lc->note : NULL));
 		return;
 	}

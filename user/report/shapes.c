@@ -235,6 +235,7 @@ void ms_shape_leak_check(struct ms_shape *sh)
 	ms_json_key(j, "blocks"); ms_json_u64(j, lc->blocks);
 	ms_json_key(j, "pointers"); ms_json_u64(j, lc->edges);
 	ms_json_key(j, "attached"); ms_json_bool(j, lc->attached);
+	ms_json_key(j, "classified"); ms_json_bool(j, lc->classified);
 	ms_json_key(j, "note"); ms_json_str(j, lc->note[0] ? lc->note : NULL);
 	ms_json_end_obj(j);
 }

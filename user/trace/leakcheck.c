@@ -202,6 +202,18 @@ static int scan(struct session *s, const struct ms_hold_state *hs, struct ms_rea
 	size_t nheap = 0;
 	int err = ms_registry_heap_addrs(s->reg, (uint32_t)s->pid, &heap, &nheap);
 	struct ms_scan_block *mods = alloc_mods(s, o.tid, &o.nalloc_mods);
+	struct ms_exit_regs x;
+
+	if (hs->reason == MS_HOLD_AT_EXIT && !ms_loader_exit_regs(s->loader, hs->tid, &x)) {
+		o.exit_tid = hs->tid;
+		o.exit_sp = x.sp;
+		o.exit_regs[0] = x.bx;
+		o.exit_regs[1] = x.bp;
+		o.exit_regs[2] = x.r12;
+		o.exit_regs[3] = x.r13;
+		o.exit_regs[4] = x.r14;
+		o.exit_regs[5] = x.r15;
+	}
 
 	o.heap_addrs = heap;
 	o.nheap = nheap;
@@ -256,9 +268,10 @@ static void leak_check(struct session *s, const struct ms_hold_state *hs)
 	lc.unreadable_bytes = res.unreadable_bytes;
 	lc.syscalls = res.syscalls;
 	lc.threads = res.threads;
-	if (rel == -ESRCH || err == -ESRCH || ms_hold_killed(s->hold)) {
+	if (rel == -ESRCH || err == -ESRCH || (err && ms_hold_killed(s->hold))) {
 		lc.status = MS_LC_KILLED;
-		snprintf(lc.note, sizeof(lc.note), "the target died while held (killed): not classified");
+		snprintf(lc.note, sizeof(lc.note), "the target was killed while held, before its memory "
+			 "was read: not classified");
 	} else if (ms_hold_timed_out(s->hold) == 2) {
 		lc.status = MS_LC_TIMEOUT;
 		snprintf(lc.note, sizeof(lc.note), "memscope-trace was stopped while the target was held: "
@@ -285,7 +298,12 @@ static void leak_check(struct session *s, const struct ms_hold_state *hs)
 		lc.edges = st.edges;
 		lc.classify_ns = ms_now_ns() - t2;
 		lc.status = MS_LC_DONE;
-		if (hs->reason == MS_HOLD_EXIT_LATE)
+		lc.classified = 1;
+		if (ms_hold_killed(s->hold)) {
+			lc.status = MS_LC_KILLED;
+			snprintf(lc.note, sizeof(lc.note), "the target was killed while held; it stood still "
+				 "until its memory was read: the classes hold");
+		} else if (hs->reason == MS_HOLD_EXIT_LATE)
 			snprintf(lc.note, sizeof(lc.note),
 				 "held in exit_group(): the other threads' registers were gone; their "
 				 "stacks were scanned whole");
