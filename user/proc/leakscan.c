@@ -64,7 +64,6 @@ struct vma {
 struct span {
 	uint64_t start, end;
 	int heap;
-	int words; /* enum ms_scan_words, for root spans */
 };
 
 struct ms_leakscan {
@@ -169,7 +168,7 @@ static const struct vma *vma_of(const struct ms_leakscan *sc, uint64_t a)
 	return l < sc->nv && sc->v[l].start <= a ? &sc->v[l] : NULL;
 }
 
-static int add_span(struct ms_leakscan *sc, uint64_t start, uint64_t end, int heap, int words)
+static int add_span(struct ms_leakscan *sc, uint64_t start, uint64_t end, int heap)
 {
 	if (end <= start)
 		return 0;
@@ -182,7 +181,7 @@ static int add_span(struct ms_leakscan *sc, uint64_t start, uint64_t end, int he
 		sc->s = ns;
 		sc->scap = ncap;
 	}
-	sc->s[sc->ns++] = (struct span){ start, end, heap, words };
+	sc->s[sc->ns++] = (struct span){ start, end, heap };
 	return 0;
 }
 
@@ -237,22 +236,6 @@ static size_t heap_in(const struct ms_leakscan *sc, uint64_t start, uint64_t end
 	return k - l;
 }
 
-/* Is [start, end) part of the allocator's module (its .bss continues
- * its last file mapping)? */
-static int in_alloc_mod(const struct ms_leakscan *sc, size_t i)
-{
-	const struct vma *v = &sc->v[i];
-	uint64_t a = v->start;
-	size_t k;
-
-	if (!is_file(v) && i > 0 && sc->v[i - 1].end == v->start && is_file(&sc->v[i - 1]))
-		a = sc->v[i - 1].start;
-	for (k = 0; k < sc->o.nalloc_mods; k++)
-		if (a >= sc->o.alloc_mods[k].addr && a < sc->o.alloc_mods[k].addr + sc->o.alloc_mods[k].size)
-			return 1;
-	return 0;
-}
-
 static int plan(struct ms_leakscan *sc)
 {
 	size_t i;
@@ -260,7 +243,6 @@ static int plan(struct ms_leakscan *sc)
 
 	for (i = 0; i < sc->nv && !err; i++) {
 		const struct vma *v = &sc->v[i];
-		int words = in_alloc_mod(sc, i) ? MS_SCAN_ALLOC : MS_SCAN_ROOTS;
 		uint64_t lowest, h;
 		int mm;
 
@@ -276,7 +258,7 @@ static int plan(struct ms_leakscan *sc)
 			if (is_file(v) && !v->shared && v->off && i + 1 < sc->nv &&
 			    sc->v[i + 1].start == v->end && sc->v[i + 1].w && sc->v[i + 1].ino == v->ino &&
 			    sc->v[i + 1].dev == v->dev)
-				err = add_span(sc, v->start, v->end, 0, words);
+				err = add_span(sc, v->start, v->end, 0);
 			continue;
 		}
 		if (!strncmp(v->name, "/dev/", 5) && strncmp(v->name, "/dev/zero", 9))
@@ -284,11 +266,11 @@ static int plan(struct ms_leakscan *sc)
 		if (v->shared && is_file(v) && strncmp(v->name, "/dev/zero", 9))
 			continue;
 		if (!strcmp(v->name, "[heap]")) {
-			err = add_span(sc, v->start, v->end, 1, MS_SCAN_ALLOC);
+			err = add_span(sc, v->start, v->end, 1);
 			continue;
 		}
 		if (is_file(v) || !heap_in(sc, v->start, v->end, &lowest, &mm) || mm) {
-			err = add_span(sc, roots_from(sc, v), v->end, 0, words);
+			err = add_span(sc, roots_from(sc, v), v->end, 0);
 			continue;
 		}
 		h = lowest & ~(GLIBC_HEAP_MAX - 1);
@@ -298,10 +280,10 @@ static int plan(struct ms_leakscan *sc)
 			struct vma below = *v;
 
 			below.end = h;
-			err = add_span(sc, roots_from(sc, &below), h, 0, words);
+			err = add_span(sc, roots_from(sc, &below), h, 0);
 		}
 		if (!err)
-			err = add_span(sc, h, v->end, 1, MS_SCAN_ALLOC);
+			err = add_span(sc, h, v->end, 1);
 	}
 	return err;
 }
@@ -436,7 +418,7 @@ static int read_heap(struct ms_leakscan *sc, const struct span *s)
 
 	if (sc->o.unknown_heap_is_root) {
 		sc->res->heap_bytes += s->end - s->start;
-		return add_read(sc, s->start, s->end - s->start, MS_SCAN_ALLOC);
+		return add_read(sc, s->start, s->end - s->start, MS_SCAN_ROOTS);
 	}
 	for (; i < sc->o.nblocks; i++) {
 		const struct ms_scan_block *b = &sc->o.blocks[i];
@@ -614,7 +596,7 @@ int ms_leakscan_run(struct ms_leakscan *sc, const struct ms_scan_sink *sink,
 			err = read_heap(sc, s);
 		} else {
 			res->root_bytes += s->end - s->start;
-			err = add_read(sc, s->start, s->end - s->start, s->words);
+			err = add_read(sc, s->start, s->end - s->start, MS_SCAN_ROOTS);
 		}
 	}
 	if (!err)

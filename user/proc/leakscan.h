@@ -21,9 +21,6 @@ struct ms_scan_block {
 enum ms_scan_words {
 	MS_SCAN_HEAP = 0, /* free memory of the allocator: no roots */
 	MS_SCAN_ROOTS,    /* roots */
-	MS_SCAN_ALLOC,    /* roots that are the allocator's own data (the
-			   * module that defines malloc, heap memory counted
-			   * as roots): they point at chunk headers too */
 };
 
 /* Where the memory goes. */
@@ -52,10 +49,6 @@ struct ms_leakscan_opts {
 	 * is no root. */
 	const uint64_t *heap_addrs;
 	size_t nheap;
-	/* Address ranges of the modules whose allocator is traced (libc):
-	 * their data is MS_SCAN_ALLOC. Sorted. */
-	const struct ms_scan_block *alloc_mods;
-	size_t nalloc_mods;
 	/* Attached to a running process: blocks allocated before the attach
 	 * are unknown, so heap memory outside the known blocks must count as
 	 * roots (fewer leaks found, none invented). */

@@ -48,6 +48,9 @@
  * binary search over the blocks sorted by address, after a range compare
  * that rejects most non-pointers.
  *
+ * A root's pointer to a 16-byte aligned address in a block's last 8 bytes
+ * is glibc's header of the next chunk, not a reference (reach.h says why).
+ *
  * Where this differs from memcheck: memcheck skips words whose contents
  * are undefined (never written) and the stack below each thread's stack
  * pointer; memscope cannot know definedness, so a stale pointer left in
@@ -293,9 +296,18 @@ static int in_container(const struct ms_reach *g, uint64_t a)
 	return 0;
 }
 
+/* A root's pointer to glibc's header of the chunk after dst (reach.h). */
+static int chunk_header(const struct ms_reach_block *d, uint64_t v)
+{
+	return v != d->addr && !(v & 15) && d->size >= 8 && v >= d->addr + d->size - 8;
+}
+
 static int add_edge(struct ms_reach *g, uint32_t src, uint32_t dst, uint64_t v)
 {
 	uint64_t off = v - g->b[dst].addr;
+
+	if (src == SRC_ROOT && chunk_header(&g->b[dst], v))
+		return 0;
 
 	if (!off) {
 		struct edge *e;
@@ -333,7 +345,7 @@ static int add_edge(struct ms_reach *g, uint32_t src, uint32_t dst, uint64_t v)
 
 int ms_reach_scan(struct ms_reach *g, uint64_t addr, const void *buf, size_t len, int words)
 {
-	int outside_is_root = words != MS_WORDS_HEAP;
+	int outside_is_root = words == MS_WORDS_ROOTS;
 	uint64_t a = (addr + 7) & ~7ull, end = (addr + len) & ~7ull;
 	const unsigned char *p = (const unsigned char *)buf + (a - addr);
 	size_t cur = 0; /* source cursor: first block ending after a */
@@ -363,14 +375,7 @@ int ms_reach_scan(struct ms_reach *g, uint64_t addr, const void *buf, size_t len
 		if (cur < g->n && g->b[cur].addr <= a) {
 			src = (uint32_t)cur;
 		} else {
-			const struct ms_reach_block *d = &g->b[dst];
-
 			if (!outside_is_root || (g->ncont && in_container(g, a)))
-				continue;
-			/* glibc's chunk header of the next chunk, seen from the
-			 * allocator's own data: no reference */
-			if (words == MS_WORDS_ALLOC && v != d->addr && !(v & 15) && d->size >= 8 &&
-			    v >= d->addr + d->size - 8)
 				continue;
 			src = SRC_ROOT;
 		}

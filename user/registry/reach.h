@@ -87,12 +87,6 @@ void ms_reach_span(const struct ms_reach *g, uint64_t *lo, uint64_t *hi);
 enum ms_reach_words {
 	MS_WORDS_HEAP = 0,  /* free memory of the allocator: ignored */
 	MS_WORDS_ROOTS,     /* roots */
-	MS_WORDS_ALLOC,     /* roots that are the allocator's own data (glibc's
-			     * main_arena in libc's .data, free chunks): a
-			     * pointer there to a 16-byte aligned address in a
-			     * block's last 8 bytes is the chunk header of the
-			     * chunk after it (glibc's top, bins), not a
-			     * reference to the block */
 };
 
 /* Feed len bytes of the target's memory at addr (buf holds them). Each
@@ -100,8 +94,18 @@ enum ms_reach_words {
  * outside every block is what `words` says. Ranges may come in any order
  * and be fed more than once only if fed identically. 0 or -ENOMEM. Cost:
  * O(len/8 * log n) at worst; pointer-free memory costs a compare per
- * word. */
+ * word.
+ *
+ * A root pointing to a 16-byte aligned address in a block's last 8 bytes
+ * is no reference to it: with glibc that address is the header of the
+ * next chunk, which glibc's own data (main_arena's top and bins) and the
+ * dead frames and registers of malloc and free point at; memcheck's
+ * allocator leaves no such address. (A program's only pointer to the last
+ * element of a 3-element array of 8-byte values would be one too: that
+ * block comes out definitely rather than possibly lost.) Pointers inside
+ * blocks are taken as they are. */
 int ms_reach_scan(struct ms_reach *g, uint64_t addr, const void *buf, size_t len, int words);
+
 /* A register of a held thread: a root word. 0 or -ENOMEM. */
 int ms_reach_register(struct ms_reach *g, uint64_t value);
 /* [addr, addr + len) could not be read: every block it overlaps is

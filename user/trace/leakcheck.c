@@ -22,7 +22,6 @@
 #include "probe/loader.h"
 #include "proc/hold.h"
 #include "proc/leakscan.h"
-#include "proc/procmaps.h"
 #include "registry/reach.h"
 #include "registry/registry.h"
 #include "trace/session.h"
@@ -84,9 +83,7 @@ void ms_leak_stop(struct session *s)
 
 static int sink_memory(void *user, uint64_t addr, const void *buf, size_t len, int words)
 {
-	return ms_reach_scan(user, addr, buf, len,
-			     words == MS_SCAN_ALLOC ? MS_WORDS_ALLOC :
-			     words == MS_SCAN_ROOTS ? MS_WORDS_ROOTS : MS_WORDS_HEAP);
+	return ms_reach_scan(user, addr, buf, len, words == MS_SCAN_ROOTS ? MS_WORDS_ROOTS : MS_WORDS_HEAP);
 }
 
 static void sink_unreadable(void *user, uint64_t addr, uint64_t len)
@@ -153,36 +150,6 @@ static const char *when_name(int reason)
 	}
 }
 
-static int by_addr(const void *a, const void *b)
-{
-	const struct ms_scan_block *x = a, *y = b;
-
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
-/* Where the modules whose allocator is traced (libc, a preloaded one, a
- * static executable) are mapped: their data is the allocator's. */
-static struct ms_scan_block *alloc_mods(struct session *s, pid_t tid, size_t *n)
-{
-	struct ms_maps maps = { 0 };
-	struct ms_scan_block *r;
-	size_t i, k = 0;
-
-	*n = 0;
-	if (ms_maps_read(tid, &maps))
-		return NULL;
-	r = malloc((maps.n ? maps.n : 1) * sizeof(*r));
-	for (i = 0; r && i < maps.n; i++)
-		if (ms_loader_is_allocator(s->loader, maps.mods[i].open_path))
-			r[k++] = (struct ms_scan_block){ maps.mods[i].start,
-							 maps.mods[i].end - maps.mods[i].start };
-	ms_maps_free(&maps);
-	if (r)
-		qsort(r, k, sizeof(*r), by_addr);
-	*n = k;
-	return r;
-}
-
 /* Read the held target into g; 0 or -errno. */
 static int scan(struct session *s, const struct ms_hold_state *hs, struct ms_reach *g,
 		const struct ms_scan_block *blocks, size_t nblocks, int attached,
@@ -201,7 +168,6 @@ static int scan(struct session *s, const struct ms_hold_state *hs, struct ms_rea
 	uint64_t *heap = NULL;
 	size_t nheap = 0;
 	int err = ms_registry_heap_addrs(s->reg, (uint32_t)s->pid, &heap, &nheap);
-	struct ms_scan_block *mods = alloc_mods(s, o.tid, &o.nalloc_mods);
 	struct ms_exit_regs x;
 
 	if (hs->reason == MS_HOLD_AT_EXIT && !ms_loader_exit_regs(s->loader, hs->tid, &x)) {
@@ -217,7 +183,6 @@ static int scan(struct session *s, const struct ms_hold_state *hs, struct ms_rea
 
 	o.heap_addrs = heap;
 	o.nheap = nheap;
-	o.alloc_mods = mods;
 	if (!err)
 		err = ms_leakscan_open(&sc, &o);
 	if (!err)
@@ -228,7 +193,6 @@ static int scan(struct session *s, const struct ms_hold_state *hs, struct ms_rea
 	}
 	ms_leakscan_close(sc);
 	free(heap);
-	free(mods);
 	return err;
 }
 
@@ -242,7 +206,7 @@ static void leak_check(struct session *s, const struct ms_hold_state *hs)
 	struct ms_reach *g;
 	uint64_t t0, t1, t2;
 	size_t nsorted = 0, i;
-	int err = -ENOMEM, rel;
+	int err = -ENOMEM, rel, killed, gave_up;
 
 	snprintf(lc.when, sizeof(lc.when), "%s", when_name(hs->reason));
 	/* everything the target did before it stopped is in the ring */
@@ -268,20 +232,22 @@ static void leak_check(struct session *s, const struct ms_hold_state *hs)
 	lc.unreadable_bytes = res.unreadable_bytes;
 	lc.syscalls = res.syscalls;
 	lc.threads = res.threads;
-	if (rel == -ESRCH || err == -ESRCH || (err && ms_hold_killed(s->hold))) {
-		lc.status = MS_LC_KILLED;
-		snprintf(lc.note, sizeof(lc.note), "the target was killed while held, before its memory "
-			 "was read: not classified");
-	} else if (ms_hold_timed_out(s->hold) == 2) {
+	killed = ms_hold_killed(s->hold);
+	gave_up = ms_hold_timed_out(s->hold);
+	if (gave_up == 2) {
 		lc.status = MS_LC_TIMEOUT;
 		snprintf(lc.note, sizeof(lc.note), "memscope-trace was stopped while the target was held: "
 			 "released unscanned");
-	} else if (err == -ETIMEDOUT || rel == 0 || ms_hold_timed_out(s->hold)) {
+	} else if (!killed && (gave_up || err == -ETIMEDOUT || rel == 0)) {
 		lc.status = MS_LC_TIMEOUT;
 		snprintf(lc.note, sizeof(lc.note),
 			 "held %.3f s, past --leak-check-timeout %.3f s: released unscanned",
 			 lc.hold_ns / 1e9, s->o->leak_timeout);
-	} else if (err || rel < 0) {
+	} else if (err && (killed || err == -ESRCH || rel == -ESRCH)) {
+		lc.status = MS_LC_KILLED;
+		snprintf(lc.note, sizeof(lc.note), "the target was killed while held, before its memory "
+			 "was read: not classified");
+	} else if (err || (rel < 0 && !killed)) {
 		snprintf(lc.note, sizeof(lc.note), "reading the target's memory: %s",
 			 strerror(-(err ? err : rel)));
 	} else if (ms_reach_classify(g)) {
@@ -299,19 +265,22 @@ static void leak_check(struct session *s, const struct ms_hold_state *hs)
 		lc.classify_ns = ms_now_ns() - t2;
 		lc.status = MS_LC_DONE;
 		lc.classified = 1;
-		if (ms_hold_killed(s->hold)) {
+		if (killed) {
+			/* it went from its stops into the kernel's exit path, where
+			 * it stopped again: nothing it had moved */
 			lc.status = MS_LC_KILLED;
 			snprintf(lc.note, sizeof(lc.note), "the target was killed while held; it stood still "
 				 "until its memory was read: the classes hold");
-		} else if (hs->reason == MS_HOLD_EXIT_LATE)
+		} else if (hs->reason == MS_HOLD_EXIT_LATE) {
 			snprintf(lc.note, sizeof(lc.note),
 				 "held in exit_group(): the other threads' registers were gone; their "
 				 "stacks were scanned whole");
-		else if (lc.attached)
+		} else if (lc.attached) {
 			snprintf(lc.note, sizeof(lc.note),
 				 "%s: heap memory outside the blocks known counts as roots (fewer leaks "
 				 "found, none invented)", s->is_child ? "events were dropped" :
 				 "attached to a running process (its older blocks are unknown)");
+		}
 	}
 	ms_registry_set_leak_check(s->reg, &lc);
 	if (s->o->verbose)
