@@ -157,34 +157,46 @@ static int fatal_default(pid_t pid, int sig)
 
 /* A thread at PTRACE_EVENT_EXIT: is its whole process going? Yes when no
  * other thread is left, or when exit_group() (or a fatal signal) has given
- * the others SIGKILL. */
+ * the others SIGKILL: it gives it to all of them at once, so the first
+ * live thread without it answers no (a thread exit costs one look). */
 static int process_exiting(pid_t pid, pid_t tid)
 {
-	char path[96];
+	char path[96], buf[4096], *p;
 	struct dirent *d;
 	DIR *dir;
-	int others = 0, zapped = 0;
+	int others = 0, exiting = 1;
 
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	dir = opendir(path);
 	if (!dir)
 		return 1;
-	while ((d = readdir(dir))) {
-		long long pnd;
+	while (exiting && (d = readdir(dir))) {
+		unsigned long long pnd = 0;
 		pid_t t = (pid_t)atoi(d->d_name);
+		ssize_t n;
+		int fd;
 
 		if (t <= 0 || t == tid)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)t);
-		pnd = status_field(path, "SigPnd", 16);
-		if (pnd < 0)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0)
 			continue; /* gone meanwhile */
+		buf[n] = 0;
+		/* dead threads (zombies) have nothing pending */
+		if ((p = strstr(buf, "\nState:\t")) && (p[8] == 'Z' || p[8] == 'X'))
+			continue;
+		if ((p = strstr(buf, "\nSigPnd:\t")))
+			pnd = strtoull(p + 9, NULL, 16);
 		others++;
-		if (pnd & (1ll << (SIGKILL - 1)))
-			zapped = 1;
+		if (!(pnd & (1ull << (SIGKILL - 1))))
+			exiting = 0;
 	}
 	closedir(dir);
-	return !others || zapped;
+	return !others || exiting;
 }
 
 /* ---- the helper ------------------------------------------------------------ */

@@ -212,7 +212,7 @@ static void leak_check(struct session *s, const struct ms_hold_state *hs)
 	/* everything the target did before it stopped is in the ring */
 	ms_consumer_drain(s->cons);
 	if (s->o->mode == MS_MODE_FAST)
-		ms_bpfmaps_read_fast(s->loader, s->reg, s->o->stack_depth);
+		ms_bpfmaps_read_fast(s->loader, s->reg, s->stack_depth);
 	/* blocks from before the attach, or whose records were dropped, are
 	 * unknown: heap memory outside the known ones counts as roots */
 	ms_loader_read_stats(s->loader, stats);

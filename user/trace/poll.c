@@ -191,7 +191,9 @@ void ms_session_poll(struct session *s, volatile const sig_atomic_t *stop_signal
 	ms_consumer_drain(s->cons);
 	if (!s->exited && s->sym)
 		ms_symbolizer_refresh(s->sym);
-	if (o->mode == MS_MODE_FAST)
+	/* fast mode: BPF's live set, unless the leak check read and classified
+	 * it as the target exited (a new read would drop the classes) */
+	if (o->mode == MS_MODE_FAST && !(s->exited && ms_registry_leak_check(s->reg)->classified))
 		ms_bpfmaps_read_fast(s->loader, s->reg, s->stack_depth);
 	s->end_ns = ms_now_ns();
 	ms_budget_finish(s, s->end_ns);
