@@ -191,6 +191,7 @@ test: deps all unit $(OUTPUT)/fuzz/fuzz_registry
 bench: deps all
 	$(Q)./bench/run.sh
 	$(Q)bash ./bench/sampled_bench.sh
+	$(Q)bash ./bench/leak_bench.sh
 
 clean:
 	rm -rf $(OUTPUT)
