@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # bench/leak_bench.sh - what the leak check costs the target (issue 19): how
 # long it is held while its memory is read, per GiB of live heap and per
 # million live blocks (see bench/README.md, section L). Run as root after

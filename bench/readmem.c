@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* readmem.c - the floor of the leak check's hold: copy every readable and
  * writable private mapping of process PID out with process_vm_readv, in
  * 8 MiB batches of up to 1024 ranges (as user/proc/leakscan.c reads), and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """The leak check: every block live when the target is held gets memcheck's
 class, and the class and bytes equal memcheck's on the same binary
 (tests/progs/leak_kinds.c runs under memscope-trace and under valgrind

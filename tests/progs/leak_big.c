@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* leak_big.c - a big live heap for the leak check's hold: MIB MiB in
  * blocks of BLOCK bytes (each written, so the pages are real), kept in a
  * global array, except every LOSE-th block, whose pointer is dropped.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* leak_kinds.c - blocks in each of memcheck's leak classes, for
  * tests/integration/test_leak_check.py, which runs this binary under
  * memscope-trace and under valgrind --leak-check=full and compares the two.

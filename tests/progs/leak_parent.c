@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* leak_parent.c - a parent that watches its child the way shells and
  * supervisors do: waitpid(WUNTRACED | WCONTINUED) and SIGCHLD. It runs
  * argv[1..] as its child, prints the child's pid, then one line per event

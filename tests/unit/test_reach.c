@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_reach.c - leak kinds (user/registry/reach.c) on synthetic memory
  * images: a "data" segment of roots and a "heap" of blocks, laid out by
  * hand per case, plus random graphs checked against a plain re-reading of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* hold.c - holding a process whose memory the tracer must read.
  *
  * A leak check needs one picture of the target's memory taken at a moment

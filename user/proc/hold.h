@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* hold.h - hold a traced process with its memory intact: as it exits, as
  * a fatal signal is about to kill it, or on request, so that the tracer can
  * read its memory (user/proc/leakscan.c) and let it go again.
@@ -5,8 +6,8 @@
  * A helper process does the holding (hold.c explains why a helper, and why
  * ptrace). The tracer talks to it through ms_hold_*; every call is cheap
  * and none blocks longer than the timeout it is given. */
-#ifndef MS_HOLD_H
-#define MS_HOLD_H
+#ifndef MS_PROC_HOLD_H
+#define MS_PROC_HOLD_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* leakscan.c - see leakscan.h. Which memory is a root, and reading it fast.
  *
  * Roots, as memcheck takes them (every readable and writable client

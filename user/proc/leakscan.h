@@ -1,11 +1,12 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* leakscan.h - read a held process's memory, from outside and never
  * writing to it, for a leak check: its roots (writable data of every
  * module, thread stacks from their stack pointers up, TLS, registers) and
  * its live blocks, handed to a sink as they are read (registry/reach.h
  * builds its graph from them; this folder does not know it).
  * leakscan.c says which memory is a root. */
-#ifndef MS_LEAKSCAN_H
-#define MS_LEAKSCAN_H
+#ifndef MS_PROC_LEAKSCAN_H
+#define MS_PROC_LEAKSCAN_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* leakcheck.c - the registry's side of a leak check: which addresses are
  * the allocator's, and the classes the check gave the live blocks. */
 #include <errno.h>

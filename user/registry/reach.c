@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* reach.c - leak kinds from a picture of a process's memory.
  *
  * The question a leak report must answer is the one valgrind's memcheck

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* reach.h - which live heap blocks a process can still reach, classified
  * as valgrind's memcheck classifies them, from a picture of its memory.
  *
@@ -12,8 +13,8 @@
  *
  * No libbpf, no libdw, no system calls: everything comes through the
  * arguments, so the rules are tested on synthetic memory. */
-#ifndef MS_REACH_H
-#define MS_REACH_H
+#ifndef MS_REGISTRY_REACH_H
+#define MS_REGISTRY_REACH_H
 
 #include <stddef.h>
 #include <stdint.h>

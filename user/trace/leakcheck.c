@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* leakcheck.c - the leak check in a trace run. The helper (proc/hold.c)
  * holds the target at its exit, on a fatal signal, or when asked at the end
  * (--leak-check); then, with nothing of the target running:
