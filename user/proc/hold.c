@@ -70,6 +70,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "proc/hold.h"
+#include "util/vec.h"
 
 #define MAX_THREADS 65536
 #define SEIZE_OPTS (PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXIT)
@@ -250,15 +251,8 @@ static struct tracee *add(struct helper *h, pid_t tid, int state)
 
 	if (t)
 		return t;
-	if (h->n == h->cap) {
-		size_t ncap = h->cap ? h->cap * 2 : 64;
-		struct tracee *nt = realloc(h->t, ncap * sizeof(*nt));
-
-		if (!nt)
-			return NULL;
-		h->t = nt;
-		h->cap = ncap;
-	}
+	if (ms_vec_reserve((void **)&h->t, &h->cap, sizeof(*h->t), h->n + 1))
+		return NULL;
 	t = &h->t[h->n++];
 	*t = (struct tracee){ .tid = tid, .state = state };
 	return t;

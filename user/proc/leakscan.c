@@ -48,6 +48,7 @@
 #include <unistd.h>
 #include "proc/leakscan.h"
 #include "util/hashmap.h"
+#include "util/vec.h"
 
 #define BUF_BYTES (8u << 20)
 #define MAX_IOV 1024
@@ -120,15 +121,8 @@ static int read_maps(pid_t tid, struct vma **out, size_t *nout)
 		if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &s, &e, perm, &off, &maj, &min,
 			   &ino, &pos) < 7)
 			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			struct vma *nv = realloc(v, ncap * sizeof(*nv));
-
-			if (!nv)
-				goto nomem;
-			v = nv;
-			cap = ncap;
-		}
+		if (ms_vec_reserve((void **)&v, &cap, sizeof(*v), n + 1))
+			goto nomem;
 		name = line + pos;
 		if ((nl = strchr(name, '\n')))
 			*nl = 0;
@@ -173,15 +167,8 @@ static int add_span(struct ms_leakscan *sc, uint64_t start, uint64_t end, int he
 {
 	if (end <= start)
 		return 0;
-	if (sc->ns == sc->scap) {
-		size_t ncap = sc->scap ? sc->scap * 2 : 128;
-		struct span *ns = realloc(sc->s, ncap * sizeof(*ns));
-
-		if (!ns)
-			return -ENOMEM;
-		sc->s = ns;
-		sc->scap = ncap;
-	}
+	if (ms_vec_reserve((void **)&sc->s, &sc->scap, sizeof(*sc->s), sc->ns + 1))
+		return -ENOMEM;
 	sc->s[sc->ns++] = (struct span){ start, end, heap };
 	return 0;
 }
