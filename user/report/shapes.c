@@ -136,23 +136,18 @@ static void reach_totals(struct ms_shape *sh)
 	int done = ms_report_classified(sh->c);
 	struct ms_json *j = sh->j;
 	char key[64];
-	size_t i;
+	size_t i, k;
 
 	ms_report_reach_totals(sh->c, blocks, bytes);
-	for (i = 0; i < sizeof(cls) / sizeof(cls[0]); i++) {
-		snprintf(key, sizeof(key), "%s_bytes", ms_reach_name(cls[i]));
-		ms_json_key(j, key);
-		if (done)
-			ms_json_u64(j, bytes[cls[i]]);
-		else
-			ms_json_null(j);
-		snprintf(key, sizeof(key), "%s_blocks", ms_reach_name(cls[i]));
-		ms_json_key(j, key);
-		if (done)
-			ms_json_u64(j, blocks[cls[i]]);
-		else
-			ms_json_null(j);
-	}
+	for (i = 0; i < sizeof(cls) / sizeof(cls[0]); i++)
+		for (k = 0; k < 2; k++) {
+			snprintf(key, sizeof(key), "%s_%s", ms_reach_name(cls[i]), k ? "blocks" : "bytes");
+			ms_json_key(j, key);
+			if (done)
+				ms_json_u64(j, (k ? blocks : bytes)[cls[i]]);
+			else
+				ms_json_null(j);
+		}
 }
 
 void ms_shape_summary(struct ms_shape *sh)
