@@ -257,10 +257,12 @@ def tracing_stop(pid):
 def test_killed_during_the_hold_is_reported_killed():
     """SIGKILL while the target is held: the report says so. The killed
     thread stops again on its way out (PTRACE_EVENT_EXIT), memory intact,
-    so the picture read is whole and the classes stand."""
+    so the picture read is whole and the classes stand. A kill that lands
+    before the helper has seen the stop at _exit is held in the kernel's
+    exit path (when: exit_group), and is said the same way."""
     need_root()
     out = tmpfile()
-    tr = start_tracer(["-o", out, "--", prog("leak_big"), "1024", "65536", "0"])
+    tr = start_tracer(["-o", out, "--", prog("leak_big"), "256", "65536", "0"])
     child = None
     deadline = time.time() + 60
     while time.time() < deadline and child is None:
@@ -278,7 +280,7 @@ def test_killed_during_the_hold_is_reported_killed():
     r = json.load(open(out))
     os.unlink(out)
     lc = r["leak_check"]
-    assert lc["status"] == "killed" and lc["when"] == "exit", lc
+    assert lc["status"] == "killed" and lc["when"] in ("exit", "exit_group"), lc
     assert r["target"]["signal"] == signal.SIGKILL
     if lc["classified"]:
         assert "the classes hold" in lc["note"], lc
@@ -287,11 +289,41 @@ def test_killed_during_the_hold_is_reported_killed():
         assert all(b["reachability"] is None for b in r["leaks"])
 
 
+def test_sigkill_while_running_is_checked_in_the_exit_path():
+    """SIGKILL to a running target (not held): the thread that takes it
+    stops in the kernel's exit path with its memory intact, so the check
+    runs there and says the target was killed; every 4th block is lost."""
+    need_root()
+    out = tmpfile()
+    tr = start_tracer(["-o", out, "--", prog("leak_big"), "64", "65536", "4", "wait"])
+    try:
+        assert tr.stdout.readline().startswith("ready 1024"), "leak_big did not start"
+        kids = subprocess.run(["pgrep", "-P", str(tr.pid), "-x", "leak_big"], capture_output=True,
+                              text=True).stdout.split()
+        assert kids
+        os.kill(int(kids[0]), signal.SIGKILL)
+        tr.wait(timeout=60)
+    finally:
+        if tr.poll() is None:
+            tr.kill()
+            tr.wait()
+    r = json.load(open(out))
+    os.unlink(out)
+    lc = r["leak_check"]
+    assert lc["status"] == "killed" and lc["when"] == "exit_group" and lc["classified"], lc
+    assert "SIGKILL" in lc["note"], lc
+    assert r["target"]["signal"] == signal.SIGKILL
+    s = r["summary"]
+    assert s["definitely_lost_blocks"] == 256 and s["definitely_lost_bytes"] == 256 * 65536, s
+    got = collections.Counter(b["reachability"] for b in r["leaks"] if b["size"] == 65536)
+    assert got == {"definitely_lost": 256, "still_reachable": 768}, got
+
+
 def test_hold_timeout_releases_unscanned():
     """--leak-check-timeout shorter than reading 1 GiB takes: the target
     is let go unscanned, and exits normally."""
     need_root()
-    r, p = trace_json(["--leak-check-timeout", "0.01"], [prog("leak_big"), "1024", "65536", "0"],
+    r, p = trace_json(["--leak-check-timeout", "0.01"], [prog("leak_big"), "256", "65536", "0"],
                       timeout=120)
     lc = r["leak_check"]
     assert lc["status"] == "timeout", lc

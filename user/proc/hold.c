@@ -460,8 +460,13 @@ static void on_wait(struct helper *h, pid_t tid, int st)
 		unsigned long code = 0;
 
 		ptrace(PTRACE_GETEVENTMSG, tid, 0, &code);
-		if (!h->hold && !h->exit_done && process_exiting(h->pid, tid))
+		if (!h->hold && !h->exit_done && process_exiting(h->pid, tid)) {
 			begin(h, MS_HOLD_EXIT_LATE, tid, 0, (int)code);
+			/* SIGKILL (sent before we saw the thread stop at _exit,
+			 * or at any time): the thread that took it stops here,
+			 * its memory intact */
+			h->killed = WIFSIGNALED((int)code) && WTERMSIG((int)code) == SIGKILL;
+		}
 		break;
 	}
 	case 0: {

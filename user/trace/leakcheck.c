@@ -266,7 +266,14 @@ static void leak_check(struct session *s, const struct ms_hold_state *hs)
 		lc.classify_ns = ms_now_ns() - t2;
 		lc.status = MS_LC_DONE;
 		lc.classified = 1;
-		if (killed) {
+		if (killed && hs->reason == MS_HOLD_EXIT_LATE) {
+			/* SIGKILL: the thread that took it stopped in the kernel's
+			 * exit path, memory intact; the others died at once */
+			lc.status = MS_LC_KILLED;
+			snprintf(lc.note, sizeof(lc.note), "the target was killed (SIGKILL); held in the "
+				 "kernel's exit path, memory intact: the classes hold (other threads' "
+				 "registers were gone, their stacks were scanned whole)");
+		} else if (killed) {
 			/* it went from its stops into the kernel's exit path, where
 			 * it stopped again: nothing it had moved */
 			lc.status = MS_LC_KILLED;
