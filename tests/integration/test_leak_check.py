@@ -212,9 +212,18 @@ def test_attached_exit_hold_invisible_to_parent():
     assert got[("alloc_list", "definitely_lost")] == 64 and got[("alloc_list", "indirectly_lost")] == 256
 
 
+def checksum(target):
+    target.send_signal(signal.SIGUSR2)
+    line = target.stdout.readline()
+    assert line.startswith("sum "), line
+    return line
+
+
 def test_leak_check_at_end_of_attached_trace():
     """-p ... --leak-check -d: the process is held when the trace stops,
-    its live blocks classified, the hold measured, and it runs on."""
+    its live blocks classified, the hold measured, and it runs on, its
+    memory as it was (the scan never writes: same checksum before and
+    after)."""
     need_root()
     target = subprocess.Popen([prog("leak_kinds"), "pause", "global", "lost", "interior", "wait"],
                               stdout=subprocess.PIPE, text=True)
@@ -225,8 +234,10 @@ def test_leak_check_at_end_of_attached_trace():
         wait_traced(tr)
         target.send_signal(signal.SIGUSR1)
         assert target.stdout.readline() == "done\n"
+        before = checksum(target)
         tr.wait(timeout=60)
         assert target.poll() is None, "the target must run on"
+        assert checksum(target) == before
         r = json.load(open(out))
         os.unlink(out)
         lc = r["leak_check"]
