@@ -87,7 +87,7 @@ struct hold_msg {
 	char text[32];
 };
 
-struct ms_hold {
+struct ms_holder {
 	pid_t helper;
 	int sock;
 	uint64_t timeout_ns;
@@ -612,9 +612,9 @@ static void helper_run(int sock, struct ms_hold_thread *out, uint64_t timeout_ns
 
 /* ---- the tracer's side ----------------------------------------------------- */
 
-int ms_hold_new(struct ms_hold **out, uint64_t timeout_ns)
+int ms_hold_new(struct ms_holder **out, uint64_t timeout_ns)
 {
-	struct ms_hold *h = calloc(1, sizeof(*h));
+	struct ms_holder *h = calloc(1, sizeof(*h));
 	pid_t parent = getpid(), pid;
 	int sv[2];
 
@@ -670,17 +670,17 @@ int ms_hold_new(struct ms_hold **out, uint64_t timeout_ns)
 	return 0;
 }
 
-pid_t ms_hold_helper(const struct ms_hold *h)
+pid_t ms_hold_helper(const struct ms_holder *h)
 {
 	return h ? h->helper : 0;
 }
 
-int ms_hold_fd(const struct ms_hold *h)
+int ms_hold_fd(const struct ms_holder *h)
 {
 	return h ? h->sock : -1;
 }
 
-static void take(struct ms_hold *h, const struct hold_msg *m)
+static void take(struct ms_holder *h, const struct hold_msg *m)
 {
 	switch (m->type) {
 	case HM_HELD:
@@ -706,7 +706,7 @@ static void take(struct ms_hold *h, const struct hold_msg *m)
 
 /* Next message of the given type (others are taken on the way), waiting
  * until deadline (0 = do not wait). 1 found, 0 not (yet), -errno. */
-static int await(struct ms_hold *h, uint32_t type, uint64_t deadline, struct hold_msg *out)
+static int await(struct ms_holder *h, uint32_t type, uint64_t deadline, struct hold_msg *out)
 {
 	for (;;) {
 		struct pollfd p = { .fd = h->sock, .events = POLLIN };
@@ -736,7 +736,7 @@ static int await(struct ms_hold *h, uint32_t type, uint64_t deadline, struct hol
 	}
 }
 
-static int send_cmd(struct ms_hold *h, uint32_t type, int a)
+static int send_cmd(struct ms_holder *h, uint32_t type, int a)
 {
 	struct hold_msg m = { .type = type, .a = a };
 
@@ -746,7 +746,7 @@ static int send_cmd(struct ms_hold *h, uint32_t type, int a)
 	return 0;
 }
 
-int ms_hold_seize(struct ms_hold *h, pid_t pid, char *why, size_t len)
+int ms_hold_seize(struct ms_holder *h, pid_t pid, char *why, size_t len)
 {
 	struct hold_msg r;
 	int err = send_cmd(h, HM_SEIZE, pid);
@@ -762,7 +762,7 @@ int ms_hold_seize(struct ms_hold *h, pid_t pid, char *why, size_t len)
 	return err;
 }
 
-int ms_hold_poll(struct ms_hold *h, struct ms_hold_state *st)
+int ms_hold_poll(struct ms_holder *h, struct ms_hold_state *st)
 {
 	if (!h)
 		return 0;
@@ -774,7 +774,7 @@ int ms_hold_poll(struct ms_hold *h, struct ms_hold_state *st)
 	return h->gone ? -ESRCH : 0;
 }
 
-int ms_hold_request(struct ms_hold *h, uint64_t timeout_ns, struct ms_hold_state *st)
+int ms_hold_request(struct ms_holder *h, uint64_t timeout_ns, struct ms_hold_state *st)
 {
 	struct hold_msg m;
 	int r;
@@ -798,7 +798,7 @@ int ms_hold_request(struct ms_hold *h, uint64_t timeout_ns, struct ms_hold_state
 	return h->gone ? -ESRCH : 0;
 }
 
-int ms_hold_release(struct ms_hold *h)
+int ms_hold_release(struct ms_holder *h)
 {
 	struct hold_msg r;
 	int err;
@@ -821,22 +821,22 @@ int ms_hold_release(struct ms_hold *h)
 	return err == 1 && r.a;
 }
 
-int ms_hold_timed_out(const struct ms_hold *h)
+int ms_hold_timed_out(const struct ms_holder *h)
 {
 	return h && h->timed_out;
 }
 
-int ms_hold_killed(const struct ms_hold *h)
+int ms_hold_killed(const struct ms_holder *h)
 {
 	return h && h->killed;
 }
 
-int ms_hold_status(const struct ms_hold *h)
+int ms_hold_status(const struct ms_holder *h)
 {
 	return h ? h->status : 0;
 }
 
-void ms_hold_free(struct ms_hold *h)
+void ms_hold_free(struct ms_holder *h)
 {
 	if (!h)
 		return;

@@ -41,15 +41,15 @@ struct ms_hold_state {
 	const struct ms_hold_thread *threads; /* valid until release */
 };
 
-struct ms_hold;
+struct ms_holder;
 
 /* Start the helper (a fork of this process: call it early, before BPF
  * objects and big buffers exist, since it keeps copies of the mappings
  * until it exits). timeout_ns bounds every hold: past it the helper lets
  * the target go by itself, even if this process is stopped. 0 or -errno. */
-int ms_hold_new(struct ms_hold **out, uint64_t timeout_ns);
+int ms_hold_new(struct ms_holder **out, uint64_t timeout_ns);
 /* Its pid: BPF checks that the exiting thread is traced by it. 0 for NULL. */
-pid_t ms_hold_helper(const struct ms_hold *h);
+pid_t ms_hold_helper(const struct ms_holder *h);
 /* The signal BPF sends a thread entering _exit to have it held
  * (bpf_send_signal_thread: si_code SI_KERNEL, which no real SIGCHLD has;
  * ignored by default should it ever reach the program). */
@@ -58,32 +58,32 @@ pid_t ms_hold_helper(const struct ms_hold *h);
 /* Seize every thread of pid (new threads follow). 0; -EBUSY if another
  * tracer (a debugger) has it, who in why; -EPERM, -ESRCH. Waits at most
  * 5 s for the helper. */
-int ms_hold_seize(struct ms_hold *h, pid_t pid, char *why, size_t len);
+int ms_hold_seize(struct ms_holder *h, pid_t pid, char *why, size_t len);
 /* Readable when the helper has something to say: call ms_hold_poll. */
-int ms_hold_fd(const struct ms_hold *h);
+int ms_hold_fd(const struct ms_holder *h);
 /* Read what the helper said, without blocking. 1 and *st filled if the
  * target is held now, 0 if not, -ESRCH once it is gone. */
-int ms_hold_poll(struct ms_hold *h, struct ms_hold_state *st);
+int ms_hold_poll(struct ms_holder *h, struct ms_hold_state *st);
 /* Stop every thread now and wait (at most timeout_ns) until they all are.
  * 1 and *st filled, 0 if the helper gave up (a thread did not stop in
  * time: the target runs on), -ESRCH if the target is gone. */
-int ms_hold_request(struct ms_hold *h, uint64_t timeout_ns, struct ms_hold_state *st);
+int ms_hold_request(struct ms_holder *h, uint64_t timeout_ns, struct ms_hold_state *st);
 /* Let the target go. Returns 1 if it was held from the report until now
  * (what was read is a picture of one moment), 0 if the helper had already
  * let it go (timeout), -ESRCH if it is gone. A SIGKILL during the hold
  * (ms_hold_killed) usually leaves the picture whole: the threads go from
  * their stops straight into the kernel's exit, where the one that took
  * the signal stops again, memory still mapped. */
-int ms_hold_release(struct ms_hold *h);
+int ms_hold_release(struct ms_holder *h);
 /* Once a hold was given up: 1 past the timeout, 2 because this process
  * was stopped (it could not have served it). 0 if never. */
-int ms_hold_timed_out(const struct ms_hold *h);
+int ms_hold_timed_out(const struct ms_holder *h);
 /* 1 once the target was killed while held. */
-int ms_hold_killed(const struct ms_hold *h);
+int ms_hold_killed(const struct ms_holder *h);
 /* The target's wait status as the helper reaped it (valid once gone). */
-int ms_hold_status(const struct ms_hold *h);
+int ms_hold_status(const struct ms_holder *h);
 /* Stop the helper: it exits, and the kernel lets every thread it still
  * traces go (threads it holds resume). NULL-safe. */
-void ms_hold_free(struct ms_hold *h);
+void ms_hold_free(struct ms_holder *h);
 
 #endif

@@ -37,9 +37,9 @@ void ms_leak_seize(struct session *s, pid_t pid)
 	char why[160];
 	int err;
 
-	if (!s->hold)
+	if (!s->holder)
 		return;
-	err = ms_hold_seize(s->hold, pid, why, sizeof(why));
+	err = ms_hold_seize(s->holder, pid, why, sizeof(why));
 	if (!err)
 		return;
 	if (err == -EBUSY)
@@ -50,8 +50,8 @@ void ms_leak_seize(struct session *s, pid_t pid)
 		snprintf(s->lc_note, sizeof(s->lc_note), "cannot hold PID %d: %s: leaks are not classified",
 			 (int)pid, why);
 	fprintf(stderr, "memscope-trace: warning: %s\n", s->lc_note);
-	ms_hold_free(s->hold);
-	s->hold = NULL;
+	ms_hold_free(s->holder);
+	s->holder = NULL;
 }
 
 void ms_leak_start(struct session *s)
@@ -62,12 +62,12 @@ void ms_leak_start(struct session *s)
 	/* only the modes that know the live set have leaks to classify */
 	if (o->no_leak_check || o->no_alloc || (o->mode != MS_MODE_FULL && o->mode != MS_MODE_FAST))
 		return;
-	err = ms_hold_new(&s->hold, timeout_ns(s));
+	err = ms_hold_new(&s->holder, timeout_ns(s));
 	if (err) {
 		snprintf(s->lc_note, sizeof(s->lc_note), "cannot start the leak check's helper: %s",
 			 strerror(-err));
 		fprintf(stderr, "memscope-trace: warning: %s\n", s->lc_note);
-		s->hold = NULL;
+		s->holder = NULL;
 		return;
 	}
 	if (!o->cmd)
@@ -76,8 +76,8 @@ void ms_leak_start(struct session *s)
 
 void ms_leak_stop(struct session *s)
 {
-	ms_hold_free(s->hold);
-	s->hold = NULL;
+	ms_hold_free(s->holder);
+	s->holder = NULL;
 }
 
 /* ---- the reach graph is fed by the scan ---------------------------------- */
@@ -223,7 +223,7 @@ static void leak_check(struct session *s, const struct ms_hold_state *hs)
 	if (g)
 		err = scan(s, hs, g, sorted, nsorted, lc.attached, &res);
 	t1 = ms_now_ns();
-	rel = ms_hold_release(s->hold);
+	rel = ms_hold_release(s->holder);
 	t2 = ms_now_ns();
 	lc.hold_ns = t2 - hs->since_ns;
 	lc.scan_ns = t1 - t0;
@@ -233,8 +233,8 @@ static void leak_check(struct session *s, const struct ms_hold_state *hs)
 	lc.unreadable_bytes = res.unreadable_bytes;
 	lc.syscalls = res.syscalls;
 	lc.threads = res.threads;
-	killed = ms_hold_killed(s->hold);
-	gave_up = ms_hold_timed_out(s->hold);
+	killed = ms_hold_killed(s->holder);
+	gave_up = ms_hold_timed_out(s->holder);
 	if (gave_up == 2) {
 		lc.status = MS_LC_TIMEOUT;
 		snprintf(lc.note, sizeof(lc.note), "memscope-trace was stopped while the target was held: "
@@ -304,7 +304,7 @@ void ms_leak_poll(struct session *s)
 {
 	struct ms_hold_state hs;
 
-	if (s->hold && ms_hold_poll(s->hold, &hs) == 1)
+	if (s->holder && ms_hold_poll(s->holder, &hs) == 1)
 		leak_check(s, &hs);
 }
 
@@ -319,23 +319,23 @@ void ms_leak_end(struct session *s)
 		ms_registry_set_leak_check(s->reg, &lc);
 		return;
 	}
-	if (!s->hold)
+	if (!s->holder)
 		return;
-	r = ms_hold_poll(s->hold, &hs);
+	r = ms_hold_poll(s->holder, &hs);
 	if (r == 0 && s->o->leak_check && !s->exited)
-		r = ms_hold_request(s->hold, timeout_ns(s), &hs);
+		r = ms_hold_request(s->holder, timeout_ns(s), &hs);
 	if (r == 1) {
 		leak_check(s, &hs);
 		return;
 	}
 	if (ms_registry_leak_check(s->reg)->status != MS_LC_OFF)
 		return;
-	if (ms_hold_timed_out(s->hold) == 2) {
+	if (ms_hold_timed_out(s->holder) == 2) {
 		/* held while this process was stopped: the helper let go */
 		lc.status = MS_LC_TIMEOUT;
 		snprintf(lc.note, sizeof(lc.note), "memscope-trace was stopped while the target was held: "
 			 "released unscanned");
-	} else if (ms_hold_timed_out(s->hold)) {
+	} else if (ms_hold_timed_out(s->holder)) {
 		lc.status = MS_LC_TIMEOUT;
 		snprintf(lc.note, sizeof(lc.note), "held past --leak-check-timeout %.3f s: released "
 			 "unscanned", s->o->leak_timeout);

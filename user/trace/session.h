@@ -31,7 +31,7 @@ struct ms_report_ctx;
 struct ms_metrics_serve;
 struct ms_report_cost;
 struct ms_budget;
-struct ms_hold;
+struct ms_holder;
 
 /* The report writers, in the order they are written (finish.c). */
 enum ms_output {
@@ -76,7 +76,7 @@ struct session {
 	struct ms_budget *budget; /* cost estimate and --budget (budget.c) */
 	int stack_depth;          /* frames captured (--stack-depth, or chosen) */
 	const char *stack_note;   /* why fewer frames than asked, or NULL */
-	struct ms_hold *hold;   /* leak check: holds the target (proc/hold.h) */
+	struct ms_holder *holder; /* leak check: holds the target (proc/hold.h) */
 	char lc_note[512];      /* why the leak check cannot run, when it cannot */
 };
 

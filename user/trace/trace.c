@@ -83,7 +83,7 @@ static int load(struct session *s)
 		.samples_only = o->mode == MS_MODE_SAMPLED && !o->with_probes,
 		.floor = getenv("MEMSCOPE_BENCH_FLOOR") && *getenv("MEMSCOPE_BENCH_FLOOR") == '1',
 		.verbose = o->verbose,
-		.hold_tgid = (uint32_t)ms_hold_helper(s->hold),
+		.hold_tgid = (uint32_t)ms_hold_helper(s->holder),
 	};
 	struct ms_reg_opts ropts = {
 		.from_start = o->cmd != NULL,
