@@ -13,9 +13,13 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
 from harness import Skip, need_root, prog, start_tracer, tmpfile, trace_json
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_pprof import raw_samples  # noqa: E402
 
 LOST = ("definitely_lost", "indirectly_lost", "possibly_lost")
 VG_CLASS = {"definitely lost": "definitely_lost", "indirectly lost": "indirectly_lost",
@@ -92,6 +96,7 @@ def test_classes_match_memcheck():
     + 4 indirectly), an interior pointer only (possibly), the main thread's
     TLS (still reachable); main returns."""
     need_root()
+    pp = tmpfile(".pb.gz")
     r = check_same(["global", "lost", "list", "interior", "maintls"], {
         ("alloc_global", "still_reachable"): [1024, 4],
         ("alloc_lost", "definitely_lost"): [824, 3],
@@ -99,7 +104,19 @@ def test_classes_match_memcheck():
         ("alloc_list", "indirectly_lost"): [256, 4],
         ("alloc_interior", "possibly_lost"): [512, 1],
         ("alloc_maintls", "still_reachable"): [2400, 1],
-    })
+    }, ["--pprof", pp])
+    # the pprof profile labels each live block's sample with its class:
+    # in-use bytes per label are the summary's bytes per class
+    try:
+        samples, out = raw_samples(pp)
+    finally:
+        os.unlink(pp)
+    inuse = collections.Counter()
+    for v, labels in samples:
+        if v[3]:
+            inuse[labels.get("reachability")] += v[3]
+    s = r["summary"]
+    assert dict(inuse) == {c: s[c + "_bytes"] for c in LOST + ("still_reachable",) if s[c + "_bytes"]}, out
     # the head of the list takes the rest down with it, as memcheck says
     (head,) = [b for b in r["leaks"] if site(b["stack"]) == "alloc_list" and
                b["reachability"] == "definitely_lost"]
