@@ -23,7 +23,7 @@ _memscope_trace()
 		return
 		;;
 	-d | --duration | -i | --interval | --snapshot-interval | --stack-depth | \
-	--ring-size | --max-live | --keep | --metrics | --metrics-top)
+	--ring-size | --max-live | --keep | --metrics | --metrics-top | --leak-check-timeout)
 		return
 		;;
 	--budget)
