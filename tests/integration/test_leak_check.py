@@ -387,9 +387,13 @@ def test_debugger_attached_is_said():
 
 def test_hold_time_of_1gib_heap():
     """1 GiB live in 16,384 blocks of 64 KiB, every 64th lost: held at exit,
-    read and released; the hold is measured (printed for the record)."""
+    read and released; the hold is measured (printed for the record;
+    make bench gives the figures). The heap is built on transparent huge
+    pages (glibc.malloc.hugetlb=1): 512 page faults instead of 262,144
+    halve the time leak_big takes to fill it here."""
     need_root()
-    r, p = trace_json(["-v"], [prog("leak_big"), "1024", "65536", "64"], timeout=180)
+    env = dict(os.environ, GLIBC_TUNABLES="glibc.malloc.hugetlb=1")
+    r, p = trace_json(["-v"], [prog("leak_big"), "1024", "65536", "64"], timeout=180, env=env)
     lc = r["leak_check"]
     assert lc["status"] == "done", lc
     assert lc["heap_bytes"] >= 1 << 30 and lc["read_bytes"] >= 1 << 30
