@@ -183,6 +183,8 @@ $(OUTPUT)/unit/%: tests/unit/%.c $(USER_SRCS) $(USER_HDRS) $(wildcard include/*.
 UNIT_SRCS_test_registry := $(CORE_SRCS)
 UNIT_LIBS_test_registry := -lm
 UNIT_SRCS_test_reports := $(CORE_SRCS)
+UNIT_SRCS_test_reach := user/registry/reach.c
+UNIT_LIBS_test_reach := -lm
 UNIT_LIBS_test_reports := -lm
 UNIT_SRCS_test_symbolize := user/elf/symbolize.c user/proc/procmaps.c user/elf/segments.c
 UNIT_LIBS_test_symbolize := -ldw -lelf
@@ -205,6 +207,7 @@ test: deps all unit $(OUTPUT)/fuzz/fuzz_registry
 bench: deps all
 	$(Q)./bench/run.sh
 	$(Q)bash ./bench/sampled_bench.sh
+	$(Q)bash ./bench/leak_bench.sh
 
 clean:
 	rm -rf $(OUTPUT)

@@ -768,11 +768,58 @@ static __always_inline void vmas_send(void)
 	rb_submit(e, sizeof(*e));
 }
 
+/* The leak check's hold (user/proc/hold.c): a helper process traces the
+ * target with ptrace. A thread entering _exit is sent SIGCHLD by the kernel
+ * on BPF's behalf (si_code SI_KERNEL, which no real SIGCHLD carries); its
+ * delivery stops the thread for the helper before exit_group() kills the
+ * other threads, so every thread's registers and stack are still there to
+ * scan. Sent only while that helper traces the thread, which swallows it:
+ * the program never sees it. (bpf_send_signal_task(), which could carry a
+ * cookie, is not allowed in uprobe programs.) */
+const volatile __u32 cfg_hold_tgid = 0;
+#define MS_HOLD_EXIT_SIGNAL 17 /* SIGCHLD; user/proc/hold.h */
+
+static __always_inline void hold_at_exit(void)
+{
+	struct task_struct *task;
+
+	if (!cfg_hold_tgid)
+		return;
+	task = bpf_get_current_task_btf();
+	if (!task->ptrace || BPF_CORE_READ(task, parent, tgid) != cfg_hold_tgid)
+		return;
+	bpf_send_signal_thread(MS_HOLD_EXIT_SIGNAL);
+}
+
+/* libc's exit(): where the program's stack ends, and the registers its
+ * caller left, for the leak check at _exit (struct ms_exit_regs). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct ms_exit_regs);
+} exit_regs SEC(".maps");
+
+SEC("uprobe")
+int BPF_KPROBE(exit_call)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct ms_exit_regs r = {
+		.sp = ctx->sp, .bx = ctx->bx, .bp = ctx->bp,
+		.r12 = ctx->r12, .r13 = ctx->r13, .r14 = ctx->r14, .r15 = ctx->r15,
+	};
+
+	if (cfg_hold_tgid)
+		bpf_map_update_elem(&exit_regs, &tid, &r, BPF_ANY);
+	return 0;
+}
+
 /* libc's _exit (exit() ends there): the mappings are final and intact. */
 SEC("uprobe")
 int BPF_KPROBE(exit_entry)
 {
 	vmas_send();
+	hold_at_exit();
 	return 0;
 }
 

@@ -31,7 +31,8 @@ _memscope_trace()
 		return
 		;;
 	-d | --duration | -i | --interval | --snapshot-interval | --stack-depth | \
-	--ring-size | --max-live | --keep | --metrics | --metrics-top | --unwind-tables)
+	--ring-size | --max-live | --keep | --metrics | --metrics-top | --unwind-tables | \
+	--leak-check-timeout)
 		return
 		;;
 	--budget)

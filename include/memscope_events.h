@@ -406,6 +406,15 @@ enum ms_site_cookie {
 	MS_SITE_MIXED = 2, /* both in this file for this probe name: ask the site */
 };
 
+/* The exit_regs map: tid -> the stack pointer and callee-saved registers
+ * of a thread as it entered libc's exit(). The leak check, holding the
+ * thread at _exit after the atexit handlers ran, scans its stack from this
+ * stack pointer up (below lie exit()'s own frames, over the dead frames of
+ * the program's last calls) and takes these registers as roots. */
+struct ms_exit_regs {
+	__u64 sp, bx, bp, r12, r13, r14, r15;
+};
+
 #ifndef __bpf__
 _Static_assert(sizeof(struct ms_hdr) == 40, "ms_hdr layout");
 _Static_assert(sizeof(struct ms_ev_string) == 40 + 16 + MS_STR_MAX, "string");
@@ -423,6 +432,7 @@ _Static_assert(sizeof(struct ms_unw_file) == 24, "unwind file layout");
 _Static_assert(sizeof(struct ms_unw_page) == 8, "unwind page layout");
 _Static_assert(sizeof(struct ms_ustack) == 16 + 8 * MS_MAX_STACK_DEPTH, "ustack layout");
 _Static_assert(sizeof(struct ms_ev_unw_miss) == 40 + 40, "unwind miss layout");
+_Static_assert(sizeof(struct ms_exit_regs) == 56, "exit regs layout");
 #endif
 
 #endif /* MEMSCOPE_EVENTS_H */

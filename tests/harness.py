@@ -79,13 +79,22 @@ def traced_child(proc_tracer, timeout=10):
     tracer's probes are live in it."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        kids = subprocess.run(["pgrep", "-P", str(proc_tracer.pid)], capture_output=True,
-                              text=True).stdout.split()
+        # the tracer's other child is its leak check's helper (memscope-hold)
+        kids = [k for k in subprocess.run(["pgrep", "-P", str(proc_tracer.pid)], capture_output=True,
+                                          text=True).stdout.split() if comm(int(k)) != "memscope-hold"]
         if kids:
             wait_attached(proc_tracer, int(kids[0]), max(deadline - time.time(), 0.1))
             return int(kids[0])
         time.sleep(0.02)
     raise AssertionError("tracer started no command within %ss" % timeout)
+
+
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
 
 
 def semaphores_raised(pid, every=False, path=None, at_least=1):

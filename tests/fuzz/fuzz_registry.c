@@ -29,7 +29,8 @@
  *        31      STRING: the common records again, to weight them
  *        30      another registry call: u8 % 4 selects forget_pid_strings,
  *                ms_registry_snapshot (labelled or not), add_stack,
- *                ms_registry_fold_now
+ *                ms_registry_fold_now (or, when the operand has 0x40, a
+ *                leak check's classes and outcome: leak_check())
  *     op >> 5    variant, for structured records:
  *        & 3     record length: 0, 1 exact; 2 short; 3 long (extra input
  *                bytes after the record)
@@ -75,6 +76,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "memscope_events.h"
+#include "registry/reach.h"
 #include "registry/registry.h"
 #include "report/report.h"
 #include "util/vec.h"
@@ -1223,6 +1225,31 @@ static void live_snapshot(struct state *s, unsigned variant)
 }
 
 /* The registry calls the tracer makes besides consume. */
+/* A leak check's outcome: every live block gets a class (any, unreadable
+ * and out of range ones included), a heuristic and indirect bytes from the
+ * input; the check's status, classified flag and a note of target text. */
+static void leak_check(struct state *s, uint8_t who)
+{
+	struct ms_leak_check lc;
+	size_t nb, i;
+	const struct ms_block *b = ms_registry_blocks(s->reg, &nb);
+
+	for (i = 0; i < nb && s->in.n; i++) {
+		uint8_t x = u8(&s->in);
+
+		if (b[i].used)
+			ms_registry_set_reach(s->reg, i, x % (MS_REACH_MAX + 2), x >> 5,
+					      x & 8 ? b[i].size * 3 : 0);
+	}
+	memset(&lc, 0, sizeof(lc));
+	lc.status = who % 7;
+	lc.classified = who & 1;
+	lc.hold_ns = who * 1000003ull;
+	snprintf(lc.when, sizeof(lc.when), "%s", who & 2 ? "exit" : "request");
+	p_text(s, lc.note, sizeof(lc.note) - 1);
+	ms_registry_set_leak_check(s->reg, &lc);
+}
+
 static void api_call(struct state *s)
 {
 	uint8_t what = u8(&s->in), who = u8(&s->in);
@@ -1250,6 +1277,10 @@ static void api_call(struct state *s)
 		add_stack(s, 0);
 		break;
 	case 3:
+		if (who & 0x40) {
+			leak_check(s, who);
+			break;
+		}
 		/* fold down to keep now (the tracer's periodic pass) */
 		ms_registry_fold_now(s->reg);
 		break;

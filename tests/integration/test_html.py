@@ -29,12 +29,16 @@ from harness import ROOT, Skip, prog, trace_json  # noqa: E402
 from report_checks import check_folded, check_timeline, read_folded  # noqa: E402
 
 TRACER = os.path.join(ROOT, ".output", "memscope-trace")
+LOST = ("definitely_lost", "indirectly_lost", "possibly_lost")
+
 CARDS = {  # page element id -> how to get its figure from the JSON report
     "card-allocs": lambda r: r["summary"]["allocs"],
     "card-frees": lambda r: r["summary"]["frees"],
     "card-live": lambda r: r["summary"]["live_bytes"],
     "card-peak": lambda r: r["summary"]["peak_live_bytes"],
-    "card-leaks": lambda r: len(r["leaks"]),
+    # classified by the leak check: only the lost blocks are leaks
+    "card-leaks": lambda r: (sum(b["reachability"] in LOST for b in r["leaks"] + r["live"])
+                             if r.get("leak_check", {}).get("classified") else len(r["leaks"])),
     "card-variables": lambda r: r["summary"]["variables"],
     "card-scopes": lambda r: r["summary"]["scopes"],
     "card-tasks": lambda r: r["summary"]["tasks"],
@@ -262,6 +266,7 @@ def page_state(b):
             charts: ['chart-memory', 'chart-tasks', 'chart-size-hist', 'chart-life-hist']
                 .filter(id => document.getElementById(id)),
             tree: document.querySelectorAll('#scope-tree li').length,
+            tags: [...document.querySelectorAll('#table-leaks .tag')].map(e => [e.textContent, e.className]),
         };
     })()""")
 
@@ -527,6 +532,13 @@ def test_traced_target_page_matches_json():
         assert st["ready"] == "1"
         check_cards(st, report)
         assert "small" in st["text"] and "leak_small" in st["text"]
+        # each site says its class; red only for the lost ones
+        classes = {x["reachability"] for x in report["leak_sites"]}
+        assert report["leak_check"]["classified"] and "still_reachable" in classes and classes & set(LOST)
+        assert sorted(t.replace(" ", "_") for t, _ in st["tags"]) == sorted(
+            x["reachability"] for x in report["leak_sites"])
+        for text, cls in st["tags"]:
+            assert ("bad" in cls.split()) == (text.replace(" ", "_") in LOST), (text, cls)
     finally:
         if os.path.exists(html):
             os.unlink(html)

@@ -89,6 +89,8 @@ def test_pprof_totals_labels_and_mappings_match_the_json_report():
         assert conf == [[4, 4000, 4, 4000]], out
         assert [l for v, l in samples if l.get("variable") == "conf"][0]["task"] == "loader"
         assert [l for v, l in samples if l.get("variable") == "conf"][0]["scope"] == "load"
+        # and its leak class (the leak check ran at exit): kept in a global
+        assert [l for v, l in samples if l.get("variable") == "conf"][0]["reachability"] == "still_reachable"
         job = [(v, l) for v, l in samples if l.get("variable") == "job"]
         assert len(job) == 1 and job[0][0] == [2, 10000, 2, 10000] and job[0][1]["task"] == "worker", out
         assert job[0][1]["thread"] != job[0][1]["pid"]  # its own thread

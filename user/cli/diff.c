@@ -42,16 +42,26 @@ static struct json_object *arr(struct json_object *o, const char *k)
 	return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_array) ? v : NULL;
 }
 
-/* "f1 < f2 < f3" from a stack, innermost first; caller frees. */
+/* "f1 < f2 < f3" from a stack, innermost first, after the leak class in
+ * brackets when the site has one; caller frees. */
 static char *signature(struct json_object *site)
 {
-	struct json_object *st = arr(site, "stack");
+	struct json_object *st = arr(site, "stack"), *cls;
 	size_t i, n = st ? json_object_array_length(st) : 0, len = 0, cap = 0;
 	char *out = NULL;
 
 	if (ms_vec_reserve((void **)&out, &cap, 1, 1))
 		return NULL;
 	out[0] = 0;
+	if (json_object_object_get_ex(site, "reachability", &cls) && json_object_get_string(cls)) {
+		const char *c = json_object_get_string(cls);
+
+		if (ms_vec_reserve((void **)&out, &cap, 1, strlen(c) + 4)) {
+			free(out);
+			return NULL;
+		}
+		len = (size_t)sprintf(out, "[%s] ", c);
+	}
 	for (i = 0; i < n && i < 6; i++) {
 		struct json_object *fr = json_object_array_get_idx(st, i), *fn;
 		const char *name = json_object_object_get_ex(fr, "function", &fn) && json_object_get_string(fn)
@@ -122,6 +132,14 @@ static void groups(struct json_object *a, struct json_object *b, const char *key
 	json_object_put(sums);
 }
 
+static int classified(struct json_object *r)
+{
+	struct json_object *lc, *v;
+
+	return json_object_object_get_ex(r, "leak_check", &lc) &&
+	       json_object_object_get_ex(lc, "classified", &v) && json_object_get_boolean(v);
+}
+
 int ms_diff_main(const char *old_path, const char *new_path)
 {
 	struct json_object *a = load(old_path), *b = a ? load(new_path) : NULL, *sa, *sb;
@@ -140,6 +158,14 @@ int ms_diff_main(const char *old_path, const char *new_path)
 		delta(keys[i], num(sa, keys[i]), num(sb, keys[i]));
 	delta("leaks", arr(a, "leaks") ? (int64_t)json_object_array_length(arr(a, "leaks")) : 0,
 	      arr(b, "leaks") ? (int64_t)json_object_array_length(arr(b, "leaks")) : 0);
+	/* the leak check's classes, when either report has them */
+	if (classified(a) || classified(b)) {
+		static const char *const cls[] = { "definitely_lost_bytes", "indirectly_lost_bytes",
+						   "possibly_lost_bytes", "still_reachable_bytes" };
+
+		for (i = 0; i < sizeof(cls) / sizeof(cls[0]); i++)
+			delta(cls[i], num(sa, cls[i]), num(sb, cls[i]));
+	}
 	groups(a, b, "leak_sites", NULL, "bytes", "leak sites");
 	groups(a, b, "live_sites", NULL, "bytes", "live sites");
 	groups(a, b, "variables", "name", "size", "variables");

@@ -24,7 +24,8 @@ static const char doc[] =
 enum { OPT_STACK = 1000, OPT_NO_ALLOC, OPT_RING, OPT_MAX_LIVE, OPT_KEEP, OPT_SNAP, OPT_HTML,
        OPT_FOLDED, OPT_FOLDED_ALLOC, OPT_TIMELINE, OPT_WITH_PROBES, OPT_PPROF, OPT_METRICS,
        OPT_METRICS_TOP, OPT_BUDGET, OPT_UNWIND, OPT_UNWIND_MB,
-       OPT_NO_DEBUGINFOD, OPT_DEBUGINFOD_CACHE };
+       OPT_NO_DEBUGINFOD, OPT_DEBUGINFOD_CACHE, OPT_LEAK_CHECK, OPT_NO_LEAK_CHECK,
+       OPT_LEAK_TIMEOUT };
 
 /* --budget when none is given: attached to a running process (production),
  * tracing may cost it at most this share of its CPU; a command started by
@@ -56,6 +57,9 @@ static const struct argp_option options[] = {
 	{ "keep", OPT_KEEP, "N", 0, "Ended variables/scopes/tasks kept one by one (default 100000); older ones fold into aggregates", 0 },
 	{ "snapshot-interval", OPT_SNAP, "SECONDS", 0, "Snapshot live memory every SECONDS; the report lists what grows steadily", 0 },
 	{ "interval", 'i', "SECONDS", 0, "Print a live top-like summary every SECONDS (stderr)", 0 },
+	{ "leak-check", OPT_LEAK_CHECK, NULL, 0, "When the trace stops before the target exits (-p, -d, a signal): hold it, and classify what is live as memcheck does (still reachable, possibly, indirectly, definitely lost)", 0 },
+	{ "no-leak-check", OPT_NO_LEAK_CHECK, NULL, 0, "Do not hold the target at its exit to classify its leaks (no ptrace)", 0 },
+	{ "leak-check-timeout", OPT_LEAK_TIMEOUT, "SECONDS", 0, "Hold the target at most SECONDS for a leak check, then release it unscanned (default 10)", 0 },
 	{ "follow", 'f', NULL, 0, "Trace forked children too", 0 },
 	{ "verbose", 'v', NULL, 0, "Say what is attached where", 0 },
 	{ 0 },
@@ -237,6 +241,18 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 			bad("--keep", arg, "expected 1 to 1073741824");
 		o->keep = (size_t)v;
 		break;
+	case OPT_LEAK_CHECK:
+		o->leak_check = 1;
+		break;
+	case OPT_NO_LEAK_CHECK:
+		o->no_leak_check = 1;
+		break;
+	case OPT_LEAK_TIMEOUT:
+		errno = 0;
+		o->leak_timeout = strtod(arg, &end);
+		if (errno || *end || end == arg || !(o->leak_timeout >= 0.001) || o->leak_timeout > 3600)
+			bad("--leak-check-timeout", arg, "expected seconds from 0.001 to 3600");
+		break;
 	case 'f':
 		o->follow = 1;
 		break;
@@ -259,6 +275,14 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 		}
 		if (o->budget < 0) /* not given */
 			o->budget = o->pid ? MS_DEFAULT_BUDGET_PID : 0;
+		if (o->leak_check && o->no_leak_check) {
+			fprintf(stderr, "memscope-trace: give either --leak-check or --no-leak-check, not both\n");
+			exit(2);
+		}
+		if (o->leak_check && (o->mode == MS_MODE_LIGHT || o->mode == MS_MODE_SAMPLED || o->no_alloc)) {
+			fprintf(stderr, "memscope-trace: --leak-check needs the allocator traced: --mode full or fast, without --no-alloc\n");
+			exit(2);
+		}
 		if (o->with_probes && o->mode != MS_MODE_SAMPLED) {
 			fprintf(stderr, "memscope-trace: --with-probes applies to --mode sampled only (the other modes always trace the probes)\n");
 			exit(2);
@@ -304,6 +328,7 @@ int main(int argc, char **argv)
 			.budget = -1,
 			.test_var_slots = -1,
 			.unwind_mb = 8,
+			.leak_timeout = 10,
 		},
 	};
 	struct argp argp = { options, parse_opt, "[-- CMD [ARG...]]", doc, NULL, NULL, NULL };

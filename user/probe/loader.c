@@ -187,6 +187,7 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 	l->skel->rodata->cfg_wakeup_bytes = cfg->ring_bytes / 4;
 	l->skel->rodata->cfg_ncpus = ncpus;
 	l->skel->rodata->cfg_user_tsc = ms_tsc_usable();
+	l->skel->rodata->cfg_hold_tgid = cfg->hold_tgid;
 	bpf_map__set_max_entries(l->skel->maps.rb, cfg->ring_bytes);
 	l->vslots = var_slots(cfg, ncpus);
 	l->ncpus = ncpus;
@@ -243,6 +244,8 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 		bpf_map__set_max_entries(l->skel->maps.sites, 1);
 	if (cfg->mode == MS_MODE_LIGHT)
 		bpf_program__set_autoload(l->skel->progs.exit_entry, false);
+	if (cfg->mode == MS_MODE_LIGHT || !cfg->hold_tgid)
+		bpf_program__set_autoload(l->skel->progs.exit_call, false);
 	l->skel->rodata->cfg_floor = cfg->floor;
 	bpf_object__for_each_program(p, l->skel->obj) {
 		if (is_alloc_prog(p) &&
@@ -491,6 +494,15 @@ static void attach_parallel(struct attach_job *jobs, size_t n)
 		pthread_join(th[k], NULL);
 }
 
+int ms_loader_exit_regs(const struct ms_loader *l, pid_t tid, struct ms_exit_regs *out)
+{
+	__u32 key = (__u32)tid;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.exit_regs), &key, out))
+		return -errno;
+	return 0;
+}
+
 int ms_loader_is_allocator(const struct ms_loader *l, const char *path)
 {
 	struct stat st;
@@ -659,7 +671,7 @@ static int attach_alloc_now(struct ms_loader *l, pid_t pid, const char *path, in
 	if (!e)
 		return -errno;
 	rets = calloc(nf, sizeof(*rets));
-	entries = calloc(nf + 1, sizeof(*entries));
+	entries = calloc(nf + 2, sizeof(*entries)); /* + _exit, exit */
 	if (!rets || !entries) {
 		err = -ENOMEM;
 		goto out;
@@ -671,6 +683,10 @@ static int attach_alloc_now(struct ms_loader *l, pid_t pid, const char *path, in
 
 		if (with_exit && ms_elf_find_func(e, "_exit", &fn) >= 0 && fn.file_off)
 			entries[ne++] = (struct attach_job){ l, pid, path, "exit_entry", fn.file_off, 0,
+							     0, NULL, 0 };
+		/* exit(): the leak check's view of the exiting thread */
+		if (with_exit && l->cfg.hold_tgid && ms_elf_find_func(e, "exit", &fn) >= 0 && fn.file_off)
+			entries[ne++] = (struct attach_job){ l, pid, path, "exit_call", fn.file_off, 0,
 							     0, NULL, 0 };
 	}
 	if (with_alloc && !l->cfg.no_alloc && l->cfg.mode != MS_MODE_SAMPLED) {
@@ -692,9 +708,10 @@ static int attach_alloc_now(struct ms_loader *l, pid_t pid, const char *path, in
 		struct attach_job *j = i < nr ? &rets[i] : &entries[i - nr];
 
 		if (j->link) {
-			/* the _exit probe stays when the budget pauses the rest */
-			if (link_add(l, strcmp(j->prog, "exit_entry") ? LINK_ALLOC : LINK_EXIT,
-				     j->link) && !err)
+			/* the _exit and exit probes stay when the budget pauses
+			 * the rest */
+			if (link_add(l, strcmp(j->prog, "exit_entry") && strcmp(j->prog, "exit_call") ?
+					LINK_ALLOC : LINK_EXIT, j->link) && !err)
 				err = -ENOMEM;
 		} else if (!err) {
 			err = j->err;

@@ -29,6 +29,7 @@ struct ms_loader_cfg {
 	/* test-only settings (MEMSCOPE_TEST_*, checked by the CLI) */
 	uint32_t test_thread_slots; /* per-thread state slots, a power of two; 0: by pid_max */
 	int32_t test_var_slots;     /* TRACK_VAR slots per CPU, 0 or a power of two; -1: by ring size */
+	uint32_t hold_tgid; /* leak check: the hold helper (user/proc/hold.h), 0 = none */
 };
 
 /* One probe (an allocator link, or a USDT probe name), for the cost
@@ -74,6 +75,9 @@ int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int
 /* 1 if `path` is a file whose allocator functions are probed (glibc, a
  * preloaded allocator, a static executable). */
 int ms_loader_is_allocator(const struct ms_loader *l, const char *path);
+/* The registers thread tid had as it entered libc's exit() (only with a
+ * hold helper configured). 0, or -ENOENT if it did not. */
+int ms_loader_exit_regs(const struct ms_loader *l, pid_t tid, struct ms_exit_regs *out);
 /* pid exec'd: forget which of its strings and probe sites were sent. */
 void ms_loader_forget_strings(struct ms_loader *l, pid_t pid);
 

@@ -33,6 +33,7 @@ void ms_registry_free(struct ms_registry *r)
 	for (i = 0; i < r->stacks.n; i++)
 		free(r->stacks.v[i].ips);
 	ms_reg_heap_free_all(r);
+	ms_reg_leakcheck_free(r);
 	ms_reg_fold_free(r);
 	ms_reg_snapshots_free(r);
 	free(r->vars.v);

@@ -105,9 +105,12 @@ struct ms_block {
 	uint32_t pid, tid;
 	int32_t stack_id;
 	uint16_t kind;
-	uint16_t used;
+	uint8_t used;
+	uint8_t reach; /* leak check: class (registry/reach.h) | heuristic << 4 */
 	int64_t var; /* index into vars, -1 = none */
 };
+#define MS_BLOCK_REACH(b) ((b)->reach & 15)
+#define MS_BLOCK_HEUR(b) ((b)->reach >> 4)
 
 /* Sampled mode: unbiased (Horvitz-Thompson) estimates and their variances.
  * A block of `size` sampled with probability p = size / weight stands for
@@ -294,6 +297,47 @@ void ms_registry_coverage_gap(struct ms_registry *r, uint64_t start_ns, uint64_t
 /* 1 if block b was allocated before a coverage gap ended: its free may
  * have been missed. */
 int ms_registry_block_unsure(const struct ms_registry *r, const struct ms_block *b);
+
+/* ---- leak check (registry/leakcheck.c) ----------------------------------- */
+/* The target's memory was read while it was held, and each live block got
+ * memcheck's class (registry/reach.h); this says how that went. */
+enum ms_lc_status {
+	MS_LC_OFF = 0,     /* no leak check (not asked, or not possible in this mode) */
+	MS_LC_DONE,        /* blocks classified */
+	MS_LC_TIMEOUT,     /* held past --leak-check-timeout: released unscanned */
+	MS_LC_KILLED,      /* the target died while held */
+	MS_LC_UNAVAILABLE, /* the target could not be held (a debugger has it) */
+	MS_LC_FAILED,      /* reading its memory failed otherwise */
+};
+struct ms_leak_check {
+	int status;          /* enum ms_lc_status */
+	char when[16];       /* "exit", "exit_group", "signal", "request" */
+	int sig;             /* "signal": which */
+	uint32_t pid;
+	int attached;        /* heap memory outside known blocks counted as roots */
+	int classified;      /* the live blocks have their classes (done, or
+			      * killed after the memory was read) */
+	uint64_t hold_ns;    /* the target stood still this long */
+	uint64_t scan_ns;    /* of it, reading its memory */
+	uint64_t classify_ns; /* the walk, after the target was let go */
+	uint64_t read_bytes, root_bytes, heap_bytes, unreadable_bytes, syscalls;
+	uint64_t threads, blocks, edges;
+	char note[512];      /* what went wrong, or a caveat, in words */
+};
+/* Copy lc in (the block classes come through ms_registry_set_reach). */
+void ms_registry_set_leak_check(struct ms_registry *r, const struct ms_leak_check *lc);
+/* The last one set; status MS_LC_OFF if none. */
+const struct ms_leak_check *ms_registry_leak_check(const struct ms_registry *r);
+/* Addresses the allocator of pid owns or recently owned: its live blocks
+ * of the malloc family (not MEMSCOPE_ALLOC ones) and the recently freed
+ * addresses it remembers, sorted. *out is malloc'ed. 0 or -ENOMEM. */
+int ms_registry_heap_addrs(const struct ms_registry *r, uint32_t pid, uint64_t **out, size_t *n);
+/* Block i of ms_registry_blocks() got class cls; heur is the heuristic
+ * that made it reachable, indirect the bytes it takes down with it
+ * (definitely lost). */
+void ms_registry_set_reach(struct ms_registry *r, size_t i, int cls, int heur, uint64_t indirect);
+/* The indirect bytes set for a definitely lost block, else 0. */
+uint64_t ms_registry_block_indirect(const struct ms_registry *r, const struct ms_block *b);
 
 /* Variable index of the block, -1 if none. */
 const struct ms_var *ms_registry_block_var(const struct ms_registry *r, const struct ms_block *b);

@@ -433,12 +433,16 @@ void ms_registry_live_end(struct ms_registry *r)
 	size_t i;
 
 	/* Fast mode: the registry saw no allocations, so variables are joined
-	 * with the blocks now, by the value they had when tracked. */
+	 * with the blocks now, by the value they had when tracked; a variable
+	 * joined at an earlier read names its block again. */
 	for (i = 0; i < r->vars.n; i++) {
 		struct ms_var *v = &r->vars.v[i];
+		struct ms_block *b;
 
 		if (v->has_value && !v->has_heap)
 			ms_reg_link_var(r, v, i);
+		else if (v->has_heap && (b = block_find(r, v->pid, v->heap_addr)) && b->var < 0)
+			b->var = (int64_t)i;
 	}
 	r->live_snapshot = 0;
 	timeline_add(r, r->sum.last_ns);

@@ -72,6 +72,8 @@ struct ms_registry {
 	uint64_t next_var_id; /* compact vars/scopes/tasks when past these */
 	MS_VEC(struct ms_agg) aggs;
 	struct ms_hashmap agg_idx;     /* (kind<<32|name, file<<32|line) -> index */
+	struct ms_leak_check lc;
+	struct ms_hashmap indirect;    /* (pid, addr) -> bytes, definitely lost */
 };
 
 /* registry.c */
@@ -84,6 +86,8 @@ struct ms_scope *ms_reg_scope(struct ms_registry *r, uint64_t id);
 void ms_reg_heap_record(struct ms_registry *r, const struct ms_hdr *h, const void *rec, size_t len);
 void ms_reg_heap_free_all(struct ms_registry *r);
 void ms_reg_link_var(struct ms_registry *r, struct ms_var *v, size_t vi);
+/* registry/leakcheck.c */
+void ms_reg_leakcheck_free(struct ms_registry *r);
 /* registry_growth.c */
 void ms_reg_snapshots_free(struct ms_registry *r);
 /* registry_fold.c */

@@ -30,11 +30,12 @@ typedef Perftools__Profiles__Function Function;
 enum { V_ALLOC_OBJECTS, V_ALLOC_SPACE, V_INUSE_OBJECTS, V_INUSE_SPACE, V_MAX };
 
 /* The labels a live block's sample carries, in this order; a value not
- * known for a block (no task, no scope, no variable) is left out. */
-enum { L_PID, L_THREAD, L_TASK, L_SCOPE, L_VARIABLE, L_MAX };
+ * known for a block (no task, no scope, no variable, no leak class) is
+ * left out. */
+enum { L_PID, L_THREAD, L_TASK, L_SCOPE, L_VARIABLE, L_REACH, L_MAX };
 static const char *const label_keys[L_MAX] = {
 	[L_PID] = "pid", [L_THREAD] = "thread", [L_TASK] = "task",
-	[L_SCOPE] = "scope", [L_VARIABLE] = "variable",
+	[L_SCOPE] = "scope", [L_VARIABLE] = "variable", [L_REACH] = "reachability",
 };
 
 /* A sample's place in the shared arrays (their addresses move while they
@@ -324,6 +325,8 @@ static void block_labels(struct pp *p, const struct ms_block *b, uint32_t lab[L_
 		lab[L_SCOPE] = (uint32_t)str_id(p, ms_registry_str(r, sc->name));
 	if (v)
 		lab[L_VARIABLE] = (uint32_t)str_id(p, ms_registry_str(r, v->name));
+	if (ms_report_reach(b))
+		lab[L_REACH] = (uint32_t)str_id(p, ms_report_reach(b));
 }
 
 static int by_key(const void *a, const void *b)

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <sys/types.h>
+#include "registry/reach.h"
 #include "registry/registry.h"
 #include "report/frame.h"
 
@@ -101,12 +102,16 @@ int ms_report_block_shown(const struct ms_report_ctx *c, const struct ms_block *
 /* Live blocks left out of the leaks because a coverage gap followed their
  * allocation: their count and bytes. */
 void ms_report_unverified(const struct ms_report_ctx *c, uint64_t *count, uint64_t *bytes);
-/* Groups of live blocks by allocation site, largest first (those
- * ms_report_block_shown keeps). */
+/* Groups of live blocks (those ms_report_block_shown keeps) by allocation
+ * site and leak class (the blocks of one site can fall in several
+ * classes): the lost classes first (definitely, indirectly, possibly), then
+ * unreadable, still reachable and unclassified, largest first within a
+ * class. */
 #define MS_SITE_VARS 8
 struct ms_leak_site {
 	uint32_t pid;
 	int32_t stack_id;
+	int reach; /* enum ms_reach_class; MS_REACH_NONE if not classified */
 	uint64_t count, bytes;
 	const struct ms_block *example;
 	/* distinct names of the variables pointing into these blocks, in
@@ -117,6 +122,17 @@ struct ms_leak_site {
 /* Returns a malloc'ed array (caller frees) and its length in *n. One pass
  * over the blocks: O(blocks * MS_SITE_VARS). */
 struct ms_leak_site *ms_report_leak_sites(const struct ms_report_ctx *c, size_t *n);
+/* A block's leak class as the reports name it ("definitely_lost", ...),
+ * NULL if the leak check did not classify it. For every writer (pprof
+ * labels included). */
+const char *ms_report_reach(const struct ms_block *b);
+/* Blocks and bytes per class over the live blocks shown (index: enum
+ * ms_reach_class; [MS_REACH_NONE] counts the unclassified ones). */
+void ms_report_reach_totals(const struct ms_report_ctx *c, uint64_t blocks[MS_REACH_MAX],
+			    uint64_t bytes[MS_REACH_MAX]);
+/* 1 if the leak check classified the live blocks (summary figures per
+ * class are meaningful). */
+int ms_report_classified(const struct ms_report_ctx *c);
 /* Relative time for reports: ts - start, or 0 for ts == 0. */
 static inline uint64_t ms_rel(const struct ms_report_ctx *c, uint64_t ts)
 {

@@ -132,10 +132,23 @@ const char *ms_report_type(const char *raw, uint64_t size, char *buf, size_t len
 	return raw;
 }
 
+/* Lost first, gravest first: the order users read leak reports in. */
+static int reach_rank(int reach)
+{
+	static const int rank[MS_REACH_MAX] = {
+		[MS_REACH_DEFINITE] = 0, [MS_REACH_INDIRECT] = 1, [MS_REACH_POSSIBLE] = 2,
+		[MS_REACH_UNREADABLE] = 3, [MS_REACH_REACHABLE] = 4, [MS_REACH_NONE] = 5,
+	};
+
+	return reach >= 0 && reach < MS_REACH_MAX ? rank[reach] : 5;
+}
+
 static int by_bytes(const void *a, const void *b)
 {
 	const struct ms_leak_site *x = a, *y = b;
 
+	if (x->reach != y->reach)
+		return reach_rank(x->reach) - reach_rank(y->reach);
 	if (x->bytes != y->bytes)
 		return x->bytes < y->bytes ? 1 : -1;
 	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
@@ -183,18 +196,18 @@ struct ms_leak_site *ms_report_leak_sites(const struct ms_report_ctx *c, size_t 
 	const struct ms_block *b = ms_registry_blocks(c->reg, &nb);
 
 	for (i = 0; i < nb; i++) {
-		uint64_t *k;
+		uint64_t *k, key;
 
 		if (!ms_report_block_shown(c, &b[i]))
 			continue;
-		k = ms_hm_get(&idx, b[i].pid, (uint32_t)b[i].stack_id);
+		key = (uint64_t)(uint32_t)b[i].stack_id | (uint64_t)MS_BLOCK_REACH(&b[i]) << 32;
+		k = ms_hm_get(&idx, b[i].pid, key);
 		if (!k) {
-			if (ms_hm_put(&idx, b[i].pid, (uint32_t)b[i].stack_id, out.n) ||
-			    MS_VEC_PUSH(out, ls))
+			if (ms_hm_put(&idx, b[i].pid, key, out.n) || MS_VEC_PUSH(out, ls))
 				break;
 			*ls = (struct ms_leak_site){ .pid = b[i].pid, .stack_id = b[i].stack_id,
-						     .example = &b[i] };
-			k = ms_hm_get(&idx, b[i].pid, (uint32_t)b[i].stack_id);
+						     .reach = MS_BLOCK_REACH(&b[i]), .example = &b[i] };
+			k = ms_hm_get(&idx, b[i].pid, key);
 		}
 		ls = &out.v[*k];
 		ls->count++;
@@ -208,4 +221,35 @@ struct ms_leak_site *ms_report_leak_sites(const struct ms_report_ctx *c, size_t 
 		qsort(out.v, out.n, sizeof(*out.v), by_bytes);
 	*n = out.n;
 	return out.v;
+}
+
+const char *ms_report_reach(const struct ms_block *b)
+{
+	return ms_reach_name(MS_BLOCK_REACH(b));
+}
+
+void ms_report_reach_totals(const struct ms_report_ctx *c, uint64_t blocks[MS_REACH_MAX],
+			    uint64_t bytes[MS_REACH_MAX])
+{
+	size_t nb, i;
+	const struct ms_block *b = ms_registry_blocks(c->reg, &nb);
+
+	memset(blocks, 0, MS_REACH_MAX * sizeof(*blocks));
+	memset(bytes, 0, MS_REACH_MAX * sizeof(*bytes));
+	for (i = 0; i < nb; i++) {
+		int r;
+
+		if (!ms_report_block_shown(c, &b[i]))
+			continue;
+		r = MS_BLOCK_REACH(&b[i]);
+		if (r >= MS_REACH_MAX)
+			r = MS_REACH_NONE;
+		blocks[r]++;
+		bytes[r] += b[i].size;
+	}
+}
+
+int ms_report_classified(const struct ms_report_ctx *c)
+{
+	return ms_registry_leak_check(c->reg)->classified;
 }

@@ -2,6 +2,7 @@
 /* report_folded.c - folded stacks ("a;b;c BYTES") for flamegraph.pl and
  * speedscope, one line per allocation site. */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include "util/json.h"
 #include "report/report_out.h"
@@ -47,35 +48,54 @@ static void put_frame(FILE *f, const struct ms_frame *fr)
 	fprintf(f, "0x%" PRIx64, fr->ip);
 }
 
-int ms_report_folded(FILE *f, const struct ms_report_ctx *c, int live)
+/* One line: the stack root first, BYTES last; a class, when given, is the
+ * root frame, so a flame graph splits into lost and reachable memory. */
+static void put_stack(FILE *f, const struct ms_report_ctx *c, uint32_t pid, int32_t stack_id,
+		      const char *cls, uint64_t bytes)
 {
 	/* Every captured frame, not MS_REPORT_MAX_FRAMES: a stack cut at the
 	 * outer end would start a flame graph mid-way and never merge. Inline
 	 * frames can make more frames than addresses. */
 	struct ms_frame fr[2 * (MS_MAX_STACK_DEPTH + 1)];
+	int nf = ms_report_stack(c, pid, stack_id, 0, fr, (int)(sizeof(fr) / sizeof(fr[0]))), k;
+
+	if (cls)
+		fprintf(f, "%s;", cls);
+	if (!nf)
+		fputs("[no stack]", f);
+	/* a walk that stopped early: its stacks hang under one root of
+	 * their own instead of passing for whole ones */
+	else if (ms_stack_truncated(ms_registry_stack(c->reg, pid, stack_id)))
+		fputs("[truncated];", f);
+	/* ms_report_stack gives the innermost frame first. */
+	for (k = nf - 1; k >= 0; k--) {
+		put_frame(f, &fr[k]);
+		if (k)
+			fputc(';', f);
+	}
+	fprintf(f, " %" PRIu64 "\n", bytes);
+}
+
+int ms_report_folded(FILE *f, const struct ms_report_ctx *c, int live)
+{
 	size_t n, i;
 	const struct ms_site *s = ms_registry_sites(c->reg, &n);
 
+	if (live && ms_report_classified(c)) {
+		struct ms_leak_site *ls = ms_report_leak_sites(c, &n);
+
+		for (i = 0; i < n; i++)
+			if (ls[i].bytes)
+				put_stack(f, c, ls[i].pid, ls[i].stack_id, ms_reach_name(ls[i].reach),
+					  ls[i].bytes);
+		free(ls);
+		return ferror(f) ? -1 : 0;
+	}
 	for (i = 0; i < n; i++) {
 		uint64_t bytes = live ? s[i].live_bytes : s[i].alloc_bytes;
-		int nf, k;
 
-		if (!bytes)
-			continue;
-		nf = ms_report_stack(c, s[i].pid, s[i].stack_id, 0, fr, (int)(sizeof(fr) / sizeof(fr[0])));
-		if (!nf)
-			fputs("[no stack]", f);
-		/* a walk that stopped early: its stacks hang under one root of
-		 * their own instead of passing for whole ones */
-		else if (ms_stack_truncated(ms_registry_stack(c->reg, s[i].pid, s[i].stack_id)))
-			fputs("[truncated];", f);
-		/* ms_report_stack gives the innermost frame first. */
-		for (k = nf - 1; k >= 0; k--) {
-			put_frame(f, &fr[k]);
-			if (k)
-				fputc(';', f);
-		}
-		fprintf(f, " %" PRIu64 "\n", bytes);
+		if (bytes)
+			put_stack(f, c, s[i].pid, s[i].stack_id, NULL, bytes);
 	}
 	return ferror(f) ? -1 : 0;
 }

@@ -387,6 +387,7 @@ int ms_report_html(FILE *f, const struct ms_report_ctx *c)
 	ms_json_obj(&h.j);
 	ms_shape_head(&h.s);
 	ms_shape_summary(&h.s);
+	ms_shape_leak_check(&h.s);
 	ms_shape_temporaries(&h.s);
 	ms_shape_timeline(&h.s);
 	leaks_json(&h);

@@ -22,7 +22,9 @@ int ms_report_html(FILE *f, const struct ms_report_ctx *c);
 /* Folded stacks, one line per allocation site: "outer;...;inner BYTES",
  * outermost caller first, as flamegraph.pl and speedscope read them.
  * live != 0: bytes still live; live == 0: all bytes allocated there. Sites
- * with 0 bytes are left out. Frames are function names, or module+0xoffset
+ * with 0 bytes are left out. Live bytes the leak check classified come one
+ * line per site and class, the class as root frame
+ * ("definitely_lost;main;... BYTES"). Frames are function names, or module+0xoffset
  * when unresolved; ';' and control characters in names are replaced. */
 int ms_report_folded(FILE *f, const struct ms_report_ctx *c, int live);
 

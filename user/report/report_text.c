@@ -54,6 +54,38 @@ static void frames(FILE *f, const struct ms_report_ctx *c, uint32_t pid, int32_t
 		fprintf(f, "        ... the walk stopped here: %s\n", ms_unw_end_name(st->end));
 }
 
+/* memcheck's LEAK SUMMARY, and the hold it took; or why there is none. */
+static void leak_summary(FILE *f, const struct ms_report_ctx *c)
+{
+	static const struct { int cls; const char *label; } rows[] = {
+		{ MS_REACH_DEFINITE, "definitely lost" }, { MS_REACH_INDIRECT, "indirectly lost" },
+		{ MS_REACH_POSSIBLE, "  possibly lost" }, { MS_REACH_REACHABLE, "still reachable" },
+		{ MS_REACH_UNREADABLE, "     unreadable" },
+	};
+	const struct ms_leak_check *lc = ms_registry_leak_check(c->reg);
+	uint64_t blocks[MS_REACH_MAX], bytes[MS_REACH_MAX];
+	char b1[32], b2[32];
+	size_t i;
+
+	if (lc->status == MS_LC_OFF)
+		return;
+	if (!lc->classified) {
+		fprintf(f, "\nleak check: not done: %s\n", nz(lc->note[0] ? lc->note : NULL));
+		return;
+	}
+	ms_report_reach_totals(c, blocks, bytes);
+	fprintf(f, "\nleak check at %s (target held %.1f ms, %s read, %" PRIu64 " threads):\n", lc->when,
+		lc->hold_ns / 1e6, human(lc->read_bytes, b1, sizeof(b1)), lc->threads);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if (rows[i].cls == MS_REACH_UNREADABLE && !blocks[rows[i].cls])
+			continue;
+		fprintf(f, "    %s: %s in %" PRIu64 " blocks\n", rows[i].label,
+			human(bytes[rows[i].cls], b2, sizeof(b2)), blocks[rows[i].cls]);
+	}
+	if (lc->note[0])
+		fprintf(f, "    (%s)\n", lc->note);
+}
+
 static int by_live(const void *a, const void *b)
 {
 	const struct ms_task *x = *(const struct ms_task *const *)a, *y = *(const struct ms_task *const *)b;
@@ -119,24 +151,32 @@ int ms_report_text(FILE *f, const struct ms_report_ctx *c)
 			s->coverage_gaps, un, human(ub, b1, sizeof(b1)));
 	}
 
+	leak_summary(f, c);
 	sites = ms_report_leak_sites(c, &nsites);
 	if (nsites)
 		fprintf(f, "\n%s sites (top %d):\n", c->target_exited ? "leak" : "live", TOP);
 	for (i = 0; i < nsites && i < TOP; i++) {
-		const char *names = NULL;
+		const char *names = NULL, *cls = ms_reach_name(sites[i].reach);
+		char what[40] = "";
 
 		for (k = 0; k < nb && !names; k++) {
 			const struct ms_var *bv;
 
 			if (!blocks[k].used || blocks[k].pid != sites[i].pid ||
-			    blocks[k].stack_id != sites[i].stack_id)
+			    blocks[k].stack_id != sites[i].stack_id || MS_BLOCK_REACH(&blocks[k]) != sites[i].reach)
 				continue;
 			bv = ms_registry_block_var(c->reg, &blocks[k]);
 			if (bv)
 				names = ms_registry_str(c->reg, bv->name);
 		}
-		fprintf(f, "  %s in %" PRIu64 " blocks%s%s\n", human(sites[i].bytes, b1, sizeof(b1)),
-			sites[i].count, names ? ", variable " : "", names ? names : "");
+		if (cls) { /* "definitely_lost" -> "definitely lost" */
+			snprintf(what, sizeof(what), " %s", cls);
+			for (k = 0; what[k]; k++)
+				what[k] = what[k] == '_' ? ' ' : what[k];
+		}
+		fprintf(f, "  %s in %" PRIu64 " blocks%s%s%s%s\n", human(sites[i].bytes, b1, sizeof(b1)),
+			sites[i].count, cls ? " are" : "", what, names ? ", variable " : "",
+			names ? names : "");
 		frames(f, c, sites[i].pid, sites[i].stack_id, 0);
 	}
 	free(sites);

@@ -151,6 +151,30 @@ static void shape_unwind(struct ms_shape *sh)
 	ms_json_end_obj(j);
 }
 
+/* memcheck's LEAK SUMMARY, per class: <class>_bytes and <class>_blocks,
+ * null when no leak check classified the blocks. */
+static void reach_totals(struct ms_shape *sh)
+{
+	static const int cls[] = { MS_REACH_DEFINITE, MS_REACH_INDIRECT, MS_REACH_POSSIBLE,
+				   MS_REACH_REACHABLE, MS_REACH_UNREADABLE };
+	uint64_t blocks[MS_REACH_MAX], bytes[MS_REACH_MAX];
+	int done = ms_report_classified(sh->c);
+	struct ms_json *j = sh->j;
+	char key[64];
+	size_t i, k;
+
+	ms_report_reach_totals(sh->c, blocks, bytes);
+	for (i = 0; i < sizeof(cls) / sizeof(cls[0]); i++)
+		for (k = 0; k < 2; k++) {
+			snprintf(key, sizeof(key), "%s_%s", ms_reach_name(cls[i]), k ? "blocks" : "bytes");
+			ms_json_key(j, key);
+			if (done)
+				ms_json_u64(j, (k ? blocks : bytes)[cls[i]]);
+			else
+				ms_json_null(j);
+		}
+}
+
 void ms_shape_summary(struct ms_shape *sh)
 {
 	const struct ms_report_ctx *c = sh->c;
@@ -198,6 +222,44 @@ void ms_shape_summary(struct ms_shape *sh)
 	ms_json_key(j, "stack_depth"); ms_json_u64(j, (uint64_t)(c->stack_depth > 0 ? c->stack_depth : 0));
 	ms_json_key(j, "stack_note"); ms_json_str(j, c->stack_note);
 	cost_json(j, c);
+	reach_totals(sh);
+	ms_json_end_obj(j);
+}
+
+static const char *const lc_status[] = {
+	[MS_LC_OFF] = "off", [MS_LC_DONE] = "done", [MS_LC_TIMEOUT] = "timeout",
+	[MS_LC_KILLED] = "killed", [MS_LC_UNAVAILABLE] = "unavailable", [MS_LC_FAILED] = "failed",
+};
+
+void ms_shape_leak_check(struct ms_shape *sh)
+{
+	const struct ms_leak_check *lc = ms_registry_leak_check(sh->c->reg);
+	int st = lc->status >= 0 && lc->status <= MS_LC_FAILED ? lc->status : MS_LC_FAILED;
+	struct ms_json *j = sh->j;
+
+	ms_json_key(j, "leak_check");
+	ms_json_obj(j);
+	ms_json_key(j, "status"); ms_json_str(j, lc_status[st]);
+	ms_json_key(j, "when"); ms_json_str(j, lc->when[0] ? lc->when : NULL);
+	ms_json_key(j, "signal");
+	if (lc->sig)
+		ms_json_u64(j, (uint64_t)lc->sig);
+	else
+		ms_json_null(j);
+	ms_json_key(j, "hold_ns"); ms_json_u64(j, lc->hold_ns);
+	ms_json_key(j, "scan_ns"); ms_json_u64(j, lc->scan_ns);
+	ms_json_key(j, "classify_ns"); ms_json_u64(j, lc->classify_ns);
+	ms_json_key(j, "threads"); ms_json_u64(j, lc->threads);
+	ms_json_key(j, "read_bytes"); ms_json_u64(j, lc->read_bytes);
+	ms_json_key(j, "root_bytes"); ms_json_u64(j, lc->root_bytes);
+	ms_json_key(j, "heap_bytes"); ms_json_u64(j, lc->heap_bytes);
+	ms_json_key(j, "unreadable_bytes"); ms_json_u64(j, lc->unreadable_bytes);
+	ms_json_key(j, "reads"); ms_json_u64(j, lc->syscalls);
+	ms_json_key(j, "blocks"); ms_json_u64(j, lc->blocks);
+	ms_json_key(j, "pointers"); ms_json_u64(j, lc->edges);
+	ms_json_key(j, "attached"); ms_json_bool(j, lc->attached);
+	ms_json_key(j, "classified"); ms_json_bool(j, lc->classified);
+	ms_json_key(j, "note"); ms_json_str(j, lc->note[0] ? lc->note : NULL);
 	ms_json_end_obj(j);
 }
 
@@ -480,6 +542,15 @@ void ms_shape_block(struct ms_shape *s, const struct ms_block *b)
 	ms_json_key(j, "scope"); ms_shape_id(s, b->scope);
 	ms_json_key(j, "task"); ms_shape_id(s, b->task);
 	ms_json_key(j, "allocated_ns"); ms_json_u64(j, ms_rel(s->c, b->ts_ns));
+	ms_json_key(j, "reachability"); ms_json_str(j, ms_report_reach(b));
+	if (MS_BLOCK_REACH(b) == MS_REACH_DEFINITE) {
+		ms_json_key(j, "indirect_bytes");
+		ms_json_u64(j, ms_registry_block_indirect(s->c->reg, b));
+	}
+	if (MS_BLOCK_HEUR(b)) {
+		ms_json_key(j, "reachable_via");
+		ms_json_str(j, ms_reach_heur_name(MS_BLOCK_HEUR(b)));
+	}
 	ms_shape_stack_keys(s, b->pid, b->stack_id, 0);
 }
 
@@ -490,6 +561,7 @@ void ms_shape_site(struct ms_shape *s, const struct ms_leak_site *ls)
 
 	ms_json_key(j, "count"); ms_json_u64(j, ls->count);
 	ms_json_key(j, "bytes"); ms_json_u64(j, ls->bytes);
+	ms_json_key(j, "reachability"); ms_json_str(j, ms_reach_name(ls->reach));
 	ms_json_key(j, "variables");
 	ms_json_arr(j);
 	for (q = 0; q < ls->nvars; q++)

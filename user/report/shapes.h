@@ -48,8 +48,12 @@ void ms_shape_id(struct ms_shape *s, uint64_t id);
 /* Keys version, tool, mode, target {pid, exe, traced_from_start, exited,
  * exit_code, signal} and stop_reason, into the open top-level object. */
 void ms_shape_head(struct ms_shape *s);
-/* Key "summary" and its object: counts, totals, peak, drops. */
+/* Key "summary" and its object: counts, totals, peak, drops, bytes and
+ * blocks per leak class. */
 void ms_shape_summary(struct ms_shape *s);
+/* Key "leak_check" and its object: how the leak check went (status, when,
+ * the hold, what was read) or why it did not run. */
+void ms_shape_leak_check(struct ms_shape *s);
 /* Key "temporaries": {count, bytes, threshold_ns}. */
 void ms_shape_temporaries(struct ms_shape *s);
 /* Key "memory_timeline": [[time_ns, live_bytes], ...]. */
@@ -97,9 +101,11 @@ void ms_shape_traffic(struct ms_shape *s, uint64_t allocs, uint64_t alloc_bytes,
 void ms_shape_task(struct ms_shape *s, const struct ms_task *t, const struct ms_task_leaks *tl);
 
 /* Members of a heap block: address, size, kind, variable, pid, thread,
- * scope, task, allocated_ns, stack. */
+ * scope, task, allocated_ns, reachability, indirect_bytes (definitely
+ * lost only), reachable_via (when a heuristic applied), stack. */
 void ms_shape_block(struct ms_shape *s, const struct ms_block *b);
-/* Members of a leak (or live) site: count, bytes, variables, stack. */
+/* Members of a leak (or live) site and class: count, bytes,
+ * reachability, variables, stack. */
 void ms_shape_site(struct ms_shape *s, const struct ms_leak_site *ls);
 /* Members of an invalid or double free: address, kind, pid, thread,
  * scope, task, time_ns, first_free_ns (double frees only), stack. */

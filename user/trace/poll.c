@@ -175,6 +175,7 @@ void ms_session_poll(struct session *s, volatile const sig_atomic_t *stop_signal
 			fprintf(stderr, "memscope-trace: ring buffer: %s\n", strerror(-err));
 			break;
 		}
+		ms_leak_poll(s);
 		if (tick(s, &k, ms_now_ns()))
 			break;
 	}
@@ -185,11 +186,14 @@ void ms_session_poll(struct session *s, volatile const sig_atomic_t *stop_signal
 		ms_loader_check_sites(s->loader, 1);
 	if (k.status_line && k.status)
 		fputs("\r\033[K", stderr);
+	ms_leak_end(s);
 	/* The probes come off at cleanup; the target runs on untraced. */
 	ms_consumer_drain(s->cons);
 	if (!s->exited && s->sym)
 		ms_symbolizer_refresh(s->sym);
-	if (o->mode == MS_MODE_FAST)
+	/* fast mode: BPF's live set, unless the leak check read and classified
+	 * it as the target exited (a new read would drop the classes) */
+	if (o->mode == MS_MODE_FAST && !(s->exited && ms_registry_leak_check(s->reg)->classified))
 		ms_bpfmaps_read_fast(s->loader, s->reg, s->stack_depth);
 	s->end_ns = ms_now_ns();
 	ms_budget_finish(s, s->end_ns);

@@ -34,6 +34,7 @@ struct ms_report_cost;
 struct ms_budget;
 struct ms_report_unwind;
 struct ms_unwinder;
+struct ms_holder;
 
 /* The report writers, in the order they are written (finish.c). */
 enum ms_output {
@@ -79,6 +80,8 @@ struct session {
 	struct ms_budget *budget; /* cost estimate and --budget (budget.c) */
 	int stack_depth;          /* frames captured (--stack-depth, or chosen) */
 	const char *stack_note;   /* why fewer frames than asked, or NULL */
+	struct ms_holder *holder; /* leak check: holds the target (proc/hold.h) */
+	char lc_note[512];      /* why the leak check cannot run, when it cannot */
 };
 
 uint64_t ms_now_ns(void);
@@ -140,6 +143,19 @@ void ms_budget_finish(struct session *s, uint64_t now);
 /* For the report context; NULL if the cost could not be measured. */
 const struct ms_report_cost *ms_budget_report(struct session *s);
 void ms_budget_free(struct session *s);
+/* leakcheck.c: memcheck's leak kinds for the blocks live when the target
+ * is held - at its exit, on a fatal signal, or at the end (--leak-check). */
+/* Before load: fork the holding helper (its pid goes to BPF); -p: seize. */
+void ms_leak_start(struct session *s);
+/* A command, held before exec: seize it. */
+void ms_leak_seize(struct session *s, pid_t pid);
+/* In the poll loop: serve a hold the helper reports. */
+void ms_leak_poll(struct session *s);
+/* After the loop: a hold not served yet, --leak-check of a target that runs
+ * on, or why nothing was classified. */
+void ms_leak_end(struct session *s);
+/* Cleanup: the helper exits; the kernel lets go what it traced. */
+void ms_leak_stop(struct session *s);
 
 /* finish.c */
 /* The file asked for output i, or NULL. */

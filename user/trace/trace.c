@@ -21,6 +21,7 @@
 #include "probe/consumer.h"
 #include "probe/loader.h"
 #include "probe/unwind_maps.h"
+#include "proc/hold.h"
 #include "proc/spawn.h"
 #include "registry/registry.h"
 #include "trace/metrics_serve.h"
@@ -91,6 +92,7 @@ static int load(struct session *s)
 		.verbose = o->verbose,
 		.test_thread_slots = o->test_thread_slots,
 		.test_var_slots = o->test_var_slots,
+		.hold_tgid = (uint32_t)ms_hold_helper(s->holder),
 	};
 	struct ms_reg_opts ropts = {
 		.from_start = o->cmd != NULL,
@@ -132,6 +134,7 @@ static int start_cmd(struct session *s, struct ms_child *child)
 	s->pid = child->pid;
 	s->is_child = 1;
 	ms_session_unwind_prebuild(s);
+	ms_leak_seize(s, s->pid);
 	err = ms_loader_add_pid(s->loader, s->pid);
 	probes = err ? err : ms_attach_before_exec(s);
 	if (probes < 0) {
@@ -218,6 +221,7 @@ int ms_trace_run(const struct ms_opts *o)
 		goto cleanup;
 	catch_stop_signals();
 	choose_stack_depth(&s);
+	ms_leak_start(&s);
 	if (load(&s) || ms_budget_start(&s))
 		goto cleanup;
 	probes = o->cmd ? start_cmd(&s, &child) : attach_pid(&s);
@@ -250,6 +254,7 @@ cleanup:
 		s.end_ns = ms_now_ns();
 		ms_session_write_reports(&s);
 	}
+	ms_leak_stop(&s);
 	if (child.release_fd >= 0)
 		close(child.release_fd);
 	if (child.status_fd >= 0)

@@ -41,6 +41,10 @@ struct ms_opts {
 	 * unset) and MEMSCOPE_TEST_VAR_SLOTS (-1 = unset). */
 	uint32_t test_thread_slots;
 	int32_t test_var_slots;
+	int leak_check;     /* --leak-check: classify what is live when the trace
+			     * stops before the target exits */
+	int no_leak_check;  /* --no-leak-check: never hold the target */
+	double leak_timeout; /* --leak-check-timeout: longest hold, seconds */
 };
 
 /* Runs the session; returns the process exit code (0 = report written). */

@@ -285,8 +285,17 @@ function cards() {
   card('card-live', 'live memory', S.live_bytes, bytes(S.live_bytes), num(S.live_bytes) + ' B in ' + num(S.live_allocs) + ' blocks');
   card('card-peak', 'peak memory', S.peak_live_bytes, bytes(S.peak_live_bytes),
     num(S.peak_live_bytes) + ' B' + (S.peak_time_ns != null ? ' at ' + dur(S.peak_time_ns) : ''));
-  if (TG.exited)
-    card('card-leaks', 'leaks', leaks, num(leaks), bytes(S.live_bytes) + ' (' + num(S.live_bytes) + ' B) never freed', leaks ? 'bad' : 'ok');
+  var K = D.leak_check;
+  if (K.classified) {
+    /* memcheck's classes: only the lost ones are leaks, only they are red */
+    var lost = S.definitely_lost_blocks + S.indirectly_lost_blocks + S.possibly_lost_blocks;
+    var lostB = S.definitely_lost_bytes + S.indirectly_lost_bytes + S.possibly_lost_bytes;
+    card('card-leaks', TG.exited ? 'leaks' : 'lost now', lost, num(lost), bytes(lostB) + ' lost: ' + num(S.definitely_lost_blocks) + ' definitely, ' +
+      num(S.indirectly_lost_blocks) + ' indirectly, ' + num(S.possibly_lost_blocks) + ' possibly; ' + num(S.still_reachable_blocks) + ' blocks (' +
+      bytes(S.still_reachable_bytes) + ') still reachable', lost ? 'bad' : 'ok');
+  } else if (TG.exited)
+    card('card-leaks', 'leaks', leaks, num(leaks), bytes(S.live_bytes) + ' (' + num(S.live_bytes) + ' B) never freed' +
+      (K.note ? ' (not classified: ' + K.note + ')' : ''), leaks ? 'bad' : 'ok');
   else
     card('card-leaks', 'leaks', 0, '\u2013', 'target still running: ' + num(S.live_allocs) + ' blocks live, not counted as leaks');
   card('card-variables', 'variables', S.variables, num(S.variables), 'tracked with TRACK_VAR');
@@ -298,21 +307,37 @@ function cards() {
   card('card-errors', 'bad frees', bad, num(bad), num(D.double_frees.total) + ' double, ' + num(D.invalid_frees.total) + ' invalid', bad ? 'bad' : 'ok');
 }
 
+/* the leak classes memcheck counts as lost: only they are red */
+var LOST = { definitely_lost: 1, indirectly_lost: 1, possibly_lost: 1 };
+
+/* a block's or site's leak class as a tag */
+function reachTag(r) {
+  var c = r.reachability;
+  if (c == null) return null;
+  return h('span', { cls: 'tag' + (LOST[c] ? ' bad' : c === 'unreadable' ? ' warn' : ''), text: c.replace('_', ' ') });
+}
+
 function leaksSection() {
   var isLeak = TG.exited, L = isLeak ? D.leak_sites : D.live_sites, BL = isLeak ? D.leaks : D.live;
+  var K = D.leak_check, cls = K.classified ? [{ key: 'reachability', label: 'class', fmt: reachTag }] : [];
   $('leaks-title').textContent = isLeak ? 'Leaks' : 'Live blocks';
-  $('leaks-note').textContent = (isLeak ? 'Blocks still allocated when the target exited: ' : 'Blocks live when the trace stopped (the target was still running, so these are not leaks): ') +
-    num(S.live_allocs) + ' blocks, ' + bytes(S.live_bytes) + ', from ' + num(L.total) + ' allocation sites. Click a row for its stack.';
+  $('leaks-note').textContent = (K.classified ? (isLeak ? 'Blocks still allocated when the target exited, ' : 'Blocks live when the trace stopped, ') +
+      'classified as memcheck does (the target was held ' + dur(K.hold_ns) + ' at ' + K.when + ' while its memory was read; only lost blocks are red): ' :
+      (isLeak ? 'Blocks still allocated when the target exited: ' : 'Blocks live when the trace stopped (the target was still running, so these are not leaks): ')) +
+    num(S.live_allocs) + ' blocks, ' + bytes(S.live_bytes) + ', from ' + num(L.total) + ' groups by site' + (K.classified ? ' and class' : '') +
+    '. Click a row for its stack.' + (K.note ? ' ' + (K.classified ? 'Note: ' : 'Not classified: ') + K.note : '');
   var host = $('leaks');
   table(host, [
     { key: 'bytes', label: 'bytes', num: true, fmt: function (r) { return bytes(r.bytes); } },
     { key: 'count', label: 'blocks', num: true, fmt: function (r) { return num(r.count); } },
+  ].concat(cls).concat([
     { key: 'vars', label: 'variables', val: function (r) { return r.variables.join(', '); }, fmt: function (r) { return orDash(r.variables.join(', ')); } },
     { key: 'fn', label: 'allocated in', val: function (r) { return topFrame(r.stack); }, cls: 'code', fmt: function (r) { return topFrame(r.stack); } },
     { key: 'loc', label: 'at', val: function (r) { return topLoc(r.stack); }, cls: 'code', fmt: function (r) { return topLoc(r.stack); } },
     { key: 'kind', label: 'kind', val: function (r) { return r.example.kind; }, fmt: function (r) { return r.example.kind; } }
-  ], L.rows, {
-    id: 'table-leaks', sort: 'bytes',
+  ]), L.rows, {
+    /* classified: the report's order, lost classes first */
+    id: 'table-leaks', sort: K.classified ? null : 'bytes',
     filter: function (r) { return r.variables.join(' ') + ' ' + r.stack.map(function (i) { return frameFn(FR[i]) + ' ' + (FR[i].file || ''); }).join(' '); },
     detail: function (r) {
       var e = r.example;
@@ -327,6 +352,7 @@ function leaksSection() {
   var bh = $('blocks');
   table(bh, [
     { key: 'size', label: 'size', num: true, fmt: function (r) { return num(r.size); } },
+  ].concat(cls).concat([
     { key: 'address', label: 'address', cls: 'code' },
     { key: 'kind', label: 'kind' },
     { key: 'variable', label: 'variable', fmt: function (r) { return orDash(r.variable); } },
@@ -335,7 +361,7 @@ function leaksSection() {
     { key: 'thread', label: 'thread', num: true },
     { key: 'allocated_ns', label: 'allocated at', num: true, fmt: function (r) { return dur(r.allocated_ns); } },
     { key: 'fn', label: 'allocated in', cls: 'code', val: function (r) { return topFrame(r.stack); }, fmt: function (r) { return topFrame(r.stack); } }
-  ], BL.rows, {
+  ]), BL.rows, {
     id: 'table-blocks', sort: 'size',
     filter: function (r) { return [r.address, r.kind, r.variable, r.scope_name, r.task_name].join(' '); },
     detail: function (r) { return stackEl(r.stack, r.truncated_reason); }
