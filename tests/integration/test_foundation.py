@@ -227,7 +227,9 @@ def test_attach_to_a_target_working_at_once():
     rounds = 2000
     target = subprocess.Popen([prog("rounds"), str(rounds), "1000"], stdout=subprocess.PIPE, text=True)
     out = tmpfile()
-    tr = start_tracer(["-p", str(target.pid), "-o", out])
+    # no cost budget: -p's default (5%) may turn the allocator probes off
+    # for stretches of a loop this busy, and this test counts every block
+    tr = start_tracer(["-p", str(target.pid), "-o", out, "--budget", "none"])
     assert target.communicate(timeout=60)[0] == "rounds done\n"
     assert tr.wait(timeout=60) == 0, tr.stderr.read()
     r = json.load(open(out))
