@@ -51,8 +51,9 @@ CORE_SRCS := $(foreach d,$(CORE_DIRS),$(wildcard user/$(d)/*.c))
 
 EXAMPLES := $(patsubst examples/%.c,$(OUTPUT)/examples/%,$(wildcard examples/*.c)) \
 	    $(patsubst examples/%.cpp,$(OUTPUT)/examples/%,$(wildcard examples/*.cpp))
-TEST_PROGS := $(patsubst tests/progs/%.c,$(OUTPUT)/tests/%,$(filter-out tests/progs/plugin.c,$(wildcard tests/progs/*.c))) \
+TEST_PROGS := $(patsubst tests/progs/%.c,$(OUTPUT)/tests/%,$(filter-out tests/progs/plugin.c tests/progs/alloc_leak.c,$(wildcard tests/progs/*.c))) \
 	      $(OUTPUT)/tests/libplugin.so \
+	      $(patsubst %,$(OUTPUT)/tests/alloc_%,je tc mi all) \
 	      $(patsubst tests/progs/%.cpp,$(OUTPUT)/tests/%,$(wildcard tests/progs/*.cpp)) \
 	      $(OUTPUT)/tests/site_sp
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(wildcard tests/unit/*.c))
@@ -143,6 +144,15 @@ $(OUTPUT)/tests/site_sp: tests/tools/site_sp.c $(OUTPUT)/tests/site_sp.skel.h us
 	$(call msg,TESTTOOL,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) -I$(OUTPUT)/tests $< user/elf/usdt_sites.c user/elf/segments.c -o $@ \
 		-lbpf -lelf -lz
+# programs linked with another allocator (tests/progs/alloc_leak.c)
+ALLOC_LIBS_je := -ljemalloc
+ALLOC_LIBS_tc := -ltcmalloc
+ALLOC_LIBS_mi := -lmimalloc
+ALLOC_LIBS_all := -ljemalloc -ltcmalloc -lmimalloc -ldl
+$(OUTPUT)/tests/alloc_%: tests/progs/alloc_leak.c | $(OUTPUT)/tests
+	$(call msg,TESTPROG,$@)
+	$(Q)$(CC) $(EX_CFLAGS) -fno-builtin-malloc -fno-builtin-free $(if $(filter all,$*),-DALL_THREE) $< -o $@ \
+		-Wl,--no-as-needed $(ALLOC_LIBS_$*)
 $(OUTPUT)/tests/libplugin.so: tests/progs/plugin.c include/memscope.h | $(OUTPUT)/tests
 	$(call msg,TESTLIB,$@)
 	$(Q)$(CC) $(EX_CFLAGS) -fPIC -shared $< -o $@
@@ -168,6 +178,8 @@ UNIT_SRCS_test_probe_place := user/elf/probe_place.c user/elf/elf_syms.c user/el
 UNIT_LIBS_test_probe_place := -lelf -lcapstone
 UNIT_SRCS_test_usdt_sites := user/elf/usdt_sites.c user/elf/segments.c
 UNIT_LIBS_test_usdt_sites := -lelf
+UNIT_SRCS_test_ldso := user/elf/ldso.c user/elf/elf_syms.c user/elf/segments.c
+UNIT_LIBS_test_ldso := -lelf
 unit: $(UNIT_TESTS)
 
 demo: deps all
