@@ -10,11 +10,13 @@ PKGS="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev systemtap-sd
 libcapstone-dev libcap-dev make gcc g++ python3 libuv1-dev wrk bpftrace heaptrack
 libjemalloc2 libtcmalloc-minimal4 gcc-multilib chromium libjson-c-dev nodejs python3-tinycss2
 libprotobuf-c-dev protobuf-c-compiler golang-github-google-pprof-dev libmicrohttpd-dev
-golang-go prometheus lintian bash-completion"
+golang-go prometheus lintian bash-completion
+libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev podman runc"
 # what `make` (the tracer, the BPF object and skeleton, examples, test programs) needs
 BUILD="make gcc g++ clang bpftool libbpf-dev libelf-dev zlib1g-dev libdw-dev systemtap-sdt-dev
 libcapstone-dev libcap-dev libjson-c-dev libuv1-dev
-libprotobuf-c-dev protobuf-c-compiler golang-github-google-pprof-dev libmicrohttpd-dev"
+libprotobuf-c-dev protobuf-c-compiler golang-github-google-pprof-dev libmicrohttpd-dev
+libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev"
 
 # The packages among "$@" that are not installed, space-separated. Without
 # dpkg-query (not Debian) nothing is reported missing.

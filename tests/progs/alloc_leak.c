@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* alloc_leak.c - leaks a known set of blocks through the allocator the
  * program is linked with; built as alloc_je (jemalloc), alloc_tc
  * (tcmalloc), alloc_mi (mimalloc) and alloc_all (all three: jemalloc wins

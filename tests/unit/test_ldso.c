@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_ldso.c - elf/ldso.c against the dynamic linker itself: for each
  * program, the files ms_ldso_resolve() says ld.so will map must be the
  * files `ld.so --list` maps (compared by device and inode). Programs: some

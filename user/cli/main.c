@@ -22,7 +22,7 @@ static const char doc[] =
 
 enum { OPT_STACK = 1000, OPT_NO_ALLOC, OPT_RING, OPT_MAX_LIVE, OPT_KEEP, OPT_SNAP, OPT_HTML,
        OPT_FOLDED, OPT_FOLDED_ALLOC, OPT_TIMELINE, OPT_WITH_PROBES, OPT_PPROF, OPT_METRICS,
-       OPT_METRICS_TOP };
+       OPT_METRICS_TOP, OPT_NO_HOLD };
 
 static const struct argp_option options[] = {
 	{ "pid", 'p', "PID", 0, "Attach to running process PID", 0 },
@@ -44,7 +44,8 @@ static const struct argp_option options[] = {
 	{ "keep", OPT_KEEP, "N", 0, "Ended variables/scopes/tasks kept one by one (default 100000); older ones fold into aggregates", 0 },
 	{ "snapshot-interval", OPT_SNAP, "SECONDS", 0, "Snapshot live memory every SECONDS; the report lists what grows steadily", 0 },
 	{ "interval", 'i', "SECONDS", 0, "Print a live top-like summary every SECONDS (stderr)", 0 },
-	{ "follow", 'f', NULL, 0, "Trace forked children too", 0 },
+	{ "follow", 'f', NULL, 0, "Trace forked children too, from their first instruction", 0 },
+	{ "no-hold", OPT_NO_HOLD, NULL, 0, "Never stop the target or a child while probes are attached (a fork, exec or dlopen is then traced from a few ms later)", 0 },
 	{ "verbose", 'v', NULL, 0, "Say what is attached where", 0 },
 	{ 0 },
 };
@@ -148,6 +149,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 		break;
 	case OPT_WITH_PROBES:
 		o->with_probes = 1;
+		break;
+	case OPT_NO_HOLD:
+		o->no_hold = 1;
 		break;
 	case OPT_RING:
 		if (parse_ul(arg, 1, 1024, &v) || (v & (v - 1)))

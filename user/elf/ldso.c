@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* ldso.c - the dynamic linker's start-up, worked out ahead of it. See ldso.h
  * for the rules followed and the ones left out. */
 #define _GNU_SOURCE

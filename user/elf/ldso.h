@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* ldso.h - what glibc's dynamic linker will do with a program, worked out
  * ahead of it: the files it maps at start-up and where its debugger hook is.
  *
@@ -27,8 +28,8 @@
  * Paths are in the program's view of the file system; `root` ("" or
  * "/proc/PID/root") is prepended to each file this opens, so a program in
  * another mount namespace is resolved through its own root. */
-#ifndef MEMSCOPE_LDSO_H
-#define MEMSCOPE_LDSO_H
+#ifndef MS_ELF_LDSO_H
+#define MS_ELF_LDSO_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -61,4 +62,4 @@ void ms_ldso_objs_free(struct ms_ldso_objs *o);
  * exported). 0, -ENOENT if the file has no such hook, or -errno. */
 int ms_ldso_debug_hook(const char *path, uint64_t *off, int64_t *r_debug_delta);
 
-#endif /* MEMSCOPE_LDSO_H */
+#endif /* MS_ELF_LDSO_H */

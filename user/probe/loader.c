@@ -8,47 +8,124 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "probe/loader.h"
 #include "probe/tsc_clock.h"
 #include "util/vec.h"
 #include "elf/elf_syms.h"
+#include "elf/ldso.h"
 #include "elf/probe_place.h"
 #include "elf/usdt_sites.h"
 #include "probe/sites.h"
 #include "memscope.skel.h"
 
+/* A link: a libbpf one, or (link NULL) the fd of a uprobe_multi link that
+ * libbpf 1.1 cannot create (see attach_multi()). pid -1: no PID filter. */
+struct ms_link {
+	pid_t pid;
+	struct bpf_link *link;
+	int fd;
+};
+
+/* An allocator program loaded again as a BPF_TRACE_UPROBE_MULTI program. */
+struct multi_prog {
+	const struct bpf_program *p;
+	int fd;
+};
+
+/* Links of processes that are gone, destroyed by a thread of their own
+ * (each takes a grace period in the kernel: tens of ms). */
+struct reaper {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th;
+	int running, stop;
+	MS_VEC(struct ms_link) gone;
+};
+
 struct ms_attached {
 	pid_t pid;
-	int kind; /* 0 = usdt, 1 = alloc */
+	int kind; /* 0 = usdt, 1 = alloc, 2 = ld.so's debugger hook */
 	int probed; /* kind 1: allocator functions were found and probed */
 	dev_t dev;
 	ino_t ino;
+	uint64_t *offs; /* kind 1: file offsets of the probes */
+	size_t noffs;
+};
+
+struct attach_job {
+	struct ms_loader *l;
+	pid_t pid;
+	const char *path;
+	const char *prog;
+	uint64_t off;
+	int ret;
+	struct bpf_link *link;
+	int err;
+	uint64_t cookie;
+};
+
+/* Where the allocator probes of one file go (device and inode): worked out
+ * once (ELF symbols, probe placement), then reused for every process that
+ * maps the file - a followed child, a program exec'd again - so holding one
+ * costs the links only. */
+struct alloc_plan {
+	dev_t dev;
+	ino_t ino;
+	off_t size; /* and mtime: an inode number freed and reused is */
+	struct timespec mtime; /* another file */
+	size_t nr, ne, nfuncs;
+	struct attach_job *jobs; /* nr return probes, then ne entries */
 };
 
 struct ms_loader {
 	struct ms_loader_cfg cfg;
 	struct memscope_bpf *skel;
-	MS_VEC(struct bpf_link *) links;
+	MS_VEC(struct ms_link) links;
 	MS_VEC(struct ms_attached) done;
 	int tp_attached;
+	int no_multi; /* the kernel refused a uprobe_multi link: perf links */
 	__u32 vslots; /* TRACK_VAR buffer slots per CPU, 0 = none */
 	int ncpus;
 	int run_stats_fd; /* + 1: 0 = statistics not turned on here */
 	struct ms_sites *sites; /* -v: the attached sites, watched in the target */
+	MS_VEC(struct multi_prog) mprogs;
+	MS_VEC(struct alloc_plan) plans;
+	struct reaper reap;
 };
 
-static int link_add(struct ms_loader *l, struct bpf_link *link)
+static int link_add(struct ms_loader *l, pid_t pid, struct bpf_link *link)
 {
-	struct bpf_link **slot;
+	struct ms_link *slot;
 
 	if (MS_VEC_PUSH(l->links, slot)) {
 		bpf_link__destroy(link);
 		return -ENOMEM;
 	}
-	*slot = link;
+	*slot = (struct ms_link){ .pid = pid, .link = link, .fd = -1 };
 	return 0;
+}
+
+/* Remember the fd of a raw (uprobe_multi) link. */
+static int link_add_fd(struct ms_loader *l, pid_t pid, int fd)
+{
+	int err = link_add(l, pid, NULL);
+
+	if (err)
+		close(fd);
+	else
+		l->links.v[l->links.n - 1].fd = fd;
+	return err;
+}
+
+static void link_destroy(struct ms_link *k)
+{
+	if (k->link)
+		bpf_link__destroy(k->link);
+	else if (k->fd >= 0)
+		close(k->fd); /* the last reference: the kernel unregisters */
 }
 
 /* 1 if (pid, file, kind) was attached before; else remembers it, 0. Files
@@ -141,7 +218,8 @@ static int is_alloc_prog(const struct memscope_bpf *s, const struct bpf_program 
 	       p != s->progs.ms_task_spawn && p != s->progs.ms_task_end &&
 	       p != s->progs.ms_snapshot && p != s->progs.ms_custom_alloc &&
 	       p != s->progs.ms_custom_free && p != s->progs.ms_sample_alloc &&
-	       p != s->progs.ms_sample_free && p != s->progs.exit_entry;
+	       p != s->progs.ms_sample_free && p != s->progs.exit_entry &&
+	       p != s->progs.ms_dl_state; /* ld.so's hook serves every mode */
 }
 
 int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
@@ -156,6 +234,11 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 	if (!l)
 		return -ENOMEM;
 	l->cfg = *cfg;
+	/* MEMSCOPE_TEST_NO_MULTI=1 (tests, bench): perf uprobe links, as on a
+	 * kernel without uprobe_multi */
+	l->no_multi = getenv("MEMSCOPE_TEST_NO_MULTI") != NULL;
+	pthread_mutex_init(&l->reap.mu, NULL);
+	pthread_cond_init(&l->reap.cv, NULL);
 	libbpf_set_print(cfg->verbose ? libbpf_verbose : libbpf_quiet);
 	l->skel = memscope_bpf__open();
 	if (!l->skel) {
@@ -171,6 +254,13 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 	l->skel->rodata->cfg_stack = depth > 0;
 	l->skel->rodata->cfg_from_start = cfg->from_start;
 	l->skel->rodata->cfg_follow = cfg->follow;
+	/* A followed child is held until its allocator probes (per process)
+	 * are attached; a traced process at exec and when ld.so has mapped
+	 * new objects, until those are probed (bpf/hold.bpf.h). */
+	l->skel->rodata->cfg_hold_fork = cfg->follow && cfg->hold && cfg->mode != MS_MODE_LIGHT &&
+					 cfg->mode != MS_MODE_SAMPLED && !cfg->no_alloc;
+	l->skel->rodata->cfg_hold_load = cfg->hold;
+	l->skel->rodata->cfg_tracer_tgid = getpid();
 	l->skel->rodata->cfg_wakeup_bytes = cfg->ring_bytes / 4;
 	l->skel->rodata->cfg_ncpus = ncpus;
 	l->skel->rodata->cfg_user_tsc = ms_tsc_usable();
@@ -297,10 +387,13 @@ static int usdt_one(const char *name, struct usdt_ctx *c)
 			strerror(errno));
 		return 0;
 	}
-	if (link_add(c->l, link))
+	if (link_add(c->l, c->pid, link))
 		return 0;
 	c->n++;
-	if (c->l->cfg.verbose)
+	if (c->l->cfg.verbose && c->pid < 0)
+		fprintf(stderr, "memscope-trace: attached memscope:%s in %s for every traced process\n",
+			name, c->path);
+	else if (c->l->cfg.verbose)
 		fprintf(stderr, "memscope-trace: attached memscope:%s in %s for PID %d\n", name, c->path,
 			(int)c->pid);
 	return 1;
@@ -312,21 +405,41 @@ int ms_loader_attach_usdt(struct ms_loader *l, pid_t pid, const char *path, int 
 	struct usdt_ctx c = { .l = l, .pid = pid, .path = path, .sites = &sites };
 	unsigned char *attached;
 	size_t i, k;
+	pid_t self = pid;
 	int err;
 
+	/* Under -f one attachment without a PID filter serves the target and
+	 * each child it forks, from the child's first instruction (BPF skips
+	 * processes it does not trace; other processes running this file
+	 * pay a trap per probe hit while the trace lasts). */
+	if (l->cfg.follow)
+		c.pid = pid = -1;
 	*nprobes = 0;
-	if (seen(l, pid, path, 0))
+	if (seen(l, pid, path, 0)) {
+		/* -f: a fork child of a process these attachments serve skips
+		 * its probes until adopted (include/memscope.h) */
+		if (pid == -1 && self > 0 && ms_usdt_sites_read(path, "memscope", &sites) > 0) {
+			err = ms_sites_adopt_armed(self, path, &sites);
+			if (err < 0)
+				fprintf(stderr, "memscope-trace: PID %d skips the probes of %s (a fork "
+					"child): cannot arm its sites: %s\n", (int)self, path, strerror(-err));
+			else if (err && l->cfg.verbose)
+				fprintf(stderr, "memscope-trace: PID %d is a fork child: its sites in %s "
+					"armed\n", (int)self, path);
+			ms_usdt_sites_free(&sites);
+		}
 		return 0;
+	}
 	err = ms_usdt_sites_read(path, "memscope", &sites);
 	if (err <= 0)
 		return err;
-	err = ms_sites_adopt(pid, path, &sites);
+	err = ms_sites_adopt(self, path, &sites);
 	if (err < 0)
 		fprintf(stderr, "memscope-trace: PID %d skips the probes of %s (a fork child): cannot "
-			"restore its sites: %s\n", (int)pid, path, strerror(-err));
+			"restore its sites: %s\n", (int)self, path, strerror(-err));
 	else if (err && l->cfg.verbose)
 		fprintf(stderr, "memscope-trace: PID %d is a fork child: its sites and semaphores in %s "
-			"restored\n", (int)pid, path);
+			"restored\n", (int)self, path);
 	/* One attachment per probe name; the sites of names this mode leaves
 	 * alone drop out of the list -v watches. */
 	attached = calloc(sites.n, 1);
@@ -346,7 +459,7 @@ int ms_loader_attach_usdt(struct ms_loader *l, pid_t pid, const char *path, int 
 	free(attached);
 	*nprobes = c.n;
 	if (l->cfg.verbose && (l->sites || (l->sites = ms_sites_new())))
-		ms_sites_add(l->sites, pid, path, &sites, stderr);
+		ms_sites_add(l->sites, self, path, &sites, stderr);
 	ms_usdt_sites_free(&sites);
 	return c.err;
 }
@@ -398,16 +511,6 @@ static const struct alloc_fn {
 
 #define DESTROY_THREADS 16
 
-struct attach_job {
-	struct ms_loader *l;
-	pid_t pid;
-	const char *path;
-	const char *prog;
-	uint64_t off;
-	int ret;
-	struct bpf_link *link;
-	int err;
-};
 
 struct attach_batch {
 	struct attach_job *jobs;
@@ -451,6 +554,165 @@ static void attach_parallel(struct attach_job *jobs, size_t n)
 		pthread_join(th[k], NULL);
 }
 
+/* ---- uprobe_multi links ------------------------------------------------
+ *
+ * Under -f each followed child gets the allocator probes of its own (a
+ * probe without a PID filter on libc's malloc would trap in every process
+ * on the machine). With one perf uprobe per function, as libbpf attaches
+ * them, 200 short-lived children left 4,000 links whose removal the
+ * kernel serializes at 50-70 ms each (a plain trace of a program linked
+ * with jemalloc, tcmalloc and mimalloc had ~115 of them and took 8.4 s to
+ * end; 0.5 s with uprobe_multi links). A uprobe_multi link carries all
+ * the functions one program serves in a file and is removed in parallel
+ * with others, so the allocator probes are attached that way. libbpf 1.1
+ * predates these links: the programs are loaded a second time with that
+ * attach type, and the links created here.
+ *
+ * One difference matters: a process forked from a traced one inherits its
+ * breakpoints. A perf uprobe removes one from a process it does not trace
+ * at the first hit; a uprobe_multi link leaves it, and that process would
+ * trap (harmlessly, ~3-5 us) on every allocator call. So a child that is
+ * not followed has them taken out by the tracer (ms_loader_alloc_sites(),
+ * proc/unarm.c). */
+#define MS_BPF_TRACE_UPROBE_MULTI 48 /* enum bpf_attach_type, kernel 6.6 */
+#define MS_BPF_F_UPROBE_MULTI_RETURN 1
+
+/* The uprobe_multi twin of p, loaded on first use from the instructions
+ * libbpf relocated for p (map fds already in place). fd or -errno. */
+static int multi_prog_fd(struct ms_loader *l, const struct bpf_program *p)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = MS_BPF_TRACE_UPROBE_MULTI);
+	struct multi_prog *nm;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < l->mprogs.n; i++)
+		if (l->mprogs.v[i].p == p)
+			return l->mprogs.v[i].fd;
+	fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, bpf_program__name(p), "Dual BSD/GPL",
+			   bpf_program__insns(p), bpf_program__insn_cnt(p), &o);
+	if (fd < 0)
+		return -errno;
+	if (MS_VEC_PUSH(l->mprogs, nm)) {
+		close(fd);
+		return -ENOMEM;
+	}
+	*nm = (struct multi_prog){ p, fd };
+	return fd;
+}
+
+/* BPF_LINK_CREATE for a uprobe_multi link (union bpf_attr's
+ * link_create.uprobe_multi, laid out here). Link fd or -errno. */
+static int link_create_multi(int prog_fd, const char *path, const uint64_t *offs,
+			     const uint64_t *cookies, uint32_t n, int ret, pid_t pid)
+{
+	struct {
+		__u32 prog_fd, target_fd, attach_type, flags;
+		__u64 path, offsets, ref_ctr_offsets, cookies;
+		__u32 cnt, mflags, pid, _pad;
+	} attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_fd = (__u32)prog_fd;
+	attr.attach_type = MS_BPF_TRACE_UPROBE_MULTI;
+	attr.path = (__u64)(uintptr_t)path;
+	attr.offsets = (__u64)(uintptr_t)offs;
+	attr.cookies = (__u64)(uintptr_t)cookies;
+	attr.cnt = n;
+	attr.mflags = ret ? MS_BPF_F_UPROBE_MULTI_RETURN : 0;
+	attr.pid = (__u32)pid;
+	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+	return fd < 0 ? -errno : fd;
+}
+
+/* One link per (program, return or entry) over the jobs' offsets:
+ * returns first, for the reason given in ms_loader_attach_alloc(). */
+static int attach_multi(struct ms_loader *l, pid_t pid, const char *path, struct attach_job *rets,
+			size_t nr, struct attach_job *entries, size_t ne)
+{
+	struct attach_job *all[2] = { rets, entries };
+	size_t cnt[2] = { nr, ne }, g, i, k, n;
+	uint64_t offs[64], cookies[64];
+	int err = 0;
+
+	for (g = 0; g < 2; g++) {
+		for (i = 0; i < cnt[g]; i++) {
+			struct attach_job *j = &all[g][i];
+			const struct bpf_program *p;
+			int pfd, fd;
+
+			for (k = 0; k < i && strcmp(all[g][k].prog, j->prog); k++)
+				;
+			if (k < i)
+				continue; /* this program's link is made */
+			for (n = 0, k = i; k < cnt[g] && n < 64; k++) {
+				if (strcmp(all[g][k].prog, j->prog))
+					continue;
+				offs[n] = all[g][k].off;
+				cookies[n++] = all[g][k].cookie;
+			}
+			p = bpf_object__find_program_by_name(l->skel->obj, j->prog);
+			pfd = p ? multi_prog_fd(l, p) : -ENOENT;
+			fd = pfd < 0 ? pfd : link_create_multi(pfd, path, offs, cookies, (uint32_t)n, j->ret, pid);
+			if (fd >= 0) {
+				if (link_add_fd(l, pid, fd) && !err)
+					err = -ENOMEM;
+			} else if (!err) {
+				err = fd;
+				if (err != -EINVAL && err != -EOPNOTSUPP && err != -ENOSYS && err != -E2BIG)
+					fprintf(stderr, "memscope-trace: attach %s in %s for PID %d: %s\n",
+						j->prog, path, (int)pid, strerror(-err));
+			}
+		}
+	}
+	return err;
+}
+
+int ms_loader_attach_ldso(struct ms_loader *l, const char *path)
+{
+	struct bpf_link *link;
+	int64_t delta = 0;
+	uint64_t off = 0;
+	int err;
+
+	if (seen(l, -1, path, 2))
+		return 0;
+	err = ms_ldso_debug_hook(path, &off, &delta);
+	if (err)
+		return err;
+	{
+		LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = (__u64)delta);
+
+		link = bpf_program__attach_uprobe_opts(l->skel->progs.ms_dl_state, -1, path, off, &o);
+	}
+	if (!link)
+		return -errno;
+	if (l->cfg.verbose)
+		fprintf(stderr, "memscope-trace: ld.so's _dl_debug_state in %s at 0x%llx for every traced "
+			"process\n", path, (unsigned long long)off);
+	return link_add(l, -1, link);
+}
+
+size_t ms_loader_alloc_sites(const struct ms_loader *l, pid_t pid, struct ms_alloc_sites *out,
+			     size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < l->done.n && n < max; i++) {
+		const struct ms_attached *d = &l->done.v[i];
+
+		if (d->pid == pid && d->kind == 1 && d->noffs)
+			out[n++] = (struct ms_alloc_sites){ d->dev, d->ino, d->offs, d->noffs };
+	}
+	return n;
+}
+
+int ms_loader_holds_fd(const struct ms_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.holds);
+}
+
 int ms_loader_is_allocator(const struct ms_loader *l, const char *path)
 {
 	struct stat st;
@@ -465,12 +727,51 @@ int ms_loader_is_allocator(const struct ms_loader *l, const char *path)
 	return 0;
 }
 
+/* The plan for path's file, or NULL if none was made yet. */
+static const struct alloc_plan *plan_find(const struct ms_loader *l, const char *path)
+{
+	struct stat st;
+	size_t i;
+
+	if (stat(path, &st))
+		return NULL;
+	for (i = 0; i < l->plans.n; i++) {
+		const struct alloc_plan *p = &l->plans.v[i];
+
+		if (p->dev == st.st_dev && p->ino == st.st_ino && p->size == st.st_size &&
+		    p->mtime.tv_sec == st.st_mtim.tv_sec && p->mtime.tv_nsec == st.st_mtim.tv_nsec)
+			return p;
+	}
+	return NULL;
+}
+
+/* Keep the plan just worked out for path (best effort: without it the
+ * next process works it out again). */
+static void plan_keep(struct ms_loader *l, const char *path, const struct attach_job *rets, size_t nr,
+		      const struct attach_job *entries, size_t ne, size_t nfuncs)
+{
+	struct alloc_plan *p;
+	struct attach_job *jobs;
+	struct stat st;
+
+	if (stat(path, &st) || !(jobs = calloc(nr + ne + 1, sizeof(*jobs))))
+		return;
+	if (MS_VEC_PUSH(l->plans, p)) {
+		free(jobs);
+		return;
+	}
+	memcpy(jobs, rets, nr * sizeof(*jobs));
+	memcpy(jobs + nr, entries, ne * sizeof(*jobs));
+	*p = (struct alloc_plan){ st.st_dev, st.st_ino, st.st_size, st.st_mtim, nr, ne, nfuncs, jobs };
+}
+
 int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int *nfuncs)
 {
 	enum { NF = sizeof(alloc_fns) / sizeof(alloc_fns[0]) };
-	struct attach_job rets[NF], entries[NF];
+	struct attach_job rets[NF], entries[NF + 1];
 	uint64_t done_off[NF];
 	size_t i, k, ndone = 0, nr = 0, ne = 0;
+	const struct alloc_plan *plan;
 	struct ms_elf *e;
 	int err = 0;
 
@@ -480,6 +781,20 @@ int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int
 		return 0;
 	if (seen(l, pid, path, 1))
 		return 0;
+	if ((plan = plan_find(l, path))) {
+		nr = plan->nr;
+		ne = plan->ne;
+		*nfuncs = (int)plan->nfuncs;
+		for (i = 0; i < nr + ne; i++) {
+			struct attach_job *j = i < nr ? &rets[i] : &entries[i - nr];
+
+			*j = plan->jobs[i];
+			j->l = l;
+			j->pid = pid;
+			j->path = path;
+		}
+		goto attach;
+	}
 	e = ms_elf_open(path);
 	if (!e)
 		return -errno;
@@ -489,7 +804,7 @@ int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int
 		struct ms_elf_func fn;
 
 		if (ms_elf_find_func(e, "_exit", &fn) >= 0 && fn.file_off)
-			entries[ne++] = (struct attach_job){ l, pid, path, "exit_entry", fn.file_off, 0, NULL, 0 };
+			entries[ne++] = (struct attach_job){ l, pid, path, "exit_entry", fn.file_off, 0, NULL, 0, 0 };
 	}
 	for (i = 0; i < NF && !l->cfg.no_alloc && l->cfg.mode != MS_MODE_SAMPLED; i++) {
 		const struct alloc_fn *f = &alloc_fns[i];
@@ -514,16 +829,32 @@ int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int
 		if (l->cfg.verbose)
 			fprintf(stderr, "memscope-trace: %s in %s at +%llu: %s\n", f->name, path,
 				(unsigned long long)place.offset, place.why);
-		entries[ne++] = (struct attach_job){ l, pid, path, f->entry, fn.file_off + place.offset, 0, NULL, 0 };
+		entries[ne++] = (struct attach_job){ l, pid, path, f->entry, fn.file_off + place.offset, 0, NULL, 0, 0 };
 		if (f->ret)
-			rets[nr++] = (struct attach_job){ l, pid, path, f->ret, fn.file_off, 1, NULL, 0 };
+			rets[nr++] = (struct attach_job){ l, pid, path, f->ret, fn.file_off, 1, NULL, 0, 0 };
 		(*nfuncs)++;
 	}
 	ms_elf_close(e);
+	plan_keep(l, path, rets, nr, entries, ne, (size_t)*nfuncs);
+attach:
 	if (!ne)
 		return 0;
-	if (*nfuncs)
-		l->done.v[l->done.n - 1].probed = 1; /* the entry seen() just added */
+	if (*nfuncs) {
+		struct ms_attached *d = &l->done.v[l->done.n - 1]; /* the entry seen() just added */
+
+		d->probed = 1;
+		d->offs = calloc(nr + ne, sizeof(*d->offs));
+		for (i = 0; d->offs && i < nr + ne; i++)
+			d->offs[d->noffs++] = i < nr ? rets[i].off : entries[i - nr].off;
+	}
+	if (!l->no_multi) {
+		err = attach_multi(l, pid, path, rets, nr, entries, ne);
+		if (err != -EINVAL && err != -EOPNOTSUPP && err != -ENOSYS && err != -E2BIG)
+			return err;
+		/* a kernel without uprobe_multi links (before 6.6) */
+		l->no_multi = 1;
+		err = 0;
+	}
 	/* Return probes first: a return seen without its entry is ignored,
 	 * while an entry whose return is never seen would make every later
 	 * call on that thread look nested. */
@@ -533,7 +864,7 @@ int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int
 		struct attach_job *j = i < nr ? &rets[i] : &entries[i - nr];
 
 		if (j->link) {
-			if (link_add(l, j->link) && !err)
+			if (link_add(l, pid, j->link) && !err)
 				err = -ENOMEM;
 		} else if (!err) {
 			err = j->err;
@@ -541,6 +872,86 @@ int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int
 		}
 	}
 	return err;
+}
+
+static void destroy_links(struct ms_link *links, size_t n);
+
+/* Take pid's links out of the list into *out (malloc'ed), and forget what
+ * was attached for it. */
+static size_t take_pid(struct ms_loader *l, pid_t pid, struct ms_link **out)
+{
+	struct ms_link *gone = calloc(l->links.n + 1, sizeof(*gone));
+	size_t i, j = 0, ng = 0;
+
+	for (i = 0; i < l->links.n; i++) {
+		if (l->links.v[i].pid == pid && gone)
+			gone[ng++] = l->links.v[i];
+		else
+			l->links.v[j++] = l->links.v[i];
+	}
+	l->links.n = j;
+	for (i = 0, j = 0; i < l->done.n; i++) {
+		if (l->done.v[i].pid != pid)
+			l->done.v[j++] = l->done.v[i];
+		else
+			free(l->done.v[i].offs);
+	}
+	l->done.n = j;
+	*out = gone;
+	return ng;
+}
+
+static void *reaper_main(void *arg)
+{
+	struct reaper *r = arg;
+
+	pthread_mutex_lock(&r->mu);
+	while (!r->stop || r->gone.n) {
+		struct ms_link *v;
+		size_t n;
+
+		if (!r->gone.n) {
+			pthread_cond_wait(&r->cv, &r->mu);
+			continue;
+		}
+		v = r->gone.v;
+		n = r->gone.n;
+		r->gone.v = NULL;
+		r->gone.n = r->gone.cap = 0;
+		pthread_mutex_unlock(&r->mu);
+		destroy_links(v, n);
+		free(v);
+		pthread_mutex_lock(&r->mu);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+void ms_loader_retire_pid(struct ms_loader *l, pid_t pid)
+{
+	struct reaper *r = &l->reap;
+	struct ms_link *gone;
+	size_t i, ng = take_pid(l, pid, &gone);
+
+	if (!ng) {
+		free(gone);
+		return;
+	}
+	pthread_mutex_lock(&r->mu);
+	if (!r->running && pthread_create(&r->th, NULL, reaper_main, r) == 0)
+		r->running = 1;
+	for (i = 0; r->running && i < ng; i++) {
+		struct ms_link *slot;
+
+		if (MS_VEC_PUSH(r->gone, slot))
+			break;
+		*slot = gone[i];
+	}
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	/* whatever the reaper could not take is destroyed here */
+	destroy_links(gone + i, ng - i);
+	free(gone);
 }
 
 void ms_loader_forget_strings(struct ms_loader *l, pid_t pid)
@@ -563,9 +974,10 @@ void ms_loader_forget_strings(struct ms_loader *l, pid_t pid)
 /* Destroying a uprobe link waits for an SRCU grace period in the kernel
  * (~60 ms here): one after another, 60 allocator probes took 3.7 s to
  * detach. Destroying them from several threads lets the grace periods
- * overlap. */
+ * overlap (perf uprobe links still serialize on a kernel mutex;
+ * uprobe_multi links do not). */
 struct destroy_job {
-	struct bpf_link **links;
+	struct ms_link *links;
 	size_t n, step, first;
 };
 
@@ -575,11 +987,11 @@ static void *destroy_some(void *arg)
 	size_t i;
 
 	for (i = j->first; i < j->n; i += j->step)
-		bpf_link__destroy(j->links[i]);
+		link_destroy(&j->links[i]);
 	return NULL;
 }
 
-static void destroy_links(struct bpf_link **links, size_t n)
+static void destroy_links(struct ms_link *links, size_t n)
 {
 	pthread_t th[DESTROY_THREADS];
 	struct destroy_job jobs[DESTROY_THREADS];
@@ -698,11 +1110,29 @@ size_t ms_loader_prog_stats(const struct ms_loader *l, struct ms_prog_stat *out,
 
 void ms_loader_destroy(struct ms_loader *l)
 {
+	size_t i;
+
 	if (!l)
 		return;
+	if (l->reap.running) {
+		pthread_mutex_lock(&l->reap.mu);
+		l->reap.stop = 1;
+		pthread_cond_signal(&l->reap.cv);
+		pthread_mutex_unlock(&l->reap.mu);
+		pthread_join(l->reap.th, NULL);
+	}
+	MS_VEC_FREE(l->reap.gone);
 	destroy_links(l->links.v, l->links.n);
 	MS_VEC_FREE(l->links);
+	for (i = 0; i < l->done.n; i++)
+		free(l->done.v[i].offs);
 	MS_VEC_FREE(l->done);
+	for (i = 0; i < l->mprogs.n; i++)
+		close(l->mprogs.v[i].fd);
+	MS_VEC_FREE(l->mprogs);
+	for (i = 0; i < l->plans.n; i++)
+		free(l->plans.v[i].jobs);
+	MS_VEC_FREE(l->plans);
 	if (l->run_stats_fd)
 		close(l->run_stats_fd - 1);
 	ms_sites_free(l->sites);

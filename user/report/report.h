@@ -27,6 +27,10 @@ struct ms_report_ctx {
 	uint64_t sample_interval; /* sampled mode: mean bytes between samples */
 	uint64_t start_wall_ns; /* CLOCK_REALTIME at start_ns, 0 = unknown */
 	int stack_depth;        /* frames asked per stack (--stack-depth) */
+	int ns_pid;               /* the target's PID in its own PID namespace, 0 = unknown */
+	const char *cgroup;       /* its cgroup (v2 path), NULL = unknown */
+	const char *container_id; /* the container's id, NULL = none */
+	uint64_t holds, hold_total_ns, hold_max_ns; /* processes held until attached */
 };
 
 #define MS_REPORT_MAX_FRAMES 64

@@ -19,7 +19,9 @@
 #include "elf/symbolize.h"
 #include "probe/consumer.h"
 #include "probe/loader.h"
+#include "proc/romaps.h"
 #include "proc/spawn.h"
+#include "proc/target.h"
 #include "registry/registry.h"
 #include "trace/metrics_serve.h"
 #include "trace/session.h"
@@ -58,6 +60,7 @@ static int load(struct session *s)
 		.follow = o->follow,
 		.no_alloc = o->no_alloc,
 		.samples_only = o->mode == MS_MODE_SAMPLED && !o->with_probes,
+		.hold = !o->no_hold,
 		.verbose = o->verbose,
 	};
 	struct ms_reg_opts ropts = {
@@ -72,7 +75,8 @@ static int load(struct session *s)
 
 	if (err)
 		return err;
-	s->reg = ms_registry_new(&ropts);
+	s->romaps = ms_romaps_new();
+	s->reg = s->romaps ? ms_registry_new(&ropts) : NULL;
 	s->cons = s->reg ? ms_consumer_new(s->loader, s->reg, o->stack_depth) : NULL;
 	if (!s->cons) {
 		err = -errno;
@@ -109,6 +113,14 @@ static int start_cmd(struct session *s, struct ms_child *child)
 	return probes;
 }
 
+/* The target's PID in its own namespace, its cgroup and container. */
+static void note_namespaces(struct session *s)
+{
+	ms_target_ns_info(s->pid, &s->ns_pid, s->cgroup, sizeof(s->cgroup), s->container_id,
+			  sizeof(s->container_id));
+	ms_target_root(s->pid, s->root, sizeof(s->root));
+}
+
 /* A running process: attach to what it maps now. Probe names attached, or
  * -errno (message printed). */
 static int attach_pid(struct session *s)
@@ -116,6 +128,8 @@ static int attach_pid(struct session *s)
 	int err, probes;
 
 	s->pid = s->o->pid;
+	/* now: once its probes are live it may finish its work and be gone */
+	note_namespaces(s);
 	err = ms_loader_add_pid(s->loader, s->pid);
 	probes = err ? err : ms_attach_mapped(s, 0);
 	if (probes < 0) {
@@ -159,11 +173,15 @@ int ms_trace_run(const struct ms_opts *o)
 	catch_stop_signals();
 	if (load(&s))
 		goto cleanup;
+	if (ms_watchdog_start(ms_loader_holds_fd(s.loader)) && o->verbose)
+		fprintf(stderr, "memscope-trace: no watchdog: a stopped tracer keeps what it holds\n");
 	probes = o->cmd ? start_cmd(&s, &child) : attach_pid(&s);
 	if (probes < 0)
 		goto cleanup;
 	if (probes == 0)
 		warn_no_probes(&s);
+	if (o->cmd)
+		note_namespaces(&s); /* held before its exec until released below */
 	s.start_ns = ms_now_ns();
 	s.start_wall_ns = wall_ns(s.start_ns);
 	started = 1;
@@ -192,13 +210,18 @@ cleanup:
 	if (s.pidfd >= 0)
 		close(s.pidfd);
 	ms_metrics_serve_close(s.metrics);
+	/* nothing stays stopped for a tracer that is gone */
+	if (s.loader)
+		ms_attach_release_all(&s, 1);
 	ms_consumer_free(s.cons);
 	ms_loader_destroy(s.loader);
+	free(s.kids);
 	while (s.nalloc_mods)
 		free(s.alloc_mods[--s.nalloc_mods]);
 	free(s.vmas);
 	ms_symbolizer_free(s.sym);
 	ms_registry_free(s.reg);
+	ms_romaps_free(s.romaps);
 	ms_session_close_outputs(&s);
 	return rc;
 }
