@@ -255,10 +255,11 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 	l->skel->rodata->cfg_from_start = cfg->from_start;
 	l->skel->rodata->cfg_follow = cfg->follow;
 	/* A followed child is held until its allocator probes (per process)
-	 * are attached; a traced process at exec and when ld.so has mapped
-	 * new objects, until those are probed (bpf/hold.bpf.h). */
-	l->skel->rodata->cfg_hold_fork = cfg->follow && cfg->hold && cfg->mode != MS_MODE_LIGHT &&
-					 cfg->mode != MS_MODE_SAMPLED && !cfg->no_alloc;
+	 * are attached and its memscope sites adopted (a fork child skips
+	 * them until then, include/memscope.h) - in every mode; a traced
+	 * process at exec and when ld.so has mapped new objects, until those
+	 * are probed (bpf/hold.bpf.h). */
+	l->skel->rodata->cfg_hold_fork = cfg->follow && cfg->hold;
 	l->skel->rodata->cfg_hold_load = cfg->hold;
 	l->skel->rodata->cfg_tracer_tgid = getpid();
 	l->skel->rodata->cfg_wakeup_bytes = cfg->ring_bytes / 4;
