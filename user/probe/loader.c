@@ -400,6 +400,22 @@ static int usdt_one(const char *name, struct usdt_ctx *c)
 	return 1;
 }
 
+/* Adopt pid's sites of path if it is a fork child (probe/sites.h): to
+ * the file's bytes before our attachments arm them, or (armed) to the int3
+ * form of attachments made earlier without a PID filter. */
+static void adopt_logged(const struct ms_loader *l, pid_t pid, const char *path,
+			 const struct ms_usdt_sites *sites, int armed)
+{
+	int err = armed ? ms_sites_adopt_armed(pid, path, sites) : ms_sites_adopt(pid, path, sites);
+
+	if (err < 0)
+		fprintf(stderr, "memscope-trace: PID %d skips the probes of %s (a fork child): cannot "
+			"%s its sites: %s\n", (int)pid, path, armed ? "arm" : "restore", strerror(-err));
+	else if (err && l->cfg.verbose)
+		fprintf(stderr, "memscope-trace: PID %d is a fork child: its sites %sin %s %s\n", (int)pid,
+			armed ? "" : "and semaphores ", path, armed ? "armed" : "restored");
+}
+
 int ms_loader_attach_usdt(struct ms_loader *l, pid_t pid, const char *path, int *nprobes)
 {
 	struct ms_usdt_sites sites;
@@ -420,13 +436,7 @@ int ms_loader_attach_usdt(struct ms_loader *l, pid_t pid, const char *path, int 
 		/* -f: a fork child of a process these attachments serve skips
 		 * its probes until adopted (include/memscope.h) */
 		if (pid == -1 && self > 0 && ms_usdt_sites_read(path, "memscope", &sites) > 0) {
-			err = ms_sites_adopt_armed(self, path, &sites);
-			if (err < 0)
-				fprintf(stderr, "memscope-trace: PID %d skips the probes of %s (a fork "
-					"child): cannot arm its sites: %s\n", (int)self, path, strerror(-err));
-			else if (err && l->cfg.verbose)
-				fprintf(stderr, "memscope-trace: PID %d is a fork child: its sites in %s "
-					"armed\n", (int)self, path);
+			adopt_logged(l, self, path, &sites, 1);
 			ms_usdt_sites_free(&sites);
 		}
 		return 0;
@@ -434,13 +444,7 @@ int ms_loader_attach_usdt(struct ms_loader *l, pid_t pid, const char *path, int 
 	err = ms_usdt_sites_read(path, "memscope", &sites);
 	if (err <= 0)
 		return err;
-	err = ms_sites_adopt(self, path, &sites);
-	if (err < 0)
-		fprintf(stderr, "memscope-trace: PID %d skips the probes of %s (a fork child): cannot "
-			"restore its sites: %s\n", (int)self, path, strerror(-err));
-	else if (err && l->cfg.verbose)
-		fprintf(stderr, "memscope-trace: PID %d is a fork child: its sites and semaphores in %s "
-			"restored\n", (int)self, path);
+	adopt_logged(l, self, path, &sites, 0);
 	/* One attachment per probe name; the sites of names this mode leaves
 	 * alone drop out of the list -v watches. */
 	attached = calloc(sites.n, 1);

@@ -57,12 +57,13 @@ int ms_target_check(pid_t pid, char *why, size_t len)
 	return 0;
 }
 
-int ms_target_exe(pid_t pid, char *buf, size_t len)
+/* readlink /proc/PID/<name> into buf. 0 or -errno. */
+static int proc_link(pid_t pid, const char *name, char *buf, size_t len)
 {
 	char path[64];
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
 	n = readlink(path, buf, len - 1);
 	if (n < 0)
 		return -errno;
@@ -70,17 +71,14 @@ int ms_target_exe(pid_t pid, char *buf, size_t len)
 	return 0;
 }
 
+int ms_target_exe(pid_t pid, char *buf, size_t len)
+{
+	return proc_link(pid, "exe", buf, len);
+}
+
 int ms_target_root(pid_t pid, char *buf, size_t len)
 {
-	char path[64];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
-	n = readlink(path, buf, len - 1);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	return 0;
+	return proc_link(pid, "root", buf, len);
 }
 
 ssize_t ms_target_read_str(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len)
