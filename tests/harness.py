@@ -72,13 +72,22 @@ def wait_attached(proc_tracer, target_pid, timeout=10):
     raise AssertionError("tracer did not attach within %ss" % timeout)
 
 
+def is_tracer(pid):
+    try:
+        return os.readlink("/proc/%s/exe" % pid) == os.path.realpath(TRACER)
+    except OSError:
+        return True
+
+
 def traced_child(proc_tracer, timeout=10):
     """The PID of the command `memscope-trace -- CMD` started, once the
     tracer's probes are live in it."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        kids = subprocess.run(["pgrep", "-P", str(proc_tracer.pid)], capture_output=True,
-                              text=True).stdout.split()
+        # the command once exec'd: not the tracer's own short-lived fork
+        # that starts its watchdog, nor the command still held before exec
+        kids = [k for k in subprocess.run(["pgrep", "-P", str(proc_tracer.pid)], capture_output=True,
+                                          text=True).stdout.split() if not is_tracer(k)]
         if kids:
             wait_attached(proc_tracer, int(kids[0]), max(deadline - time.time(), 0.1))
             return int(kids[0])

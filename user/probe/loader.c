@@ -1096,7 +1096,7 @@ int ms_loader_enable_run_stats(struct ms_loader *l)
 size_t ms_loader_prog_stats(const struct ms_loader *l, struct ms_prog_stat *out, size_t max)
 {
 	struct bpf_program *p;
-	size_t n = 0;
+	size_t n = 0, i;
 
 	bpf_object__for_each_program(p, l->skel->obj) {
 		struct bpf_prog_info info;
@@ -1106,9 +1106,19 @@ size_t ms_loader_prog_stats(const struct ms_loader *l, struct ms_prog_stat *out,
 		if (n == max || bpf_program__fd(p) < 0 ||
 		    bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
 			continue;
-		out[n++] = (struct ms_prog_stat){ .name = bpf_program__name(p), .runs = info.run_cnt,
-						  .run_ns = info.run_time_ns,
-						  .uprobe = bpf_program__type(p) == BPF_PROG_TYPE_KPROBE };
+		out[n] = (struct ms_prog_stat){ .name = bpf_program__name(p), .runs = info.run_cnt,
+						.run_ns = info.run_time_ns,
+						.uprobe = bpf_program__type(p) == BPF_PROG_TYPE_KPROBE };
+		/* its uprobe_multi twin runs for the per-process allocator links */
+		for (i = 0; i < l->mprogs.n; i++) {
+			memset(&info, 0, sizeof(info));
+			len = sizeof(info);
+			if (l->mprogs.v[i].p == p && !bpf_obj_get_info_by_fd(l->mprogs.v[i].fd, &info, &len)) {
+				out[n].runs += info.run_cnt;
+				out[n].run_ns += info.run_time_ns;
+			}
+		}
+		n++;
 	}
 	return n;
 }
