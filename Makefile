@@ -56,6 +56,9 @@ TEST_PROGS := $(patsubst tests/progs/%.c,$(OUTPUT)/tests/%,$(filter-out tests/pr
 	      $(patsubst %,$(OUTPUT)/tests/alloc_%,je tc mi all) \
 	      $(patsubst tests/progs/%.cpp,$(OUTPUT)/tests/%,$(wildcard tests/progs/*.cpp)) \
 	      $(OUTPUT)/tests/site_sp
+# tests/progs/alloc_apis.cpp once more per allocator a program may link
+ALLOC_APIS := $(OUTPUT)/tests/alloc_apis_je $(OUTPUT)/tests/alloc_apis_tc $(OUTPUT)/tests/alloc_apis_mi
+TEST_PROGS += $(ALLOC_APIS)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(wildcard tests/unit/*.c))
 
 .PHONY: all deps demo test unit bench clean fuzz
@@ -159,6 +162,13 @@ $(OUTPUT)/tests/libplugin.so: tests/progs/plugin.c include/memscope.h | $(OUTPUT
 $(OUTPUT)/tests/%: tests/progs/%.cpp include/memscope.h | $(OUTPUT)/tests
 	$(call msg,TESTPROG,$@)
 	$(Q)$(CXX) -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wshadow -Werror -Iinclude -pthread $< -o $@
+
+ALLOC_APIS_FLAGS_je := -DUSE_JEMALLOC -ljemalloc
+ALLOC_APIS_FLAGS_tc := -DUSE_TCMALLOC -ltcmalloc_minimal
+ALLOC_APIS_FLAGS_mi := -DUSE_MIMALLOC -lmimalloc
+$(OUTPUT)/tests/alloc_apis_%: tests/progs/alloc_apis.cpp | $(OUTPUT)/tests
+	$(call msg,TESTPROG,$@)
+	$(Q)$(CXX) -g -O1 -fno-builtin -Wall -Wextra -Werror $< -o $@ $(ALLOC_APIS_FLAGS_$*)
 
 # unit tests: no root, no BPF, under AddressSanitizer + UBSan
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer

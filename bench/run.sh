@@ -12,6 +12,10 @@
 #   B. malloc+free pair: untraced, memscope-trace -m full/fast/light, the
 #      floor (empty BPF programs on memscope's probe sites), bpftrace doing
 #      what full mode does.
+#   E. Debian's redis-server (jemalloc) and the same with tcmalloc and
+#      mimalloc preloaded, under redis-benchmark: every mode, the floor, the
+#      sampling library and heaptrack (bench/redis_bench.sh, which also
+#      runs on its own).
 #   C. an event-loop server under wrk load: untraced, -m light, -m full,
 #      -m full with the tracer frozen, and a classic in-process tracker
 #      (bench/server_bench.sh, which also runs on its own; it prints its
@@ -28,7 +32,7 @@
 # shared machine moves far less than a ratio of figures measured seconds
 # apart.
 # Environment: BENCH_ROUNDS (5), BENCH_REPS (3), BENCH_RUN_S (0.2),
-# BENCH_PAIRS (6), and BENCH_ONLY, the sections to run (default "A B C").
+# BENCH_PAIRS (6), and BENCH_ONLY, the sections to run (default "A B C E").
 # Exit status 1 if a tracer failed, did not attach or dropped events; a
 # missed target is printed (MISSED) but is a result, not a failure.
 set -u
@@ -48,7 +52,7 @@ PROBLEM_STDERR=always
 T0=$(date +%s.%N)
 
 # want SECTION: true when BENCH_ONLY (default all) names it
-want() { [[ " ${BENCH_ONLY:-A B C} " == *" $1 "* ]]; }
+want() { [[ " ${BENCH_ONLY:-A B C E} " == *" $1 "* ]]; }
 
 die() {
 	echo "bench: $*" >&2
@@ -68,6 +72,8 @@ build() {
 		bench/track_var_loop.c bench/track_var_nop1.c -pthread -o $OUT/track_var_loop || return 1
 	cc -g -O2 -Wall -Wextra -Werror -std=gnu11 -fno-builtin-malloc -fno-builtin-free \
 		bench/malloc_loop.c -ldl -o $OUT/malloc_loop || return 1
+	cc -g -O2 -Wall -Wextra -Werror -std=gnu11 -I$OUT bench/insn_cost.c -lbpf -lelf -lz \
+		-o $OUT/insn_cost || return 1
 }
 build || die "building the bench helpers failed"
 
@@ -463,6 +469,29 @@ fi
 fi
 
 # ============================================================================
+# E. a real server with its own allocator (bench/redis_bench.sh)
+# ============================================================================
+
+if want E; then
+echo "E. redis-server with jemalloc, tcmalloc, mimalloc (issue 16) ..."
+echo "E: see $OUT/redis_bench.log" >>"$LOG"
+rm -f $OUT/e_summary $OUT/e_summary.problems
+{
+	echo "E0. one probe hit by the probed instruction (empty BPF program on the bench's own code),"
+	echo "    ns per hit, lowest of 5 runs of 2000 calls:"
+	$OUT/insn_cost 2000 | sed 's/^/   /'
+	echo
+} >$OUT/e0_table 2>>"$LOG" || PROBLEMS+=("bench/insn_cost failed")
+REDIS_BENCH_SUMMARY=$OUT/e_summary bash bench/redis_bench.sh >$OUT/e_table 2>>"$LOG"
+E_RC=$?
+if [ -s $OUT/e_summary.problems ]; then
+	mapfile -t -O "${#PROBLEMS[@]}" PROBLEMS <$OUT/e_summary.problems
+elif [ $E_RC -ne 0 ]; then
+	PROBLEMS+=("bench/redis_bench.sh failed (exit status $E_RC)")
+fi
+fi
+
+# ============================================================================
 # report
 # ============================================================================
 
@@ -590,6 +619,10 @@ fi
 if want C; then
 [ -s $OUT/c_table ] && cat $OUT/c_table
 fi
+if want E; then
+[ -s $OUT/e0_table ] && cat $OUT/e0_table
+[ -s $OUT/e_table ] && cat $OUT/e_table
+fi
 
 echo
 echo "Summary"
@@ -620,6 +653,9 @@ printf '  %-38s %10s  %-12s %-8s %s\n' "malloc+free light / untraced" "$(ratio "
 fi
 if want C; then
 [ -s $OUT/c_summary ] && cat $OUT/c_summary
+fi
+if want E; then
+[ -s $OUT/e_summary ] && cat $OUT/e_summary
 fi
 
 echo

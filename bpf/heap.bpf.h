@@ -73,7 +73,7 @@ static __always_inline __s32 stack_get(void *ctx)
 {
 	long id;
 
-	if (!cfg_stack)
+	if (!cfg_stack || ctl_level)
 		return -1;
 	id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 	if (id < 0) {

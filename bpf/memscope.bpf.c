@@ -362,90 +362,196 @@ int BPF_USDT(ms_custom_free, __u64 ptr)
 	return 0;
 }
 
-/* ---- sampling library (libmemscope_sample.so) --------------------------- */
+/* ---- sampled allocations: the sampling library, an allocator's sampler -- */
 
-SEC("usdt")
-int BPF_USDT(ms_sample_alloc, __u64 ptr, __u64 size, __u64 weight)
+/* A sampled block: weight is the bytes it stands for. */
+static __always_inline void sampled_alloc(void *ctx, __u64 ptr, __u64 size, __u64 weight,
+					  __u32 kind)
 {
-	USDT_SKIP_UNTRACED();
+	if (usdt_skip(bpf_get_current_pid_tgid()))
+		return;
 	struct task_struct *task = bpf_get_current_task_btf();
 
-	heap_alloc(ctx, thread_of(task), task_pid_tgid(task), 0, ptr, size, MS_K_SAMPLE,
-		   MS_F_SAMPLED, weight);
-	return 0;
+	heap_alloc(ctx, thread_of(task), task_pid_tgid(task), 0, ptr, size, kind, MS_F_SAMPLED,
+		   weight);
 }
 
-SEC("usdt")
-int BPF_USDT(ms_sample_free, __u64 ptr)
+/* Only sampled blocks are announced at their free; others are not errors. */
+static __always_inline void sampled_free(void *ctx, __u64 ptr, __u32 kind)
 {
-	USDT_SKIP_UNTRACED();
+	if (usdt_skip(bpf_get_current_pid_tgid()))
+		return;
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 pid_tgid = task_pid_tgid(task);
 	struct ms_live_key k = { .pid = pid_tgid >> 32, .addr = ptr };
 
-	/* Only sampled blocks are announced; others are not errors. */
 	if (ptr && bpf_map_lookup_elem(&live, &k))
-		heap_free(ctx, thread_of(task), pid_tgid, ptr, MS_K_SAMPLE, MS_F_SAMPLED, 0);
-	return 0;
+		heap_free(ctx, thread_of(task), pid_tgid, ptr, kind, MS_F_SAMPLED, 0);
 }
+
+/* A source of sampled blocks: PROVIDER_alloc(ptr, size, weight) and
+ * PROVIDER_free(ptr) programs recording kind K. */
+#define SAMPLE_SOURCE(name, k)                                                 \
+	SEC("usdt")                                                            \
+	int BPF_USDT(name##_alloc, __u64 ptr, __u64 size, __u64 weight)        \
+	{                                                                      \
+		sampled_alloc(ctx, ptr, size, weight, k);                      \
+		return 0;                                                      \
+	}                                                                      \
+	SEC("usdt")                                                            \
+	int BPF_USDT(name##_free, __u64 ptr)                                   \
+	{                                                                      \
+		sampled_free(ctx, ptr, k);                                     \
+		return 0;                                                      \
+	}
+
+/* libmemscope_sample.so: ms_sample_alloc, ms_sample_free */
+SAMPLE_SOURCE(ms_sample, MS_K_SAMPLE)
+/* The otel_memory contract OpenTelemetry's eBPF profiler proposed to
+ * jemalloc and mimalloc: otel_memory:alloc(ptr, size, weight) fires for an
+ * allocation the allocator's own sampler chose, weight being the bytes it
+ * stands for; otel_memory:free(ptr) for the free of one. The same meaning
+ * as the sampling library's probes: ms_otel_alloc, ms_otel_free. */
+SAMPLE_SOURCE(ms_otel, MS_K_OTEL)
 
 /* ---- allocator uprobes -------------------------------------------------- */
 
-#define ALLOC_ENTRY(fn, kind, a0, a1)                                          \
+/* One program per shape of call; the loader's table (user/probe/loader.c)
+ * says which function has which shape, and each link's cookie where the
+ * program finds the call's arguments (the probe may sit past instructions
+ * that moved them, user/elf/probe_place.c), which kind to record and which
+ * probe this is (MS_CK_* in memscope_events.h). */
+
+/* bench: every allocator program returns at once (the floor: the same
+ * sites, the same placement, nothing done). */
+const volatile __u32 cfg_floor = 0;
+
+/* Hits per probe id (the cookie's), for the tracer's cost estimate. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MS_MAX_PROBES);
+	__type(key, __u32);
+	__type(value, __u64);
+} probe_hits SEC(".maps");
+
+/* Count the hit and return the link's cookie. */
+static __always_inline __u64 probe_hit(void *ctx)
+{
+	__u64 ck = bpf_get_attach_cookie(ctx);
+	__u32 id = (__u32)(ck >> MS_CK_PROBE_SHIFT);
+	__u64 *n = bpf_map_lookup_elem(&probe_hits, &id);
+
+	if (n)
+		*n += 1;
+	return ck;
+}
+
+/* One pt_regs field, loaded by an instruction of its own: left to
+ * itself the compiler merges the cases below into a load at a computed
+ * offset of the context, which the verifier refuses. */
+#define CTX_REG(field)                                                         \
+	({                                                                     \
+		__u64 v_;                                                      \
+		asm volatile("%[v] = *(u64 *)(%[c] + %[o])"                    \
+			     : [v] "=r"(v_)                                    \
+			     : [c] "r"(ctx), [o] "i"(offsetof(struct pt_regs, field))); \
+		v_;                                                            \
+	})
+
+/* Logical argument i of the call: the register the cookie names. */
+static __always_inline __u64 ck_arg(struct pt_regs *ctx, __u64 ck, int i)
+{
+	switch ((ck >> MS_CK_ARG_SHIFT(i)) & 0xff) {
+	case MS_REG_DI: return CTX_REG(di);
+	case MS_REG_SI: return CTX_REG(si);
+	case MS_REG_DX: return CTX_REG(dx);
+	case MS_REG_CX: return CTX_REG(cx);
+	case MS_REG_R8: return CTX_REG(r8);
+	case MS_REG_R9: return CTX_REG(r9);
+	case MS_REG_AX: return CTX_REG(ax);
+	case MS_REG_BX: return CTX_REG(bx);
+	case MS_REG_BP: return CTX_REG(bp);
+	case MS_REG_R10: return CTX_REG(r10);
+	case MS_REG_R11: return CTX_REG(r11);
+	case MS_REG_R12: return CTX_REG(r12);
+	case MS_REG_R13: return CTX_REG(r13);
+	case MS_REG_R14: return CTX_REG(r14);
+	case MS_REG_R15: return CTX_REG(r15);
+	default: return 0;
+	}
+}
+
+static __always_inline __u32 ck_kind(__u64 ck)
+{
+	return (__u32)(ck >> MS_CK_KIND_SHIFT) & 0xff;
+}
+
+/* Entry of an allocating call: remember (a0, a1) until it returns. */
+#define ALLOC_ENTRY(fn, a0, a1)                                                \
 	SEC("uprobe")                                                           \
 	int BPF_KPROBE(fn##_entry)                                              \
 	{                                                                       \
-		__u64 sp_ = PT_REGS_SP(ctx), a0_ = (a0), a1_ = (a1);            \
+		__u64 ck, sp_ = PT_REGS_SP(ctx), a0_, a1_;                      \
+		if (cfg_floor)                                                  \
+			return 0;                                               \
+		ck = probe_hit(ctx);                                            \
+		a0_ = (a0);                                                     \
+		a1_ = (a1);                                                     \
 		ms_opaque(sp_);                                                 \
-		ms_opaque(a0_);                                                 \
-		ms_opaque(a1_);                                                 \
-		infl_push(sp_, kind, a0_, a1_);                                 \
+		infl_push(sp_, ck_kind(ck), a0_, a1_);                          \
 		return 0;                                                       \
 	}
 
-/* Blocks returned in RAX: size in a0. */
-#define ALLOC_RETURN(fn)                                                       \
-	SEC("uretprobe")                                                        \
-	int BPF_KRETPROBE(fn##_return, void *ret)                               \
-	{                                                                       \
-		struct task_struct *task = bpf_get_current_task_btf();          \
-		struct ms_thread *t = thread_of(task);                          \
-		struct ms_inflight in;                                          \
-		if (t && infl_pop(t, &in))                                      \
-			heap_alloc(ctx, t, task_pid_tgid(task), in.ts, (__u64)ret, \
-				   in.a0, in.kind, 0, 0);                       \
-		return 0;                                                       \
-	}
+/* size in: malloc, new, mallocx, valloc, memalign (size is its 2nd) ... */
+ALLOC_ENTRY(alloc, ck_arg(ctx, ck, 0), 0)
+/* n * size: calloc, mi_mallocn ... */
+ALLOC_ENTRY(calloc, ck_arg(ctx, ck, 0) * ck_arg(ctx, ck, 1), 0)
+/* (old block, size): realloc, rallocx, mi_expand ... */
+ALLOC_ENTRY(realloc, ck_arg(ctx, ck, 0), ck_arg(ctx, ck, 1))
+/* (old block, n * size): reallocarray, mi_reallocn ... */
+ALLOC_ENTRY(reallocarray, ck_arg(ctx, ck, 0), ck_arg(ctx, ck, 1) * ck_arg(ctx, ck, 2))
+/* posix_memalign(void **memptr, size_t align, size_t size): (size, memptr) */
+ALLOC_ENTRY(posix_memalign, ck_arg(ctx, ck, 0), ck_arg(ctx, ck, 1))
+/* jemalloc's xallocx(ptr, size, extra, flags): (ptr, size) */
+ALLOC_ENTRY(xallocx, ck_arg(ctx, ck, 0), ck_arg(ctx, ck, 1))
 
-ALLOC_ENTRY(malloc, MS_K_MALLOC, PT_REGS_PARM1(ctx), 0)
-ALLOC_RETURN(malloc)
-ALLOC_ENTRY(calloc, MS_K_CALLOC, PT_REGS_PARM1(ctx) * PT_REGS_PARM2(ctx), 0)
-ALLOC_RETURN(calloc)
-ALLOC_ENTRY(aligned_alloc, MS_K_ALIGNED_ALLOC, PT_REGS_PARM2(ctx), 0)
-ALLOC_RETURN(aligned_alloc)
-ALLOC_ENTRY(memalign, MS_K_MEMALIGN, PT_REGS_PARM2(ctx), 0)
-ALLOC_RETURN(memalign)
-ALLOC_ENTRY(valloc, MS_K_VALLOC, PT_REGS_PARM1(ctx), 0)
-ALLOC_RETURN(valloc)
-ALLOC_ENTRY(pvalloc, MS_K_PVALLOC, PT_REGS_PARM1(ctx), 0)
-ALLOC_RETURN(pvalloc)
-ALLOC_ENTRY(op_new, MS_K_NEW, PT_REGS_PARM1(ctx), 0)
-ALLOC_RETURN(op_new)
-ALLOC_ENTRY(op_new_array, MS_K_NEW_ARRAY, PT_REGS_PARM1(ctx), 0)
-ALLOC_RETURN(op_new_array)
+/* What every return program starts with: 1 and the call's entry record in
+ * *in when this return is the one to record (not the floor, thread state
+ * at hand, the outermost of nested calls). */
+static __always_inline int ret_begin(void *ctx, struct task_struct **task, struct ms_thread **t,
+				     struct ms_inflight *in)
+{
+	if (cfg_floor)
+		return 0;
+	probe_hit(ctx);
+	*task = bpf_get_current_task_btf();
+	*t = thread_of(*task);
+	return *t && infl_pop(*t, in);
+}
 
-/* posix_memalign(void **memptr, size_t align, size_t size): the block is
- * written through memptr; 0 means success. */
-ALLOC_ENTRY(posix_memalign, MS_K_POSIX_MEMALIGN, PT_REGS_PARM3(ctx), PT_REGS_PARM1(ctx))
+/* A block returned in RAX: size in a0. */
+SEC("uretprobe")
+int BPF_KRETPROBE(alloc_return, void *ret)
+{
+	struct task_struct *task;
+	struct ms_thread *t;
+	struct ms_inflight in;
+
+	if (ret_begin(ctx, &task, &t, &in))
+		heap_alloc(ctx, t, task_pid_tgid(task), in.ts, (__u64)ret, in.a0, in.kind, 0, 0);
+	return 0;
+}
+
+/* The block is written through memptr; 0 means success. */
 SEC("uretprobe")
 int BPF_KRETPROBE(posix_memalign_return, int rc)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct ms_thread *t = thread_of(task);
+	struct task_struct *task;
+	struct ms_thread *t;
 	struct ms_inflight in;
 	__u64 ptr = 0;
 
-	if (!t || !infl_pop(t, &in) || rc != 0)
+	if (!ret_begin(ctx, &task, &t, &in) || rc != 0)
 		return 0;
 	if (bpf_probe_read_user(&ptr, sizeof(ptr), (void *)in.a1))
 		return 0;
@@ -453,21 +559,17 @@ int BPF_KRETPROBE(posix_memalign_return, int rc)
 	return 0;
 }
 
-/* realloc(old, size) and reallocarray(old, n, m). */
-ALLOC_ENTRY(realloc, MS_K_REALLOC, PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx))
-ALLOC_ENTRY(reallocarray, MS_K_REALLOCARRAY, PT_REGS_PARM1(ctx),
-	    PT_REGS_PARM2(ctx) * PT_REGS_PARM3(ctx))
-
-static __always_inline int realloc_done(struct pt_regs *ctx, __u64 ret)
+SEC("uretprobe")
+int BPF_KRETPROBE(realloc_return, void *retp)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct ms_thread *t = thread_of(task);
-	__u64 pid_tgid = task_pid_tgid(task);
+	struct task_struct *task;
+	struct ms_thread *t;
 	struct ms_inflight in;
-	__u64 old, size;
+	__u64 pid_tgid, ret = (__u64)retp, old, size;
 
-	if (!t || !infl_pop(t, &in))
+	if (!ret_begin(ctx, &task, &t, &in))
 		return 0;
+	pid_tgid = task_pid_tgid(task);
 	old = in.a0;
 	size = in.a1;
 	if (!ret) {
@@ -484,29 +586,39 @@ static __always_inline int realloc_done(struct pt_regs *ctx, __u64 ret)
 	return 0;
 }
 
+/* xallocx returns the block's real size: at least `size` if it was resized
+ * in place (the block now holds `size` bytes, at the same address), less if
+ * it could not be (nothing changed). */
 SEC("uretprobe")
-int BPF_KRETPROBE(realloc_return, void *ret)
+int BPF_KRETPROBE(xallocx_return, __u64 real)
 {
-	return realloc_done(ctx, (__u64)ret);
-}
-
-SEC("uretprobe")
-int BPF_KRETPROBE(reallocarray_return, void *ret)
-{
-	return realloc_done(ctx, (__u64)ret);
-}
-
-/* free(p), probed where the kernel emulates the instruction (often just
- * past `test %rdi,%rdi`, see user/elf/probe_place.c): rdi and rsp are still as
- * at entry, so the return address sits at [rsp]. */
-static __always_inline int free_common(struct pt_regs *ctx, __u32 kind, int from_delete)
-{
-	__u64 ptr = PT_REGS_PARM1(ctx), sp = PT_REGS_SP(ctx);
 	struct task_struct *task;
 	struct ms_thread *t;
+	struct ms_inflight in;
 
+	if (!ret_begin(ctx, &task, &t, &in) || !in.a0 || real < in.a1)
+		return 0;
+	heap_realloc(ctx, t, task_pid_tgid(task), in.ts, in.a0, in.a0, in.a1, in.kind);
+	return 0;
+}
+
+/* free(p) & co., probed where the kernel emulates the instruction (past
+ * glibc's `test %rdi,%rdi`, jemalloc's first loads): the stack pointer is
+ * still as at entry, so the return address sits at [rsp]. */
+SEC("uprobe")
+int BPF_KPROBE(free_entry)
+{
+	__u64 ck, ptr, sp = PT_REGS_SP(ctx);
+	struct task_struct *task;
+	struct ms_thread *t;
+	int from_delete;
+
+	if (cfg_floor)
+		return 0;
+	ck = probe_hit(ctx);
+	ptr = ck_arg(ctx, ck, 0);
+	from_delete = (ck & MS_CK_DELETE) != 0;
 	ms_opaque(sp);
-	ms_opaque(ptr);
 	if (!ptr)
 		return 0;
 	task = bpf_get_current_task_btf();
@@ -524,33 +636,40 @@ static __always_inline int free_common(struct pt_regs *ctx, __u32 kind, int from
 			if (top->sp == sp && bpf_ktime_get_ns() - top->ts < 20000)
 				return 0;
 		}
-		if (!from_delete && t->skip_free == ptr) {
-			t->skip_free = 0;
-			return 0;
+		/* The inner free or delete of a delete already recorded
+		 * (libstdc++'s delete[] jumps to delete, which jumps to free):
+		 * the same block, entered from within it: a call below its
+		 * frame, or a tail jump, which keeps its stack pointer and its
+		 * return address. The program's own second delete of a block
+		 * comes from another call site (another return address): a
+		 * double free. */
+		if (t->skip_free == ptr && sp <= t->skip_sp) {
+			__u64 ra = 0;
+
+			if (sp < t->skip_sp ||
+			    (!bpf_probe_read_user(&ra, sizeof(ra), (void *)sp) && ra == t->skip_ra)) {
+				if (!from_delete)
+					t->skip_free = 0;
+				return 0;
+			}
 		}
-		if (from_delete)
+		if (from_delete) {
 			t->skip_free = ptr;
+			t->skip_sp = sp;
+			t->skip_ra = 0;
+			bpf_probe_read_user(&t->skip_ra, sizeof(t->skip_ra), (void *)sp);
+		}
 	}
-	heap_free(ctx, t, task_pid_tgid(task), ptr, kind, 0, sp);
+	heap_free(ctx, t, task_pid_tgid(task), ptr, ck_kind(ck), 0, sp);
 	return 0;
 }
 
+/* Calibration (user/probe/calib.c): an empty program the tracer attaches
+ * to its own code to measure what one probe hit costs on this machine. */
 SEC("uprobe")
-int BPF_KPROBE(free_entry)
+int ms_calib(void *ctx)
 {
-	return free_common(ctx, MS_K_FREE, 0);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(op_delete_entry)
-{
-	return free_common(ctx, MS_K_DELETE, 1);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(op_delete_array_entry)
-{
-	return free_common(ctx, MS_K_DELETE_ARRAY, 1);
+	return 0;
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */

@@ -22,6 +22,10 @@ const volatile __u32 cfg_hold_fork = 0;
 const volatile __u32 cfg_hold_load = 0;
 const volatile __u32 cfg_tracer_tgid = 0; /* the tracer: if it dies, held processes go on */
 
+/* Written by the tracer while it runs (user/trace/budget.c): 0 = as
+ * configured, 1 and up = over the cost budget, no user stacks. */
+volatile __u32 ctl_level = 0;
+
 /* Next scope id; ids are unique across threads and processes of a trace. */
 __u64 next_scope_id = 1;
 
@@ -86,6 +90,8 @@ struct ms_thread {
 	__u32 infl_depth;
 	__u32 _pad;
 	__u64 skip_free; /* operator delete(p) recorded p; its inner free(p) is not a second free */
+	__u64 skip_sp;   /* ... entered with this stack pointer */
+	__u64 skip_ra;   /* ... and this return address at [sp] */
 	__u64 scopes[MS_SCOPE_STACK];
 	__u64 tasks[MS_TASK_STACK];
 	struct ms_inflight infl[MS_INFLIGHT];

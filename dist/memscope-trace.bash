@@ -26,6 +26,10 @@ _memscope_trace()
 	--ring-size | --max-live | --keep | --metrics | --metrics-top)
 		return
 		;;
+	--budget)
+		COMPREPLY=($(compgen -W 'none 5 10' -- "$cur"))
+		return
+		;;
 	esac
 	$split && return
 	# after "--" comes the command to start and its arguments

@@ -164,6 +164,12 @@ enum ms_alloc_kind {
 	MS_K_DELETE_ARRAY,
 	MS_K_CUSTOM,
 	MS_K_SAMPLE,
+	MS_K_MALLOCX,  /* jemalloc's non-standard API */
+	MS_K_RALLOCX,
+	MS_K_XALLOCX,  /* resized in place */
+	MS_K_DALLOCX,
+	MS_K_SDALLOCX,
+	MS_K_OTEL,     /* otel_memory:alloc / otel_memory:free USDT (sampled, weighted) */
 	MS_K_MAX,
 };
 
@@ -303,6 +309,27 @@ enum ms_stat {
 	MS_STAT_HOLD_FAILED,   /* a stop that could not be sent: attached late */
 	MS_STAT_MAX,
 };
+
+/* ---- allocator uprobes: the BPF cookie of each link ---------------------- */
+/* An allocator probe is placed where the kernel emulates the instruction
+ * (user/elf/probe_place.c), which may be past instructions that moved an
+ * argument to another register; and one BPF program serves every function
+ * of a shape (malloc, mallocx, tc_malloc and mi_malloc are all "size in,
+ * block out"). So each link's cookie says where the program finds its
+ * logical arguments, the kind to record and which probe it is (its hit
+ * counter in the probe_hits map). */
+enum ms_reg { /* x86-64 hardware register number + 1; 0 = none */
+	MS_REG_NONE = 0,
+	MS_REG_AX, MS_REG_CX, MS_REG_DX, MS_REG_BX, MS_REG_SP, MS_REG_BP, MS_REG_SI, MS_REG_DI,
+	MS_REG_R8, MS_REG_R9, MS_REG_R10, MS_REG_R11, MS_REG_R12, MS_REG_R13, MS_REG_R14,
+	MS_REG_R15,
+};
+#define MS_CK_ARG_SHIFT(i) (8 * (i)) /* logical argument i (0..2): its enum ms_reg */
+#define MS_CK_KIND_SHIFT 24          /* enum ms_alloc_kind, 8 bits */
+#define MS_CK_DELETE (1ull << 32)    /* free: an operator delete, whose inner free
+				      * of the same block is not a second free */
+#define MS_CK_PROBE_SHIFT 40         /* probe id: index into probe_hits */
+#define MS_MAX_PROBES 2048           /* probe ids (id 0: probes past the table) */
 
 /* Tracing modes (rodata cfg_mode). */
 enum ms_mode {

@@ -18,13 +18,18 @@
  * (memorylessness makes this exact).
  *
  * Cost while no tracer is attached: malloc & co. subtract the size from a
- * thread-local counter and tail-call glibc's real function; free tests a
- * semaphore and tail-calls glibc's. The pointer set is not touched, no
+ * thread-local counter and tail-call the real function; free tests a
+ * semaphore and tail-calls the real one. The pointer set is not touched, no
  * probe fires. Every few hundred KiB per thread a slow path draws the next
  * distance (a few dozen ns) and tests the alloc semaphore.
  *
- * Robustness rules kept throughout: no dlsym (glibc exports its real entry
- * points as __libc_malloc & co.), initial-exec TLS only (zero-initialised,
+ * The real functions are those of the allocator the program would have
+ * used without this library: whatever defines malloc next in the lookup
+ * order (jemalloc, tcmalloc, mimalloc, glibc), found with dlsym(RTLD_NEXT)
+ * at the first call (forward.c). The whole family comes from that one
+ * library, so a block always goes back to the allocator it came from.
+ *
+ * Robustness rules kept throughout: initial-exec TLS only (zero-initialised,
  * nothing to allocate, no per-thread registration: a thread's first
  * allocation seeds its state), no lock anywhere (signal handlers may
  * allocate; the pointer set is lock-free), errno preserved across the
@@ -32,8 +37,10 @@
  *
  * C++: libstdc++'s operator new/new[]/delete (all variants, including the
  * aligned ones, which use aligned_alloc) call malloc/free & co. through
- * the PLT, so they are sampled through the functions here; no operator is
- * interposed separately.
+ * the PLT, so they are sampled through the functions here. An allocator
+ * that defines the operators itself (jemalloc, tcmalloc, mimalloc) does
+ * not: the operators here then sample what it returns (forward.h,
+ * cxx_counts). jemalloc's own API (mallocx & co.) is interposed too.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,6 +48,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +57,7 @@
  * (no trap) with the red zone stepped over. */
 #include "memscope.h"
 
+#include "forward.h"
 #include "ptrset.h"
 #include "sample_math.h"
 
@@ -58,18 +67,6 @@
 
 #define MS_DEFAULT_INTERVAL (512u * 1024u)
 #define MS_MAX_INTERVAL (1ULL << 50) /* keeps 37 * R within 64 bits */
-
-/* glibc's allocator proper, exported by libc.so.6 (GLIBC_2.2.5), so the
- * library needs no dlsym at start-up. Called through the GOT (noplt). In
- * glibc 2.36 aligned_alloc is an alias of memalign, and posix_memalign,
- * reallocarray are thin checks around memalign/realloc, reproduced below. */
-extern void *__libc_malloc(size_t size) __attribute__((noplt));
-extern void *__libc_calloc(size_t n, size_t size) __attribute__((noplt));
-extern void *__libc_realloc(void *p, size_t size) __attribute__((noplt));
-extern void __libc_free(void *p) __attribute__((noplt));
-extern void *__libc_memalign(size_t align, size_t size) __attribute__((noplt));
-extern void *__libc_valloc(size_t size) __attribute__((noplt));
-extern void *__libc_pvalloc(size_t size) __attribute__((noplt));
 
 /* One semaphore per probe, in .probes as <sys/sdt.h> expects; the kernel
  * raises them when a uprobe is attached to the probe (ref_ctr_offset). */
@@ -375,6 +372,7 @@ __attribute__((constructor)) static void ms_init(void)
 {
 	int saved = errno;
 
+	ms_next_resolve();
 	ms_config_load();
 	pthread_atfork(ms_atfork_prepare, NULL, ms_atfork_child);
 	errno = saved;
@@ -384,13 +382,15 @@ __attribute__((constructor)) static void ms_init(void)
 
 MS_API void *malloc(size_t size)
 {
-	MS_ALLOC(size, __libc_malloc(size));
+	MS_ALLOC(size, ms_next.malloc(size));
 }
 
 MS_API void free(void *p)
 {
+	if (MS_UNLIKELY(ms_arena_owns(p)))
+		return; /* a bootstrap block: never the real allocator's */
 	MS_FREE_HOOK(p);
-	__libc_free(p);
+	ms_next.free(p);
 }
 
 MS_API void *calloc(size_t n, size_t size)
@@ -398,8 +398,8 @@ MS_API void *calloc(size_t n, size_t size)
 	size_t bytes;
 
 	if (__builtin_mul_overflow(n, size, &bytes))
-		return __libc_calloc(n, size); /* fails with ENOMEM */
-	MS_ALLOC(bytes, __libc_calloc(n, size));
+		return ms_next.calloc(n, size); /* fails with ENOMEM */
+	MS_ALLOC(bytes, ms_next.calloc(n, size));
 }
 
 /* realloc is a free of the old block followed by an allocation of the new
@@ -418,23 +418,30 @@ MS_API void *calloc(size_t n, size_t size)
  *    request size is not kept). In-use estimates stay unbiased; allocated
  *    totals count p's bytes once more (rare: only on allocation failure).
  */
-static void *ms_realloc(void *p, size_t size)
+static void *ms_realloc(void *p, size_t size, void *(*real)(void *, size_t))
 {
 	void *q;
 
+	if (MS_UNLIKELY(ms_arena_owns(p))) {
+		/* out of the bootstrap arena into the real allocator */
+		q = ms_next.malloc(size);
+		if (q)
+			memcpy(q, p, ms_arena_size(p) < size ? ms_arena_size(p) : size);
+		return q;
+	}
 	if (p)
 		MS_FREE_HOOK(p);
-	q = __libc_realloc(p, size);
+	q = real(p, size);
 	if (MS_LIKELY(q != NULL))
 		ms_alloc_account(q, size);
 	else if (p && size)
-		ms_alloc_account(p, malloc_usable_size(p));
+		ms_alloc_account(p, ms_next.usable_size(p));
 	return q;
 }
 
 MS_API void *realloc(void *p, size_t size)
 {
-	return ms_realloc(p, size);
+	return ms_realloc(p, size, ms_next.realloc);
 }
 
 MS_API void *reallocarray(void *p, size_t n, size_t size)
@@ -445,40 +452,35 @@ MS_API void *reallocarray(void *p, size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return ms_realloc(p, bytes);
+	return ms_realloc(p, bytes, ms_next.realloc);
 }
 
 MS_API void *memalign(size_t align, size_t size)
 {
-	MS_ALLOC(size, __libc_memalign(align, size));
+	MS_ALLOC(size, ms_next.memalign(align, size));
 }
 
-/* glibc 2.36: aligned_alloc is memalign (any alignment accepted, rounded
- * up to a power of two); same here. */
 MS_API void *aligned_alloc(size_t align, size_t size)
 {
-	MS_ALLOC(size, __libc_memalign(align, size));
+	MS_NEXT_READY();
+	MS_ALLOC(size, ms_next.aligned_alloc(align, size));
 }
 
-/* glibc's checks, then memalign; errno as glibc leaves it. */
 MS_API int posix_memalign(void **out, size_t align, size_t size)
 {
-	void *p;
+	int rc;
 
-	if (align % sizeof(void *) != 0 || align == 0 ||
-	    ((align / sizeof(void *)) & (align / sizeof(void *) - 1)) != 0)
-		return EINVAL;
-	p = __libc_memalign(align, size);
-	if (!p)
-		return ENOMEM;
-	*out = p;
-	ms_alloc_account(p, size);
-	return 0;
+	MS_NEXT_READY();
+	rc = ms_next.posix_memalign(out, align, size);
+	if (rc == 0)
+		ms_alloc_account(*out, size);
+	return rc;
 }
 
 MS_API void *valloc(size_t size)
 {
-	MS_ALLOC(size, __libc_valloc(size));
+	MS_NEXT_READY();
+	MS_ALLOC(size, ms_next.valloc(size));
 }
 
 /* pvalloc rounds the request up to whole pages (0 -> one page): that is
@@ -486,9 +488,194 @@ MS_API void *valloc(size_t size)
 MS_API void *pvalloc(size_t size)
 {
 	size_t page = (size_t)getpagesize();
-	void *p = __libc_pvalloc(size);
+	void *p;
 
+	MS_NEXT_READY();
+	p = ms_next.pvalloc(size);
 	if (p)
 		ms_alloc_account(p, size ? (size + page - 1) & ~(page - 1) : page);
 	return p;
+}
+
+MS_API size_t malloc_usable_size(void *p)
+{
+	if (MS_UNLIKELY(ms_arena_owns(p)))
+		return ms_arena_size(p);
+	MS_NEXT_READY();
+	return ms_next.usable_size(p);
+}
+
+/* ---- C++ operators ------------------------------------------------------------------- */
+
+/* Defined here under their mangled names. Each forwards to the next
+ * definition (the allocator's, or libstdc++'s) and, when that one does not
+ * come back through malloc, samples what it returns (forward.h). A throwing
+ * operator new unwinds through these frames (they have unwind tables). */
+#define MS_OP_NEW(fn, sym, next, params, args, size)                           \
+	MS_API void *fn params __asm__(sym);                                   \
+	MS_API void *fn params                                                 \
+	{                                                                      \
+		MS_NEXT_READY();                                               \
+		if (!ms_next.cxx_counts)                                       \
+			return ms_next.next ? ms_next.next args : ms_op_fallback(size); \
+		MS_ALLOC(size, ms_next.next args);                             \
+	}
+#define MS_OP_DEL(fn, sym, next, params, args, p)                              \
+	MS_API void fn params __asm__(sym);                                    \
+	MS_API void fn params                                                  \
+	{                                                                      \
+		MS_NEXT_READY();                                               \
+		if (ms_next.cxx_counts)                                        \
+			MS_FREE_HOOK(p);                                       \
+		if (ms_next.next)                                              \
+			ms_next.next args;                                     \
+		else                                                           \
+			free(p);                                               \
+	}
+
+/* No operator new anywhere after this library (a C program that never
+ * calls one): a plain block, or abort as an operator new that cannot
+ * throw must. */
+static void *ms_op_fallback(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+
+	if (!p)
+		abort();
+	return p;
+}
+
+MS_OP_NEW(ms_op_new, "_Znwm", op_new, (size_t n), (n), n)
+MS_OP_NEW(ms_op_new_nt, "_ZnwmRKSt9nothrow_t", op_new_nt, (size_t n, const void *nt), (n, nt), n)
+MS_OP_NEW(ms_op_new_al, "_ZnwmSt11align_val_t", op_new_al, (size_t n, size_t al), (n, al), n)
+MS_OP_NEW(ms_op_new_al_nt, "_ZnwmSt11align_val_tRKSt9nothrow_t", op_new_al_nt,
+	  (size_t n, size_t al, const void *nt), (n, al, nt), n)
+MS_OP_NEW(ms_op_newa, "_Znam", op_newa, (size_t n), (n), n)
+MS_OP_NEW(ms_op_newa_nt, "_ZnamRKSt9nothrow_t", op_newa_nt, (size_t n, const void *nt), (n, nt), n)
+MS_OP_NEW(ms_op_newa_al, "_ZnamSt11align_val_t", op_newa_al, (size_t n, size_t al), (n, al), n)
+MS_OP_NEW(ms_op_newa_al_nt, "_ZnamSt11align_val_tRKSt9nothrow_t", op_newa_al_nt,
+	  (size_t n, size_t al, const void *nt), (n, al, nt), n)
+MS_OP_DEL(ms_op_del, "_ZdlPv", op_del, (void *p), (p), p)
+MS_OP_DEL(ms_op_del_sz, "_ZdlPvm", op_del_sz, (void *p, size_t n), (p, n), p)
+MS_OP_DEL(ms_op_del_al, "_ZdlPvSt11align_val_t", op_del_al, (void *p, size_t al), (p, al), p)
+MS_OP_DEL(ms_op_del_sz_al, "_ZdlPvmSt11align_val_t", op_del_sz_al, (void *p, size_t n, size_t al),
+	  (p, n, al), p)
+MS_OP_DEL(ms_op_del_nt, "_ZdlPvRKSt9nothrow_t", op_del_nt, (void *p, const void *nt), (p, nt), p)
+MS_OP_DEL(ms_op_del_al_nt, "_ZdlPvSt11align_val_tRKSt9nothrow_t", op_del_al_nt,
+	  (void *p, size_t al, const void *nt), (p, al, nt), p)
+MS_OP_DEL(ms_op_dela, "_ZdaPv", op_dela, (void *p), (p), p)
+MS_OP_DEL(ms_op_dela_sz, "_ZdaPvm", op_dela_sz, (void *p, size_t n), (p, n), p)
+MS_OP_DEL(ms_op_dela_al, "_ZdaPvSt11align_val_t", op_dela_al, (void *p, size_t al), (p, al), p)
+MS_OP_DEL(ms_op_dela_sz_al, "_ZdaPvmSt11align_val_t", op_dela_sz_al, (void *p, size_t n, size_t al),
+	  (p, n, al), p)
+MS_OP_DEL(ms_op_dela_nt, "_ZdaPvRKSt9nothrow_t", op_dela_nt, (void *p, const void *nt), (p, nt), p)
+MS_OP_DEL(ms_op_dela_al_nt, "_ZdaPvSt11align_val_tRKSt9nothrow_t", op_dela_al_nt,
+	  (void *p, size_t al, const void *nt), (p, al, nt), p)
+
+/* ---- jemalloc's API -------------------------------------------------------------------- */
+
+/* Forwarded to jemalloc when it is the allocator; otherwise built from the
+ * allocator's standard functions (a program may look for mallocx to find
+ * out whether jemalloc is there: it then gets a working one). Flags:
+ * MALLOCX_LG_ALIGN(la) in the low 6 bits, MALLOCX_ZERO = 0x40; the tcache
+ * and arena bits mean nothing elsewhere. */
+#define MS_MALLOCX_ALIGN(flags) ((flags) & 0x3f ? (size_t)1 << ((flags) & 0x3f) : 0)
+#define MS_MALLOCX_ZERO 0x40
+
+static void *ms_mallocx_emu(size_t size, int flags)
+{
+	size_t align = MS_MALLOCX_ALIGN(flags);
+	void *p = align > 16 ? ms_next.memalign(align, size) : ms_next.malloc(size);
+
+	if (p && (flags & MS_MALLOCX_ZERO))
+		memset(p, 0, size);
+	return p;
+}
+
+MS_API void *mallocx(size_t size, int flags)
+{
+	MS_NEXT_READY();
+	if (!ms_next.mallocx)
+		MS_ALLOC(size, ms_mallocx_emu(size, flags));
+	MS_ALLOC(size, ms_next.mallocx(size, flags));
+}
+
+static void *ms_rallocx_real(void *p, size_t size, int flags)
+{
+	size_t align = MS_MALLOCX_ALIGN(flags), old;
+	void *q;
+
+	if (ms_next.rallocx)
+		return ms_next.rallocx(p, size, flags);
+	if (align <= 16)
+		return ms_next.realloc(p, size);
+	/* an alignment realloc cannot promise: a new block and a copy */
+	q = ms_next.memalign(align, size);
+	if (q) {
+		old = ms_next.usable_size(p);
+		memcpy(q, p, old < size ? old : size);
+		ms_next.free(p);
+	}
+	return q;
+}
+
+MS_API void *rallocx(void *p, size_t size, int flags)
+{
+	void *q;
+
+	MS_NEXT_READY();
+	MS_FREE_HOOK(p);
+	q = ms_rallocx_real(p, size, flags);
+	if (MS_LIKELY(q != NULL))
+		ms_alloc_account(q, size);
+	else
+		ms_alloc_account(p, ms_next.usable_size(p));
+	return q;
+}
+
+/* Resized in place or not at all: the block is given up and taken again at
+ * its new size (or its old one, when it could not grow). */
+MS_API size_t xallocx(void *p, size_t size, size_t extra, int flags)
+{
+	size_t real;
+
+	MS_NEXT_READY();
+	if (!ms_next.xallocx)
+		return ms_next.usable_size(p); /* cannot resize in place */
+	MS_FREE_HOOK(p);
+	real = ms_next.xallocx(p, size, extra, flags);
+	ms_alloc_account(p, real >= size ? size : real);
+	return real;
+}
+
+MS_API size_t sallocx(const void *p, int flags)
+{
+	MS_NEXT_READY();
+	return ms_next.sallocx ? ms_next.sallocx(p, flags) : ms_next.usable_size((void *)p);
+}
+
+MS_API size_t nallocx(size_t size, int flags)
+{
+	MS_NEXT_READY();
+	return ms_next.nallocx ? ms_next.nallocx(size, flags) : size;
+}
+
+MS_API void dallocx(void *p, int flags)
+{
+	MS_NEXT_READY();
+	MS_FREE_HOOK(p);
+	if (ms_next.dallocx)
+		ms_next.dallocx(p, flags);
+	else
+		ms_next.free(p);
+}
+
+MS_API void sdallocx(void *p, size_t size, int flags)
+{
+	MS_NEXT_READY();
+	MS_FREE_HOOK(p);
+	if (ms_next.sdallocx)
+		ms_next.sdallocx(p, size, flags);
+	else
+		ms_next.free(p);
 }

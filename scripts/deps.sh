@@ -11,7 +11,7 @@ libcapstone-dev libcap-dev make gcc g++ python3 libuv1-dev wrk bpftrace heaptrac
 libjemalloc2 libtcmalloc-minimal4 gcc-multilib chromium libjson-c-dev nodejs python3-tinycss2
 libprotobuf-c-dev protobuf-c-compiler golang-github-google-pprof-dev libmicrohttpd-dev
 golang-go prometheus lintian bash-completion
-libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev podman runc"
+redis-server redis-tools libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev podman runc"
 # what `make` (the tracer, the BPF object and skeleton, examples, test programs) needs
 BUILD="make gcc g++ clang bpftool libbpf-dev libelf-dev zlib1g-dev libdw-dev systemtap-sdt-dev
 libcapstone-dev libcap-dev libjson-c-dev libuv1-dev

@@ -65,7 +65,7 @@ def run_unit():
 
 # Tests that need the machine to themselves (names contain one of these).
 EXCLUSIVE = ("soak", "stopped_then_continued", "two_tracers", "estimates", "thousand_threads",
-             "sigkill", "wrk")
+             "sigkill", "wrk", "budget")
 
 
 def load_tests():

@@ -132,7 +132,7 @@ def test_metrics_scraped_by_a_real_prometheus():
         var = {r["metric"]["variable"]: float(r["value"][1]) for r in query("memscope_variable_live_bytes")}
         assert var.get("conf") == 4000 and var.get("job") == 10000, var
         hits = {r["metric"]["program"]: float(r["value"][1]) for r in query("memscope_probe_hits_total")}
-        assert hits.get("malloc_entry", 0) >= 17 and hits.get("ms_var", 0) == 6, hits
+        assert hits.get("alloc_entry", 0) >= 17 and hits.get("ms_var", 0) == 6, hits
         assert float(query("process_resident_memory_bytes")[0]["value"][1]) > 1 << 20
         assert float(query("memscope_target_cost_seconds_total")[0]["value"][1]) > 0
         # the tick() loop allocates every 10 ms: Prometheus sees the rate

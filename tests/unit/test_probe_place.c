@@ -13,6 +13,7 @@
 #include "elf/elf_syms.h"
 #include "elf/probe_place.h"
 #include "check.h"
+#include "memscope_events.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -74,11 +75,35 @@ static void synthetic_cases(void)
 	/* test %rdi,%rdi; mov %rdi,%rax; ret */
 	static const uint8_t test_mov[] = { 0x48, 0x85, 0xff, 0x48, 0x89, 0xf8,
 					    0xc3 };
-	/* six test %rdi,%rdi (18 bytes), then je: too far */
-	static const uint8_t too_far[] = { 0x48, 0x85, 0xff, 0x48, 0x85, 0xff,
-					   0x48, 0x85, 0xff, 0x48, 0x85, 0xff,
-					   0x48, 0x85, 0xff, 0x48, 0x85, 0xff,
-					   0x74, 0x00, 0xc3 };
+	/* 22 test %rdi,%rdi (66 bytes), then je: too far */
+	uint8_t too_far[22 * 3 + 3];
+	/* jemalloc's free: mov %rdi,%rax; mov %rdi,%rcx; shr $0x1a,%rax;
+	 * and $0xf0,%eax; cmp 0x1b0(%rax),%rcx; jne +0; ret */
+	static const uint8_t je_free[] = { 0x48, 0x89, 0xf8, 0x48, 0x89, 0xf9,
+					   0x48, 0xc1, 0xe8, 0x1a, 0x25, 0xf0,
+					   0x00, 0x00, 0x00, 0x48, 0x3b, 0x88,
+					   0xb0, 0x01, 0x00, 0x00, 0x75, 0x00,
+					   0xc3 };
+	/* mimalloc's malloc: mov %rdi,%rsi; mov %fs:0,%rdi;
+	 * cmp $0x400,%rsi; ja +0; ret: the size moved to %rsi */
+	static const uint8_t mi_malloc[] = { 0x48, 0x89, 0xfe, 0x64, 0x48,
+					     0x8b, 0x3c, 0x25, 0x00, 0x00,
+					     0x00, 0x00, 0x48, 0x81, 0xfe,
+					     0x00, 0x04, 0x00, 0x00, 0x77,
+					     0x00, 0xc3 };
+	/* mov %rdi,%rax; mov %rax,(%rsi); je +0; ret: writes memory */
+	static const uint8_t mem_write[] = { 0x48, 0x89, 0xf8, 0x48, 0x89,
+					     0x06, 0x74, 0x00, 0xc3 };
+	/* mov %rdi,%rax; sub $8,%rsp; je +0; ret: moves the stack */
+	static const uint8_t rsp_write[] = { 0x48, 0x89, 0xf8, 0x48, 0x83,
+					     0xec, 0x08, 0x74, 0x00, 0xc3 };
+	/* xor %edi,%edi; je +0; ret: the argument is lost */
+	static const uint8_t arg_lost[] = { 0x31, 0xff, 0x74, 0x00, 0xc3 };
+	/* endbr64; test %rdi,%rdi; mov $1,%eax; push %rbx (libstdc++'s
+	 * operator new) */
+	static const uint8_t cxx_new[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x85,
+					   0xff, 0xb8, 0x01, 0x00, 0x00, 0x00,
+					   0x53, 0x5b, 0xc3 };
 	/* 5-byte nopl (kernel's x86_nops[5]): emulated at +0 */
 	static const uint8_t nop5_first[] = { 0x0f, 0x1f, 0x44, 0x00, 0x00,
 					      0xc3 };
@@ -88,6 +113,17 @@ static void synthetic_cases(void)
 					     0xc3 };
 	/* test %rdi,%rdi only, then the function ends */
 	static const uint8_t test_only[] = { 0x48, 0x85, 0xff };
+	struct ms_probe_place pl;
+	size_t k;
+
+	for (k = 0; k + 3 <= sizeof(too_far) - 3; k += 3) {
+		too_far[k] = 0x48;
+		too_far[k + 1] = 0x85;
+		too_far[k + 2] = 0xff;
+	}
+	too_far[k] = 0x74;
+	too_far[k + 1] = 0x00;
+	too_far[k + 2] = 0xc3;
 
 	place_case("push_rbp_at_0", push_first, sizeof(push_first),
 		   MS_ARG_RDI, 0, 1);
@@ -105,8 +141,28 @@ static void synthetic_cases(void)
 		   sizeof(cmp_rip_push), MS_ARG_RDI | MS_ARG_RSI, 7, 1);
 	place_case("test_then_mov_falls_back", test_mov, sizeof(test_mov),
 		   MS_ARG_RDI, 0, 0);
-	place_case("beyond_16_bytes_falls_back", too_far, sizeof(too_far),
+	place_case("beyond_64_bytes_falls_back", too_far, sizeof(too_far),
 		   MS_ARG_RDI, 0, 0);
+	place_case("jemalloc_free_first_branch", je_free, sizeof(je_free),
+		   MS_ARG_RDI, 22, 1);
+	place_case("mimalloc_malloc_size_moved", mi_malloc, sizeof(mi_malloc),
+		   MS_ARG_RDI, 19, 1);
+	ms_probe_place(mi_malloc, sizeof(mi_malloc), 0x401000, MS_ARG_RDI, &pl);
+	EXPECT("mimalloc_malloc_size_in_rsi", pl.arg_reg[0] == MS_REG_SI,
+	       "arg0 in reg code %u: %s", pl.arg_reg[0], pl.why);
+	ms_probe_place(je_free, sizeof(je_free), 0x401000, MS_ARG_RDI, &pl);
+	EXPECT("jemalloc_free_ptr_in_rdi", pl.arg_reg[0] == MS_REG_DI,
+	       "arg0 in reg code %u: %s", pl.arg_reg[0], pl.why);
+	place_case("memory_write_falls_back", mem_write, sizeof(mem_write),
+		   MS_ARG_RDI, 0, 0);
+	place_case("stack_pointer_write_falls_back", rsp_write,
+		   sizeof(rsp_write), MS_ARG_RDI, 0, 0);
+	place_case("argument_lost_falls_back", arg_lost, sizeof(arg_lost),
+		   MS_ARG_RDI, 0, 0);
+	place_case("argument_lost_outside_mask_ok", arg_lost, sizeof(arg_lost),
+		   MS_ARG_RSI, 2, 1);
+	place_case("cxx_new_push_after_mov", cxx_new, sizeof(cxx_new),
+		   MS_ARG_RDI, 12, 1);
 	place_case("nop5_at_0", nop5_first, sizeof(nop5_first), MS_ARG_RDI,
 		   0, 1);
 	place_case("never_lands_on_xchg_r8_nop", test_xchg,
@@ -114,16 +170,12 @@ static void synthetic_cases(void)
 	place_case("function_ends_in_prefix_falls_back", test_only,
 		   sizeof(test_only), MS_ARG_RDI, 0, 0);
 
-	{
-		struct ms_probe_place pl;
-
-		EXPECT("bad_mask_einval",
-		       ms_probe_place(push_first, sizeof(push_first), 0, 1u << 9,
-				     &pl) == -EINVAL, "want -EINVAL");
-		EXPECT("size_0_einval",
-		       ms_probe_place(push_first, 0, 0, MS_ARG_RDI, &pl) ==
-			       -EINVAL, "want -EINVAL");
-	}
+	EXPECT("bad_mask_einval",
+	       ms_probe_place(push_first, sizeof(push_first), 0, 1u << 9, &pl) ==
+		       -EINVAL, "want -EINVAL");
+	EXPECT("size_0_einval",
+	       ms_probe_place(push_first, 0, 0, MS_ARG_RDI, &pl) == -EINVAL,
+	       "want -EINVAL");
 }
 
 /* The classifier against encodings read off arch/x86/kernel/uprobes.c. */
@@ -238,6 +290,8 @@ static void real_libs(void)
 	static const char *const libs[] = {
 		LIBDIR "libjemalloc.so.2",
 		LIBDIR "libtcmalloc_minimal.so.4",
+		LIBDIR "libtcmalloc.so.4",
+		LIBDIR "libmimalloc.so.2",
 	};
 	const unsigned mask = MS_ARG_RDI | MS_ARG_RSI | MS_ARG_RDX;
 	struct ms_probe_place pl;

@@ -22,7 +22,12 @@ static const char doc[] =
 
 enum { OPT_STACK = 1000, OPT_NO_ALLOC, OPT_RING, OPT_MAX_LIVE, OPT_KEEP, OPT_SNAP, OPT_HTML,
        OPT_FOLDED, OPT_FOLDED_ALLOC, OPT_TIMELINE, OPT_WITH_PROBES, OPT_PPROF, OPT_METRICS,
-       OPT_METRICS_TOP, OPT_NO_HOLD };
+       OPT_METRICS_TOP, OPT_NO_HOLD, OPT_BUDGET };
+
+/* --budget when none is given: attached to a running process (production),
+ * tracing may cost it at most this share of its CPU; a command started by
+ * memscope-trace (a developer's run) is traced in full. */
+#define MS_DEFAULT_BUDGET_PID 5.0
 
 static const struct argp_option options[] = {
 	{ "pid", 'p', "PID", 0, "Attach to running process PID", 0 },
@@ -36,9 +41,10 @@ static const struct argp_option options[] = {
 	{ "metrics", OPT_METRICS, "ADDR:PORT", 0, "Serve Prometheus metrics at http://ADDR:PORT/metrics while tracing", 0 },
 	{ "metrics-top", OPT_METRICS_TOP, "N", 0, "Series per site, task and variable family besides \"other\" (default 10)", 0 },
 	{ "mode", 'm', "MODE", 0, "full (default), fast, light or sampled", 0 },
-	{ "stack-depth", OPT_STACK, "N", 0, "User stack frames per allocation site (0-127, default 16)", 0 },
+	{ "stack-depth", OPT_STACK, "N", 0, "User stack frames per allocation site (0-127, default 16; 1 for an executable built without frame pointers)", 0 },
 	{ "no-alloc", OPT_NO_ALLOC, NULL, 0, "Do not trace the allocator", 0 },
 	{ "with-probes", OPT_WITH_PROBES, NULL, 0, "Sampled mode: also trace the program's TRACK_VAR, scope and task probes, so samples carry names, scopes and tasks (a trap per probe hit)", 0 },
+	{ "budget", OPT_BUDGET, "PCT", 0, "Keep what tracing costs the target under PCT% of its CPU: above it, no stacks, then the allocator probes on part of the time, then light (default with -p: 5; with -- CMD: none; 'none' turns it off)", 0 },
 	{ "ring-size", OPT_RING, "MIB", 0, "Ring buffer size in MiB, a power of two (default 16)", 0 },
 	{ "max-live", OPT_MAX_LIVE, "N", 0, "Live blocks BPF keeps (fast, sampled, light) or hints at (full) (default 1048576)", 0 },
 	{ "keep", OPT_KEEP, "N", 0, "Ended variables/scopes/tasks kept one by one (default 100000); older ones fold into aggregates", 0 },
@@ -153,6 +159,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 	case OPT_NO_HOLD:
 		o->no_hold = 1;
 		break;
+	case OPT_BUDGET:
+		if (!strcmp(arg, "none")) {
+			o->budget = 0;
+		} else {
+			errno = 0;
+			o->budget = strtod(arg, &end);
+			if (errno || *end || end == arg || !(o->budget > 0) || o->budget > 1e6)
+				bad("--budget", arg, "expected a percentage > 0, or none");
+		}
+		break;
 	case OPT_RING:
 		if (parse_ul(arg, 1, 1024, &v) || (v & (v - 1)))
 			bad("--ring-size", arg, "expected a power of two from 1 to 1024 (MiB)");
@@ -200,6 +216,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 			fprintf(stderr, "memscope-trace: give either -p PID or -- CMD, not both\n");
 			exit(2);
 		}
+		if (o->budget < 0) /* not given */
+			o->budget = o->pid ? MS_DEFAULT_BUDGET_PID : 0;
 		if (o->with_probes && o->mode != MS_MODE_SAMPLED) {
 			fprintf(stderr, "memscope-trace: --with-probes applies to --mode sampled only (the other modes always trace the probes)\n");
 			exit(2);
@@ -215,10 +233,11 @@ int main(int argc, char **argv)
 {
 	struct ms_opts o = {
 		.mode = MS_MODE_FULL,
-		.stack_depth = 16,
+		.stack_depth = -1, /* not given: 16, or 1 for code without frame pointers */
 		.ring_mb = 16,
 		.max_live = 1u << 20,
 		.metrics_top = 10,
+		.budget = -1,
 	};
 	struct argp argp = { options, parse_opt, "[-- CMD [ARG...]]", doc, NULL, NULL, NULL };
 

@@ -276,6 +276,75 @@ int ms_elf_func_bytes(struct ms_elf *e, const struct ms_elf_func *fn,
 	return -EINVAL;
 }
 
+/* The GOT address a PLT slot at vaddr jumps through, or 0. */
+static uint64_t plt_got(struct ms_elf *e, uint64_t vaddr)
+{
+	struct ms_elf_func fn = { .vaddr = vaddr, .size = 16 };
+	const uint8_t *c;
+	size_t i = 0;
+	int32_t disp;
+
+	if (ms_elf_func_bytes(e, &fn, &c) < 0)
+		return 0;
+	if (c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa)
+		i = 4; /* endbr64 */
+	if (c[i] == 0xf2)
+		i++; /* bnd */
+	if (c[i] != 0xff || c[i + 1] != 0x25)
+		return 0;
+	memcpy(&disp, c + i + 2, sizeof(disp));
+	return vaddr + i + 6 + (uint64_t)(int64_t)disp;
+}
+
+int ms_elf_plt_name(struct ms_elf *e, uint64_t vaddr, char *name, size_t len)
+{
+	Elf_Scn *scn = NULL;
+	uint64_t got;
+
+	if (!e || !name || !len)
+		return -EINVAL;
+	got = plt_got(e, vaddr);
+	if (!got)
+		return -ENOENT;
+	while ((scn = elf_nextscn(e->elf, scn)) != NULL) {
+		Elf_Scn *symscn;
+		GElf_Shdr sh, symsh;
+		Elf_Data *d, *syms;
+		size_t i, n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize)
+			continue;
+		symscn = elf_getscn(e->elf, sh.sh_link);
+		d = elf_getdata(scn, NULL);
+		if (!symscn || !gelf_getshdr(symscn, &symsh) || !d)
+			continue;
+		syms = elf_getdata(symscn, NULL);
+		n = sh.sh_size / sh.sh_entsize;
+		for (i = 0; i < n && syms; i++) {
+			GElf_Rela r;
+			GElf_Sym sym;
+			const char *s;
+			size_t k;
+
+			if (!gelf_getrela(d, (int)i, &r) || r.r_offset != got)
+				continue;
+			if (!gelf_getsym(syms, (int)GELF_R_SYM(r.r_info), &sym))
+				return -ENOENT;
+			s = elf_strptr(e->elf, symsh.sh_link, sym.st_name);
+			if (!s || !*s)
+				return -ENOENT;
+			for (k = 0; s[k] && s[k] != '@'; k++)
+				;
+			if (k >= len)
+				return -ENOSPC;
+			memcpy(name, s, k);
+			name[k] = 0;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 /* A probe name seen before? The list holds distinct names only, so this is
  * O(sites x distinct names); USDT providers have a handful of names. */
 static int seen_before(const char **names, size_t n, const char *name)
@@ -612,4 +681,62 @@ int ms_elf_needs_path(const char *path, const char *needle)
 	}
 	ms_elf_close(e);
 	return found;
+}
+
+int ms_elf_has_frame_pointers(struct ms_elf *e)
+{
+	static const uint8_t prologue[4] = { 0x55, 0x48, 0x89, 0xe5 };
+	static const uint8_t endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	int pass, seen = 0, with = 0;
+
+	if (!e)
+		return -EINVAL;
+	/* .symtab has every function; a stripped file only the exported */
+	for (pass = 0; pass < 2 && !seen; pass++) {
+		Elf_Scn *scn = NULL;
+
+		while ((scn = elf_nextscn(e->elf, scn)) != NULL && seen < 400) {
+			GElf_Shdr sh;
+			Elf_Data *d;
+			size_t i, n;
+
+			if (!gelf_getshdr(scn, &sh) || sh.sh_entsize == 0 ||
+			    sh.sh_type != (pass ? SHT_DYNSYM : SHT_SYMTAB))
+				continue;
+			d = elf_getdata(scn, NULL);
+			n = sh.sh_size / sh.sh_entsize;
+			for (i = 0; d && i < n && seen < 400; i++) {
+				struct ms_elf_func fn;
+				const uint8_t *c;
+				GElf_Sym sym;
+
+				if (!gelf_getsym(d, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+				    sym.st_shndx == SHN_UNDEF || sym.st_size < 32)
+					continue;
+				fn.vaddr = sym.st_value;
+				fn.size = sym.st_size;
+				if (ms_elf_func_bytes(e, &fn, &c))
+					continue;
+				if (!memcmp(c, endbr64, 4))
+					c += 4;
+				seen++;
+				with += !memcmp(c, prologue, 4);
+			}
+		}
+	}
+	if (!seen)
+		return -ENOENT;
+	return 2 * with >= seen;
+}
+
+int ms_elf_has_frame_pointers_path(const char *path)
+{
+	struct ms_elf *e = ms_elf_open(path);
+	int ret;
+
+	if (!e)
+		return -errno;
+	ret = ms_elf_has_frame_pointers(e);
+	ms_elf_close(e);
+	return ret;
 }

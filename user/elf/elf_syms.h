@@ -60,6 +60,24 @@ int ms_elf_find_object(struct ms_elf *e, const char *name, struct ms_elf_func *o
 int ms_elf_func_bytes(struct ms_elf *e, const struct ms_elf_func *fn,
 		      const uint8_t **code);
 
+/* The name of the function a call or jump to `vaddr` reaches when vaddr is
+ * a PLT slot (.plt, .plt.sec or .plt.got: an optional endbr64/bnd, then
+ * `jmp *GOT(%rip)`): the symbol of the relocation that fills that GOT entry,
+ * without its version ("_Znwm"), copied into name[0..len). Returns 0,
+ * -ENOENT if vaddr is not such a slot or no relocation names it, -ENOSPC
+ * if len is too small. Cost: O(relocations). */
+int ms_elf_plt_name(struct ms_elf *e, uint64_t vaddr, char *name, size_t len);
+
+/* Whether the file's code keeps frame pointers, judged from up to 400 of
+ * its functions of 32 bytes or more (symbol table, else dynamic symbols):
+ * 1 if at least half begin with push %rbp; mov %rsp,%rbp (after an
+ * optional endbr64), 0 if fewer, -ENOENT if it has no such function. A
+ * frame-pointer walk of code built without them (Debian's packages, -O2)
+ * follows whatever %rbp holds: its frames past the first are not the
+ * callers, and the walk costs several us per stack (redis-server). */
+int ms_elf_has_frame_pointers(struct ms_elf *e);
+int ms_elf_has_frame_pointers_path(const char *path);
+
 /* Call cb(name, user) once per distinct probe name of `provider` in the
  * file's .note.stapsdt (a probe used at many sites is reported once). The
  * name pointer is valid during the call only. Returns the number of distinct

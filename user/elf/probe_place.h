@@ -42,14 +42,26 @@
 #define MS_ARG_ALL (MS_ARG_RDI | MS_ARG_RSI | MS_ARG_RDX | MS_ARG_RCX | \
 		    MS_ARG_R8 | MS_ARG_R9)
 
-/* Furthest a probe moves from the function's first byte: offset < 16. */
-#define MS_PROBE_PLACE_MAX_OFFSET 16
+/* Furthest a probe moves from the function's first byte: offset < 64
+ * (jemalloc's free has its first branch at +48). */
+#define MS_PROBE_PLACE_MAX_OFFSET 64
 
 struct ms_probe_place {
 	uint64_t offset; /* bytes from function start */
 	int emulated;    /* 1 if the kernel will emulate the insn at offset */
-	char why[128];   /* e.g. "skipped test %rdi, %rdi (flags only); je
-			  * at +3 is emulated" */
+	/* Where the entry value of argument i (rdi, rsi, rdx, rcx, r8, r9) is
+	 * at offset: an enum ms_reg code (memscope_events.h: the register's
+	 * hardware number + 1), 0 if no register holds it any more (only
+	 * arguments outside the mask can be lost). The stack pointer is always
+	 * as at entry: a return probe may share the offset. */
+	uint8_t arg_reg[6];
+	/* Not emulated anywhere: the target address of the first direct call
+	 * or jump of the function's straight-line prefix, reached with the
+	 * masked arguments in their own registers (0 if none). If that is a
+	 * probed entry of the same shape, this function needs no probe. */
+	uint64_t callee;
+	char why[256];   /* e.g. "+0 test %rdi, %rdi is single-stepped;
+			  * skipped 1 instruction (...); je at +3 is emulated" */
 };
 
 /* How Linux 6.18 treats a uprobe on one instruction. */
@@ -66,17 +78,24 @@ enum ms_uprobe_insn ms_uprobe_insn_kind(const uint8_t *insn, size_t len);
 
 /* Decide where to put the entry probe of the function whose bytes are
  * code[0..size) at address vaddr. arg_regs_mask (MS_ARG_*) names the
- * argument registers the probe program reads; they must reach the probe
- * unchanged.
+ * argument registers the probe program reads: their entry values must
+ * still be in some register at the probe (out->arg_reg says which).
  *
  * Rule: probe at +0 if the kernel emulates the first instruction.
- * Otherwise walk forward over instructions whose only effect is setting
- * flags (test, cmp -- also with a memory source, which is only read --
- * endbr64/endbr32, and NOPs the kernel does not emulate). They write no
- * general-purpose register and no memory, so the argument registers, the
- * stack pointer and the return address on the stack are still exactly as at
- * entry. Stop at the first instruction the kernel emulates and probe there,
- * but only if
+ * Otherwise walk forward over the function's straight-line prefix, over
+ * instructions that
+ *   - do not branch, call, return or trap (a branch the kernel emulates
+ *     ends the walk: it is the probe's place),
+ *   - write no memory (explicit operand, string instruction, exchange) and
+ *     do not move the stack pointer: the return address stays at [rsp],
+ *     as the return probe and the free probe's caller read it,
+ *   - leave the entry value of every argument in the mask in some
+ *     register (a 64-bit `mov %reg,%reg` moves it; any other write to a
+ *     register loses what it held).
+ * Every call runs the whole prefix (it has no branch), so a probe on the
+ * first emulated instruction after it sees every call exactly once, with
+ * the arguments where out->arg_reg says and the stack as at entry. Probe
+ * there, but only if
  *   (a) no direct branch or call anywhere in the function targets a byte in
  *       (start, offset]: a jump back into the skipped prefix would make the
  *       probe fire again, on a state that is not a function entry, and
@@ -84,11 +103,12 @@ enum ms_uprobe_insn ms_uprobe_insn_kind(const uint8_t *insn, size_t len);
  * If the walk fails, fall back to +0 (emulated as classified) and say why.
  * A conditional jump at the chosen offset is fine: it runs before it
  * branches, so every call still passes the probe (free(NULL) included; the
- * BPF side ignores rdi == 0).
+ * BPF side ignores a NULL pointer).
  * Limits: only the function's own direct branches are scanned. Indirect
  * jumps (jump tables) and branches from other functions into the skipped
- * prefix are not seen; compilers do not emit either into a function's first
- * test/cmp, but hand-written assembly could.
+ * prefix are not seen; compilers do not emit either into a function's
+ * straight-line entry, but hand-written assembly could. A skipped load that
+ * faults (free of a wild pointer) kills the program before the probe.
  *
  * Returns 0 and fills *out (a fallback to +0 is still 0), -EINVAL on bad
  * arguments (NULL pointers, size 0, mask bits outside MS_ARG_ALL), -ENOMEM
@@ -96,6 +116,14 @@ enum ms_uprobe_insn ms_uprobe_insn_kind(const uint8_t *insn, size_t len);
  * function, only when +0 is not already emulated. */
 int ms_probe_place(const uint8_t *code, size_t size, uint64_t vaddr,
 		   unsigned arg_regs_mask, struct ms_probe_place *out);
+
+/* The targets of the direct calls and jumps (conditional ones included) in
+ * code[0..size) at address vaddr, in order, up to max into out[]. Returns
+ * how many there are (possibly more than max), or -ENOMEM. Used to check
+ * that a function whose entry cannot be probed hands its work to another
+ * probed entry. */
+long ms_probe_place_branch_targets(const uint8_t *code, size_t size, uint64_t vaddr,
+				   uint64_t *out, size_t max);
 
 /* ms_probe_place() on function `func` of ELF file `path` (see
  * ms_elf_find_func()). Fills *fn_out if not NULL. Attach the probe at file

@@ -19,11 +19,16 @@
 #include "elf/probe_place.h"
 #include "elf/usdt_sites.h"
 #include "probe/sites.h"
+#include "probe/alloc_table.h"
+#include "probe/calib.h"
 #include "memscope.skel.h"
+
+enum { LINK_USDT = 0, LINK_ALLOC, LINK_CALIB, LINK_EXIT };
 
 /* A link: a libbpf one, or (link NULL) the fd of a uprobe_multi link that
  * libbpf 1.1 cannot create (see attach_multi()). pid -1: no PID filter. */
 struct ms_link {
+	int kind; /* LINK_* */
 	pid_t pid;
 	struct bpf_link *link;
 	int fd;
@@ -51,6 +56,7 @@ struct ms_attached {
 	int probed; /* kind 1: allocator functions were found and probed */
 	dev_t dev;
 	ino_t ino;
+	char *path; /* kind 1: to attach again after a pause */
 	uint64_t *offs; /* kind 1: file offsets of the probes */
 	size_t noffs;
 };
@@ -62,15 +68,16 @@ struct attach_job {
 	const char *prog;
 	uint64_t off;
 	int ret;
+	uint64_t cookie;
 	struct bpf_link *link;
 	int err;
-	uint64_t cookie;
 };
 
-/* Where the allocator probes of one file go (device and inode): worked out
- * once (ELF symbols, probe placement), then reused for every process that
- * maps the file - a followed child, a program exec'd again - so holding one
- * costs the links only. */
+/* Where the _exit and allocator probes of one file go (device and inode):
+ * worked out once (ELF symbols, probe placement, cookies), then reused for
+ * every process that maps the file - a followed child, a program exec'd
+ * again, the probes put back after a budget pause - so holding one costs
+ * the links only. */
 struct alloc_plan {
 	dev_t dev;
 	ino_t ino;
@@ -86,17 +93,20 @@ struct ms_loader {
 	MS_VEC(struct ms_link) links;
 	MS_VEC(struct ms_attached) done;
 	int tp_attached;
-	int no_multi; /* the kernel refused a uprobe_multi link: perf links */
 	__u32 vslots; /* TRACK_VAR buffer slots per CPU, 0 = none */
 	int ncpus;
-	int run_stats_fd; /* + 1: 0 = statistics not turned on here */
+	MS_VEC(struct ms_probe_info) probes; /* id - 1 -> probe */
+	int alloc_paused; /* budget: allocator probes off for now */
+	int reattaching;  /* putting them back: -v said it all the first time */
+	int stats_fd;     /* BPF run-time statistics held on, or -1 */
 	struct ms_sites *sites; /* -v: the attached sites, watched in the target */
+	int no_multi; /* the kernel refused a uprobe_multi link: perf links */
 	MS_VEC(struct multi_prog) mprogs;
 	MS_VEC(struct alloc_plan) plans;
 	struct reaper reap;
 };
 
-static int link_add(struct ms_loader *l, pid_t pid, struct bpf_link *link)
+static int link_add(struct ms_loader *l, int kind, pid_t pid, struct bpf_link *link)
 {
 	struct ms_link *slot;
 
@@ -104,14 +114,14 @@ static int link_add(struct ms_loader *l, pid_t pid, struct bpf_link *link)
 		bpf_link__destroy(link);
 		return -ENOMEM;
 	}
-	*slot = (struct ms_link){ .pid = pid, .link = link, .fd = -1 };
+	*slot = (struct ms_link){ .kind = kind, .pid = pid, .link = link, .fd = -1 };
 	return 0;
 }
 
 /* Remember the fd of a raw (uprobe_multi) link. */
-static int link_add_fd(struct ms_loader *l, pid_t pid, int fd)
+static int link_add_fd(struct ms_loader *l, int kind, pid_t pid, int fd)
 {
-	int err = link_add(l, pid, NULL);
+	int err = link_add(l, kind, pid, NULL);
 
 	if (err)
 		close(fd);
@@ -146,7 +156,8 @@ static int seen(struct ms_loader *l, pid_t pid, const char *path, int kind)
 			return 1;
 	if (MS_VEC_PUSH(l->done, a))
 		return 0;
-	*a = (struct ms_attached){ .pid = pid, .kind = kind, .dev = st.st_dev, .ino = st.st_ino };
+	*a = (struct ms_attached){ .pid = pid, .kind = kind, .dev = st.st_dev, .ino = st.st_ino,
+				   .path = kind == 1 ? strdup(path) : NULL };
 	return 0;
 }
 
@@ -209,17 +220,17 @@ static __u32 var_slots(__u64 ring_bytes, int ncpus)
 	return n;
 }
 
-static int is_alloc_prog(const struct memscope_bpf *s, const struct bpf_program *p)
+/* A program of the allocator table's shapes (probe/alloc_table.h). */
+static int is_alloc_prog(const struct bpf_program *p)
 {
-	return bpf_program__type(p) == BPF_PROG_TYPE_KPROBE &&
-	       p != s->progs.ms_var && p != s->progs.ms_scope_enter &&
-	       p != s->progs.ms_scope_exit && p != s->progs.ms_task_enter &&
-	       p != s->progs.ms_task_exit && p != s->progs.ms_task_name &&
-	       p != s->progs.ms_task_spawn && p != s->progs.ms_task_end &&
-	       p != s->progs.ms_snapshot && p != s->progs.ms_custom_alloc &&
-	       p != s->progs.ms_custom_free && p != s->progs.ms_sample_alloc &&
-	       p != s->progs.ms_sample_free && p != s->progs.exit_entry &&
-	       p != s->progs.ms_dl_state; /* ld.so's hook serves every mode */
+	const char *name = bpf_program__name(p);
+	unsigned sh;
+
+	for (sh = 0; sh < MS_SH_MAX; sh++)
+		if (!strcmp(name, ms_alloc_shape_entry(sh)) ||
+		    (ms_alloc_shape_return(sh) && !strcmp(name, ms_alloc_shape_return(sh))))
+			return 1;
+	return 0;
 }
 
 int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
@@ -234,6 +245,7 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 	if (!l)
 		return -ENOMEM;
 	l->cfg = *cfg;
+	l->stats_fd = -1;
 	/* MEMSCOPE_TEST_NO_MULTI=1 (tests, bench): perf uprobe links, as on a
 	 * kernel without uprobe_multi */
 	l->no_multi = getenv("MEMSCOPE_TEST_NO_MULTI") != NULL;
@@ -293,8 +305,9 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 		bpf_map__set_max_entries(l->skel->maps.sites, 1);
 	if (cfg->mode == MS_MODE_LIGHT)
 		bpf_program__set_autoload(l->skel->progs.exit_entry, false);
+	l->skel->rodata->cfg_floor = cfg->floor;
 	bpf_object__for_each_program(p, l->skel->obj) {
-		if (is_alloc_prog(l->skel, p) &&
+		if (is_alloc_prog(p) &&
 		    (cfg->no_alloc || cfg->mode == MS_MODE_LIGHT || cfg->mode == MS_MODE_SAMPLED))
 			bpf_program__set_autoload(p, false);
 	}
@@ -303,6 +316,12 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 		fprintf(stderr, "memscope-trace: load BPF programs: %s\n", strerror(-err));
 		goto fail;
 	}
+	/* The programs' run time, for the cost estimate: the kernel counts it
+	 * while someone holds this fd (~20-40 ns a run of two clock reads). */
+	l->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (l->stats_fd < 0 && cfg->verbose)
+		fprintf(stderr, "memscope-trace: BPF run-time statistics unavailable (%s): the cost "
+			"estimate leaves BPF time out\n", strerror(errno));
 	*out = l;
 	return 0;
 fail:
@@ -329,18 +348,29 @@ int ms_loader_add_pid(struct ms_loader *l, pid_t pid)
 	return 0;
 }
 
+static uint32_t probe_id(struct ms_loader *l, pid_t pid, const char *path, const char *func,
+			 const struct ms_probe_place *pl, int ret);
+
 struct usdt_ctx {
 	struct ms_loader *l;
 	pid_t pid;
 	const char *path;
-	const struct ms_usdt_sites *sites;
+	const struct ms_usdt_sites *sites; /* memscope's sites; NULL for another provider */
+	const char *provider;
 	int n, err;
 };
 
-static struct bpf_program *usdt_prog(struct ms_loader *l, const char *name)
+static struct bpf_program *usdt_prog(struct ms_loader *l, const char *provider, const char *name)
 {
 	struct memscope_bpf *s = l->skel;
 	int sampled = l->cfg.mode == MS_MODE_SAMPLED;
+
+	/* An allocator's own sampler (otel_memory contract): a source of
+	 * weighted samples like the sampling library, so sampled mode only;
+	 * the other modes see every allocation through the uprobes. */
+	if (!strcmp(provider, "otel_memory"))
+		return !sampled ? NULL : !strcmp(name, "alloc") ? s->progs.ms_otel_alloc :
+			!strcmp(name, "free") ? s->progs.ms_otel_free : NULL;
 	static const struct {
 		const char *name;
 		size_t off;
@@ -373,31 +403,42 @@ static struct bpf_program *usdt_prog(struct ms_loader *l, const char *name)
  * attaching failed (c->err set, message printed). */
 static int usdt_one(const char *name, struct usdt_ctx *c)
 {
-	struct bpf_program *p = usdt_prog(c->l, name);
+	struct bpf_program *p = usdt_prog(c->l, c->provider, name);
 	struct bpf_link *link;
+	char full[96];
 
 	if (!p)
 		return 0;
-	/* The form of the sites, for BPF (bpf/usdt_site.bpf.h). */
-	LIBBPF_OPTS(bpf_usdt_opts, o, .usdt_cookie = ms_usdt_sites_cookie(c->sites, name));
+	/* The form of the sites, for BPF (bpf/usdt_site.bpf.h); another
+	 * provider's sites are the plain one-byte nops of sys/sdt.h. */
+	LIBBPF_OPTS(bpf_usdt_opts, o, .usdt_cookie = c->sites ? ms_usdt_sites_cookie(c->sites, name) :
+		    MS_SITE_NOP1);
 
-	link = bpf_program__attach_usdt(p, c->pid, c->path, "memscope", name, &o);
+	link = bpf_program__attach_usdt(p, c->pid, c->path, c->provider, name, &o);
 	if (!link) {
 		c->err = -errno;
-		fprintf(stderr, "memscope-trace: attach memscope:%s in %s: %s\n", name, c->path,
+		fprintf(stderr, "memscope-trace: attach %s:%s in %s: %s\n", c->provider, name, c->path,
 			strerror(errno));
 		return 0;
 	}
-	if (link_add(c->l, c->pid, link))
+	if (link_add(c->l, LINK_USDT, c->pid, link))
 		return 0;
 	c->n++;
+	/* one entry per probe name: its hits are its program's runs */
+	snprintf(full, sizeof(full), "%s:%s", c->provider, name);
+	probe_id(c->l, 0, "", full, NULL, 0);
 	if (c->l->cfg.verbose && c->pid < 0)
-		fprintf(stderr, "memscope-trace: attached memscope:%s in %s for every traced process\n",
-			name, c->path);
+		fprintf(stderr, "memscope-trace: attached %s:%s in %s for every traced process\n",
+			c->provider, name, c->path);
 	else if (c->l->cfg.verbose)
-		fprintf(stderr, "memscope-trace: attached memscope:%s in %s for PID %d\n", name, c->path,
-			(int)c->pid);
+		fprintf(stderr, "memscope-trace: attached %s:%s in %s for PID %d\n", c->provider, name,
+			c->path, (int)c->pid);
 	return 1;
+}
+
+static void otel_one(const char *name, void *user)
+{
+	usdt_one(name, user);
 }
 
 /* Adopt pid's sites of path if it is a fork child (probe/sites.h): to
@@ -419,7 +460,7 @@ static void adopt_logged(const struct ms_loader *l, pid_t pid, const char *path,
 int ms_loader_attach_usdt(struct ms_loader *l, pid_t pid, const char *path, int *nprobes)
 {
 	struct ms_usdt_sites sites;
-	struct usdt_ctx c = { .l = l, .pid = pid, .path = path, .sites = &sites };
+	struct usdt_ctx c = { .l = l, .pid = pid, .path = path };
 	unsigned char *attached;
 	size_t i, k;
 	pid_t self = pid;
@@ -441,9 +482,17 @@ int ms_loader_attach_usdt(struct ms_loader *l, pid_t pid, const char *path, int 
 		}
 		return 0;
 	}
+	if (l->cfg.mode == MS_MODE_SAMPLED) {
+		/* an allocator's own sampler (otel_memory contract) */
+		c.provider = "otel_memory";
+		ms_elf_usdt_names_path(path, "otel_memory", otel_one, &c);
+		*nprobes = c.n;
+	}
+	c.provider = "memscope";
 	err = ms_usdt_sites_read(path, "memscope", &sites);
 	if (err <= 0)
-		return err;
+		return err < 0 ? err : c.err;
+	c.sites = &sites;
 	adopt_logged(l, self, path, &sites, 0);
 	/* One attachment per probe name; the sites of names this mode leaves
 	 * alone drop out of the list -v watches. */
@@ -475,47 +524,7 @@ void ms_loader_check_sites(struct ms_loader *l, int final)
 		ms_sites_check(l->sites, stderr, final);
 }
 
-/* Allocator entry points, the BPF programs that handle them, and which
- * argument registers the entry program reads. */
-static const struct alloc_fn {
-	const char *name;
-	const char *entry, *ret;
-} alloc_fns[] = {
-	{ "malloc", "malloc_entry", "malloc_return" },
-	{ "calloc", "calloc_entry", "calloc_return" },
-	{ "realloc", "realloc_entry", "realloc_return" },
-	{ "reallocarray", "reallocarray_entry", "reallocarray_return" },
-	{ "posix_memalign", "posix_memalign_entry", "posix_memalign_return" },
-	{ "aligned_alloc", "aligned_alloc_entry", "aligned_alloc_return" },
-	{ "memalign", "memalign_entry", "memalign_return" },
-	{ "valloc", "valloc_entry", "valloc_return" },
-	{ "pvalloc", "pvalloc_entry", "pvalloc_return" },
-	{ "free", "free_entry", NULL },
-	{ "_Znwm", "op_new_entry", "op_new_return" },
-	{ "_ZnwmRKSt9nothrow_t", "op_new_entry", "op_new_return" },
-	{ "_ZnwmSt11align_val_t", "op_new_entry", "op_new_return" },
-	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", "op_new_entry", "op_new_return" },
-	{ "_Znam", "op_new_array_entry", "op_new_array_return" },
-	{ "_ZnamRKSt9nothrow_t", "op_new_array_entry", "op_new_array_return" },
-	{ "_ZnamSt11align_val_t", "op_new_array_entry", "op_new_array_return" },
-	{ "_ZnamSt11align_val_tRKSt9nothrow_t", "op_new_array_entry", "op_new_array_return" },
-	{ "_ZdlPv", "op_delete_entry", NULL },
-	{ "_ZdlPvm", "op_delete_entry", NULL },
-	{ "_ZdlPvSt11align_val_t", "op_delete_entry", NULL },
-	{ "_ZdlPvmSt11align_val_t", "op_delete_entry", NULL },
-	{ "_ZdlPvRKSt9nothrow_t", "op_delete_entry", NULL },
-	{ "_ZdlPvSt11align_val_tRKSt9nothrow_t", "op_delete_entry", NULL },
-	{ "_ZdaPv", "op_delete_array_entry", NULL },
-	{ "_ZdaPvm", "op_delete_array_entry", NULL },
-	{ "_ZdaPvSt11align_val_t", "op_delete_array_entry", NULL },
-	{ "_ZdaPvmSt11align_val_t", "op_delete_array_entry", NULL },
-	{ "_ZdaPvRKSt9nothrow_t", "op_delete_array_entry", NULL },
-	{ "_ZdaPvSt11align_val_tRKSt9nothrow_t", "op_delete_array_entry", NULL },
-};
-
-
 #define DESTROY_THREADS 16
-
 
 struct attach_batch {
 	struct attach_job *jobs;
@@ -530,7 +539,7 @@ static void *attach_some(void *arg)
 	for (i = b->first; i < b->n; i += b->step) {
 		struct attach_job *j = &b->jobs[i];
 		struct bpf_program *p = bpf_object__find_program_by_name(j->l->skel->obj, j->prog);
-		LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = j->ret);
+		LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = j->ret, .bpf_cookie = j->cookie);
 
 		j->link = p ? bpf_program__attach_uprobe_opts(p, j->pid, j->path, j->off, &o) : NULL;
 		j->err = j->link ? 0 : p ? -errno : -ENOENT;
@@ -661,7 +670,9 @@ static int attach_multi(struct ms_loader *l, pid_t pid, const char *path, struct
 			pfd = p ? multi_prog_fd(l, p) : -ENOENT;
 			fd = pfd < 0 ? pfd : link_create_multi(pfd, path, offs, cookies, (uint32_t)n, j->ret, pid);
 			if (fd >= 0) {
-				if (link_add_fd(l, pid, fd) && !err)
+				int kind = strcmp(j->prog, "exit_entry") ? LINK_ALLOC : LINK_EXIT;
+
+				if (link_add_fd(l, kind, pid, fd) && !err)
 					err = -ENOMEM;
 			} else if (!err) {
 				err = fd;
@@ -696,7 +707,7 @@ int ms_loader_attach_ldso(struct ms_loader *l, const char *path)
 	if (l->cfg.verbose)
 		fprintf(stderr, "memscope-trace: ld.so's _dl_debug_state in %s at 0x%llx for every traced "
 			"process\n", path, (unsigned long long)off);
-	return link_add(l, -1, link);
+	return link_add(l, LINK_USDT, -1, link);
 }
 
 size_t ms_loader_alloc_sites(const struct ms_loader *l, pid_t pid, struct ms_alloc_sites *out,
@@ -732,94 +743,96 @@ int ms_loader_is_allocator(const struct ms_loader *l, const char *path)
 	return 0;
 }
 
-/* The plan for path's file, or NULL if none was made yet. */
-static const struct alloc_plan *plan_find(const struct ms_loader *l, const char *path)
+/* The id of probe (pid, path, func, ret): the same one again when a paused
+ * probe comes back, so its hits add up. 0 when the table is full (id 0
+ * counts every probe past it). */
+static uint32_t probe_id(struct ms_loader *l, pid_t pid, const char *path, const char *func,
+			 const struct ms_probe_place *pl, int ret)
 {
-	struct stat st;
+	struct ms_probe_info *p;
 	size_t i;
 
-	if (stat(path, &st))
-		return NULL;
-	for (i = 0; i < l->plans.n; i++) {
-		const struct alloc_plan *p = &l->plans.v[i];
-
-		if (p->dev == st.st_dev && p->ino == st.st_ino && p->size == st.st_size &&
-		    p->mtime.tv_sec == st.st_mtim.tv_sec && p->mtime.tv_nsec == st.st_mtim.tv_nsec)
-			return p;
+	for (i = 0; i < l->probes.n; i++) {
+		p = &l->probes.v[i];
+		if (p->pid == pid && p->ret == ret && !strcmp(p->func, func) && !strcmp(p->path, path))
+			return p->id;
 	}
+	if (l->probes.n + 1 >= MS_MAX_PROBES || MS_VEC_PUSH(l->probes, p))
+		return 0;
+	memset(p, 0, sizeof(*p));
+	p->path = strdup(path);
+	p->func = strdup(func);
+	if (!p->path || !p->func) {
+		free((char *)p->path);
+		free((char *)p->func);
+		l->probes.n--;
+		return 0;
+	}
+	p->id = (uint32_t)l->probes.n;
+	p->pid = pid;
+	p->offset = pl ? pl->offset : 0;
+	p->emulated = pl ? pl->emulated : 1;
+	p->ret = ret;
+	p->usdt = pl == NULL;
+	return p->id;
+}
+
+/* A function whose entry cannot be probed on an emulated instruction but
+ * whose work another probed entry sees: every call goes on to an entry of
+ * the same shape (libstdc++'s nothrow operator new calls operator new
+ * through its PLT slot), or it is a wrapper whose code branches to the
+ * function the table names as its `via` (glibc's reallocarray jumps to
+ * realloc). The other entry's name, or NULL. */
+static const char *covered_by(struct ms_elf *e, const struct ms_alloc_fn *f,
+			      const struct ms_probe_place *pl, const uint8_t *code,
+			      const struct ms_elf_func *fn, char *buf, size_t len)
+{
+	const struct ms_alloc_fn *g;
+	struct ms_elf_func via;
+	uint64_t targets[32];
+	long n, i;
+
+	if (pl->emulated)
+		return NULL;
+	if (pl->callee && ms_elf_plt_name(e, pl->callee, buf, len) == 0 &&
+	    (g = ms_alloc_fn_find(buf)) && g->shape == f->shape && g != f)
+		return buf;
+	if (!f->via || !code || ms_elf_find_func(e, f->via, &via) < 0)
+		return NULL;
+	n = ms_probe_place_branch_targets(code, fn->size, fn->vaddr, targets, 32);
+	for (i = 0; i < n && i < 32; i++)
+		if (targets[i] == via.vaddr ||
+		    (ms_elf_plt_name(e, targets[i], buf, len) == 0 && !strcmp(buf, f->via))) {
+			snprintf(buf, len, "%s", f->via);
+			return buf;
+		}
 	return NULL;
 }
 
-/* Keep the plan just worked out for path (best effort: without it the
- * next process works it out again). */
-static void plan_keep(struct ms_loader *l, const char *path, const struct attach_job *rets, size_t nr,
-		      const struct attach_job *entries, size_t ne, size_t nfuncs)
+/* Decide the probes of every table function `path` defines and append
+ * their attach jobs (returns first, then entries) to rets/entries. */
+static int plan_alloc(struct ms_loader *l, struct ms_elf *e, pid_t pid, const char *path,
+		      struct attach_job *rets, size_t *nr, struct attach_job *entries, size_t *ne)
 {
-	struct alloc_plan *p;
-	struct attach_job *jobs;
-	struct stat st;
+	size_t nf, i, k, ndone = 0;
+	const struct ms_alloc_fn *fns = ms_alloc_fns(&nf);
+	uint64_t *done_off = calloc(nf, sizeof(*done_off));
+	int nfuncs = 0;
 
-	if (stat(path, &st) || !(jobs = calloc(nr + ne + 1, sizeof(*jobs))))
-		return;
-	if (MS_VEC_PUSH(l->plans, p)) {
-		free(jobs);
-		return;
-	}
-	memcpy(jobs, rets, nr * sizeof(*jobs));
-	memcpy(jobs + nr, entries, ne * sizeof(*jobs));
-	*p = (struct alloc_plan){ st.st_dev, st.st_ino, st.st_size, st.st_mtim, nr, ne, nfuncs, jobs };
-}
-
-int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int *nfuncs)
-{
-	enum { NF = sizeof(alloc_fns) / sizeof(alloc_fns[0]) };
-	struct attach_job rets[NF], entries[NF + 1];
-	uint64_t done_off[NF];
-	size_t i, k, ndone = 0, nr = 0, ne = 0;
-	const struct alloc_plan *plan;
-	struct ms_elf *e;
-	int err = 0;
-
-	*nfuncs = 0;
-	/* light mode captures no stacks: it needs neither */
-	if (l->cfg.mode == MS_MODE_LIGHT)
-		return 0;
-	if (seen(l, pid, path, 1))
-		return 0;
-	if ((plan = plan_find(l, path))) {
-		nr = plan->nr;
-		ne = plan->ne;
-		*nfuncs = (int)plan->nfuncs;
-		for (i = 0; i < nr + ne; i++) {
-			struct attach_job *j = i < nr ? &rets[i] : &entries[i - nr];
-
-			*j = plan->jobs[i];
-			j->l = l;
-			j->pid = pid;
-			j->path = path;
-		}
-		goto attach;
-	}
-	e = ms_elf_open(path);
-	if (!e)
-		return -errno;
-	/* _exit: the process's mappings are sent from there, for the stacks
-	 * of a target that is gone before /proc/PID/maps could be read. */
-	{
+	if (!done_off)
+		return -ENOMEM;
+	for (i = 0; i < nf; i++) {
+		const struct ms_alloc_fn *f = &fns[i];
 		struct ms_elf_func fn;
-
-		if (ms_elf_find_func(e, "_exit", &fn) >= 0 && fn.file_off)
-			entries[ne++] = (struct attach_job){ l, pid, path, "exit_entry", fn.file_off, 0, NULL, 0, 0 };
-	}
-	for (i = 0; i < NF && !l->cfg.no_alloc && l->cfg.mode != MS_MODE_SAMPLED; i++) {
-		const struct alloc_fn *f = &alloc_fns[i];
-		struct ms_elf_func fn;
-		struct ms_probe_place place = { 0 };
+		struct ms_probe_place place;
 		const uint8_t *code;
+		const char *ret = ms_alloc_shape_return(f->shape), *callee;
+		char cname[128];
+		uint32_t id;
 
 		if (ms_elf_find_func(e, f->name, &fn) < 0 || !fn.file_off)
 			continue;
-		/* Aliases (aligned_alloc = memalign in glibc, _ZdlPv = free in
+		/* Aliases (aligned_alloc = memalign in glibc, tc_free = free in
 		 * tcmalloc) share an address: one probe, or every call would
 		 * be seen twice. */
 		for (k = 0; k < ndone && done_off[k] != fn.file_off; k++)
@@ -828,34 +841,168 @@ int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int
 			continue;
 		done_off[ndone++] = fn.file_off;
 		/* Probe where the kernel emulates the instruction instead of
-		 * single-stepping it (elf/probe_place.c). */
-		if (ms_elf_func_bytes(e, &fn, &code) == 0)
-			ms_probe_place(code, fn.size, fn.vaddr, MS_ARG_ALL, &place);
-		if (l->cfg.verbose)
-			fprintf(stderr, "memscope-trace: %s in %s at +%llu: %s\n", f->name, path,
-				(unsigned long long)place.offset, place.why);
-		entries[ne++] = (struct attach_job){ l, pid, path, f->entry, fn.file_off + place.offset, 0, NULL, 0, 0 };
-		if (f->ret)
-			rets[nr++] = (struct attach_job){ l, pid, path, f->ret, fn.file_off, 1, NULL, 0, 0 };
-		(*nfuncs)++;
-	}
-	ms_elf_close(e);
-	plan_keep(l, path, rets, nr, entries, ne, (size_t)*nfuncs);
-attach:
-	if (!ne)
-		return 0;
-	if (*nfuncs) {
-		struct ms_attached *d = &l->done.v[l->done.n - 1]; /* the entry seen() just added */
+		 * single-stepping it (elf/probe_place.h); the arguments may
+		 * have moved by then, the cookie says where. */
+		memset(&place, 0, sizeof(place));
+		code = NULL;
+		if (ms_elf_func_bytes(e, &fn, &code) == 0) {
+			ms_probe_place(code, fn.size, fn.vaddr, ms_alloc_fn_argmask(f), &place);
+		} else {
+			static const uint8_t ident[6] = { MS_REG_DI, MS_REG_SI, MS_REG_DX,
+							  MS_REG_CX, MS_REG_R8, MS_REG_R9 };
 
-		d->probed = 1;
-		d->offs = calloc(nr + ne, sizeof(*d->offs));
-		for (i = 0; d->offs && i < nr + ne; i++)
-			d->offs[d->noffs++] = i < nr ? rets[i].off : entries[i - nr].off;
+			memcpy(place.arg_reg, ident, sizeof(ident));
+			snprintf(place.why, sizeof(place.why), "kept +0: no size, cannot decode");
+		}
+		callee = covered_by(e, f, &place, code, &fn, cname, sizeof(cname));
+		if (l->cfg.verbose && !l->reattaching && callee)
+			fprintf(stderr, "memscope-trace: %s in %s not probed: %s; what it "
+				"allocates or frees goes through %s (probed)\n", f->name, path, place.why,
+				callee);
+		else if (l->cfg.verbose && !l->reattaching)
+			fprintf(stderr, "memscope-trace: %s in %s %sat +%llu: %s\n", f->name, path,
+				place.emulated ? "" : "SINGLE-STEPPED ",
+				(unsigned long long)place.offset, place.why);
+		if (callee)
+			continue;
+		id = probe_id(l, pid, path, f->name, &place, 0);
+		entries[(*ne)++] = (struct attach_job){ l, pid, path, ms_alloc_shape_entry(f->shape),
+			fn.file_off + place.offset, 0, ms_alloc_cookie(f, place.arg_reg, id), NULL, 0 };
+		/* The return probe shares the entry's offset: one trap, and
+		 * the return address is still at [rsp] there. */
+		if (ret) {
+			id = probe_id(l, pid, path, f->name, &place, 1);
+			rets[(*nr)++] = (struct attach_job){ l, pid, path, ret, fn.file_off + place.offset,
+				1, ms_alloc_cookie(f, place.arg_reg, id), NULL, 0 };
+		}
+		nfuncs++;
 	}
+	free(done_off);
+	return nfuncs;
+}
+
+/* The plan for path's file, or NULL if none was made yet. */
+static struct alloc_plan *plan_find(const struct ms_loader *l, const char *path)
+{
+	struct stat st;
+	size_t i;
+
+	if (stat(path, &st))
+		return NULL;
+	for (i = 0; i < l->plans.n; i++) {
+		struct alloc_plan *p = &l->plans.v[i];
+
+		if (p->dev == st.st_dev && p->ino == st.st_ino && p->size == st.st_size &&
+		    p->mtime.tv_sec == st.st_mtim.tv_sec && p->mtime.tv_nsec == st.st_mtim.tv_nsec)
+			return p;
+	}
+	return NULL;
+}
+
+/* Work out the plan of path's file (its _exit, the allocator functions
+ * this mode probes), keep it and return it; NULL and errno on failure. */
+static struct alloc_plan *plan_make(struct ms_loader *l, pid_t pid, const char *path)
+{
+	size_t nf, nr = 0, ne = 0;
+	struct attach_job *rets = NULL, *entries = NULL;
+	struct alloc_plan *p = NULL;
+	struct ms_elf *e;
+	struct stat st;
+	int n = 0, err = 0;
+
+	ms_alloc_fns(&nf);
+	if (stat(path, &st) || !(e = ms_elf_open(path)))
+		return NULL;
+	rets = calloc(nf, sizeof(*rets));
+	entries = calloc(nf + 1, sizeof(*entries));
+	if (!rets || !entries) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* _exit: the process's mappings are sent from there, for the stacks
+	 * of a target that is gone before /proc/PID/maps could be read. */
+	{
+		struct ms_elf_func fn;
+
+		if (ms_elf_find_func(e, "_exit", &fn) >= 0 && fn.file_off)
+			entries[ne++] = (struct attach_job){ l, pid, path, "exit_entry", fn.file_off, 0,
+							     0, NULL, 0 };
+	}
+	if (!l->cfg.no_alloc && l->cfg.mode != MS_MODE_SAMPLED) {
+		n = plan_alloc(l, e, pid, path, rets, &nr, entries, &ne);
+		if (n < 0) {
+			err = n;
+			goto out;
+		}
+	}
+	if (MS_VEC_PUSH(l->plans, p)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	*p = (struct alloc_plan){ st.st_dev, st.st_ino, st.st_size, st.st_mtim, nr, ne, (size_t)n,
+				  calloc(nr + ne + 1, sizeof(struct attach_job)) };
+	if (!p->jobs) {
+		l->plans.n--;
+		p = NULL;
+		err = -ENOMEM;
+		goto out;
+	}
+	memcpy(p->jobs, rets, nr * sizeof(*rets));
+	memcpy(p->jobs + nr, entries, ne * sizeof(*entries));
+out:
+	ms_elf_close(e);
+	free(rets);
+	free(entries);
+	if (err)
+		errno = -err;
+	return p;
+}
+
+/* Attach the probe on _exit (with_exit) and the allocator probes
+ * (with_alloc) of (pid, path) from the file's plan; *nfuncs = functions
+ * probed. d (may be NULL): the file's entry in done, given the offsets. */
+static int attach_alloc_now(struct ms_loader *l, pid_t pid, const char *path, int with_exit,
+			    int with_alloc, int *nfuncs, struct ms_attached *d)
+{
+	const struct alloc_plan *plan = plan_find(l, path);
+	struct attach_job *rets, *entries;
+	size_t nr = 0, ne = 0, i;
+	int err = 0;
+
+	*nfuncs = 0;
+	if (!plan && !(plan = plan_make(l, pid, path)))
+		return -errno;
+	rets = calloc(plan->nr + 1, sizeof(*rets));
+	entries = calloc(plan->ne + 1, sizeof(*entries));
+	if (!rets || !entries) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < plan->nr + plan->ne; i++) {
+		struct attach_job j = plan->jobs[i];
+		int is_exit = !strcmp(j.prog, "exit_entry");
+
+		if (is_exit ? !with_exit : !with_alloc)
+			continue;
+		j.l = l;
+		j.pid = pid;
+		j.path = path;
+		if (i < plan->nr)
+			rets[nr++] = j;
+		else
+			entries[ne++] = j;
+	}
+	if (with_alloc)
+		*nfuncs = (int)plan->nfuncs;
+	if (d && !d->offs && (d->offs = calloc(plan->nr + plan->ne + 1, sizeof(*d->offs))))
+		for (i = 0; i < plan->nr + plan->ne; i++)
+			d->offs[d->noffs++] = plan->jobs[i].off;
+	if (!nr && !ne)
+		goto out;
 	if (!l->no_multi) {
 		err = attach_multi(l, pid, path, rets, nr, entries, ne);
 		if (err != -EINVAL && err != -EOPNOTSUPP && err != -ENOSYS && err != -E2BIG)
-			return err;
+			goto out;
 		/* a kernel without uprobe_multi links (before 6.6) */
 		l->no_multi = 1;
 		err = 0;
@@ -869,17 +1016,87 @@ attach:
 		struct attach_job *j = i < nr ? &rets[i] : &entries[i - nr];
 
 		if (j->link) {
-			if (link_add(l, pid, j->link) && !err)
+			/* the _exit probe stays when the budget pauses the rest */
+			if (link_add(l, strcmp(j->prog, "exit_entry") ? LINK_ALLOC : LINK_EXIT, pid,
+				     j->link) && !err)
 				err = -ENOMEM;
 		} else if (!err) {
 			err = j->err;
 			fprintf(stderr, "memscope-trace: attach %s in %s: %s\n", j->prog, path, strerror(-err));
 		}
 	}
+out:
+	free(rets);
+	free(entries);
+	return err;
+}
+
+int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int *nfuncs)
+{
+	struct ms_attached *d;
+	int err;
+
+	*nfuncs = 0;
+	/* light mode captures no stacks: it needs neither */
+	if (l->cfg.mode == MS_MODE_LIGHT)
+		return 0;
+	if (seen(l, pid, path, 1))
+		return 0;
+	/* the entry seen() just added, if it could (it needs stat and memory) */
+	d = l->done.n && l->done.v[l->done.n - 1].pid == pid && l->done.v[l->done.n - 1].kind == 1 &&
+	    !l->done.v[l->done.n - 1].probed ? &l->done.v[l->done.n - 1] : NULL;
+	/* Paused by the budget: remembered, attached when the probes come
+	 * back. */
+	err = attach_alloc_now(l, pid, path, 1, !l->alloc_paused, nfuncs, d);
+	if (d && (*nfuncs || l->alloc_paused))
+		d->probed = 1;
 	return err;
 }
 
 static void destroy_links(struct ms_link *links, size_t n);
+
+int ms_loader_alloc_pause(struct ms_loader *l, int pause)
+{
+	size_t i, j = 0, ng = 0;
+	struct ms_link *gone;
+	int err = 0, n;
+
+	if (!!pause == l->alloc_paused)
+		return 0;
+	l->alloc_paused = !!pause;
+	if (!pause) {
+		l->reattaching = 1;
+		for (i = 0; i < l->done.n; i++)
+			if (l->done.v[i].kind == 1 && l->done.v[i].path) {
+				int e = attach_alloc_now(l, l->done.v[i].pid, l->done.v[i].path, 0, 1, &n,
+							 NULL);
+
+				if (e && !err)
+					err = e;
+			}
+		l->reattaching = 0;
+		return err;
+	}
+	/* every process's allocator links, a followed child's included */
+	gone = calloc(l->links.n + 1, sizeof(*gone));
+	if (!gone)
+		return -ENOMEM;
+	for (i = 0; i < l->links.n; i++) {
+		if (l->links.v[i].kind == LINK_ALLOC)
+			gone[ng++] = l->links.v[i];
+		else
+			l->links.v[j++] = l->links.v[i];
+	}
+	l->links.n = j;
+	destroy_links(gone, ng);
+	free(gone);
+	return 0;
+}
+
+int ms_loader_alloc_paused(const struct ms_loader *l)
+{
+	return l->alloc_paused;
+}
 
 /* Take pid's links out of the list into *out (malloc'ed), and forget what
  * was attached for it. */
@@ -898,8 +1115,10 @@ static size_t take_pid(struct ms_loader *l, pid_t pid, struct ms_link **out)
 	for (i = 0, j = 0; i < l->done.n; i++) {
 		if (l->done.v[i].pid != pid)
 			l->done.v[j++] = l->done.v[i];
-		else
+		else {
 			free(l->done.v[i].offs);
+			free(l->done.v[i].path);
+		}
 	}
 	l->done.n = j;
 	*out = gone;
@@ -958,6 +1177,7 @@ void ms_loader_retire_pid(struct ms_loader *l, pid_t pid)
 	destroy_links(gone + i, ng - i);
 	free(gone);
 }
+
 
 void ms_loader_forget_strings(struct ms_loader *l, pid_t pid)
 {
@@ -1043,81 +1263,91 @@ int ms_loader_sites_fd(const struct ms_loader *l)
 	return bpf_map__fd(l->skel->maps.sites);
 }
 
+/* Sum key `k` of per-CPU array map `fd` over the CPUs into *out (0 if
+ * the lookup fails). vals has room for ncpu values. */
+static void percpu_sum(int fd, __u32 k, __u64 *vals, int ncpu, uint64_t *out)
+{
+	int c;
+
+	*out = 0;
+	if (bpf_map_lookup_elem(fd, &k, vals))
+		return;
+	for (c = 0; c < ncpu; c++)
+		*out += vals[c];
+}
+
+static int prog_info(const struct bpf_program *p, struct bpf_prog_info *info)
+{
+	__u32 len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	return bpf_program__fd(p) >= 0 && !bpf_obj_get_info_by_fd(bpf_program__fd(p), info, &len) ? 0 : -1;
+}
+
 int ms_loader_read_stats(const struct ms_loader *l, uint64_t *out)
 {
 	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(l->skel->maps.stats);
+	struct bpf_prog_info info;
+	struct bpf_program *p;
 	__u64 *vals;
 	__u32 k;
-	int c;
 
 	if (ncpu <= 0)
 		return -EINVAL;
 	vals = calloc((size_t)ncpu, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
-	for (k = 0; k < MS_STAT_MAX; k++) {
-		out[k] = 0;
-		if (bpf_map_lookup_elem(fd, &k, vals))
-			continue;
-		for (c = 0; c < ncpu; c++)
-			out[k] += vals[c];
-	}
+	for (k = 0; k < MS_STAT_MAX; k++)
+		percpu_sum(fd, k, vals, ncpu, &out[k]);
 	free(vals);
-	{
-		struct bpf_program *p;
-
-		out[MS_STAT_PROBE_MISSES] = 0;
-		bpf_object__for_each_program(p, l->skel->obj) {
-			struct bpf_prog_info info;
-			__u32 len = sizeof(info);
-
-			memset(&info, 0, sizeof(info));
-			if (bpf_program__fd(p) >= 0 &&
-			    !bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
-				out[MS_STAT_PROBE_MISSES] += info.recursion_misses;
-		}
-	}
+	out[MS_STAT_PROBE_MISSES] = 0;
+	bpf_object__for_each_program(p, l->skel->obj)
+		if (!prog_info(p, &info))
+			out[MS_STAT_PROBE_MISSES] += info.recursion_misses;
 	return 0;
 }
 
 int ms_loader_enable_run_stats(struct ms_loader *l)
 {
-	int fd;
+	/* turned on at load for the cost estimate; tried again here */
+	if (l->stats_fd < 0)
+		l->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	return l->stats_fd < 0 ? -errno : 0;
+}
 
-	if (l->run_stats_fd)
-		return 0;
-	fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	if (fd < 0)
-		return -errno;
-	l->run_stats_fd = fd + 1;
-	return 0;
+/* Add the runs and run time of p's uprobe_multi twin, which runs for the
+ * per-process allocator links, to *runs and *run_ns. */
+static void twin_add(const struct ms_loader *l, const struct bpf_program *p, uint64_t *runs,
+		     uint64_t *run_ns)
+{
+	struct bpf_prog_info info;
+	size_t i;
+
+	for (i = 0; i < l->mprogs.n; i++) {
+		__u32 len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (l->mprogs.v[i].p == p && !bpf_obj_get_info_by_fd(l->mprogs.v[i].fd, &info, &len)) {
+			*runs += info.run_cnt;
+			*run_ns += info.run_time_ns;
+		}
+	}
 }
 
 size_t ms_loader_prog_stats(const struct ms_loader *l, struct ms_prog_stat *out, size_t max)
 {
 	struct bpf_program *p;
-	size_t n = 0, i;
+	size_t n = 0;
 
 	bpf_object__for_each_program(p, l->skel->obj) {
 		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
 
-		memset(&info, 0, sizeof(info));
-		if (n == max || bpf_program__fd(p) < 0 ||
-		    bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+		if (n == max || prog_info(p, &info))
 			continue;
 		out[n] = (struct ms_prog_stat){ .name = bpf_program__name(p), .runs = info.run_cnt,
 						.run_ns = info.run_time_ns,
 						.uprobe = bpf_program__type(p) == BPF_PROG_TYPE_KPROBE };
-		/* its uprobe_multi twin runs for the per-process allocator links */
-		for (i = 0; i < l->mprogs.n; i++) {
-			memset(&info, 0, sizeof(info));
-			len = sizeof(info);
-			if (l->mprogs.v[i].p == p && !bpf_obj_get_info_by_fd(l->mprogs.v[i].fd, &info, &len)) {
-				out[n].runs += info.run_cnt;
-				out[n].run_ns += info.run_time_ns;
-			}
-		}
+		twin_add(l, p, &out[n].runs, &out[n].run_ns);
 		n++;
 	}
 	return n;
@@ -1139,8 +1369,10 @@ void ms_loader_destroy(struct ms_loader *l)
 	MS_VEC_FREE(l->reap.gone);
 	destroy_links(l->links.v, l->links.n);
 	MS_VEC_FREE(l->links);
-	for (i = 0; i < l->done.n; i++)
+	for (i = 0; i < l->done.n; i++) {
+		free(l->done.v[i].path);
 		free(l->done.v[i].offs);
+	}
 	MS_VEC_FREE(l->done);
 	for (i = 0; i < l->mprogs.n; i++)
 		close(l->mprogs.v[i].fd);
@@ -1148,9 +1380,144 @@ void ms_loader_destroy(struct ms_loader *l)
 	for (i = 0; i < l->plans.n; i++)
 		free(l->plans.v[i].jobs);
 	MS_VEC_FREE(l->plans);
-	if (l->run_stats_fd)
-		close(l->run_stats_fd - 1);
+	for (i = 0; i < l->probes.n; i++) {
+		free((char *)l->probes.v[i].path);
+		free((char *)l->probes.v[i].func);
+	}
+	MS_VEC_FREE(l->probes);
+	if (l->stats_fd >= 0)
+		close(l->stats_fd);
 	ms_sites_free(l->sites);
 	memscope_bpf__destroy(l->skel);
 	free(l);
+}
+
+const struct ms_probe_info *ms_loader_probes(const struct ms_loader *l, size_t *n)
+{
+	*n = l->probes.n;
+	return l->probes.v;
+}
+
+/* The program a USDT probe entry ("memscope:var") runs. */
+static const struct bpf_program *usdt_entry_prog(const struct ms_loader *l, const char *full)
+{
+	const char *colon = strchr(full, ':');
+	char provider[32];
+
+	if (!colon || (size_t)(colon - full) >= sizeof(provider))
+		return NULL;
+	memcpy(provider, full, (size_t)(colon - full));
+	provider[colon - full] = 0;
+	return usdt_prog((struct ms_loader *)l, provider, colon + 1);
+}
+
+int ms_loader_probe_hits(const struct ms_loader *l, uint64_t *hits)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(l->skel->maps.probe_hits);
+	struct bpf_prog_info info;
+	__u64 *vals;
+	size_t i;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (i = 0; i < l->probes.n; i++) {
+		const struct ms_probe_info *p = &l->probes.v[i];
+		const struct bpf_program *prog;
+		__u32 k = p->id;
+
+		hits[i] = 0;
+		if (p->usdt) {
+			/* run_cnt is counted while BPF statistics are on */
+			prog = usdt_entry_prog(l, p->func);
+			if (prog && !prog_info(prog, &info))
+				hits[i] = info.run_cnt;
+			continue;
+		}
+		percpu_sum(fd, k, vals, ncpu, &hits[i]);
+	}
+	free(vals);
+	return 0;
+}
+
+int ms_loader_bpf_time(const struct ms_loader *l, uint64_t *run_ns, uint64_t *runs)
+{
+	struct bpf_program *p;
+	struct bpf_prog_info info;
+
+	*run_ns = *runs = 0;
+	if (l->stats_fd < 0)
+		return -ENOTSUP;
+	bpf_object__for_each_program(p, l->skel->obj) {
+		/* uprobe and USDT programs run in the target; the system-wide
+		 * tracepoints (exit, fork, exec, signals) mostly elsewhere */
+		if (p == l->skel->progs.ms_calib || bpf_program__type(p) != BPF_PROG_TYPE_KPROBE ||
+		    prog_info(p, &info))
+			continue;
+		*run_ns += info.run_time_ns;
+		*runs += info.run_cnt;
+		twin_add(l, p, runs, run_ns);
+	}
+	return 0;
+}
+
+int ms_loader_calibrate(struct ms_loader *l, struct ms_trap_cost *out)
+{
+	static const char *const names[MS_CALIB_NFN] = { MS_CALIB_PUSH, MS_CALIB_XOL, MS_CALIB_RET };
+	struct attach_job jobs[MS_CALIB_NFN + 1];
+	double base[MS_CALIB_NFN], traced[MS_CALIB_NFN];
+	struct ms_elf_func fn;
+	struct ms_elf *e;
+	size_t nj = 0, i;
+	int k, err = 0;
+
+	memset(out, 0, sizeof(*out));
+	e = ms_elf_open("/proc/self/exe");
+	if (!e)
+		return -errno;
+	for (k = 0; k < MS_CALIB_NFN; k++) {
+		if ((err = ms_elf_find_func(e, names[k], &fn)) < 0)
+			break;
+		jobs[nj++] = (struct attach_job){ l, getpid(), "/proc/self/exe", "ms_calib", fn.file_off,
+						  0, 0, NULL, 0 };
+		if (k == MS_CALIB_FN_RET)
+			jobs[nj++] = (struct attach_job){ l, getpid(), "/proc/self/exe", "ms_calib",
+							  fn.file_off, 1, 0, NULL, 0 };
+	}
+	ms_elf_close(e);
+	if (err)
+		return err;
+	for (k = 0; k < MS_CALIB_NFN; k++)
+		base[k] = ms_calib_ns_per_call(k, 2000, 3);
+	attach_parallel(jobs, nj);
+	for (i = 0; i < nj; i++) {
+		if (!jobs[i].link) {
+			if (!err)
+				err = jobs[i].err;
+		} else if (link_add(l, LINK_CALIB, getpid(), jobs[i].link) && !err) {
+			err = -ENOMEM;
+		}
+	}
+	if (err)
+		return err;
+	for (k = 0; k < MS_CALIB_NFN; k++)
+		traced[k] = ms_calib_ns_per_call(k, 300, 5);
+	out->emulated_ns = traced[MS_CALIB_FN_PUSH] - base[MS_CALIB_FN_PUSH];
+	out->xol_ns = traced[MS_CALIB_FN_XOL] - base[MS_CALIB_FN_XOL];
+	out->ret_ns = traced[MS_CALIB_FN_RET] - base[MS_CALIB_FN_RET] - out->emulated_ns;
+	if (out->ret_ns < 0)
+		out->ret_ns = 0;
+	if (l->cfg.verbose)
+		fprintf(stderr, "memscope-trace: a probe hit costs the target %.0f ns on an emulated "
+			"instruction, %.0f ns on a single-stepped one, a return probe %.0f ns more "
+			"(measured now, empty BPF program)\n", out->emulated_ns, out->xol_ns, out->ret_ns);
+	return 0;
+}
+
+void ms_loader_set_level(struct ms_loader *l, unsigned level)
+{
+	if (l->skel->bss)
+		l->skel->bss->ctl_level = level;
 }

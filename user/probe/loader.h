@@ -22,7 +22,29 @@ struct ms_loader_cfg {
 	int no_alloc;       /* no allocator uprobes */
 	int samples_only;   /* sampled mode: only the sampling library's probes */
 	int hold;           /* stop processes until attached (bpf/hold.bpf.h) */
+	int floor;          /* bench: allocator programs return at once */
 	int verbose;
+};
+
+/* One probe (an allocator link, or a USDT probe name), for the cost
+ * estimate and -v. Owned by the loader; valid until ms_loader_destroy(). */
+struct ms_probe_info {
+	uint32_t id;      /* its hit counter (probe_hits), 1-based */
+	pid_t pid;        /* 0 for a USDT probe name (all processes) */
+	const char *path; /* library or executable; "" for a USDT name */
+	const char *func; /* "malloc", "_ZdlPv", "memscope:var" ... */
+	uint64_t offset;  /* bytes into the function */
+	int emulated;     /* the kernel emulates the probed instruction */
+	int ret;          /* a return probe */
+	int usdt;         /* a USDT probe name: hits are its program's runs */
+};
+
+/* The kernel's cost of one probe hit on this machine, measured at attach
+ * with an empty BPF program on the tracer's own code (ms_loader_calibrate). */
+struct ms_trap_cost {
+	double emulated_ns; /* entry probe on an instruction the kernel emulates */
+	double xol_ns;      /* entry probe on one it single-steps out of line */
+	double ret_ns;      /* a return probe, on top of its entry probe */
 };
 
 struct ms_loader;
@@ -100,6 +122,28 @@ struct ms_prog_stat {
 		     * tracepoint program runs for every process) */
 };
 size_t ms_loader_prog_stats(const struct ms_loader *l, struct ms_prog_stat *out, size_t max);
+
+/* Every probe attached so far (also those paused), in id order. */
+const struct ms_probe_info *ms_loader_probes(const struct ms_loader *l, size_t *n);
+/* Hits of each probe since attach into hits[i] (n = ms_loader_probes'):
+ * allocator probes count their hits in BPF; a USDT probe's are its
+ * program's runs, known while BPF statistics are on. 0 or -errno. */
+int ms_loader_probe_hits(const struct ms_loader *l, uint64_t *hits);
+/* Sum of the run time and runs of the programs that run in the target
+ * (uprobes, USDT; kernel statistics held on by the loader). 0, or
+ * -ENOTSUP if the kernel would not count. */
+int ms_loader_bpf_time(const struct ms_loader *l, uint64_t *run_ns, uint64_t *runs);
+/* Measure struct ms_trap_cost: attach the empty calibration program to
+ * functions of this executable, call them and time it (~0.1 s). The
+ * calibration probes stay until ms_loader_destroy (a probe on code
+ * nobody calls costs nothing). 0 or -errno. */
+int ms_loader_calibrate(struct ms_loader *l, struct ms_trap_cost *out);
+/* Budget level for BPF (0: as configured; 1 and up: no user stacks). */
+void ms_loader_set_level(struct ms_loader *l, unsigned level);
+/* Take the allocator probes off (pause 1) or put them back (0). While
+ * paused, newly mapped libraries are remembered, not probed. 0 or -errno. */
+int ms_loader_alloc_pause(struct ms_loader *l, int pause);
+int ms_loader_alloc_paused(const struct ms_loader *l);
 
 /* Detach everything and free. NULL-safe. */
 void ms_loader_destroy(struct ms_loader *l);

@@ -163,6 +163,7 @@ struct ms_summary {
 	uint64_t folded_vars, folded_scopes, folded_tasks;
 	uint64_t first_ns, last_ns;
 	struct ms_estimate est; /* sampled mode totals */
+	uint64_t coverage_gaps; /* times the allocator probes went off (budget) */
 	int proc_exited;   /* PROC_EXIT seen */
 	int32_t exit_code; /* its wait status */
 };
@@ -272,6 +273,20 @@ const struct ms_snapshot *ms_registry_snapshots(const struct ms_registry *r, siz
  * the rule), rising by at least min_bytes. *out is malloc'ed. 0 or -1. */
 int ms_registry_growth(const struct ms_registry *r, uint64_t min_bytes, struct ms_growth **out,
 		       size_t *nout);
+
+/* The allocator probes were off (the cost budget, trace/budget.c) from
+ * start_ns to end_ns (CLOCK_MONOTONIC, the records' clock; end UINT64_MAX
+ * while the gap lasts: call again with the same start when it ends).
+ * Times, not the order of calls, decide, since records of either side of
+ * a gap may still sit in the ring: a block allocated before a gap ended
+ * may have been freed unseen, so it is never called a leak
+ * (ms_registry_block_unsure); an address freed before a gap ended may
+ * have been allocated again unseen, so its next free is no double free; an
+ * unknown free after the first gap began is no invalid free. */
+void ms_registry_coverage_gap(struct ms_registry *r, uint64_t start_ns, uint64_t end_ns);
+/* 1 if block b was allocated before a coverage gap ended: its free may
+ * have been missed. */
+int ms_registry_block_unsure(const struct ms_registry *r, const struct ms_block *b);
 
 /* Variable index of the block, -1 if none. */
 const struct ms_var *ms_registry_block_var(const struct ms_registry *r, const struct ms_block *b);

@@ -291,11 +291,16 @@ static void unknown_release(struct ms_registry *r, const struct ms_hdr *h,
 		r->sum.internal_frees++;
 		return;
 	}
-	if (freed_at) {
+	/* freed before a coverage gap ended: it may have been allocated
+	 * again while nobody watched */
+	if (freed_at && *freed_at >= r->last_gap_end) {
 		bad_free(r, h, e, 1, *freed_at, internal < 0);
 		return;
 	}
-	if (r->opts.from_start && !(h->flags & MS_F_SAMPLED)) {
+	/* After a coverage gap an unknown block may have been allocated
+	 * while nobody watched: not an error. */
+	if (r->opts.from_start && !(h->flags & MS_F_SAMPLED) &&
+	    !(r->first_gap_start && h->ts_ns >= r->first_gap_start)) {
 		bad_free(r, h, e, 0, 0, internal < 0);
 		/* remembered like an unknown free: were it the allocator's own,
 		 * a second one is its own too, and settles the same way */
@@ -491,4 +496,20 @@ void ms_registry_settle(struct ms_registry *r)
 	}
 	r->bad.n = j;
 	ms_registry_resolve_strings(r);
+}
+
+void ms_registry_coverage_gap(struct ms_registry *r, uint64_t start_ns, uint64_t end_ns)
+{
+	if (start_ns != r->gap_start) {
+		r->gap_start = start_ns;
+		r->sum.coverage_gaps++;
+		if (!r->first_gap_start)
+			r->first_gap_start = start_ns;
+	}
+	r->last_gap_end = end_ns;
+}
+
+int ms_registry_block_unsure(const struct ms_registry *r, const struct ms_block *b)
+{
+	return b->ts_ns < r->last_gap_end;
 }

@@ -63,6 +63,9 @@ struct ms_registry {
 	struct ms_point timeline[MS_TIMELINE_MAX];
 	size_t ntimeline;
 	uint64_t timeline_step; /* ns between kept points; doubles when full */
+	/* coverage gaps (ms_registry_coverage_gap): the first one's start, the
+	 * latest one's start and end (UINT64_MAX while it lasts) */
+	uint64_t first_gap_start, gap_start, last_gap_end;
 	int live_snapshot;      /* inside live_begin/live_end */
 	struct ms_snapshot snaps[MS_SNAP_MAX];
 	size_t nsnaps;

@@ -10,6 +10,39 @@
 #include "registry/registry.h"
 #include "report/frame.h"
 
+/* One probe's share of what tracing costs the target (trace/budget.c). */
+struct ms_report_probe {
+	const char *func;    /* "malloc", "_ZdlPv", "memscope:var" */
+	const char *library; /* "" for a USDT probe name */
+	uint64_t offset;     /* bytes into the function */
+	int emulated;        /* the kernel emulates the probed instruction */
+	int ret;             /* a return probe */
+	uint64_t hits;       /* since attach */
+	double rate;         /* hits per second over the last interval */
+	double est_ns;       /* estimated ns it cost the target over the run */
+};
+
+/* What the probes cost the target: hits x the trap cost measured at attach,
+ * plus the BPF programs' run time (kernel statistics). */
+struct ms_report_cost {
+	int valid;              /* trap costs were measured */
+	double trap_emulated_ns, trap_xol_ns, trap_ret_ns;
+	double est_ns;          /* over the run */
+	double bpf_ns;          /* BPF run time over the run (part of est_ns) */
+	double target_cpu_ns;   /* the target's CPU time over the run */
+	double pct;             /* est_ns / target CPU, in percent */
+	double now_ns_per_s;    /* over the last interval */
+	double now_pct;
+	/* --budget PCT */
+	double budget_pct;      /* 0: no budget */
+	int level;              /* 0 = as configured ... the last = light */
+	const char *level_name;
+	double coverage;        /* share of the run the allocator probes were on */
+	uint64_t gaps;          /* times they went off */
+	const struct ms_report_probe *probes;
+	size_t nprobes;
+};
+
 struct ms_report_ctx {
 	const struct ms_registry *reg;
 	/* Resolve ip (already adjusted) of process pid; 0 or -ENOENT. */
@@ -26,7 +59,9 @@ struct ms_report_ctx {
 	int from_start;
 	uint64_t sample_interval; /* sampled mode: mean bytes between samples */
 	uint64_t start_wall_ns; /* CLOCK_REALTIME at start_ns, 0 = unknown */
-	int stack_depth;        /* frames asked per stack (--stack-depth) */
+	const struct ms_report_cost *cost; /* NULL: not estimated */
+	int stack_depth;        /* frames captured per stack */
+	const char *stack_note; /* why fewer than --stack-depth's default, or NULL */
 	int ns_pid;               /* the target's PID in its own PID namespace, 0 = unknown */
 	const char *cgroup;       /* its cgroup (v2 path), NULL = unknown */
 	const char *container_id; /* the container's id, NULL = none */
@@ -46,7 +81,15 @@ int ms_report_stack_truncated(const struct ms_report_ctx *c, uint32_t pid, int32
 /* Human type name: C++ pretty-function names reduced to the type, and a
  * C array seen by _Generic as "T *" shown as "T[n]". */
 const char *ms_report_type(const char *raw, uint64_t size, char *buf, size_t len);
-/* Groups of live blocks by allocation site, largest first. */
+/* 1 if block b is reported among the leaks (target exited) or the live
+ * blocks: used, and, once the target exited, not allocated before a
+ * coverage gap of the cost budget (its free may have been missed). */
+int ms_report_block_shown(const struct ms_report_ctx *c, const struct ms_block *b);
+/* Live blocks left out of the leaks because a coverage gap followed their
+ * allocation: their count and bytes. */
+void ms_report_unverified(const struct ms_report_ctx *c, uint64_t *count, uint64_t *bytes);
+/* Groups of live blocks by allocation site, largest first (those
+ * ms_report_block_shown keeps). */
 #define MS_SITE_VARS 8
 struct ms_leak_site {
 	uint32_t pid;

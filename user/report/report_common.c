@@ -13,6 +13,8 @@ static const char *const kind_names[MS_K_MAX] = {
 	[MS_K_VALLOC] = "valloc", [MS_K_PVALLOC] = "pvalloc", [MS_K_NEW] = "new",
 	[MS_K_NEW_ARRAY] = "new[]", [MS_K_FREE] = "free", [MS_K_DELETE] = "delete",
 	[MS_K_DELETE_ARRAY] = "delete[]", [MS_K_CUSTOM] = "custom", [MS_K_SAMPLE] = "sampled",
+	[MS_K_MALLOCX] = "mallocx", [MS_K_RALLOCX] = "rallocx", [MS_K_XALLOCX] = "xallocx",
+	[MS_K_DALLOCX] = "dallocx", [MS_K_SDALLOCX] = "sdallocx", [MS_K_OTEL] = "otel",
 };
 
 const char *ms_kind_name(unsigned kind)
@@ -122,6 +124,24 @@ static void site_var(const struct ms_report_ctx *c, struct ms_leak_site *ls, con
 	ls->vars[ls->nvars++] = nm;
 }
 
+int ms_report_block_shown(const struct ms_report_ctx *c, const struct ms_block *b)
+{
+	return b->used && !(c->target_exited && ms_registry_block_unsure(c->reg, b));
+}
+
+void ms_report_unverified(const struct ms_report_ctx *c, uint64_t *count, uint64_t *bytes)
+{
+	size_t nb, i;
+	const struct ms_block *b = ms_registry_blocks(c->reg, &nb);
+
+	*count = *bytes = 0;
+	for (i = 0; i < nb; i++)
+		if (b[i].used && ms_registry_block_unsure(c->reg, &b[i])) {
+			(*count)++;
+			*bytes += b[i].size;
+		}
+}
+
 struct ms_leak_site *ms_report_leak_sites(const struct ms_report_ctx *c, size_t *n)
 {
 	struct ms_hashmap idx = { 0 };
@@ -133,7 +153,7 @@ struct ms_leak_site *ms_report_leak_sites(const struct ms_report_ctx *c, size_t 
 	for (i = 0; i < nb; i++) {
 		uint64_t *k;
 
-		if (!b[i].used)
+		if (!ms_report_block_shown(c, &b[i]))
 			continue;
 		k = ms_hm_get(&idx, b[i].pid, (uint32_t)b[i].stack_id);
 		if (!k) {

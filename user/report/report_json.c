@@ -67,7 +67,8 @@ static void list_json(struct ms_shape *s, const char *key, enum list what, int w
 	ms_json_key(s->j, key);
 	ms_json_arr(s->j);
 	for (i = 0; want && i < n; i++) {
-		if (b && (!b[i].used || (what == TASK_LEAKS && !ms_task_leaks_has(tl, &b[i]))))
+		if (b && (what == LIVE ? !ms_report_block_shown(s->c, &b[i]) :
+			  (!b[i].used || !ms_task_leaks_has(tl, &b[i]))))
 			continue;
 		if (f && f[i].is_double != (what == DOUBLE))
 			continue;

@@ -17,6 +17,53 @@ static const char *human(uint64_t b, char *buf, size_t len)
 	return buf;
 }
 
+/* What one hit of probe p costs the target (its trap). */
+static double trap_ns(const struct ms_report_cost *k, const struct ms_report_probe *p)
+{
+	return p->ret ? k->trap_ret_ns : p->emulated ? k->trap_emulated_ns : k->trap_xol_ns;
+}
+
+/* The probes' cost to the target now, the budget level, and the five
+ * probes that cost the most now (rate x trap cost). */
+static void cost_lines(FILE *f, const struct ms_report_ctx *c)
+{
+	const struct ms_report_cost *k = c->cost;
+	size_t i, shown, *order;
+
+	if (!k || !k->valid)
+		return;
+	fprintf(f, "  cost to the target: %.1f%% of its CPU now (%.2f ms/s), %.1f%% over the run",
+		k->now_pct, k->now_ns_per_s / 1e6, k->pct);
+	if (k->budget_pct > 0)
+		fprintf(f, "; budget %.1f%%: %s, allocator probes on %.0f%% of the time",
+			k->budget_pct, k->level_name, k->coverage * 100);
+	fputc('\n', f);
+	order = malloc((k->nprobes ? k->nprobes : 1) * sizeof(*order));
+	if (!order)
+		return;
+	for (i = 0; i < k->nprobes; i++)
+		order[i] = i;
+	for (shown = 0; shown < 5 && shown < k->nprobes; shown++) {
+		const struct ms_report_probe *p;
+		size_t best = shown, q;
+
+		for (q = shown + 1; q < k->nprobes; q++)
+			if (k->probes[order[q]].rate * trap_ns(k, &k->probes[order[q]]) >
+			    k->probes[order[best]].rate * trap_ns(k, &k->probes[order[best]]))
+				best = q;
+		q = order[shown];
+		order[shown] = order[best];
+		order[best] = q;
+		p = &k->probes[order[shown]];
+		if (p->rate <= 0)
+			break;
+		fprintf(f, "  probe %-24s %9.0f hits/s  %6.2f ms/s  %s\n", p->func, p->rate,
+			p->rate * trap_ns(k, p) / 1e6,
+			p->ret ? "return" : p->emulated ? "emulated" : "SINGLE-STEPPED");
+	}
+	free(order);
+}
+
 int ms_report_live(FILE *f, const struct ms_report_ctx *c, uint64_t prev_allocs, double secs)
 {
 	const struct ms_summary *s = ms_registry_summary(c->reg);
@@ -38,6 +85,7 @@ int ms_report_live(FILE *f, const struct ms_report_ctx *c, uint64_t prev_allocs,
 		fprintf(f, "  %10s %6" PRIu64 " blocks  %s\n", human(sites[i].bytes, b1, sizeof(b1)),
 			sites[i].count, n && fr[0].function ? fr[0].function : "?");
 	}
+	cost_lines(f, c);
 	for (i = 0; i < nt && i < 5; i++) {
 		/* the most recently active tasks */
 		const struct ms_task *k = &t[nt - 1 - i];

@@ -88,6 +88,24 @@ int ms_report_text(FILE *f, const struct ms_report_ctx *c)
 	}
 	if (s->unknown_frees)
 		fprintf(f, "frees of blocks allocated before the attach: %" PRIu64 "\n", s->unknown_frees);
+	if (c->cost && c->cost->valid)
+		fprintf(f, "cost to the target: ~%.1f%% of its CPU (probe hits x trap cost measured at "
+			"attach + BPF run time)\n", c->cost->pct);
+	if (c->cost && c->cost->budget_pct > 0)
+		fprintf(f, "budget %.1f%%: %s; allocator probes on %.0f%% of the time: allocs and bytes "
+			"above count that time only (scaled to the whole run: ~%.0f allocs, %s)\n",
+			c->cost->budget_pct, c->cost->level_name, c->cost->coverage * 100,
+			c->cost->coverage > 0 ? s->allocs / c->cost->coverage : 0.0,
+			human((uint64_t)(c->cost->coverage > 0 ? s->alloc_bytes / c->cost->coverage : 0),
+			      b1, sizeof(b1)));
+	if (s->coverage_gaps) {
+		uint64_t un, ub;
+
+		ms_report_unverified(c, &un, &ub);
+		fprintf(f, "allocator probes were off %" PRIu64 " times (cost budget): %" PRIu64
+			" live blocks (%s) allocated before a gap are not called leaks\n",
+			s->coverage_gaps, un, human(ub, b1, sizeof(b1)));
+	}
 
 	sites = ms_report_leak_sites(c, &nsites);
 	if (nsites)

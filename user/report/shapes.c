@@ -56,6 +56,84 @@ void ms_shape_head(struct ms_shape *s)
 	ms_json_key(j, "stop_reason"); ms_json_str(j, c->stop_reason);
 }
 
+/* summary.unverified_live after a coverage gap; summary.probe_hits,
+ * summary.estimated_cost and, under --budget, summary.budget
+ * (trace/budget.c). */
+static void cost_json(struct ms_json *j, const struct ms_report_ctx *c)
+{
+	const struct ms_report_cost *k = c->cost;
+	const struct ms_summary *s = ms_registry_summary(c->reg);
+	size_t i;
+
+	if (s->coverage_gaps) {
+		uint64_t n, b;
+
+		ms_report_unverified(c, &n, &b);
+		ms_json_key(j, "unverified_live");
+		ms_json_obj(j);
+		ms_json_key(j, "count"); ms_json_u64(j, n);
+		ms_json_key(j, "bytes"); ms_json_u64(j, b);
+		ms_json_key(j, "note");
+		ms_json_str(j, "live blocks allocated before the allocator probes were last off (cost "
+			       "budget): their frees may have been missed, so they are not listed as leaks");
+		ms_json_end_obj(j);
+	}
+	if (!k)
+		return;
+	ms_json_key(j, "probe_hits");
+	ms_json_arr(j);
+	for (i = 0; i < k->nprobes; i++) {
+		const struct ms_report_probe *p = &k->probes[i];
+
+		ms_json_obj(j);
+		ms_json_key(j, "probe"); ms_json_str(j, p->func);
+		ms_json_key(j, "library"); ms_json_str(j, p->library);
+		ms_json_key(j, "offset"); ms_json_u64(j, p->offset);
+		ms_json_key(j, "emulated"); ms_json_bool(j, p->emulated);
+		ms_json_key(j, "return"); ms_json_bool(j, p->ret);
+		ms_json_key(j, "hits"); ms_json_u64(j, p->hits);
+		ms_json_key(j, "rate"); ms_json_dbl(j, p->rate);
+		ms_json_key(j, "est_ns"); ms_json_dbl(j, p->est_ns);
+		ms_json_end_obj(j);
+	}
+	ms_json_end_arr(j);
+	ms_json_key(j, "estimated_cost");
+	ms_json_obj(j);
+	ms_json_key(j, "ns"); ms_json_dbl(j, k->est_ns);
+	ms_json_key(j, "bpf_ns"); ms_json_dbl(j, k->bpf_ns);
+	ms_json_key(j, "target_cpu_ns"); ms_json_dbl(j, k->target_cpu_ns);
+	ms_json_key(j, "pct"); ms_json_dbl(j, k->pct);
+	ms_json_key(j, "ns_per_s"); ms_json_dbl(j, k->now_ns_per_s);
+	ms_json_key(j, "trap_ns");
+	ms_json_obj(j);
+	ms_json_key(j, "emulated"); ms_json_dbl(j, k->trap_emulated_ns);
+	ms_json_key(j, "single_stepped"); ms_json_dbl(j, k->trap_xol_ns);
+	ms_json_key(j, "return"); ms_json_dbl(j, k->trap_ret_ns);
+	ms_json_end_obj(j);
+	ms_json_key(j, "note");
+	ms_json_str(j, "probe hits x the trap cost measured at attach, plus the BPF programs' run "
+		       "time; pct is its share of the target's CPU time");
+	ms_json_end_obj(j);
+	if (k->budget_pct <= 0)
+		return;
+	ms_json_key(j, "budget");
+	ms_json_obj(j);
+	ms_json_key(j, "pct"); ms_json_dbl(j, k->budget_pct);
+	ms_json_key(j, "level"); ms_json_u64(j, (uint64_t)k->level);
+	ms_json_key(j, "level_name"); ms_json_str(j, k->level_name);
+	ms_json_key(j, "coverage"); ms_json_dbl(j, k->coverage);
+	ms_json_key(j, "gaps"); ms_json_u64(j, k->gaps);
+	ms_json_key(j, "scaled_allocs"); ms_json_dbl(j, k->coverage > 0 ? s->allocs / k->coverage : 0);
+	ms_json_key(j, "scaled_alloc_bytes");
+	ms_json_dbl(j, k->coverage > 0 ? s->alloc_bytes / k->coverage : 0);
+	ms_json_key(j, "note");
+	ms_json_str(j, k->coverage < 1 ? "allocator probes were on for `coverage` of the run: "
+		       "allocs, frees and their bytes count only that time; scaled_* divide by "
+		       "coverage (estimates, assuming the rate seen while they were on)" :
+		       "allocator probes were on for the whole run");
+	ms_json_end_obj(j);
+}
+
 void ms_shape_summary(struct ms_shape *sh)
 {
 	const struct ms_report_ctx *c = sh->c;
@@ -105,6 +183,9 @@ void ms_shape_summary(struct ms_shape *sh)
 	ms_json_key(j, "total_ms"); ms_json_dbl(j, c->hold_total_ns / 1e6);
 	ms_json_key(j, "max_ms"); ms_json_dbl(j, c->hold_max_ns / 1e6);
 	ms_json_end_obj(j);
+	ms_json_key(j, "stack_depth"); ms_json_u64(j, (uint64_t)(c->stack_depth > 0 ? c->stack_depth : 0));
+	ms_json_key(j, "stack_note"); ms_json_str(j, c->stack_note);
+	cost_json(j, c);
 	ms_json_end_obj(j);
 }
 

@@ -92,7 +92,9 @@ void ms_session_report_ctx(struct session *s, struct ms_report_ctx *cp)
 	c.from_start = s->is_child;
 	c.sample_interval = s->sample_interval;
 	c.start_wall_ns = s->start_wall_ns;
-	c.stack_depth = s->o->stack_depth;
+	c.cost = ms_budget_report(s);
+	c.stack_depth = s->stack_depth;
+	c.stack_note = s->stack_note;
 	c.ns_pid = s->ns_pid;
 	c.cgroup = s->cgroup[0] ? s->cgroup : NULL;
 	c.container_id = s->container_id[0] ? s->container_id : NULL;

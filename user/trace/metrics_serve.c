@@ -10,7 +10,6 @@
 #include "probe/loader.h"
 #include "trace/metrics_http.h"
 #include "trace/metrics_serve.h"
-#include "probe/trap_cost.h"
 #include "report/metrics.h"
 
 #define MAX_PROGS 64
@@ -21,7 +20,6 @@ struct ms_metrics_serve {
 	struct ms_http *http;
 	struct ms_metrics *metrics;
 	struct ms_loader *loader;
-	double trap_ns;
 };
 
 struct ms_metrics_serve *ms_metrics_serve_open(const char *addr_port, unsigned top)
@@ -42,7 +40,6 @@ struct ms_metrics_serve *ms_metrics_serve_open(const char *addr_port, unsigned t
 		free(m);
 		return NULL;
 	}
-	m->trap_ns = ms_trap_cost_ns();
 	return m;
 }
 
@@ -90,7 +87,9 @@ void ms_metrics_serve_render(struct ms_metrics_serve *m, const struct ms_report_
 {
 	struct ms_prog_stat ps[MAX_PROGS];
 	struct ms_metrics_probe pr[MAX_PROGS];
-	struct ms_metrics_extra x = { .probes = pr, .trap_ns = m->trap_ns };
+	/* the trap cost measured at attach (an emulated push, as at malloc) */
+	struct ms_metrics_extra x = { .probes = pr,
+				       .trap_ns = c->cost && c->cost->valid ? c->cost->trap_emulated_ns : 0 };
 	char *text = NULL;
 	size_t len = 0, n = m->loader ? ms_loader_prog_stats(m->loader, ps, MAX_PROGS) : 0, i;
 	FILE *f;

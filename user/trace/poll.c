@@ -114,7 +114,7 @@ static void metrics(struct session *s, uint64_t t)
 	if (!ms_metrics_serve_wanted(s->metrics))
 		return;
 	if (s->o->mode == MS_MODE_FAST) /* its counters live in BPF maps */
-		ms_bpfmaps_read_fast(s->loader, s->reg, s->o->stack_depth);
+		ms_bpfmaps_read_fast(s->loader, s->reg, s->stack_depth);
 	s->end_ns = t;
 	ms_session_report_ctx(s, &c);
 	ms_metrics_serve_render(s->metrics, &c);
@@ -137,10 +137,11 @@ static int tick(struct session *s, struct ticks *k, uint64_t t)
 	check_exit(s);
 	if (s->exited)
 		return 1;
+	ms_budget_tick(s, t);
 	if (o->snapshot_interval > 0 && due(t, k->snap, o->snapshot_interval)) {
 		if (k->snap) {
 			if (o->mode == MS_MODE_FAST)
-				ms_bpfmaps_read_fast(s->loader, s->reg, o->stack_depth);
+				ms_bpfmaps_read_fast(s->loader, s->reg, s->stack_depth);
 			ms_registry_snapshot(s->reg, t, NULL);
 		}
 		k->snap = t;
@@ -191,6 +192,7 @@ void ms_session_poll(struct session *s, volatile const sig_atomic_t *stop_signal
 	if (!s->exited && s->sym)
 		ms_symbolizer_refresh(s->sym);
 	if (o->mode == MS_MODE_FAST)
-		ms_bpfmaps_read_fast(s->loader, s->reg, o->stack_depth);
+		ms_bpfmaps_read_fast(s->loader, s->reg, s->stack_depth);
 	s->end_ns = ms_now_ns();
+	ms_budget_finish(s, s->end_ns);
 }

@@ -45,33 +45,56 @@ static int sample_lib_path(char *buf, size_t len)
 	return -ENOENT;
 }
 
+static void count_name(const char *name, void *user)
+{
+	(void)name;
+	(*(int *)user)++;
+}
+
+/* 1 if the ELF file carries otel_memory USDT probes: an allocator that
+ * samples on its own (the contract OpenTelemetry proposed to jemalloc and
+ * mimalloc), a source of weighted samples without the library. */
+static int has_otel_probes(const char *path)
+{
+	int n = 0;
+
+	return ms_elf_usdt_names_path(path, "otel_memory", count_name, &n) > 0;
+}
+
 int ms_session_sampled_setup(struct session *s)
 {
 	char lib[4096], env[8192], val[64];
 	const char *old = getenv("LD_PRELOAD");
 
 	if (s->o->cmd) {
-		if (ms_elf_is_static_path(s->exe) == 1) {
-			fprintf(stderr, "memscope-trace: %s is statically linked: the sampling library "
-				"cannot interpose its allocator; use --mode full or --mode fast\n", s->exe);
-			return -EINVAL;
+		/* A program whose allocator samples on its own needs no library */
+		if (!has_otel_probes(s->exe)) {
+			if (ms_elf_is_static_path(s->exe) == 1) {
+				fprintf(stderr, "memscope-trace: %s is statically linked: the sampling "
+					"library cannot interpose its allocator; use --mode full or --mode "
+					"fast\n", s->exe);
+				return -EINVAL;
+			}
+			if (sample_lib_path(lib, sizeof(lib))) {
+				fprintf(stderr, "memscope-trace: %s not found next to memscope-trace or "
+					"in /usr/local/lib, /usr/lib\n", SAMPLE_LIB);
+				return -ENOENT;
+			}
+			if ((size_t)snprintf(env, sizeof(env), "%s%s%s", lib, old && *old ? ":" : "",
+					     old ? old : "") >= sizeof(env))
+				return -E2BIG;
+			setenv("LD_PRELOAD", env, 1);
 		}
-		if (sample_lib_path(lib, sizeof(lib))) {
-			fprintf(stderr, "memscope-trace: %s not found next to memscope-trace or in "
-				"/usr/local/lib, /usr/lib\n", SAMPLE_LIB);
-			return -ENOENT;
-		}
-		if ((size_t)snprintf(env, sizeof(env), "%s%s%s", lib, old && *old ? ":" : "",
-				     old ? old : "") >= sizeof(env))
-			return -E2BIG;
-		setenv("LD_PRELOAD", env, 1);
 		s->sample_interval = getenv("MEMSCOPE_SAMPLE_INTERVAL") ?
 			strtoull(getenv("MEMSCOPE_SAMPLE_INTERVAL"), NULL, 10) : 0;
 	} else {
-		if (ms_target_maps_has(s->o->pid, SAMPLE_LIB) != 1) {
-			fprintf(stderr, "memscope-trace: PID %d does not have %s loaded: start it with "
-				"LD_PRELOAD=%s, or use --mode full or --mode fast\n", (int)s->o->pid,
-				SAMPLE_LIB, SAMPLE_LIB);
+		char exe[64];
+
+		snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)s->o->pid);
+		if (ms_target_maps_has(s->o->pid, SAMPLE_LIB) != 1 && !has_otel_probes(exe)) {
+			fprintf(stderr, "memscope-trace: PID %d does not have %s loaded nor otel_memory "
+				"probes: start it with LD_PRELOAD=%s, or use --mode full or --mode fast\n",
+				(int)s->o->pid, SAMPLE_LIB, SAMPLE_LIB);
 			return -ENOENT;
 		}
 		if (!ms_target_env(s->o->pid, "MEMSCOPE_SAMPLE_INTERVAL", val, sizeof(val)))

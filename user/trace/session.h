@@ -30,6 +30,8 @@ struct ms_module;
 struct ms_report_ctx;
 struct ms_metrics_serve;
 struct ms_romaps;
+struct ms_report_cost;
+struct ms_budget;
 
 /* The report writers, in the order they are written (finish.c). */
 enum ms_output {
@@ -76,6 +78,9 @@ struct session {
 	size_t nalloc_mods;
 	struct ms_ev_vma *vmas; /* the target's mappings as it exits, so far */
 	size_t nvmas;
+	struct ms_budget *budget; /* cost estimate and --budget (budget.c) */
+	int stack_depth;          /* frames captured (--stack-depth, or chosen) */
+	const char *stack_note;   /* why fewer frames than asked, or NULL */
 };
 
 uint64_t ms_now_ns(void);
@@ -124,6 +129,18 @@ void ms_lookup_note_alloc_module(struct session *s, pid_t pid, const struct ms_m
 
 /* poll.c: until the target exits, --duration, or *stop_signal. */
 void ms_session_poll(struct session *s, volatile const sig_atomic_t *stop_signal);
+
+/* budget.c: what the probes cost the target, and --budget. start after
+ * load (measures the trap cost; 0 or -ENOMEM), begin when the target runs
+ * traced, tick every poll turn (acts once a second), finish when tracing
+ * stops (-v prints the cost per probe). */
+int ms_budget_start(struct session *s);
+void ms_budget_begin(struct session *s, uint64_t now);
+void ms_budget_tick(struct session *s, uint64_t now);
+void ms_budget_finish(struct session *s, uint64_t now);
+/* For the report context; NULL if the cost could not be measured. */
+const struct ms_report_cost *ms_budget_report(struct session *s);
+void ms_budget_free(struct session *s);
 
 /* finish.c */
 /* The file asked for output i, or NULL. */

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "elf/elf_syms.h"
 #include "elf/symbolize.h"
 #include "probe/consumer.h"
 #include "probe/loader.h"
@@ -44,6 +45,27 @@ static void catch_stop_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* Frames per stack when --stack-depth is not given: 16, but only the
+ * first for an executable built without frame pointers. The kernel's walk
+ * follows %rbp, which such code uses for data: past the first frame it
+ * yields addresses that are not the callers, and costs ~6 us per stack on
+ * redis-server, more than the rest of full mode's work together. */
+static void choose_stack_depth(struct session *s)
+{
+	s->stack_depth = s->o->stack_depth;
+	if (s->stack_depth >= 0)
+		return;
+	s->stack_depth = 16;
+	if (s->o->mode == MS_MODE_LIGHT || ms_elf_has_frame_pointers_path(s->exe) != 0)
+		return;
+	s->stack_depth = 1;
+	s->stack_note = "the executable is built without frame pointers: stacks keep the call site "
+			"only (a frame-pointer walk past it yields wrong callers and costs ~6 us per "
+			"allocation); --stack-depth N walks anyway";
+	if (s->o->verbose)
+		fprintf(stderr, "memscope-trace: %s: %s\n", s->exe, s->stack_note);
+}
+
 /* open -> configure -> load the BPF side; then the registry and the
  * consumer that feeds it. 0 or -errno (message printed). */
 static int load(struct session *s)
@@ -51,7 +73,7 @@ static int load(struct session *s)
 	const struct ms_opts *o = s->o;
 	struct ms_loader_cfg cfg = {
 		.mode = o->mode,
-		.stack_depth = o->stack_depth,
+		.stack_depth = s->stack_depth,
 		.ring_bytes = (size_t)o->ring_mb << 20,
 		.max_live = o->max_live,
 		.max_stacks = 16384,
@@ -61,6 +83,7 @@ static int load(struct session *s)
 		.no_alloc = o->no_alloc,
 		.samples_only = o->mode == MS_MODE_SAMPLED && !o->with_probes,
 		.hold = !o->no_hold,
+		.floor = getenv("MEMSCOPE_BENCH_FLOOR") && *getenv("MEMSCOPE_BENCH_FLOOR") == '1',
 		.verbose = o->verbose,
 	};
 	struct ms_reg_opts ropts = {
@@ -77,7 +100,7 @@ static int load(struct session *s)
 		return err;
 	s->romaps = ms_romaps_new();
 	s->reg = s->romaps ? ms_registry_new(&ropts) : NULL;
-	s->cons = s->reg ? ms_consumer_new(s->loader, s->reg, o->stack_depth) : NULL;
+	s->cons = s->reg ? ms_consumer_new(s->loader, s->reg, s->stack_depth) : NULL;
 	if (!s->cons) {
 		err = -errno;
 		fprintf(stderr, "memscope-trace: ring buffer: %s\n", strerror(errno));
@@ -150,6 +173,33 @@ static uint64_t wall_ns(uint64_t mono)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec - (ms_now_ns() - mono);
 }
 
+/* The target's fate, never silent: one line on stderr when it died of a
+ * signal or exited non-zero. Returns the exit code a command we started
+ * gives memscope-trace, as strace and time do (its status, or 128 + the
+ * signal), or 0 (attached with -p, or the target still runs). */
+static int target_fate(const struct session *s)
+{
+	const char *name = strrchr(s->exe, '/') ? strrchr(s->exe, '/') + 1 : s->exe;
+	int st = s->status;
+
+	if (!s->exited)
+		return 0;
+	if (WIFSIGNALED(st)) {
+		const char *abbrev = sigabbrev_np(WTERMSIG(st));
+
+		fprintf(stderr, "memscope-trace: %s (PID %d) was killed by signal %d (SIG%s)%s\n",
+			name, (int)s->pid, WTERMSIG(st), abbrev ? abbrev : "?",
+			WCOREDUMP(st) ? ", core dumped" : "");
+		return s->is_child ? 128 + WTERMSIG(st) : 0;
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st)) {
+		fprintf(stderr, "memscope-trace: %s (PID %d) exited with status %d\n", name, (int)s->pid,
+			WEXITSTATUS(st));
+		return s->is_child ? WEXITSTATUS(st) : 0;
+	}
+	return 0;
+}
+
 static void warn_no_probes(const struct session *s)
 {
 	const struct ms_opts *o = s->o;
@@ -162,7 +212,7 @@ int ms_trace_run(const struct ms_opts *o)
 {
 	struct session s = { .o = o, .pidfd = -1, .stop_reason = "target exited" };
 	struct ms_child child = { .pid = -1, .release_fd = -1, .status_fd = -1 };
-	int err, probes, rc = 1, started = 0;
+	int err, probes, rc = 1, started = 0, fate;
 
 	if (ms_session_check_privilege())
 		return 1;
@@ -171,7 +221,8 @@ int ms_trace_run(const struct ms_opts *o)
 	if (o->mode == MS_MODE_SAMPLED && ms_session_sampled_setup(&s))
 		goto cleanup;
 	catch_stop_signals();
-	if (load(&s))
+	choose_stack_depth(&s);
+	if (load(&s) || ms_budget_start(&s))
 		goto cleanup;
 	if (ms_watchdog_start(ms_loader_holds_fd(s.loader)) && o->verbose)
 		fprintf(stderr, "memscope-trace: no watchdog: a stopped tracer keeps what it holds\n");
@@ -184,6 +235,7 @@ int ms_trace_run(const struct ms_opts *o)
 		note_namespaces(&s); /* held before its exec until released below */
 	s.start_ns = ms_now_ns();
 	s.start_wall_ns = wall_ns(s.start_ns);
+	ms_budget_begin(&s, s.start_ns);
 	started = 1;
 	if (o->cmd) {
 		err = ms_spawn_release(&child);
@@ -198,6 +250,9 @@ int ms_trace_run(const struct ms_opts *o)
 	ms_session_poll(&s, &stop_signal);
 	rc = ms_session_write_reports(&s) ? 1 : 0;
 	started = 0;
+	fate = target_fate(&s);
+	if (fate)
+		rc = fate;
 cleanup:
 	if (started && s.reg) {
 		s.end_ns = ms_now_ns();
@@ -214,6 +269,7 @@ cleanup:
 	if (s.loader)
 		ms_attach_release_all(&s, 1);
 	ms_consumer_free(s.cons);
+	ms_budget_free(&s);
 	ms_loader_destroy(s.loader);
 	free(s.kids);
 	while (s.nalloc_mods)

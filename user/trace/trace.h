@@ -21,7 +21,7 @@ struct ms_opts {
 	const char *metrics; /* --metrics ADDR:PORT (Prometheus endpoint) */
 	unsigned metrics_top; /* --metrics-top N: series per family besides "other" */
 	enum ms_mode mode;
-	int stack_depth;
+	int stack_depth;    /* -1: not given (the session decides) */
 	int no_alloc;
 	int with_probes;    /* sampled mode: attach the program's own probes too */
 	unsigned ring_mb;
@@ -32,6 +32,7 @@ struct ms_opts {
 	double snapshot_interval;
 	double interval;    /* -i: live view every SECONDS, 0 = off */ /* --snapshot-interval, 0 = off */        /* --keep: ended records kept individually */
 	int verbose;
+	double budget;      /* --budget PCT: 0 = none (-1 while parsing: not given) */
 };
 
 /* Runs the session; returns the process exit code (0 = report written). */
