@@ -53,7 +53,7 @@ EXAMPLES := $(patsubst examples/%.c,$(OUTPUT)/examples/%,$(wildcard examples/*.c
 	    $(patsubst examples/%.cpp,$(OUTPUT)/examples/%,$(wildcard examples/*.cpp))
 TEST_PROGS := $(patsubst tests/progs/%.c,$(OUTPUT)/tests/%,$(filter-out tests/progs/plugin.c tests/progs/alloc_leak.c,$(wildcard tests/progs/*.c))) \
 	      $(OUTPUT)/tests/libplugin.so \
-	      $(patsubst %,$(OUTPUT)/tests/alloc_%,je tc mi all) \
+	      $(OUTPUT)/tests/alloc_je $(OUTPUT)/tests/alloc_tc $(OUTPUT)/tests/alloc_mi $(OUTPUT)/tests/alloc_all \
 	      $(patsubst tests/progs/%.cpp,$(OUTPUT)/tests/%,$(wildcard tests/progs/*.cpp)) \
 	      $(OUTPUT)/tests/site_sp
 # tests/progs/alloc_apis.cpp once more per allocator a program may link
@@ -152,7 +152,9 @@ ALLOC_LIBS_je := -ljemalloc
 ALLOC_LIBS_tc := -ltcmalloc
 ALLOC_LIBS_mi := -lmimalloc
 ALLOC_LIBS_all := -ljemalloc -ltcmalloc -lmimalloc -ldl
-$(OUTPUT)/tests/alloc_%: tests/progs/alloc_leak.c | $(OUTPUT)/tests
+ALLOC_LEAKS := $(patsubst %,$(OUTPUT)/tests/alloc_%,je tc mi all)
+# a static pattern: alloc_apis (tests/progs/alloc_apis.cpp) is not one
+$(ALLOC_LEAKS): $(OUTPUT)/tests/alloc_%: tests/progs/alloc_leak.c | $(OUTPUT)/tests
 	$(call msg,TESTPROG,$@)
 	$(Q)$(CC) $(EX_CFLAGS) -fno-builtin-malloc -fno-builtin-free $(if $(filter all,$*),-DALL_THREE) $< -o $@ \
 		-Wl,--no-as-needed $(ALLOC_LIBS_$*)
