@@ -51,8 +51,9 @@ CORE_SRCS := $(foreach d,$(CORE_DIRS),$(wildcard user/$(d)/*.c))
 
 EXAMPLES := $(patsubst examples/%.c,$(OUTPUT)/examples/%,$(wildcard examples/*.c)) \
 	    $(patsubst examples/%.cpp,$(OUTPUT)/examples/%,$(wildcard examples/*.cpp))
-TEST_PROGS := $(patsubst tests/progs/%.c,$(OUTPUT)/tests/%,$(filter-out tests/progs/plugin.c tests/progs/unwind_nofp_lib.c,$(wildcard tests/progs/*.c))) \
+TEST_PROGS := $(patsubst tests/progs/%.c,$(OUTPUT)/tests/%,$(filter-out tests/progs/plugin.c tests/progs/unwind_nofp_lib.c tests/progs/alloc_leak.c,$(wildcard tests/progs/*.c))) \
 	      $(OUTPUT)/tests/libplugin.so $(OUTPUT)/tests/libunwind_nofp.so $(OUTPUT)/tests/libunwind_nofp_dl.so \
+	      $(OUTPUT)/tests/alloc_je $(OUTPUT)/tests/alloc_tc $(OUTPUT)/tests/alloc_mi $(OUTPUT)/tests/alloc_all \
 	      $(patsubst tests/progs/%.cpp,$(OUTPUT)/tests/%,$(wildcard tests/progs/*.cpp)) \
 	      $(OUTPUT)/tests/site_sp
 # tests/progs/alloc_apis.cpp once more per allocator a program may link
@@ -146,6 +147,17 @@ $(OUTPUT)/tests/site_sp: tests/tools/site_sp.c $(OUTPUT)/tests/site_sp.skel.h us
 	$(call msg,TESTTOOL,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) -I$(OUTPUT)/tests $< user/elf/usdt_sites.c user/elf/segments.c -o $@ \
 		-lbpf -lelf -lz
+# programs linked with another allocator (tests/progs/alloc_leak.c)
+ALLOC_LIBS_je := -ljemalloc
+ALLOC_LIBS_tc := -ltcmalloc
+ALLOC_LIBS_mi := -lmimalloc
+ALLOC_LIBS_all := -ljemalloc -ltcmalloc -lmimalloc -ldl
+ALLOC_LEAKS := $(patsubst %,$(OUTPUT)/tests/alloc_%,je tc mi all)
+# a static pattern: alloc_apis (tests/progs/alloc_apis.cpp) is not one
+$(ALLOC_LEAKS): $(OUTPUT)/tests/alloc_%: tests/progs/alloc_leak.c | $(OUTPUT)/tests
+	$(call msg,TESTPROG,$@)
+	$(Q)$(CC) $(EX_CFLAGS) -fno-builtin-malloc -fno-builtin-free $(if $(filter all,$*),-DALL_THREE) $< -o $@ \
+		-Wl,--no-as-needed $(ALLOC_LIBS_$*)
 $(OUTPUT)/tests/libplugin.so: tests/progs/plugin.c include/memscope.h | $(OUTPUT)/tests
 	$(call msg,TESTLIB,$@)
 	$(Q)$(CC) $(EX_CFLAGS) -fPIC -shared $< -o $@
@@ -196,6 +208,8 @@ UNIT_LIBS_test_cfi_tables := -ldw -lelf
 UNIT_LIBS_test_probe_place := -lelf -lcapstone
 UNIT_SRCS_test_usdt_sites := user/elf/usdt_sites.c user/elf/segments.c
 UNIT_LIBS_test_usdt_sites := -lelf
+UNIT_SRCS_test_ldso := user/elf/ldso.c user/elf/elf_syms.c user/elf/elf_deps.c user/elf/segments.c
+UNIT_LIBS_test_ldso := -lelf
 unit: $(UNIT_TESTS)
 
 demo: deps all

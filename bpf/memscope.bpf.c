@@ -12,8 +12,24 @@
 #include "usdt_args.bpf.h"
 #include "usdt_site.bpf.h"
 #include "heap.bpf.h"
+#include "hold.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Under -f the memscope probes are attached without a PID filter (one
+ * attachment serves every process mapping the file, so a forked child is
+ * traced from its first instruction): skip processes not traced. Without
+ * -f the kernel filters by PID and this compiles away. */
+static __always_inline int usdt_skip(__u64 pid_tgid)
+{
+	return cfg_follow && !is_traced(pid_tgid >> 32);
+}
+
+#define USDT_SKIP_UNTRACED()                                                   \
+	do {                                                                    \
+		if (usdt_skip(bpf_get_current_pid_tgid()))                      \
+			return 0;                                               \
+	} while (0)
 
 /* ---- variables ---------------------------------------------------------- */
 
@@ -96,7 +112,7 @@ int ms_var(struct pt_regs *ctx)
 	struct ms_ev_var *e;
 	__u64 a[8];
 
-	if (ms_usdt_args(ctx, a, 8))
+	if (usdt_skip(pid_tgid) || ms_usdt_args(ctx, a, 8))
 		return 0;
 	/* The three strings of a site are literals: sent on its first hit. */
 	if (site_first_t(t, pid_tgid, PT_REGS_IP(ctx))) {
@@ -131,7 +147,7 @@ int ms_scope_enter(struct pt_regs *ctx)
 	int line;
 	__u32 d;
 
-	if (ms_usdt_args(ctx, a, 3))
+	if (usdt_skip(pid_tgid) || ms_usdt_args(ctx, a, 3))
 		return 0;
 	name = a[0], file = a[1], line = (int)a[2];
 	if (site_first_t(t, pid_tgid, PT_REGS_IP(ctx))) {
@@ -167,6 +183,7 @@ int ms_scope_enter(struct pt_regs *ctx)
 SEC("usdt")
 int BPF_USDT(ms_scope_exit)
 {
+	USDT_SKIP_UNTRACED();
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct ms_thread *t = thread_of(task);
 	__u64 pid_tgid = task_pid_tgid(task);
@@ -221,6 +238,7 @@ static __always_inline int task_record(__u16 type, __u64 id, __u64 other)
 SEC("usdt")
 int BPF_USDT(ms_task_enter, __u64 id)
 {
+	USDT_SKIP_UNTRACED();
 	struct ms_thread *t = thread_get();
 	__u32 d;
 
@@ -238,6 +256,7 @@ int BPF_USDT(ms_task_enter, __u64 id)
 SEC("usdt")
 int BPF_USDT(ms_task_exit, __u64 id)
 {
+	USDT_SKIP_UNTRACED();
 	struct ms_thread *t = thread_get();
 	__u32 d, i, found = MS_TASK_STACK;
 
@@ -265,12 +284,14 @@ int BPF_USDT(ms_task_exit, __u64 id)
 SEC("usdt")
 int BPF_USDT(ms_task_spawn, __u64 parent, __u64 child)
 {
+	USDT_SKIP_UNTRACED();
 	return task_record(MS_EV_TASK_SPAWN, parent, child);
 }
 
 SEC("usdt")
 int BPF_USDT(ms_task_end, __u64 id)
 {
+	USDT_SKIP_UNTRACED();
 	return task_record(MS_EV_TASK_END, id, 0);
 }
 
@@ -305,12 +326,14 @@ static __always_inline int name_record(__u16 type, __u64 id, __u64 ptr)
 SEC("usdt")
 int BPF_USDT(ms_task_name, __u64 id, __u64 name)
 {
+	USDT_SKIP_UNTRACED();
 	return name_record(MS_EV_TASK_NAME, id, name);
 }
 
 SEC("usdt")
 int BPF_USDT(ms_snapshot, __u64 label)
 {
+	USDT_SKIP_UNTRACED();
 	return name_record(MS_EV_SNAPSHOT, 0, label);
 }
 
@@ -326,6 +349,7 @@ static __always_inline __u64 usdt_sp_adj(struct pt_regs *ctx)
 SEC("usdt")
 int BPF_USDT(ms_custom_alloc, __u64 ptr, __u64 size)
 {
+	USDT_SKIP_UNTRACED();
 	struct task_struct *task = bpf_get_current_task_btf();
 
 	heap_alloc_sp(ctx, usdt_sp_adj(ctx), thread_of(task), task_pid_tgid(task), 0, ptr, size,
@@ -336,6 +360,7 @@ int BPF_USDT(ms_custom_alloc, __u64 ptr, __u64 size)
 SEC("usdt")
 int BPF_USDT(ms_custom_free, __u64 ptr)
 {
+	USDT_SKIP_UNTRACED();
 	struct task_struct *task = bpf_get_current_task_btf();
 
 	if (ptr)
@@ -350,6 +375,8 @@ int BPF_USDT(ms_custom_free, __u64 ptr)
 static __always_inline void sampled_alloc(void *ctx, __u64 ptr, __u64 size, __u64 weight,
 					  __u32 kind)
 {
+	if (usdt_skip(bpf_get_current_pid_tgid()))
+		return;
 	struct task_struct *task = bpf_get_current_task_btf();
 
 	heap_alloc_sp(ctx, usdt_sp_adj(ctx), thread_of(task), task_pid_tgid(task), 0, ptr, size,
@@ -359,6 +386,8 @@ static __always_inline void sampled_alloc(void *ctx, __u64 ptr, __u64 size, __u6
 /* Only sampled blocks are announced at their free; others are not errors. */
 static __always_inline void sampled_free(void *ctx, __u64 ptr, __u32 kind)
 {
+	if (usdt_skip(bpf_get_current_pid_tgid()))
+		return;
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 pid_tgid = task_pid_tgid(task);
 	struct ms_live_key k = { .pid = pid_tgid >> 32, .addr = ptr };
@@ -653,19 +682,27 @@ int ms_calib(void *ctx)
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
-static __always_inline void proc_record(__u16 type, __u32 pid, __u32 tid, __s32 code,
-					__u32 child)
+static __always_inline void proc_record_t(__u16 type, __u32 pid, __u32 tid, __s32 code,
+					  __u32 child, const struct ms_thread *t, __u16 flags,
+					  int wake)
 {
 	struct ms_ev_proc *e = rb_reserve(sizeof(*e));
 
 	if (!e)
 		return;
-	hdr_fill(&e->h, type, sizeof(*e), ((__u64)pid << 32) | tid, NULL);
+	hdr_fill(&e->h, type, sizeof(*e), ((__u64)pid << 32) | tid, t);
+	e->h.flags = flags;
 	e->exit_code = code;
 	e->child_pid = child;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	rb_submit(e, sizeof(*e));
+	/* A held process waits for the tracer: wake it now. */
+	if (wake || (flags & MS_F_HELD))
+		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	else
+		rb_submit(e, sizeof(*e));
 }
+
+#define proc_record(type, pid, tid, code, child) proc_record_t(type, pid, tid, code, child, NULL, 0, 0)
 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(ms_exit, struct task_struct *p, bool group_dead)
@@ -673,8 +710,14 @@ int BPF_PROG(ms_exit, struct task_struct *p, bool group_dead)
 	__u32 pid = BPF_CORE_READ(p, tgid), tid = BPF_CORE_READ(p, pid);
 	__s32 code;
 
+	if (pid == cfg_tracer_tgid) {
+		if (group_dead)
+			hold_release_all();
+		return 0;
+	}
 	if (!bpf_map_lookup_elem(&traced, &pid))
 		return 0;
+	bpf_map_delete_elem(&holds, &pid);
 	code = BPF_CORE_READ(p, exit_code);
 	thread_slot_release(p);
 	if (group_dead) {
@@ -699,11 +742,21 @@ int BPF_PROG(ms_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 cpid = BPF_CORE_READ(child, tgid);
 	__u32 one = 1;
 
+	__u16 flags = 0;
+
 	if (cpid == pid || !bpf_map_lookup_elem(&traced, &pid))
 		return 0; /* a new thread, or not ours */
-	if (cfg_follow)
+	/* The child is in the set before it runs: its memscope probes (no
+	 * PID filter under -f) count it from its first instruction. It is
+	 * stopped until the tracer has attached its allocator probes. */
+	if (cfg_follow) {
 		bpf_map_update_elem(&traced, &cpid, &one, BPF_ANY);
-	proc_record(MS_EV_FORK, pid, BPF_CORE_READ(parent, pid), 0, cpid);
+		if (cfg_hold_fork && hold_task(child, cpid, MS_HOLD_FORK, BPF_CORE_READ(child, pid)))
+			flags = MS_F_HELD;
+	}
+	/* the tracer takes inherited breakpoints out of a child it does not
+	 * follow: wake it at once */
+	proc_record_t(MS_EV_FORK, pid, BPF_CORE_READ(parent, pid), 0, cpid, NULL, flags, 1);
 	return 0;
 }
 
@@ -843,18 +896,72 @@ int BPF_PROG(ms_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 }
 
 SEC("tp_btf/sched_process_exec")
-int BPF_PROG(ms_exec, struct task_struct *p, pid_t old_pid)
+int BPF_PROG(ms_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	__u32 pid = BPF_CORE_READ(p, tgid);
-
+	__u32 pid = BPF_CORE_READ(p, tgid), tid = BPF_CORE_READ(p, pid);
+	struct ms_ev_exec_file *f;
+	struct ms_hold *ready;
 	struct ms_thread *t;
+	__u16 flags = 0;
+	long n;
 
 	if (!bpf_map_lookup_elem(&traced, &pid))
 		return 0;
+	/* The new image has run nothing yet: stopped here, it waits for its
+	 * executable and the libraries it links to be probed - unless the
+	 * tracer attached them before it let its command exec. */
+	ready = bpf_map_lookup_elem(&holds, &pid);
+	if (ready && ready->kind == MS_HOLD_READY)
+		bpf_map_delete_elem(&holds, &pid);
+	else if (cfg_hold_load && hold_current(pid, MS_HOLD_EXEC, tid))
+		flags = MS_F_HELD;
 	/* Thread state outlives exec; the new image's sites are not sent. */
 	t = thread_find(p);
 	if (t)
 		__builtin_memset(t->site_seen, 0, sizeof(t->site_seen));
-	proc_record(MS_EV_EXEC, pid, BPF_CORE_READ(p, pid), 0, 0);
+	/* the scope and task the exec happened in (the thread's state); the
+	 * tracer's own exec of its command is not one of the target's */
+	f = ready ? NULL : rb_reserve(sizeof(*f));
+	if (f) {
+		hdr_fill(&f->h, MS_EV_EXEC_FILE, sizeof(*f), ((__u64)pid << 32) | tid, t);
+		f->_pad = 0;
+		n = bpf_probe_read_kernel_str(f->path, sizeof(f->path), BPF_CORE_READ(bprm, filename));
+		if (n <= 0) {
+			f->path[0] = 0;
+			n = 1;
+		}
+		f->len = n - 1;
+		rb_submit(f, sizeof(*f));
+	}
+	proc_record_t(MS_EV_EXEC, pid, tid, 0, 0, t, flags, 0);
+	return 0;
+}
+
+/* ld.so calls _dl_debug_state() (the debuggers' breakpoint) with its
+ * r_debug.r_state at RT_ADD before it maps objects and at RT_CONSISTENT
+ * once they are mapped - before they are relocated, before their
+ * constructors run and before dlopen() returns. Attached without a PID
+ * filter (it runs at start-up and at each dlopen: rare); the cookie is the
+ * distance from _dl_debug_state to _r_debug in ld.so, 0 if unknown. */
+#define MS_RT_CONSISTENT 0
+
+SEC("uprobe")
+int ms_dl_state(struct pt_regs *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), delta = bpf_get_attach_cookie(ctx);
+	__u32 pid = pid_tgid >> 32, tid = (__u32)pid_tgid;
+	__s32 state = MS_RT_CONSISTENT;
+	__u16 flags = 0;
+
+	if (!is_traced(pid))
+		return 0;
+	/* struct r_debug: int r_version; link_map *r_map; r_brk; r_state */
+	if (delta && bpf_probe_read_user(&state, sizeof(state), (void *)(PT_REGS_IP(ctx) + delta + 24)))
+		state = MS_RT_CONSISTENT;
+	if (state != MS_RT_CONSISTENT)
+		return 0;
+	if (cfg_hold_load && hold_current(pid, MS_HOLD_LINKMAP, tid))
+		flags = MS_F_HELD;
+	proc_record_t(MS_EV_LINKMAP, pid, tid, state, 0, thread_get(), flags, 0);
 	return 0;
 }

@@ -15,6 +15,12 @@ const volatile __u32 cfg_follow = 0;      /* add forked children to `traced` */
 const volatile __u64 cfg_wakeup_bytes = 1 << 20; /* wake the tracer past this backlog */
 const volatile __u32 cfg_ncpus = 1;       /* possible CPUs (sizes the wakeup window) */
 const volatile __u32 cfg_user_tsc = 0;    /* TSC readings from probes are usable times */
+/* Stop a process (SIGSTOP) until the tracer has attached its probes: a
+ * followed child at fork (its allocator probes are per process), a traced
+ * process at exec and when ld.so has mapped new objects (bpf/hold.bpf.h). */
+const volatile __u32 cfg_hold_fork = 0;
+const volatile __u32 cfg_hold_load = 0;
+const volatile __u32 cfg_tracer_tgid = 0; /* the tracer: if it dies, held processes go on */
 
 /* Written by the tracer while it runs (user/trace/budget.c): 0 = as
  * configured, 1 and up = over the cost budget, no user stacks. */
@@ -55,10 +61,11 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
-/* tgids being traced: filters the system-wide tracepoints. */
+/* tgids being traced: filters the system-wide tracepoints and, under -f,
+ * the memscope USDT probes (attached without a PID filter). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
+	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, __u32);
 } traced SEC(".maps");

@@ -55,6 +55,11 @@ enum ms_event_type {
 	MS_EV_UNW_MISS,    /* struct ms_ev_unw_miss: a stack walk met an
 			    * executable file mapping that has no unwind
 			    * table yet (sent once per file) */
+	MS_EV_LINKMAP,     /* struct ms_ev_proc: ld.so's list of loaded objects
+			    * is consistent again (start-up done, dlopen,
+			    * dlclose); exit_code holds ld.so's r_state */
+	MS_EV_EXEC_FILE,   /* struct ms_ev_exec_file: the path an MS_EV_EXEC's
+			    * new image was executed from (follows it) */
 	MS_EV_TYPE_MAX,
 };
 
@@ -72,6 +77,9 @@ enum ms_event_type {
 				  * the consumer (user/probe/tsc_clock.h) turns it
 				  * into CLOCK_MONOTONIC ns before anything
 				  * else sees the record */
+#define MS_F_HELD (1u << 9)      /* fork, exec, linkmap: the process is stopped
+				  * (SIGSTOP) until the tracer has attached its
+				  * probes and continues it (struct ms_hold) */
 
 /* The common header of every record (40 bytes). scope and task are the
  * innermost scope and the running task of the thread when the record was
@@ -219,7 +227,34 @@ struct ms_ev_vma {
 	char name[MS_NAME_MAX]; /* the file's name (last path component) */
 };
 
+/* The path given to execve (bprm->filename: as the program wrote it, maybe
+ * relative); the tracer reads /proc/PID/exe for the resolved file. */
+struct ms_ev_exec_file {
+	struct ms_hdr h;
+	__u32 len; /* bytes in path, without NUL */
+	__u32 _pad;
+	char path[MS_STR_MAX];
+};
+
 /* ---- BPF maps read by the tracer --------------------------------------- */
+
+/* A process BPF stopped until the tracer has attached what it maps (map
+ * `holds`, keyed by pid): a followed child at fork, a traced process at
+ * exec, or at ld.so's "consistent" point after loading objects. The tracer
+ * attaches, deletes the entry and sends SIGCONT. */
+enum ms_hold_kind {
+	MS_HOLD_FORK = 1,
+	MS_HOLD_EXEC,
+	MS_HOLD_LINKMAP,
+	MS_HOLD_READY, /* written by the tracer: the command it starts is attached
+			* already, its first exec need not stop */
+};
+
+struct ms_hold {
+	__u64 ts_ns; /* CLOCK_MONOTONIC when it was stopped */
+	__u32 kind;  /* enum ms_hold_kind */
+	__u32 tid;   /* the thread that caused it */
+};
 
 /* Live-block map: (pid, address) -> block. */
 struct ms_live_key {
@@ -280,6 +315,8 @@ enum ms_stat {
 	MS_STAT_UNW_VMA_MISS,  /* mapping cache misses (a VMA looked up) */
 	MS_STAT_UNW_BUSY,      /* stack not walked: this CPU's walk buffers
 				* were in use by probes this one preempted */
+	MS_STAT_HOLDS,         /* processes stopped until attached (struct ms_hold) */
+	MS_STAT_HOLD_FAILED,   /* a stop that could not be sent: attached late */
 	MS_STAT_MAX,
 };
 
@@ -426,6 +463,8 @@ _Static_assert(sizeof(struct ms_ev_heap) == 40 + 64, "heap layout");
 _Static_assert(sizeof(struct ms_ev_task) == 40 + 16, "task layout");
 _Static_assert(sizeof(struct ms_ev_name) == 40 + 24 + MS_NAME_MAX, "name");
 _Static_assert(sizeof(struct ms_ev_proc) == 40 + 24, "proc layout");
+_Static_assert(sizeof(struct ms_ev_exec_file) == 40 + 8 + MS_STR_MAX, "exec file layout");
+_Static_assert(sizeof(struct ms_hold) == 16, "hold layout");
 _Static_assert(sizeof(struct ms_live_val) == 56, "live layout");
 _Static_assert(sizeof(struct ms_unw_row) == 8, "unwind row layout");
 _Static_assert(sizeof(struct ms_unw_file) == 24, "unwind file layout");

@@ -12,7 +12,7 @@ libjemalloc2 libtcmalloc-minimal4 gcc-multilib chromium libjson-c-dev nodejs pyt
 libprotobuf-c-dev protobuf-c-compiler golang-github-google-pprof-dev libmicrohttpd-dev
 golang-go prometheus lintian bash-completion
 redis-server redis-tools libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev libc6-dbg
-valgrind xz-utils binutils libdebuginfod1 debuginfod python3.11 python3.11-dbg"
+valgrind xz-utils binutils libdebuginfod1 debuginfod python3.11 python3.11-dbg podman runc"
 # what `make` (the tracer, the BPF object and skeleton, examples, test programs) needs
 BUILD="make gcc g++ clang bpftool libbpf-dev libelf-dev zlib1g-dev libdw-dev systemtap-sdt-dev
 libcapstone-dev libcap-dev libjson-c-dev libuv1-dev

@@ -74,14 +74,24 @@ def wait_attached(proc_tracer, target_pid, timeout=10, path=None, tracers=1):
     raise AssertionError("tracer did not attach within %ss" % timeout)
 
 
+def is_tracer(pid):
+    try:
+        return os.readlink("/proc/%s/exe" % pid) == os.path.realpath(TRACER)
+    except OSError:
+        return True
+
+
 def traced_child(proc_tracer, timeout=10):
     """The PID of the command `memscope-trace -- CMD` started, once the
     tracer's probes are live in it."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        # the tracer's other child is its leak check's helper (memscope-hold)
+        # the command once exec'd: not the tracer's own short-lived fork
+        # that starts its watchdog, nor the command still held before exec,
+        # nor the leak check's helper (memscope-hold)
         kids = [k for k in subprocess.run(["pgrep", "-P", str(proc_tracer.pid)], capture_output=True,
-                                          text=True).stdout.split() if comm(int(k)) != "memscope-hold"]
+                                          text=True).stdout.split()
+                if not is_tracer(k) and comm(int(k)) != "memscope-hold"]
         if kids:
             wait_attached(proc_tracer, int(kids[0]), max(deadline - time.time(), 0.1))
             return int(kids[0])

@@ -20,14 +20,20 @@ def plain(args):
 
 
 def test_target_exec_another_program():
-    # the exec'd program starts working after 2.5 s: the tracer needs that
-    # long to find and attach to the new image
-    r, p = trace_json([], [L, "exec", prog("macros_mt"), "2.5"])
+    # the exec'd program works at once: its image is attached before its
+    # first instruction, and the report says where the exec happened
+    r, p = trace_json([], [L, "exec", prog("macros_mt")])
     assert (p.stdout.replace("enabled=1", "enabled=0"), p.returncode) == plain([prog("macros_mt")])
-    names = {v["name"] for v in r["variables"]}
-    assert "before_exec" in names                # from the first image
-    assert {"counter", "leak", "buf"} <= names   # from the exec'd one, strings re-read
+    before = by_name(r["variables"], "before_exec")
+    assert len(before) == 1                      # from the first image
+    assert len(by_name(r["variables"], "counter")) == 1   # from the exec'd one, strings re-read
+    assert len(by_name(r["variables"], "leak")) == 1
+    assert len(by_name(r["variables"], "buf")) == 3 and len(by_name(r["scopes"], "worker")) == 3
     assert r["target"]["exe"].endswith("macros_mt")
+    (x,) = r["execs"]
+    assert (x["pid"], x["thread"], x["exe"]) == (r["target"]["pid"], r["target"]["pid"], prog("macros_mt"))
+    assert before[0]["first_seen_ns"] <= x["time_ns"] <= min(v["first_seen_ns"] for v in by_name(r["variables"], "counter"))
+    assert r["summary"]["holds"]["count"] >= 1 and r["summary"]["holds"]["failed"] == 0
 
 
 def test_fork_without_follow_child_untraced_and_unharmed():

@@ -361,7 +361,10 @@ int main(void) {
 def test_fork_child_of_a_traced_process_never_crashes_and_f_traces_it():
     """This kernel does not copy the trampoline page into a fork child,
     which inherits the parent's calls into it: the child must skip its
-    probes (the header's fork-wiped page) and -f must adopt it."""
+    probes (the header's fork-wiped page) and -f must adopt it. Under -f
+    the probes are attached without a PID filter, which the kernel does
+    not re-arm in a child: the child held at its fork gets its sites in
+    int3 form, so every one of its 700 rounds is traced."""
     need_root()
     d = tempfile.mkdtemp(prefix="memscope-sites-")
     c = os.path.join(d, "fork.c")
@@ -374,8 +377,9 @@ def test_fork_child_of_a_traced_process_never_crashes_and_f_traces_it():
     r, p = trace_json(["-m", "light", "-f", "-v"], [exe])
     assert p.stdout == "child status 0\n", (p.stdout, p.stderr)
     kids = [v for v in r["variables"] if v["pid"] != r["target"]["pid"]]
-    assert len(kids) > 500 and {v["name"] for v in kids} == {"round"}, len(kids)
-    assert "is a fork child: its sites and semaphores in %s restored" % exe in p.stderr, p.stderr
+    assert {v["name"] for v in kids} == {"round"}, len(kids)
+    assert len(kids) == 700, (len(kids), kids[:1])
+    assert "is a fork child: its sites in %s armed" % exe in p.stderr, p.stderr
 
 
 SP_MAIN_C = r"""

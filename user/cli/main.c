@@ -25,7 +25,7 @@ enum { OPT_STACK = 1000, OPT_NO_ALLOC, OPT_RING, OPT_MAX_LIVE, OPT_KEEP, OPT_SNA
        OPT_FOLDED, OPT_FOLDED_ALLOC, OPT_TIMELINE, OPT_WITH_PROBES, OPT_PPROF, OPT_METRICS,
        OPT_METRICS_TOP, OPT_BUDGET, OPT_UNWIND, OPT_UNWIND_MB,
        OPT_NO_DEBUGINFOD, OPT_DEBUGINFOD_CACHE, OPT_LEAK_CHECK, OPT_NO_LEAK_CHECK,
-       OPT_LEAK_TIMEOUT };
+       OPT_LEAK_TIMEOUT, OPT_NO_HOLD };
 
 /* --budget when none is given: attached to a running process (production),
  * tracing may cost it at most this share of its CPU; a command started by
@@ -60,7 +60,8 @@ static const struct argp_option options[] = {
 	{ "leak-check", OPT_LEAK_CHECK, NULL, 0, "When the trace stops before the target exits (-p, -d, a signal): hold it, and classify what is live as memcheck does (still reachable, possibly, indirectly, definitely lost)", 0 },
 	{ "no-leak-check", OPT_NO_LEAK_CHECK, NULL, 0, "Do not hold the target at its exit to classify its leaks (no ptrace)", 0 },
 	{ "leak-check-timeout", OPT_LEAK_TIMEOUT, "SECONDS", 0, "Hold the target at most SECONDS for a leak check, then release it unscanned (default 10)", 0 },
-	{ "follow", 'f', NULL, 0, "Trace forked children too", 0 },
+	{ "follow", 'f', NULL, 0, "Trace forked children too, from their first instruction", 0 },
+	{ "no-hold", OPT_NO_HOLD, NULL, 0, "Never stop the target or a child while probes are attached (a fork, exec or dlopen is then traced from a few ms later)", 0 },
 	{ "verbose", 'v', NULL, 0, "Say what is attached where", 0 },
 	{ 0 },
 };
@@ -203,6 +204,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 		break;
 	case OPT_WITH_PROBES:
 		o->with_probes = 1;
+		break;
+	case OPT_NO_HOLD:
+		o->no_hold = 1;
 		break;
 	case OPT_BUDGET:
 		if (!strcmp(arg, "none")) {

@@ -118,6 +118,7 @@ struct sym_best {
 	struct ms_elf_func func;
 	int func_rank;  /* 0: none found */
 	int ifunc_rank; /* best GNU indirect function of that name */
+	int want;       /* STT_FUNC, or STT_OBJECT for data */
 };
 
 /* The .gnu.version table that belongs to symbol table `symtab_ndx`. */
@@ -189,10 +190,14 @@ static void scan_symtab(struct ms_elf *e, Elf_Scn *scn, const GElf_Shdr *sh,
 		if (type == STT_GNU_IFUNC && rank > best->ifunc_rank)
 			best->ifunc_rank = rank;
 		/* Ties keep the first: .dynsym is scanned before .symtab. */
-		if (type != STT_FUNC || rank <= best->func_rank)
+		if (type != best->want || rank <= best->func_rank)
 			continue;
-		if (vaddr_to_off(e, sym.st_shndx, sym.st_value, &off) != 0)
-			continue;
+		/* data in .bss has an address but no file bytes */
+		if (vaddr_to_off(e, sym.st_shndx, sym.st_value, &off) != 0) {
+			if (best->want == STT_FUNC)
+				continue;
+			off = 0;
+		}
 		best->func.vaddr = sym.st_value;
 		best->func.file_off = off;
 		best->func.size = sym.st_size;
@@ -200,14 +205,13 @@ static void scan_symtab(struct ms_elf *e, Elf_Scn *scn, const GElf_Shdr *sh,
 	}
 }
 
-int ms_elf_find_func(struct ms_elf *e, const char *name,
-		     struct ms_elf_func *out)
+static int find_sym(struct ms_elf *e, const char *name, int want, struct ms_elf_func *out)
 {
 	/* .dynsym first: it holds what the library exports, which is what a
 	 * caller reaches through the PLT. .symtab adds local functions and
 	 * executables that export nothing. */
 	static const GElf_Word order[] = { SHT_DYNSYM, SHT_SYMTAB };
-	struct sym_best best = { .func_rank = 0 };
+	struct sym_best best = { .func_rank = 0, .want = want };
 	size_t k;
 
 	if (!e || !name || !*name || !out)
@@ -230,6 +234,17 @@ int ms_elf_find_func(struct ms_elf *e, const char *name,
 		return -ENOENT;
 	*out = best.func;
 	return 0;
+}
+
+int ms_elf_find_func(struct ms_elf *e, const char *name,
+		     struct ms_elf_func *out)
+{
+	return find_sym(e, name, STT_FUNC, out);
+}
+
+int ms_elf_find_object(struct ms_elf *e, const char *name, struct ms_elf_func *out)
+{
+	return find_sym(e, name, STT_OBJECT, out);
 }
 
 int ms_elf_func_bytes(struct ms_elf *e, const struct ms_elf_func *fn,

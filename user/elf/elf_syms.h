@@ -48,6 +48,11 @@ void ms_elf_close(struct ms_elf *e);
 int ms_elf_find_func(struct ms_elf *e, const char *name,
 		     struct ms_elf_func *out);
 
+/* The same for a data object (STT_OBJECT), e.g. ld.so's _r_debug: vaddr
+ * and size are set; file_off is 0 when the object has no bytes in the
+ * file (.bss). */
+int ms_elf_find_object(struct ms_elf *e, const char *name, struct ms_elf_func *out);
+
 /* Point *code at the `fn->size` bytes of a function found by
  * ms_elf_find_func(). The bytes live in the handle's mapping: valid until
  * ms_elf_close(). Returns 0, -EINVAL if size is 0 or the range is not inside

@@ -8,12 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "probe/loader.h"
 #include "probe/tsc_clock.h"
 #include "util/vec.h"
 #include "elf/elf_syms.h"
+#include "elf/ldso.h"
 #include "elf/probe_place.h"
 #include "elf/usdt_sites.h"
 #include "probe/sites.h"
@@ -23,18 +25,66 @@
 
 enum { LINK_USDT = 0, LINK_ALLOC, LINK_CALIB, LINK_EXIT };
 
+/* A link: a libbpf one, or (link NULL) the fd of a uprobe_multi link that
+ * libbpf 1.1 cannot create (see attach_multi()). pid -1: no PID filter. */
 struct ms_link {
 	int kind; /* LINK_* */
+	pid_t pid;
 	struct bpf_link *link;
+	int fd;
+};
+
+/* An allocator program loaded again as a BPF_TRACE_UPROBE_MULTI program. */
+struct multi_prog {
+	const struct bpf_program *p;
+	int fd;
+};
+
+/* Links of processes that are gone, destroyed by a thread of their own
+ * (each takes a grace period in the kernel: tens of ms). */
+struct reaper {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th;
+	int running, stop;
+	MS_VEC(struct ms_link) gone;
 };
 
 struct ms_attached {
 	pid_t pid;
-	int kind; /* 0 = usdt, 1 = alloc */
+	int kind; /* 0 = usdt, 1 = alloc, 2 = ld.so's debugger hook */
 	int probed; /* kind 1: allocator functions were found and probed */
 	dev_t dev;
 	ino_t ino;
 	char *path; /* kind 1: to attach again after a pause */
+	uint64_t *offs; /* kind 1: file offsets of the probes */
+	size_t noffs;
+};
+
+struct attach_job {
+	struct ms_loader *l;
+	pid_t pid;
+	const char *path;
+	const char *prog;
+	uint64_t off;
+	int ret;
+	uint64_t cookie;
+	struct bpf_link *link;
+	int err;
+};
+
+/* Where the _exit and allocator probes of one file go (device and inode):
+ * worked out once (ELF symbols, probe placement, cookies), then reused for
+ * every process that maps the file - a followed child, a program exec'd
+ * again, the probes put back after a budget pause - so holding one costs
+ * the links only. */
+struct alloc_plan {
+	dev_t dev;
+	ino_t ino;
+	off_t size; /* and mtime: an inode number freed and reused is */
+	struct timespec mtime; /* another file */
+	size_t nr, ne, nfuncs;
+	struct attach_job *jobs; /* nr return probes, then ne entries */
 };
 
 struct ms_loader {
@@ -50,9 +100,13 @@ struct ms_loader {
 	int reattaching;  /* putting them back: -v said it all the first time */
 	int stats_fd;     /* BPF run-time statistics held on, or -1 */
 	struct ms_sites *sites; /* -v: the attached sites, watched in the target */
+	int no_multi; /* the kernel refused a uprobe_multi link: perf links */
+	MS_VEC(struct multi_prog) mprogs;
+	MS_VEC(struct alloc_plan) plans;
+	struct reaper reap;
 };
 
-static int link_add(struct ms_loader *l, int kind, struct bpf_link *link)
+static int link_add(struct ms_loader *l, int kind, pid_t pid, struct bpf_link *link)
 {
 	struct ms_link *slot;
 
@@ -60,8 +114,28 @@ static int link_add(struct ms_loader *l, int kind, struct bpf_link *link)
 		bpf_link__destroy(link);
 		return -ENOMEM;
 	}
-	*slot = (struct ms_link){ .kind = kind, .link = link };
+	*slot = (struct ms_link){ .kind = kind, .pid = pid, .link = link, .fd = -1 };
 	return 0;
+}
+
+/* Remember the fd of a raw (uprobe_multi) link. */
+static int link_add_fd(struct ms_loader *l, int kind, pid_t pid, int fd)
+{
+	int err = link_add(l, kind, pid, NULL);
+
+	if (err)
+		close(fd);
+	else
+		l->links.v[l->links.n - 1].fd = fd;
+	return err;
+}
+
+static void link_destroy(struct ms_link *k)
+{
+	if (k->link)
+		bpf_link__destroy(k->link);
+	else if (k->fd >= 0)
+		close(k->fd); /* the last reference: the kernel unregisters */
 }
 
 /* 1 if (pid, file, kind) was attached before; else remembers it, 0. Files
@@ -169,6 +243,11 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 		return -ENOMEM;
 	l->cfg = *cfg;
 	l->stats_fd = -1;
+	/* MEMSCOPE_TEST_NO_MULTI=1 (tests, bench): perf uprobe links, as on a
+	 * kernel without uprobe_multi */
+	l->no_multi = getenv("MEMSCOPE_TEST_NO_MULTI") != NULL;
+	pthread_mutex_init(&l->reap.mu, NULL);
+	pthread_cond_init(&l->reap.cv, NULL);
 	libbpf_set_print(cfg->verbose ? libbpf_verbose : libbpf_quiet);
 	l->skel = memscope_bpf__open();
 	if (!l->skel) {
@@ -184,6 +263,14 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg)
 	l->skel->rodata->cfg_stack = depth > 0;
 	l->skel->rodata->cfg_from_start = cfg->from_start;
 	l->skel->rodata->cfg_follow = cfg->follow;
+	/* A followed child is held until its allocator probes (per process)
+	 * are attached and its memscope sites adopted (a fork child skips
+	 * them until then, include/memscope.h) - in every mode; a traced
+	 * process at exec and when ld.so has mapped new objects, until those
+	 * are probed (bpf/hold.bpf.h). */
+	l->skel->rodata->cfg_hold_fork = cfg->follow && cfg->hold;
+	l->skel->rodata->cfg_hold_load = cfg->hold;
+	l->skel->rodata->cfg_tracer_tgid = getpid();
 	l->skel->rodata->cfg_wakeup_bytes = cfg->ring_bytes / 4;
 	l->skel->rodata->cfg_ncpus = ncpus;
 	l->skel->rodata->cfg_user_tsc = ms_tsc_usable();
@@ -362,13 +449,16 @@ static int usdt_one(const char *name, struct usdt_ctx *c)
 			strerror(errno));
 		return 0;
 	}
-	if (link_add(c->l, LINK_USDT, link))
+	if (link_add(c->l, LINK_USDT, c->pid, link))
 		return 0;
 	c->n++;
 	/* one entry per probe name: its hits are its program's runs */
 	snprintf(full, sizeof(full), "%s:%s", c->provider, name);
 	probe_id(c->l, 0, "", full, NULL, 0);
-	if (c->l->cfg.verbose)
+	if (c->l->cfg.verbose && c->pid < 0)
+		fprintf(stderr, "memscope-trace: attached %s:%s in %s for every traced process\n",
+			c->provider, name, c->path);
+	else if (c->l->cfg.verbose)
 		fprintf(stderr, "memscope-trace: attached %s:%s in %s for PID %d\n", c->provider, name,
 			c->path, (int)c->pid);
 	return 1;
@@ -379,17 +469,47 @@ static void otel_one(const char *name, void *user)
 	usdt_one(name, user);
 }
 
+/* Adopt pid's sites of path if it is a fork child (probe/sites.h): to
+ * the file's bytes before our attachments arm them, or (armed) to the int3
+ * form of attachments made earlier without a PID filter. */
+static void adopt_logged(const struct ms_loader *l, pid_t pid, const char *path,
+			 const struct ms_usdt_sites *sites, int armed)
+{
+	int err = armed ? ms_sites_adopt_armed(pid, path, sites) : ms_sites_adopt(pid, path, sites);
+
+	if (err < 0)
+		fprintf(stderr, "memscope-trace: PID %d skips the probes of %s (a fork child): cannot "
+			"%s its sites: %s\n", (int)pid, path, armed ? "arm" : "restore", strerror(-err));
+	else if (err && l->cfg.verbose)
+		fprintf(stderr, "memscope-trace: PID %d is a fork child: its sites %sin %s %s\n", (int)pid,
+			armed ? "" : "and semaphores ", path, armed ? "armed" : "restored");
+}
+
 int ms_loader_attach_usdt(struct ms_loader *l, pid_t pid, const char *path, int *nprobes)
 {
 	struct ms_usdt_sites sites;
 	struct usdt_ctx c = { .l = l, .pid = pid, .path = path };
 	unsigned char *attached;
 	size_t i, k;
+	pid_t self = pid;
 	int err;
 
+	/* Under -f one attachment without a PID filter serves the target and
+	 * each child it forks, from the child's first instruction (BPF skips
+	 * processes it does not trace; other processes running this file
+	 * pay a trap per probe hit while the trace lasts). */
+	if (l->cfg.follow)
+		c.pid = pid = -1;
 	*nprobes = 0;
-	if (seen(l, pid, path, 0))
+	if (seen(l, pid, path, 0)) {
+		/* -f: a fork child of a process these attachments serve skips
+		 * its probes until adopted (include/memscope.h) */
+		if (pid == -1 && self > 0 && ms_usdt_sites_read(path, "memscope", &sites) > 0) {
+			adopt_logged(l, self, path, &sites, 1);
+			ms_usdt_sites_free(&sites);
+		}
 		return 0;
+	}
 	if (l->cfg.mode == MS_MODE_SAMPLED) {
 		/* an allocator's own sampler (otel_memory contract) */
 		c.provider = "otel_memory";
@@ -401,13 +521,7 @@ int ms_loader_attach_usdt(struct ms_loader *l, pid_t pid, const char *path, int 
 	if (err <= 0)
 		return err < 0 ? err : c.err;
 	c.sites = &sites;
-	err = ms_sites_adopt(pid, path, &sites);
-	if (err < 0)
-		fprintf(stderr, "memscope-trace: PID %d skips the probes of %s (a fork child): cannot "
-			"restore its sites: %s\n", (int)pid, path, strerror(-err));
-	else if (err && l->cfg.verbose)
-		fprintf(stderr, "memscope-trace: PID %d is a fork child: its sites and semaphores in %s "
-			"restored\n", (int)pid, path);
+	adopt_logged(l, self, path, &sites, 0);
 	/* One attachment per probe name; the sites of names this mode leaves
 	 * alone drop out of the list -v watches. */
 	attached = calloc(sites.n, 1);
@@ -427,7 +541,7 @@ int ms_loader_attach_usdt(struct ms_loader *l, pid_t pid, const char *path, int 
 	free(attached);
 	*nprobes = c.n;
 	if (l->cfg.verbose && (l->sites || (l->sites = ms_sites_new())))
-		ms_sites_add(l->sites, pid, path, &sites, stderr);
+		ms_sites_add(l->sites, self, path, &sites, stderr);
 	ms_usdt_sites_free(&sites);
 	return c.err;
 }
@@ -439,18 +553,6 @@ void ms_loader_check_sites(struct ms_loader *l, int final)
 }
 
 #define DESTROY_THREADS 16
-
-struct attach_job {
-	struct ms_loader *l;
-	pid_t pid;
-	const char *path;
-	const char *prog;
-	uint64_t off;
-	int ret;
-	uint64_t cookie;
-	struct bpf_link *link;
-	int err;
-};
 
 struct attach_batch {
 	struct attach_job *jobs;
@@ -501,6 +603,168 @@ int ms_loader_exit_regs(const struct ms_loader *l, pid_t tid, struct ms_exit_reg
 	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.exit_regs), &key, out))
 		return -errno;
 	return 0;
+}
+
+/* ---- uprobe_multi links ------------------------------------------------
+ *
+ * Under -f each followed child gets the allocator probes of its own (a
+ * probe without a PID filter on libc's malloc would trap in every process
+ * on the machine). With one perf uprobe per function, as libbpf attaches
+ * them, 200 short-lived children left 4,000 links whose removal the
+ * kernel serializes at 50-70 ms each (a plain trace of a program linked
+ * with jemalloc, tcmalloc and mimalloc had ~115 of them and took 8.4 s to
+ * end; 0.5 s with uprobe_multi links). A uprobe_multi link carries all
+ * the functions one program serves in a file and is removed in parallel
+ * with others, so the allocator probes are attached that way. libbpf 1.1
+ * predates these links: the programs are loaded a second time with that
+ * attach type, and the links created here.
+ *
+ * One difference matters: a process forked from a traced one inherits its
+ * breakpoints. A perf uprobe removes one from a process it does not trace
+ * at the first hit; a uprobe_multi link leaves it, and that process would
+ * trap (harmlessly, ~3-5 us) on every allocator call. So a child that is
+ * not followed has them taken out by the tracer (ms_loader_alloc_sites(),
+ * proc/unarm.c). */
+#define MS_BPF_TRACE_UPROBE_MULTI 48 /* enum bpf_attach_type, kernel 6.6 */
+#define MS_BPF_F_UPROBE_MULTI_RETURN 1
+
+/* The uprobe_multi twin of p, loaded on first use from the instructions
+ * libbpf relocated for p (map fds already in place). fd or -errno. */
+static int multi_prog_fd(struct ms_loader *l, const struct bpf_program *p)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = MS_BPF_TRACE_UPROBE_MULTI);
+	struct multi_prog *nm;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < l->mprogs.n; i++)
+		if (l->mprogs.v[i].p == p)
+			return l->mprogs.v[i].fd;
+	fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, bpf_program__name(p), "Dual BSD/GPL",
+			   bpf_program__insns(p), bpf_program__insn_cnt(p), &o);
+	if (fd < 0)
+		return -errno;
+	if (MS_VEC_PUSH(l->mprogs, nm)) {
+		close(fd);
+		return -ENOMEM;
+	}
+	*nm = (struct multi_prog){ p, fd };
+	return fd;
+}
+
+/* BPF_LINK_CREATE for a uprobe_multi link (union bpf_attr's
+ * link_create.uprobe_multi, laid out here). Link fd or -errno. */
+static int link_create_multi(int prog_fd, const char *path, const uint64_t *offs,
+			     const uint64_t *cookies, uint32_t n, int ret, pid_t pid)
+{
+	struct {
+		__u32 prog_fd, target_fd, attach_type, flags;
+		__u64 path, offsets, ref_ctr_offsets, cookies;
+		__u32 cnt, mflags, pid, _pad;
+	} attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_fd = (__u32)prog_fd;
+	attr.attach_type = MS_BPF_TRACE_UPROBE_MULTI;
+	attr.path = (__u64)(uintptr_t)path;
+	attr.offsets = (__u64)(uintptr_t)offs;
+	attr.cookies = (__u64)(uintptr_t)cookies;
+	attr.cnt = n;
+	attr.mflags = ret ? MS_BPF_F_UPROBE_MULTI_RETURN : 0;
+	attr.pid = (__u32)pid;
+	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+	return fd < 0 ? -errno : fd;
+}
+
+/* One link per (program, return or entry) over the jobs' offsets:
+ * returns first, for the reason given in ms_loader_attach_alloc(). */
+static int attach_multi(struct ms_loader *l, pid_t pid, const char *path, struct attach_job *rets,
+			size_t nr, struct attach_job *entries, size_t ne)
+{
+	struct attach_job *all[2] = { rets, entries };
+	size_t cnt[2] = { nr, ne }, g, i, k, n;
+	uint64_t offs[64], cookies[64];
+	int err = 0;
+
+	for (g = 0; g < 2; g++) {
+		for (i = 0; i < cnt[g]; i++) {
+			struct attach_job *j = &all[g][i];
+			const struct bpf_program *p;
+			int pfd, fd;
+
+			for (k = 0; k < i && strcmp(all[g][k].prog, j->prog); k++)
+				;
+			if (k < i)
+				continue; /* this program's link is made */
+			for (n = 0, k = i; k < cnt[g] && n < 64; k++) {
+				if (strcmp(all[g][k].prog, j->prog))
+					continue;
+				offs[n] = all[g][k].off;
+				cookies[n++] = all[g][k].cookie;
+			}
+			p = bpf_object__find_program_by_name(l->skel->obj, j->prog);
+			pfd = p ? multi_prog_fd(l, p) : -ENOENT;
+			fd = pfd < 0 ? pfd : link_create_multi(pfd, path, offs, cookies, (uint32_t)n, j->ret, pid);
+			if (fd >= 0) {
+				int kind = strcmp(j->prog, "exit_entry") && strcmp(j->prog, "exit_call") ?
+					   LINK_ALLOC : LINK_EXIT;
+
+				if (link_add_fd(l, kind, pid, fd) && !err)
+					err = -ENOMEM;
+			} else if (!err) {
+				err = fd;
+				if (err != -EINVAL && err != -EOPNOTSUPP && err != -ENOSYS && err != -E2BIG)
+					fprintf(stderr, "memscope-trace: attach %s in %s for PID %d: %s\n",
+						j->prog, path, (int)pid, strerror(-err));
+			}
+		}
+	}
+	return err;
+}
+
+int ms_loader_attach_ldso(struct ms_loader *l, const char *path)
+{
+	struct bpf_link *link;
+	int64_t delta = 0;
+	uint64_t off = 0;
+	int err;
+
+	if (seen(l, -1, path, 2))
+		return 0;
+	err = ms_ldso_debug_hook(path, &off, &delta);
+	if (err)
+		return err;
+	{
+		LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = (__u64)delta);
+
+		link = bpf_program__attach_uprobe_opts(l->skel->progs.ms_dl_state, -1, path, off, &o);
+	}
+	if (!link)
+		return -errno;
+	if (l->cfg.verbose)
+		fprintf(stderr, "memscope-trace: ld.so's _dl_debug_state in %s at 0x%llx for every traced "
+			"process\n", path, (unsigned long long)off);
+	return link_add(l, LINK_USDT, -1, link);
+}
+
+size_t ms_loader_alloc_sites(const struct ms_loader *l, pid_t pid, struct ms_alloc_sites *out,
+			     size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < l->done.n && n < max; i++) {
+		const struct ms_attached *d = &l->done.v[i];
+
+		if (d->pid == pid && d->kind == 1 && d->noffs)
+			out[n++] = (struct ms_alloc_sites){ d->dev, d->ino, d->offs, d->noffs };
+	}
+	return n;
+}
+
+int ms_loader_holds_fd(const struct ms_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.holds);
 }
 
 int ms_loader_is_allocator(const struct ms_loader *l, const char *path)
@@ -655,21 +919,38 @@ static int plan_alloc(struct ms_loader *l, struct ms_elf *e, pid_t pid, const ch
 	return nfuncs;
 }
 
-/* Attach the probe on _exit (with_exit) and the allocator probes
- * (with_alloc) of (pid, path); *nfuncs = functions probed. */
-static int attach_alloc_now(struct ms_loader *l, pid_t pid, const char *path, int with_exit,
-			    int with_alloc, int *nfuncs)
+/* The plan for path's file, or NULL if none was made yet. */
+static struct alloc_plan *plan_find(const struct ms_loader *l, const char *path)
 {
-	size_t nf, nr = 0, ne = 0, i;
-	struct attach_job *rets, *entries;
+	struct stat st;
+	size_t i;
+
+	if (stat(path, &st))
+		return NULL;
+	for (i = 0; i < l->plans.n; i++) {
+		struct alloc_plan *p = &l->plans.v[i];
+
+		if (p->dev == st.st_dev && p->ino == st.st_ino && p->size == st.st_size &&
+		    p->mtime.tv_sec == st.st_mtim.tv_sec && p->mtime.tv_nsec == st.st_mtim.tv_nsec)
+			return p;
+	}
+	return NULL;
+}
+
+/* Work out the plan of path's file (its _exit, the allocator functions
+ * this mode probes), keep it and return it; NULL and errno on failure. */
+static struct alloc_plan *plan_make(struct ms_loader *l, pid_t pid, const char *path)
+{
+	size_t nf, nr = 0, ne = 0;
+	struct attach_job *rets = NULL, *entries = NULL;
+	struct alloc_plan *p = NULL;
 	struct ms_elf *e;
-	int err = 0, n;
+	struct stat st;
+	int n = 0, err = 0;
 
 	ms_alloc_fns(&nf);
-	*nfuncs = 0;
-	e = ms_elf_open(path);
-	if (!e)
-		return -errno;
+	if (stat(path, &st) || !(e = ms_elf_open(path)))
+		return NULL;
 	rets = calloc(nf, sizeof(*rets));
 	entries = calloc(nf + 2, sizeof(*entries)); /* + _exit, exit */
 	if (!rets || !entries) {
@@ -681,24 +962,93 @@ static int attach_alloc_now(struct ms_loader *l, pid_t pid, const char *path, in
 	{
 		struct ms_elf_func fn;
 
-		if (with_exit && ms_elf_find_func(e, "_exit", &fn) >= 0 && fn.file_off)
+		if (ms_elf_find_func(e, "_exit", &fn) >= 0 && fn.file_off)
 			entries[ne++] = (struct attach_job){ l, pid, path, "exit_entry", fn.file_off, 0,
 							     0, NULL, 0 };
 		/* exit(): the leak check's view of the exiting thread */
-		if (with_exit && l->cfg.hold_tgid && ms_elf_find_func(e, "exit", &fn) >= 0 && fn.file_off)
+		if (l->cfg.hold_tgid && ms_elf_find_func(e, "exit", &fn) >= 0 && fn.file_off)
 			entries[ne++] = (struct attach_job){ l, pid, path, "exit_call", fn.file_off, 0,
 							     0, NULL, 0 };
 	}
-	if (with_alloc && !l->cfg.no_alloc && l->cfg.mode != MS_MODE_SAMPLED) {
+	if (!l->cfg.no_alloc && l->cfg.mode != MS_MODE_SAMPLED) {
 		n = plan_alloc(l, e, pid, path, rets, &nr, entries, &ne);
 		if (n < 0) {
 			err = n;
 			goto out;
 		}
-		*nfuncs = n;
 	}
+	if (MS_VEC_PUSH(l->plans, p)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	*p = (struct alloc_plan){ st.st_dev, st.st_ino, st.st_size, st.st_mtim, nr, ne, (size_t)n,
+				  calloc(nr + ne + 1, sizeof(struct attach_job)) };
+	if (!p->jobs) {
+		l->plans.n--;
+		p = NULL;
+		err = -ENOMEM;
+		goto out;
+	}
+	memcpy(p->jobs, rets, nr * sizeof(*rets));
+	memcpy(p->jobs + nr, entries, ne * sizeof(*entries));
+out:
 	ms_elf_close(e);
-	e = NULL;
+	free(rets);
+	free(entries);
+	if (err)
+		errno = -err;
+	return p;
+}
+
+/* Attach the probe on _exit (with_exit) and the allocator probes
+ * (with_alloc) of (pid, path) from the file's plan; *nfuncs = functions
+ * probed. d (may be NULL): the file's entry in done, given the offsets. */
+static int attach_alloc_now(struct ms_loader *l, pid_t pid, const char *path, int with_exit,
+			    int with_alloc, int *nfuncs, struct ms_attached *d)
+{
+	const struct alloc_plan *plan = plan_find(l, path);
+	struct attach_job *rets, *entries;
+	size_t nr = 0, ne = 0, i;
+	int err = 0;
+
+	*nfuncs = 0;
+	if (!plan && !(plan = plan_make(l, pid, path)))
+		return -errno;
+	rets = calloc(plan->nr + 1, sizeof(*rets));
+	entries = calloc(plan->ne + 1, sizeof(*entries));
+	if (!rets || !entries) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < plan->nr + plan->ne; i++) {
+		struct attach_job j = plan->jobs[i];
+		int is_exit = !strcmp(j.prog, "exit_entry") || !strcmp(j.prog, "exit_call");
+
+		if (is_exit ? !with_exit : !with_alloc)
+			continue;
+		j.l = l;
+		j.pid = pid;
+		j.path = path;
+		if (i < plan->nr)
+			rets[nr++] = j;
+		else
+			entries[ne++] = j;
+	}
+	if (with_alloc)
+		*nfuncs = (int)plan->nfuncs;
+	if (d && !d->offs && (d->offs = calloc(plan->nr + plan->ne + 1, sizeof(*d->offs))))
+		for (i = 0; i < plan->nr + plan->ne; i++)
+			d->offs[d->noffs++] = plan->jobs[i].off;
+	if (!nr && !ne)
+		goto out;
+	if (!l->no_multi) {
+		err = attach_multi(l, pid, path, rets, nr, entries, ne);
+		if (err != -EINVAL && err != -EOPNOTSUPP && err != -ENOSYS && err != -E2BIG)
+			goto out;
+		/* a kernel without uprobe_multi links (before 6.6) */
+		l->no_multi = 1;
+		err = 0;
+	}
 	/* Return probes first: a return seen without its entry is ignored,
 	 * while an entry whose return is never seen would make every later
 	 * call on that thread look nested. */
@@ -711,7 +1061,7 @@ static int attach_alloc_now(struct ms_loader *l, pid_t pid, const char *path, in
 			/* the _exit and exit probes stay when the budget pauses
 			 * the rest */
 			if (link_add(l, strcmp(j->prog, "exit_entry") && strcmp(j->prog, "exit_call") ?
-					LINK_ALLOC : LINK_EXIT, j->link) && !err)
+					LINK_ALLOC : LINK_EXIT, pid, j->link) && !err)
 				err = -ENOMEM;
 		} else if (!err) {
 			err = j->err;
@@ -719,7 +1069,6 @@ static int attach_alloc_now(struct ms_loader *l, pid_t pid, const char *path, in
 		}
 	}
 out:
-	ms_elf_close(e);
 	free(rets);
 	free(entries);
 	return err;
@@ -741,18 +1090,18 @@ int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int
 	    !l->done.v[l->done.n - 1].probed ? &l->done.v[l->done.n - 1] : NULL;
 	/* Paused by the budget: remembered, attached when the probes come
 	 * back. */
-	err = attach_alloc_now(l, pid, path, 1, !l->alloc_paused, nfuncs);
+	err = attach_alloc_now(l, pid, path, 1, !l->alloc_paused, nfuncs, d);
 	if (d && (*nfuncs || l->alloc_paused))
 		d->probed = 1;
 	return err;
 }
 
-static void destroy_links(struct bpf_link **links, size_t n);
+static void destroy_links(struct ms_link *links, size_t n);
 
 int ms_loader_alloc_pause(struct ms_loader *l, int pause)
 {
 	size_t i, j = 0, ng = 0;
-	struct bpf_link **gone;
+	struct ms_link *gone;
 	int err = 0, n;
 
 	if (!!pause == l->alloc_paused)
@@ -762,7 +1111,8 @@ int ms_loader_alloc_pause(struct ms_loader *l, int pause)
 		l->reattaching = 1;
 		for (i = 0; i < l->done.n; i++)
 			if (l->done.v[i].kind == 1 && l->done.v[i].path) {
-				int e = attach_alloc_now(l, l->done.v[i].pid, l->done.v[i].path, 0, 1, &n);
+				int e = attach_alloc_now(l, l->done.v[i].pid, l->done.v[i].path, 0, 1, &n,
+							 NULL);
 
 				if (e && !err)
 					err = e;
@@ -770,12 +1120,13 @@ int ms_loader_alloc_pause(struct ms_loader *l, int pause)
 		l->reattaching = 0;
 		return err;
 	}
+	/* every process's allocator links, a followed child's included */
 	gone = calloc(l->links.n + 1, sizeof(*gone));
 	if (!gone)
 		return -ENOMEM;
 	for (i = 0; i < l->links.n; i++) {
 		if (l->links.v[i].kind == LINK_ALLOC)
-			gone[ng++] = l->links.v[i].link;
+			gone[ng++] = l->links.v[i];
 		else
 			l->links.v[j++] = l->links.v[i];
 	}
@@ -788,6 +1139,86 @@ int ms_loader_alloc_pause(struct ms_loader *l, int pause)
 int ms_loader_alloc_paused(const struct ms_loader *l)
 {
 	return l->alloc_paused;
+}
+
+/* Take pid's links out of the list into *out (malloc'ed), and forget what
+ * was attached for it. */
+static size_t take_pid(struct ms_loader *l, pid_t pid, struct ms_link **out)
+{
+	struct ms_link *gone = calloc(l->links.n + 1, sizeof(*gone));
+	size_t i, j = 0, ng = 0;
+
+	for (i = 0; i < l->links.n; i++) {
+		if (l->links.v[i].pid == pid && gone)
+			gone[ng++] = l->links.v[i];
+		else
+			l->links.v[j++] = l->links.v[i];
+	}
+	l->links.n = j;
+	for (i = 0, j = 0; i < l->done.n; i++) {
+		if (l->done.v[i].pid != pid)
+			l->done.v[j++] = l->done.v[i];
+		else {
+			free(l->done.v[i].offs);
+			free(l->done.v[i].path);
+		}
+	}
+	l->done.n = j;
+	*out = gone;
+	return ng;
+}
+
+static void *reaper_main(void *arg)
+{
+	struct reaper *r = arg;
+
+	pthread_mutex_lock(&r->mu);
+	while (!r->stop || r->gone.n) {
+		struct ms_link *v;
+		size_t n;
+
+		if (!r->gone.n) {
+			pthread_cond_wait(&r->cv, &r->mu);
+			continue;
+		}
+		v = r->gone.v;
+		n = r->gone.n;
+		r->gone.v = NULL;
+		r->gone.n = r->gone.cap = 0;
+		pthread_mutex_unlock(&r->mu);
+		destroy_links(v, n);
+		free(v);
+		pthread_mutex_lock(&r->mu);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+void ms_loader_retire_pid(struct ms_loader *l, pid_t pid)
+{
+	struct reaper *r = &l->reap;
+	struct ms_link *gone;
+	size_t i, ng = take_pid(l, pid, &gone);
+
+	if (!ng) {
+		free(gone);
+		return;
+	}
+	pthread_mutex_lock(&r->mu);
+	if (!r->running && pthread_create(&r->th, NULL, reaper_main, r) == 0)
+		r->running = 1;
+	for (i = 0; r->running && i < ng; i++) {
+		struct ms_link *slot;
+
+		if (MS_VEC_PUSH(r->gone, slot))
+			break;
+		*slot = gone[i];
+	}
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	/* whatever the reaper could not take is destroyed here */
+	destroy_links(gone + i, ng - i);
+	free(gone);
 }
 
 
@@ -811,9 +1242,10 @@ void ms_loader_forget_strings(struct ms_loader *l, pid_t pid)
 /* Destroying a uprobe link waits for an SRCU grace period in the kernel
  * (~60 ms here): one after another, 60 allocator probes took 3.7 s to
  * detach. Destroying them from several threads lets the grace periods
- * overlap. */
+ * overlap (perf uprobe links still serialize on a kernel mutex;
+ * uprobe_multi links do not). */
 struct destroy_job {
-	struct bpf_link **links;
+	struct ms_link *links;
 	size_t n, step, first;
 };
 
@@ -823,11 +1255,11 @@ static void *destroy_some(void *arg)
 	size_t i;
 
 	for (i = j->first; i < j->n; i += j->step)
-		bpf_link__destroy(j->links[i]);
+		link_destroy(&j->links[i]);
 	return NULL;
 }
 
-static void destroy_links(struct bpf_link **links, size_t n)
+static void destroy_links(struct ms_link *links, size_t n)
 {
 	pthread_t th[DESTROY_THREADS];
 	struct destroy_job jobs[DESTROY_THREADS];
@@ -945,6 +1377,25 @@ int ms_loader_enable_run_stats(struct ms_loader *l)
 	return l->stats_fd < 0 ? -errno : 0;
 }
 
+/* Add the runs and run time of p's uprobe_multi twin, which runs for the
+ * per-process allocator links, to *runs and *run_ns. */
+static void twin_add(const struct ms_loader *l, const struct bpf_program *p, uint64_t *runs,
+		     uint64_t *run_ns)
+{
+	struct bpf_prog_info info;
+	size_t i;
+
+	for (i = 0; i < l->mprogs.n; i++) {
+		__u32 len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (l->mprogs.v[i].p == p && !bpf_obj_get_info_by_fd(l->mprogs.v[i].fd, &info, &len)) {
+			*runs += info.run_cnt;
+			*run_ns += info.run_time_ns;
+		}
+	}
+}
+
 size_t ms_loader_prog_stats(const struct ms_loader *l, struct ms_prog_stat *out, size_t max)
 {
 	struct bpf_program *p;
@@ -955,34 +1406,42 @@ size_t ms_loader_prog_stats(const struct ms_loader *l, struct ms_prog_stat *out,
 
 		if (n == max || prog_info(p, &info))
 			continue;
-		out[n++] = (struct ms_prog_stat){ .name = bpf_program__name(p), .runs = info.run_cnt,
-						  .run_ns = info.run_time_ns,
-						  .uprobe = bpf_program__type(p) == BPF_PROG_TYPE_KPROBE };
+		out[n] = (struct ms_prog_stat){ .name = bpf_program__name(p), .runs = info.run_cnt,
+						.run_ns = info.run_time_ns,
+						.uprobe = bpf_program__type(p) == BPF_PROG_TYPE_KPROBE };
+		twin_add(l, p, &out[n].runs, &out[n].run_ns);
+		n++;
 	}
 	return n;
 }
 
 void ms_loader_destroy(struct ms_loader *l)
 {
-	struct bpf_link **all;
 	size_t i;
 
 	if (!l)
 		return;
-	all = calloc(l->links.n + 1, sizeof(*all));
-	for (i = 0; i < l->links.n; i++) {
-		if (all)
-			all[i] = l->links.v[i].link;
-		else
-			bpf_link__destroy(l->links.v[i].link);
+	if (l->reap.running) {
+		pthread_mutex_lock(&l->reap.mu);
+		l->reap.stop = 1;
+		pthread_cond_signal(&l->reap.cv);
+		pthread_mutex_unlock(&l->reap.mu);
+		pthread_join(l->reap.th, NULL);
 	}
-	if (all)
-		destroy_links(all, l->links.n);
-	free(all);
+	MS_VEC_FREE(l->reap.gone);
+	destroy_links(l->links.v, l->links.n);
 	MS_VEC_FREE(l->links);
-	for (i = 0; i < l->done.n; i++)
+	for (i = 0; i < l->done.n; i++) {
 		free(l->done.v[i].path);
+		free(l->done.v[i].offs);
+	}
 	MS_VEC_FREE(l->done);
+	for (i = 0; i < l->mprogs.n; i++)
+		close(l->mprogs.v[i].fd);
+	MS_VEC_FREE(l->mprogs);
+	for (i = 0; i < l->plans.n; i++)
+		free(l->plans.v[i].jobs);
+	MS_VEC_FREE(l->plans);
 	for (i = 0; i < l->probes.n; i++) {
 		free((char *)l->probes.v[i].path);
 		free((char *)l->probes.v[i].func);
@@ -1061,6 +1520,7 @@ int ms_loader_bpf_time(const struct ms_loader *l, uint64_t *run_ns, uint64_t *ru
 			continue;
 		*run_ns += info.run_time_ns;
 		*runs += info.run_cnt;
+		twin_add(l, p, runs, run_ns);
 	}
 	return 0;
 }
@@ -1098,7 +1558,7 @@ int ms_loader_calibrate(struct ms_loader *l, struct ms_trap_cost *out)
 		if (!jobs[i].link) {
 			if (!err)
 				err = jobs[i].err;
-		} else if (link_add(l, LINK_CALIB, jobs[i].link) && !err) {
+		} else if (link_add(l, LINK_CALIB, getpid(), jobs[i].link) && !err) {
 			err = -ENOMEM;
 		}
 	}

@@ -24,6 +24,7 @@ struct ms_loader_cfg {
 	int follow;         /* add forked children */
 	int no_alloc;       /* no allocator uprobes */
 	int samples_only;   /* sampled mode: only the sampling library's probes */
+	int hold;           /* stop processes until attached (bpf/hold.bpf.h) */
 	int floor;          /* bench: allocator programs return at once */
 	int verbose;
 	/* test-only settings (MEMSCOPE_TEST_*, checked by the CLI) */
@@ -60,8 +61,9 @@ int ms_loader_open(struct ms_loader **out, const struct ms_loader_cfg *cfg);
 /* Start tracing process `pid`: lifecycle tracepoints (attached once). */
 int ms_loader_add_pid(struct ms_loader *l, pid_t pid);
 /* Attach every memscope USDT probe found in the ELF file `path` (a path
- * the tracer can open) for `pid`. Idempotent per (pid, path). Sets
- * *nprobes to the number of probe names attached. Each attachment's USDT
+ * the tracer can open) for `pid`. Idempotent per (pid, path). Under -f
+ * it attaches for every traced process, with no PID filter (pid is then
+ * only the process adopted first). Sets *nprobes to the number of probe names attached. Each attachment's USDT
  * cookie says the form of its sites (enum ms_site_cookie). A fork child
  * that skips its probes (include/memscope.h) is adopted first
  * (probe/sites.h). With verbose, prints each site's form. 0 or -errno. */
@@ -70,7 +72,9 @@ int ms_loader_attach_usdt(struct ms_loader *l, pid_t pid, const char *path, int 
  * kernel optimized them, ...); with final, a summary per file. */
 void ms_loader_check_sites(struct ms_loader *l, int final);
 /* Attach the allocator uprobes to the functions `path` defines (none is
- * fine). Idempotent per (pid, path). Sets *nfuncs. 0 or -errno. */
+ * fine). Idempotent per (pid, path). Sets *nfuncs. 0 or -errno. One
+ * uprobe_multi link per BPF program where the kernel has them (see
+ * loader.c). */
 int ms_loader_attach_alloc(struct ms_loader *l, pid_t pid, const char *path, int *nfuncs);
 /* 1 if `path` is a file whose allocator functions are probed (glibc, a
  * preloaded allocator, a static executable). */
@@ -78,6 +82,29 @@ int ms_loader_is_allocator(const struct ms_loader *l, const char *path);
 /* The registers thread tid had as it entered libc's exit() (only with a
  * hold helper configured). 0, or -ENOENT if it did not. */
 int ms_loader_exit_regs(const struct ms_loader *l, pid_t tid, struct ms_exit_regs *out);
+/* pid is gone (a followed child exited): forget what was attached for it;
+ * its links are destroyed by a thread of the loader's (each takes a
+ * kernel grace period). */
+void ms_loader_retire_pid(struct ms_loader *l, pid_t pid);
+/* Register ld.so's debugger hook (_dl_debug_state) in the dynamic linker
+ * `path` for every traced process, without a PID filter (ld.so calls it at
+ * start-up and at each dlopen/dlclose only). Idempotent per file. 0 or
+ * -errno. */
+int ms_loader_attach_ldso(struct ms_loader *l, const char *path);
+/* The file offsets of the allocator probes attached for pid, per file
+ * (device and inode): what a forked child inherits. Fills out[max]
+ * (pointers valid until the next attach or detach); returns the count. */
+struct ms_alloc_sites {
+	dev_t dev;
+	ino_t ino;
+	const uint64_t *offs;
+	size_t n;
+};
+size_t ms_loader_alloc_sites(const struct ms_loader *l, pid_t pid, struct ms_alloc_sites *out,
+			     size_t max);
+/* The `holds` map (pid -> struct ms_hold): processes BPF stopped. */
+int ms_loader_holds_fd(const struct ms_loader *l);
+
 /* pid exec'd: forget which of its strings and probe sites were sent. */
 void ms_loader_forget_strings(struct ms_loader *l, pid_t pid);
 

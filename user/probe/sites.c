@@ -200,7 +200,11 @@ void ms_sites_check(struct ms_sites *s, FILE *log, int final)
 	}
 }
 
-int ms_sites_adopt(pid_t pid, const char *path, const struct ms_usdt_sites *u)
+/* armed: the sites stay probed by an attachment without a PID filter,
+ * which the kernel does not re-arm in a fork child: each becomes the
+ * kernel's int3 form (0xcc, then the nop's other bytes) and the inherited
+ * semaphores stand (they count those very uprobes). */
+static int adopt(pid_t pid, const char *path, const struct ms_usdt_sites *u, int armed)
 {
 	uint64_t bias, page = 0;
 	uint8_t flag = 0, one = 1;
@@ -220,17 +224,20 @@ int ms_sites_adopt(pid_t pid, const char *path, const struct ms_usdt_sites *u)
 	 * parent's int3s and calls into a page it does not have) ... */
 	for (i = 0; i < u->n; i++) {
 		const struct ms_usdt_site *v = &u->v[i];
-		uint8_t now[5];
+		uint8_t now[5], want[5];
 
+		memcpy(want, v->orig, site_len(v));
+		if (armed)
+			want[0] = 0xcc;
 		err = mem_io(pid, v->pc + bias, now, site_len(v), 0);
-		if (!err && memcmp(now, v->orig, site_len(v)))
-			err = mem_io(pid, v->pc + bias, (void *)v->orig, site_len(v), 1);
+		if (!err && memcmp(now, want, site_len(v)))
+			err = mem_io(pid, v->pc + bias, want, site_len(v), 1);
 		if (err)
 			return err;
 	}
 	/* ... its semaphores to 0: the counts it inherited are the parent's
 	 * uprobes, not its own; the kernel counts ours from here ... */
-	for (i = 0; i < u->n; i++) {
+	for (i = 0; !armed && i < u->n; i++) {
 		for (j = 0; j < i && u->v[j].sem != u->v[i].sem; j++)
 			;
 		if (u->v[i].sem && j == i && (err = mem_io(pid, u->v[i].sem + bias, &zero, sizeof(zero), 1)))
@@ -239,4 +246,14 @@ int ms_sites_adopt(pid_t pid, const char *path, const struct ms_usdt_sites *u)
 	/* ... and only then its sites may run again. */
 	err = mem_io(pid, page, &one, 1, 1);
 	return err ? err : 1;
+}
+
+int ms_sites_adopt(pid_t pid, const char *path, const struct ms_usdt_sites *u)
+{
+	return adopt(pid, path, u, 0);
+}
+
+int ms_sites_adopt_armed(pid_t pid, const char *path, const struct ms_usdt_sites *u)
+{
+	return adopt(pid, path, u, 1);
 }

@@ -49,5 +49,10 @@ void ms_sites_check(struct ms_sites *s, FILE *log, int final);
  * Returns 1 if it did, 0 if there was nothing to do (not a fork child,
  * path not mapped in pid, no page), or a negative errno. */
 int ms_sites_adopt(pid_t pid, const char *path, const struct ms_usdt_sites *u);
+/* The same for a fork child whose sites stay probed by attachments made
+ * without a PID filter (-f): the kernel re-arms nothing in a child, so each
+ * site becomes its int3 form (0xcc, then the file's bytes 1..4) and the
+ * inherited semaphores are kept (they count those uprobes). Same returns. */
+int ms_sites_adopt_armed(pid_t pid, const char *path, const struct ms_usdt_sites *u);
 
 #endif /* MS_PROBE_SITES_H */

@@ -16,16 +16,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-/* One line of maps. path points into the line buffer. */
-struct mapping {
-	uint64_t start, end, off;
-	char perms[5];
-	dev_t dev;
-	ino_t ino;
-	const char *path;
-};
-
-static int parse_line(char *line, struct mapping *mp)
+/* One line of maps; mp->path points into the line buffer. */
+static int parse_line(char *line, struct ms_mapping *mp)
 {
 	unsigned int maj, min;
 	unsigned long ino;
@@ -46,7 +38,7 @@ static int parse_line(char *line, struct mapping *mp)
  * disk (package upgrade) keeps its path but not its inode. map_files always
  * names the mapped file but needs root; overlayfs may also report another
  * device in maps than stat() does, so fall back to the root path then. */
-static char *make_open_path(pid_t pid, const struct mapping *mp)
+static char *make_open_path(pid_t pid, const struct ms_mapping *mp)
 {
 	char *root = NULL, *mf = NULL;
 	struct stat st;
@@ -79,7 +71,7 @@ static char *make_open_path(pid_t pid, const struct mapping *mp)
  * for ET_EXEC and right for prelinked libraries, where start - off is not.
  * Files that are not ELF get start - off. Device nodes are never opened:
  * opening one (a GPU, a tty) can have side effects. */
-static uint64_t load_bias(const char *path, const struct mapping *mp)
+static uint64_t load_bias(const char *path, const struct ms_mapping *mp)
 {
 	uint64_t mask = ~((uint64_t)sysconf(_SC_PAGESIZE) - 1);
 	uint64_t bias = mp->start - mp->off;
@@ -102,7 +94,7 @@ static uint64_t load_bias(const char *path, const struct mapping *mp)
 }
 
 static int new_module(pid_t pid, struct ms_maps *m, size_t *cap,
-		      const struct mapping *mp)
+		      const struct ms_mapping *mp)
 {
 	struct ms_module *mod;
 
@@ -171,7 +163,7 @@ int ms_maps_read(pid_t pid, struct ms_maps *out)
 	elf_version(EV_CURRENT);
 	while (getline(&line, &len, f) > 0) {
 		struct ms_module *mod = m.n ? &m.mods[m.n - 1] : NULL;
-		struct mapping mp;
+		struct ms_mapping mp;
 
 		lines++;
 		if (parse_line(line, &mp) || mp.ino == 0 || mp.path[0] != '/')
@@ -237,7 +229,7 @@ int ms_maps_from_vmas(const struct ms_vma *v, size_t n, const char *const *dirs,
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		struct ms_module *mod = &out->mods[out->n];
-		struct mapping mp = { .start = v[i].start, .end = v[i].end, .off = v[i].offset };
+		struct ms_mapping mp = { .start = v[i].start, .end = v[i].end, .off = v[i].offset };
 		size_t d;
 
 		if (!v[i].name || !*v[i].name || strchr(v[i].name, '/'))
@@ -278,4 +270,22 @@ void ms_maps_free(struct ms_maps *m)
 	free(m->mods);
 	m->mods = NULL;
 	m->n = 0;
+}
+
+int ms_maps_each(pid_t pid, int (*cb)(const struct ms_mapping *m, void *user), void *user)
+{
+	char path[64], line[4096 + 128];
+	struct ms_mapping mp;
+	int ret = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while (!ret && fgets(line, sizeof(line), f))
+		if (parse_line(line, &mp) == 0)
+			ret = cb(&mp, user);
+	fclose(f);
+	return ret;
 }

@@ -72,6 +72,20 @@ struct ms_vma {
 int ms_maps_from_vmas(const struct ms_vma *v, size_t n, const char *const *dirs,
 		      struct ms_maps *out);
 
+/* One line of /proc/PID/maps as the kernel writes it. */
+struct ms_mapping {
+	uint64_t start, end, off;
+	char perms[5];
+	dev_t dev;
+	ino_t ino;
+	const char *path; /* "" for anonymous memory */
+};
+
+/* Call cb for each mapping of pid, in address order (m and its path are
+ * valid during the call only); a non-zero return from cb stops the walk
+ * and is returned. 0, or -errno if the maps cannot be read. */
+int ms_maps_each(pid_t pid, int (*cb)(const struct ms_mapping *m, void *user), void *user);
+
 /* Free the modules and reset *m to empty. NULL is fine. */
 void ms_maps_free(struct ms_maps *m);
 

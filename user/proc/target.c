@@ -57,17 +57,28 @@ int ms_target_check(pid_t pid, char *why, size_t len)
 	return 0;
 }
 
-int ms_target_exe(pid_t pid, char *buf, size_t len)
+/* readlink /proc/PID/<name> into buf. 0 or -errno. */
+static int proc_link(pid_t pid, const char *name, char *buf, size_t len)
 {
 	char path[64];
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
 	n = readlink(path, buf, len - 1);
 	if (n < 0)
 		return -errno;
 	buf[n] = 0;
 	return 0;
+}
+
+int ms_target_exe(pid_t pid, char *buf, size_t len)
+{
+	return proc_link(pid, "exe", buf, len);
+}
+
+int ms_target_root(pid_t pid, char *buf, size_t len)
+{
+	return proc_link(pid, "root", buf, len);
 }
 
 ssize_t ms_target_read_str(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len)
@@ -150,4 +161,81 @@ int ms_target_maps_has(pid_t pid, const char *needle)
 		found = strstr(line, needle) != NULL;
 	fclose(f);
 	return found;
+}
+
+/* The first run of exactly 64 hex digits in s (a container id), or NULL. */
+static const char *hex64(const char *s, size_t *len)
+{
+	const char *p = s;
+
+	while (*p) {
+		size_t n = strspn(p, "0123456789abcdef");
+
+		if (n == 64) {
+			*len = n;
+			return p;
+		}
+		p += n ? n : 1;
+	}
+	return NULL;
+}
+
+int ms_target_ns_info(pid_t pid, int *ns_pid, char *cgroup, size_t clen, char *cid, size_t idlen)
+{
+	char path[64], line[4096];
+	const char *id;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *last;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		last = strrchr(line, '\t');
+		*ns_pid = atoi(last ? last + 1 : line + 6);
+	}
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	cgroup[0] = cid[0] = 0;
+	/* the unified (v2) hierarchy's path; on a v1 or hybrid machine whose
+	 * unified path says nothing ("/"), the first v1 path that does */
+	while (fgets(line, sizeof(line), f)) {
+		char *cg = strchr(line, ':');
+
+		cg = cg ? strchr(cg + 1, ':') : NULL;
+		if (!cg)
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		cg++;
+		if (!strncmp(line, "0::", 3) ? strcmp(cg, "/") || !cgroup[0] : !cgroup[0] && strcmp(cg, "/"))
+			snprintf(cgroup, clen, "%s", cg);
+	}
+	fclose(f);
+	if ((id = hex64(cgroup, &n)) && n < idlen) {
+		snprintf(cid, idlen, "%.*s", (int)n, id);
+		return 0;
+	}
+	/* a container run without a cgroup of its own: its engine bind-mounts
+	 * its files from a directory named by its id (podman's
+	 * overlay-containers/ID/userdata, docker's containers/ID) */
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
+	f = fopen(path, "re");
+	while (f && !cid[0] && fgets(line, sizeof(line), f)) {
+		const char *c = strstr(line, "containers/");
+
+		if (c && (id = hex64(c + 11, &n)) && id == c + 11 && n < idlen)
+			snprintf(cid, idlen, "%.*s", (int)n, id);
+	}
+	if (f)
+		fclose(f);
+	return 0;
 }

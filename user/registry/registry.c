@@ -37,6 +37,7 @@ void ms_registry_free(struct ms_registry *r)
 	ms_reg_fold_free(r);
 	ms_reg_snapshots_free(r);
 	free(r->vars.v);
+	free(r->execs.v);
 	free(r->pending.v);
 	free(r->scopes.v);
 	free(r->threads.v);
@@ -328,6 +329,26 @@ static void var_record(struct ms_registry *r, const struct ms_ev_var *e)
 	}
 }
 
+/* ---- execs -------------------------------------------------------------- */
+
+static void exec_record(struct ms_registry *r, const struct ms_ev_exec_file *e)
+{
+	struct ms_exec *x;
+
+	r->sum.execs++;
+	if (r->execs.n >= MS_EXEC_MAX || MS_VEC_PUSH(r->execs, x))
+		return;
+	*x = (struct ms_exec){ .pid = e->h.pid, .tid = e->h.tid, .ts_ns = e->h.ts_ns,
+			       .scope = e->h.scope, .task = e->h.task,
+			       .path = ms_reg_intern(r, e->path, e->len < MS_STR_MAX ? e->len : MS_STR_MAX - 1) };
+}
+
+const struct ms_exec *ms_registry_execs(const struct ms_registry *r, size_t *n)
+{
+	*n = r->execs.n;
+	return r->execs.v;
+}
+
 /* ---- dispatch ----------------------------------------------------------- */
 
 static const uint32_t min_size[MS_EV_TYPE_MAX] = {
@@ -351,6 +372,8 @@ static const uint32_t min_size[MS_EV_TYPE_MAX] = {
 	[MS_EV_LIVE] = sizeof(struct ms_ev_heap),
 	[MS_EV_VMA] = sizeof(struct ms_ev_vma),
 	[MS_EV_UNW_MISS] = sizeof(struct ms_ev_unw_miss),
+	[MS_EV_LINKMAP] = sizeof(struct ms_ev_proc),
+	[MS_EV_EXEC_FILE] = sizeof(struct ms_ev_exec_file),
 };
 
 union ms_any {
@@ -364,6 +387,7 @@ union ms_any {
 	struct ms_ev_proc p;
 	struct ms_ev_vma vm;
 	struct ms_ev_unw_miss um;
+	struct ms_ev_exec_file x;
 };
 
 int ms_registry_consume(struct ms_registry *r, const void *raw, size_t len)
@@ -430,6 +454,9 @@ int ms_registry_consume(struct ms_registry *r, const void *raw, size_t len)
 	}
 	case MS_EV_THREAD_EXIT:
 		thread_exit(r, rec);
+		break;
+	case MS_EV_EXEC_FILE:
+		exec_record(r, rec);
 		break;
 	case MS_EV_PROC_EXIT:
 		thread_exit(r, rec);

@@ -175,6 +175,7 @@ struct ms_summary {
 	uint64_t string_faults;
 	uint64_t snapshots;
 	uint64_t truncated_stacks;  /* distinct stacks cut short (ms_stack_truncated) */
+	uint64_t execs;            /* execs of traced processes (struct ms_exec) */
 	uint64_t folded_vars, folded_scopes, folded_tasks;
 	uint64_t first_ns, last_ns;
 	struct ms_estimate est; /* sampled mode totals */
@@ -275,6 +276,19 @@ struct ms_growth {
 	double r2;
 	uint64_t first_bytes, last_bytes;
 };
+/* An exec of a traced process (MS_EV_EXEC_FILE): where it happened - the
+ * thread, the scope and task it was in - and the file it exec'd (as given
+ * to execve). The first MS_EXEC_MAX are kept; more are only counted
+ * (summary.execs). */
+#define MS_EXEC_MAX 10000
+struct ms_exec {
+	uint32_t pid, tid;
+	uint64_t ts_ns;
+	uint64_t scope, task;
+	uint32_t path; /* strtab offset */
+};
+const struct ms_exec *ms_registry_execs(const struct ms_registry *r, size_t *n);
+
 /* Take a snapshot of live bytes per site, variable name and task now. */
 void ms_registry_snapshot(struct ms_registry *r, uint64_t ts, const char *label);
 const struct ms_snapshot *ms_registry_snapshots(const struct ms_registry *r, size_t *n);

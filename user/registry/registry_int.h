@@ -40,6 +40,7 @@ struct ms_registry {
 	MS_VEC(struct ms_pending_str) pending;
 #define MS_PENDING (1u << 30)
 #define MS_PENDING_MAX 65536 /* then unreadable strings share one "?" */
+	MS_VEC(struct ms_exec) execs;
 	MS_VEC(struct ms_var) vars;
 	MS_VEC(struct ms_scope) scopes;
 	struct ms_hashmap scope_idx;   /* (id, 0) -> index */

@@ -77,6 +77,10 @@ struct ms_report_ctx {
 	int stack_depth;        /* frames captured per stack */
 	const char *stack_note; /* why fewer than --stack-depth's default, or NULL */
 	struct ms_report_unwind unwind;
+	int ns_pid;               /* the target's PID in its own PID namespace, 0 = unknown */
+	const char *cgroup;       /* its cgroup (v2 path), NULL = unknown */
+	const char *container_id; /* the container's id, NULL = none */
+	uint64_t holds, hold_total_ns, hold_max_ns; /* processes held until attached */
 };
 
 #define MS_REPORT_MAX_FRAMES 64

@@ -268,6 +268,7 @@ int ms_report_json(FILE *f, const struct ms_report_ctx *c)
 	ms_shape_head(&s);
 	ms_shape_summary(&s);
 	ms_shape_leak_check(&s);
+	ms_shape_execs(&s);
 	list_json(&s, "variables", VARS, 1, NULL);
 	scopes_json(&s);
 	list_json(&s, "tasks", TASKS, 1, &tl);

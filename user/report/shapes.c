@@ -31,6 +31,14 @@ void ms_shape_head(struct ms_shape *s)
 	ms_json_key(j, "target");
 	ms_json_obj(j);
 	ms_json_key(j, "pid"); ms_json_u64(j, (uint64_t)c->pid);
+	/* in a container: its PID there, its cgroup and the container's id */
+	ms_json_key(j, "ns_pid");
+	if (c->ns_pid)
+		ms_json_u64(j, (uint64_t)c->ns_pid);
+	else
+		ms_json_null(j);
+	ms_json_key(j, "cgroup"); ms_json_str(j, c->cgroup);
+	ms_json_key(j, "container_id"); ms_json_str(j, c->container_id);
 	ms_json_key(j, "exe"); ms_json_str(j, c->exe);
 	ms_json_key(j, "traced_from_start"); ms_json_bool(j, c->from_start);
 	ms_json_key(j, "exited"); ms_json_bool(j, c->target_exited);
@@ -219,6 +227,14 @@ void ms_shape_summary(struct ms_shape *sh)
 	ms_json_key(j, "folded_variables"); ms_json_u64(j, s->folded_vars);
 	ms_json_key(j, "folded_scopes"); ms_json_u64(j, s->folded_scopes);
 	ms_json_key(j, "folded_tasks"); ms_json_u64(j, s->folded_tasks);
+	ms_json_key(j, "execs"); ms_json_u64(j, s->execs);
+	ms_json_key(j, "holds");
+	ms_json_obj(j);
+	ms_json_key(j, "count"); ms_json_u64(j, c->holds);
+	ms_json_key(j, "failed"); ms_json_u64(j, c->stats[MS_STAT_HOLD_FAILED]);
+	ms_json_key(j, "total_ms"); ms_json_dbl(j, c->hold_total_ns / 1e6);
+	ms_json_key(j, "max_ms"); ms_json_dbl(j, c->hold_max_ns / 1e6);
+	ms_json_end_obj(j);
 	ms_json_key(j, "stack_depth"); ms_json_u64(j, (uint64_t)(c->stack_depth > 0 ? c->stack_depth : 0));
 	ms_json_key(j, "stack_note"); ms_json_str(j, c->stack_note);
 	cost_json(j, c);
@@ -261,6 +277,28 @@ void ms_shape_leak_check(struct ms_shape *sh)
 	ms_json_key(j, "classified"); ms_json_bool(j, lc->classified);
 	ms_json_key(j, "note"); ms_json_str(j, lc->note[0] ? lc->note : NULL);
 	ms_json_end_obj(j);
+}
+
+void ms_shape_execs(struct ms_shape *sh)
+{
+	const struct ms_report_ctx *c = sh->c;
+	struct ms_json *j = sh->j;
+	size_t n, i;
+	const struct ms_exec *x = ms_registry_execs(c->reg, &n);
+
+	ms_json_key(j, "execs");
+	ms_json_arr(j);
+	for (i = 0; i < n; i++) {
+		ms_json_obj(j);
+		ms_json_key(j, "pid"); ms_json_u64(j, x[i].pid);
+		ms_json_key(j, "thread"); ms_json_u64(j, x[i].tid);
+		ms_json_key(j, "time_ns"); ms_json_u64(j, ms_rel(c, x[i].ts_ns));
+		ms_json_key(j, "scope"); ms_shape_id(sh, x[i].scope);
+		ms_json_key(j, "task"); ms_shape_id(sh, x[i].task);
+		ms_json_key(j, "exe"); ms_json_str(j, ms_registry_str(c->reg, x[i].path));
+		ms_json_end_obj(j);
+	}
+	ms_json_end_arr(j);
 }
 
 void ms_shape_temporaries(struct ms_shape *sh)

@@ -45,7 +45,8 @@ void ms_shape_time(struct ms_shape *s, uint64_t ts);
 /* A scope, task or parent id, null for 0. */
 void ms_shape_id(struct ms_shape *s, uint64_t id);
 
-/* Keys version, tool, mode, target {pid, exe, traced_from_start, exited,
+/* Keys version, tool, mode, target {pid, ns_pid, cgroup,
+ * container_id, exe, traced_from_start, exited,
  * exit_code, signal} and stop_reason, into the open top-level object. */
 void ms_shape_head(struct ms_shape *s);
 /* Key "summary" and its object: counts, totals, peak, drops, bytes and
@@ -54,6 +55,9 @@ void ms_shape_summary(struct ms_shape *s);
 /* Key "leak_check" and its object: how the leak check went (status, when,
  * the hold, what was read) or why it did not run. */
 void ms_shape_leak_check(struct ms_shape *s);
+/* Key "execs": where each exec of a traced process happened, and what it
+ * exec'd: [{pid, thread, time_ns, scope, task, exe}]. */
+void ms_shape_execs(struct ms_shape *s);
 /* Key "temporaries": {count, bytes, threshold_ns}. */
 void ms_shape_temporaries(struct ms_shape *s);
 /* Key "memory_timeline": [[time_ns, live_bytes], ...]. */

@@ -15,6 +15,18 @@
 #include "report/report_out.h"
 #include "trace/session.h"
 
+/* The executable as the target names it: a path under its root (a chroot,
+ * a container's root file system) loses that prefix ("/bin/prog", not
+ * "/var/lib/containers/.../merged/bin/prog"). */
+static const char *exe_in_root(const struct session *s)
+{
+	size_t n = strlen(s->root);
+
+	if (n > 1 && !strncmp(s->exe, s->root, n) && s->exe[n] == '/')
+		return s->exe + n;
+	return s->exe;
+}
+
 static int write_folded_live(FILE *f, const struct ms_report_ctx *c)
 {
 	return ms_report_folded(f, c, 1);
@@ -69,7 +81,7 @@ void ms_session_report_ctx(struct session *s, struct ms_report_ctx *cp)
 	c.resolve_inline = ms_lookup_resolve_inline;
 	c.resolve_user = s;
 	c.pid = s->pid;
-	c.exe = s->exe;
+	c.exe = exe_in_root(s);
 	c.mode = mode_name(s->o->mode);
 	c.stop_reason = s->stop_reason;
 	c.start_ns = s->start_ns;
@@ -84,6 +96,12 @@ void ms_session_report_ctx(struct session *s, struct ms_report_ctx *cp)
 	c.cost = ms_budget_report(s);
 	c.stack_depth = s->stack_depth;
 	c.stack_note = s->stack_note;
+	c.ns_pid = s->ns_pid;
+	c.cgroup = s->cgroup[0] ? s->cgroup : NULL;
+	c.container_id = s->container_id[0] ? s->container_id : NULL;
+	c.holds = s->holds;
+	c.hold_total_ns = s->hold_total_ns;
+	c.hold_max_ns = s->hold_max_ns;
 	if (s->loader)
 		ms_loader_read_stats(s->loader, c.stats);
 	ms_session_unwind_report(s, &c.unwind);

@@ -13,6 +13,7 @@
 #include "elf/symbolize.h"
 #include "probe/loader.h"
 #include "proc/procmaps.h"
+#include "proc/romaps.h"
 #include "proc/target.h"
 #include "registry/registry.h"
 #include "trace/session.h"
@@ -41,28 +42,44 @@ int ms_lookup_resolve_inline(void *user, uint32_t pid, uint64_t ip, struct ms_fr
  * mapped its address (literals live in a module's read-only data), as the
  * symbolizer knows the modules: never from a live process. Followed
  * children that did not exec have their parent's modules. */
+static ssize_t cut_at_nul(void *buf, ssize_t n)
+{
+	char *nul = n > 0 ? memchr(buf, 0, (size_t)n) : NULL;
+
+	return nul ? nul - (char *)buf : n;
+}
+
+/* A literal from the file pid maps read-only at addr (proc/romaps.h): as
+ * it was mapped at the last attach, hold or fork, whatever the process
+ * has done since. */
+static ssize_t file_str(struct session *s, uint32_t pid, uint64_t addr, void *buf, size_t len)
+{
+	return cut_at_nul(buf, ms_romaps_read(s->romaps, (pid_t)pid, addr, buf, len));
+}
+
 ssize_t ms_lookup_gone_str(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len)
 {
 	struct session *s = user;
 	struct ms_frame f;
-	ssize_t n;
-	char *nul;
+	ssize_t n = file_str(s, pid, addr, buf, len);
 
-	(void)pid;
+	if (n > 0)
+		return n;
 	if (!s->sym || ms_symbolize(s->sym, addr, &f) || !f.module)
 		return -ENOENT;
-	n = ms_elf_read_vaddr(f.module, f.offset, buf, len);
-	if (n > 0 && (nul = memchr(buf, 0, (size_t)n)))
-		n = nul - (char *)buf;
-	return n;
+	return cut_at_nul(buf, ms_elf_read_vaddr(f.module, f.offset, buf, len));
 }
 
-/* Strings the BPF side could not read (their page was never touched): ask
- * the live target, else the file that maps that address. */
+/* Strings the BPF side could not read (their page was never touched): a
+ * literal from its file first (the process may be gone, or have exec'd
+ * another image), else the live target's memory, else the file the
+ * symbolizer knows for that address. */
 ssize_t ms_lookup_target_str(void *user, uint32_t pid, uint64_t addr, void *buf, size_t len)
 {
-	ssize_t n = ms_target_read_str(NULL, pid, addr, buf, len);
+	ssize_t n = file_str(user, pid, addr, buf, len);
 
+	if (n <= 0)
+		n = ms_target_read_str(NULL, pid, addr, buf, len);
 	return n > 0 ? n : ms_lookup_gone_str(user, pid, addr, buf, len);
 }
 

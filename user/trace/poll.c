@@ -132,6 +132,8 @@ static int tick(struct session *s, struct ticks *k, uint64_t t)
 		k->sym = t;
 		symbolizer_refresh(s);
 	}
+	/* processes BPF stopped whose record was dropped or not yet seen */
+	ms_attach_release_all(s, 0);
 	check_exit(s);
 	if (s->exited)
 		return 1;

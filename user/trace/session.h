@@ -30,6 +30,7 @@ struct ms_symbolizer;
 struct ms_module;
 struct ms_report_ctx;
 struct ms_metrics_serve;
+struct ms_romaps;
 struct ms_report_cost;
 struct ms_budget;
 struct ms_report_unwind;
@@ -47,7 +48,6 @@ enum ms_output {
 	MS_OUT_MAX,
 };
 
-#define MS_MAX_KIDS 256      /* children traced under -f */
 #define MS_MAX_ALLOC_MODS 16 /* allocator libraries remembered */
 #define MS_MAX_VMAS 4096     /* executable mappings kept (a process has tens) */
 
@@ -62,6 +62,7 @@ struct session {
 	struct ms_consumer *cons;
 	struct ms_symbolizer *sym;
 	struct ms_unwinder *unw; /* NULL: no DWARF stacks (--unwind fp, no stacks) */
+	struct ms_romaps *romaps; /* where each process maps its files read-only */
 	FILE *out[MS_OUT_MAX]; /* open output files, NULL where not asked for */
 	int exited;
 	int status;
@@ -70,8 +71,13 @@ struct session {
 	uint64_t start_wall_ns; /* CLOCK_REALTIME at start_ns */
 	uint64_t sample_interval;
 	struct ms_metrics_serve *metrics; /* --metrics, NULL without */
-	pid_t kids[MS_MAX_KIDS];
-	size_t nkids;
+	pid_t *kids; /* followed children alive (-f) */
+	size_t nkids, capkids;
+	uint64_t holds, hold_total_ns, hold_max_ns; /* processes held and released */
+	int ns_pid;            /* the target's PID in its own PID namespace */
+	char cgroup[512];      /* its cgroup (v2 path), "" if unknown */
+	char container_id[80]; /* the container's id when the cgroup names one */
+	char root[4096];       /* its root directory as we see it ("/" or "" on the host) */
 	int rescan_now;
 	char *alloc_mods[MS_MAX_ALLOC_MODS]; /* probed allocator libraries, as maps names them */
 	size_t nalloc_mods;
@@ -85,6 +91,11 @@ struct session {
 };
 
 uint64_t ms_now_ns(void);
+
+/* watchdog.c: a process of its own that continues what BPF held when the
+ * tracer does not (stopped, stuck, gone); it ends when the tracer does.
+ * Start it after load, before any attach. 0 or -errno. */
+int ms_watchdog_start(int holds_fd);
 
 /* open.c: before anything is loaded. Each returns 0 or -errno and has
  * printed the one-line error. */
@@ -108,6 +119,9 @@ int ms_attach_before_exec(struct session *s);
 int ms_attach_mapped(struct session *s, int quiet);
 /* Lifecycle records, seen as they are drained (consumer hook). */
 void ms_session_on_record(void *user, const struct ms_hdr *h);
+/* Attach and continue every process BPF holds (a record of it may have been
+ * dropped); only_continue: the trace ends, just let them go. */
+void ms_attach_release_all(struct session *s, int only_continue);
 
 /* exit_maps.c: an MS_EV_VMA record; the set's last one symbolizes. */
 void ms_exit_maps_record(struct session *s, const struct ms_hdr *h);

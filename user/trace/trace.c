@@ -22,7 +22,9 @@
 #include "probe/loader.h"
 #include "probe/unwind_maps.h"
 #include "proc/hold.h"
+#include "proc/romaps.h"
 #include "proc/spawn.h"
+#include "proc/target.h"
 #include "registry/registry.h"
 #include "trace/metrics_serve.h"
 #include "trace/session.h"
@@ -88,6 +90,7 @@ static int load(struct session *s)
 		.follow = o->follow,
 		.no_alloc = o->no_alloc,
 		.samples_only = o->mode == MS_MODE_SAMPLED && !o->with_probes,
+		.hold = !o->no_hold,
 		.floor = getenv("MEMSCOPE_BENCH_FLOOR") && *getenv("MEMSCOPE_BENCH_FLOOR") == '1',
 		.verbose = o->verbose,
 		.test_thread_slots = o->test_thread_slots,
@@ -106,7 +109,8 @@ static int load(struct session *s)
 
 	if (err || (err = ms_session_unwind_open(s)))
 		return err;
-	s->reg = ms_registry_new(&ropts);
+	s->romaps = ms_romaps_new();
+	s->reg = s->romaps ? ms_registry_new(&ropts) : NULL;
 	s->cons = s->reg ? ms_consumer_new(s->loader, s->reg, s->stack_depth) : NULL;
 	if (!s->cons) {
 		err = -errno;
@@ -145,6 +149,14 @@ static int start_cmd(struct session *s, struct ms_child *child)
 	return probes;
 }
 
+/* The target's PID in its own namespace, its cgroup and container. */
+static void note_namespaces(struct session *s)
+{
+	ms_target_ns_info(s->pid, &s->ns_pid, s->cgroup, sizeof(s->cgroup), s->container_id,
+			  sizeof(s->container_id));
+	ms_target_root(s->pid, s->root, sizeof(s->root));
+}
+
 /* A running process: attach to what it maps now. Probe names attached, or
  * -errno (message printed). */
 static int attach_pid(struct session *s)
@@ -152,6 +164,8 @@ static int attach_pid(struct session *s)
 	int err, probes;
 
 	s->pid = s->o->pid;
+	/* now: once its probes are live it may finish its work and be gone */
+	note_namespaces(s);
 	err = ms_loader_add_pid(s->loader, s->pid);
 	probes = err ? err : ms_attach_mapped(s, 0);
 	if (probes < 0) {
@@ -224,11 +238,15 @@ int ms_trace_run(const struct ms_opts *o)
 	ms_leak_start(&s);
 	if (load(&s) || ms_budget_start(&s))
 		goto cleanup;
+	if (ms_watchdog_start(ms_loader_holds_fd(s.loader)) && o->verbose)
+		fprintf(stderr, "memscope-trace: no watchdog: a stopped tracer keeps what it holds\n");
 	probes = o->cmd ? start_cmd(&s, &child) : attach_pid(&s);
 	if (probes < 0)
 		goto cleanup;
 	if (probes == 0)
 		warn_no_probes(&s);
+	if (o->cmd)
+		note_namespaces(&s); /* held before its exec until released below */
 	s.start_ns = ms_now_ns();
 	s.start_wall_ns = wall_ns(s.start_ns);
 	ms_budget_begin(&s, s.start_ns);
@@ -262,15 +280,20 @@ cleanup:
 	if (s.pidfd >= 0)
 		close(s.pidfd);
 	ms_metrics_serve_close(s.metrics);
+	/* nothing stays stopped for a tracer that is gone */
+	if (s.loader)
+		ms_attach_release_all(&s, 1);
 	ms_consumer_free(s.cons);
 	ms_budget_free(&s);
 	ms_unwinder_free(s.unw);
 	ms_loader_destroy(s.loader);
+	free(s.kids);
 	while (s.nalloc_mods)
 		free(s.alloc_mods[--s.nalloc_mods]);
 	free(s.vmas);
 	ms_symbolizer_free(s.sym);
 	ms_registry_free(s.reg);
+	ms_romaps_free(s.romaps);
 	ms_session_close_outputs(&s);
 	return rc;
 }

@@ -31,6 +31,7 @@ struct ms_opts {
 	unsigned ring_mb;
 	uint32_t max_live;
 	int follow;
+	int no_hold;        /* --no-hold: never stop a process to attach */
 	size_t keep;
 	double snapshot_interval;
 	double interval;    /* -i: live view every SECONDS, 0 = off */ /* --snapshot-interval, 0 = off */        /* --keep: ended records kept individually */
