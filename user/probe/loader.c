@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "probe/loader.h"
 #include "probe/tsc_clock.h"
@@ -628,18 +629,82 @@ int ms_loader_exit_regs(const struct ms_loader *l, pid_t tid, struct ms_exit_reg
 #define MS_BPF_TRACE_UPROBE_MULTI 48 /* enum bpf_attach_type, kernel 6.6 */
 #define MS_BPF_F_UPROBE_MULTI_RETURN 1
 
+#define MS_MULTI_FUNCS 64
+
+/* The BTF function records of p's instructions, as the kernel needs them
+ * for a program with subprograms (bpf_loop() callbacks, global functions:
+ * the DWARF stack walk): where each subprogram starts, found from the
+ * calls in the instructions (libbpf appends subprograms after the main
+ * one), and its type, from p as the kernel loaded it (the same functions
+ * in the same order). Count, 0 if p has none, -errno. */
+static int multi_func_info(const struct bpf_program *p, struct bpf_func_info *fi)
+{
+	const struct bpf_insn *in = bpf_program__insns(p);
+	size_t n = bpf_program__insn_cnt(p), i, k, j;
+	struct bpf_func_info got[MS_MULTI_FUNCS];
+	struct bpf_prog_info info;
+	__u32 starts[MS_MULTI_FUNCS], len = sizeof(info), nf = 1;
+
+	starts[0] = 0;
+	for (i = 0; i < n; i++) {
+		int call = in[i].code == (BPF_JMP | BPF_CALL) && in[i].src_reg == BPF_PSEUDO_CALL;
+		int func = in[i].code == (BPF_LD | BPF_IMM | BPF_DW) && in[i].src_reg == BPF_PSEUDO_FUNC;
+		__u32 t = (__u32)((int64_t)i + in[i].imm + 1);
+
+		if (!call && !func)
+			continue;
+		for (k = 0; k < nf && starts[k] != t; k++)
+			;
+		if (k < nf)
+			continue;
+		if (nf == MS_MULTI_FUNCS)
+			return -E2BIG;
+		/* sorted insert */
+		for (j = nf++; j > 0 && starts[j - 1] > t; j--)
+			starts[j] = starts[j - 1];
+		starts[j] = t;
+	}
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+		return -errno;
+	if (!info.nr_func_info)
+		return 0;
+	if (info.nr_func_info != nf)
+		return -EINVAL;
+	memset(&info, 0, sizeof(info));
+	info.nr_func_info = nf;
+	info.func_info_rec_size = sizeof(struct bpf_func_info);
+	info.func_info = (__u64)(uintptr_t)got;
+	len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+		return -errno;
+	for (k = 0; k < nf; k++)
+		fi[k] = (struct bpf_func_info){ starts[k], got[k].type_id };
+	return (int)nf;
+}
+
 /* The uprobe_multi twin of p, loaded on first use from the instructions
  * libbpf relocated for p (map fds already in place). fd or -errno. */
 static int multi_prog_fd(struct ms_loader *l, const struct bpf_program *p)
 {
 	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = MS_BPF_TRACE_UPROBE_MULTI);
+	struct bpf_func_info fi[MS_MULTI_FUNCS];
 	struct multi_prog *nm;
 	size_t i;
-	int fd;
+	int fd, nfi;
 
 	for (i = 0; i < l->mprogs.n; i++)
 		if (l->mprogs.v[i].p == p)
 			return l->mprogs.v[i].fd;
+	nfi = multi_func_info(p, fi);
+	if (nfi < 0)
+		return nfi;
+	if (nfi) {
+		o.prog_btf_fd = (__u32)btf__fd(bpf_object__btf(l->skel->obj));
+		o.func_info = fi;
+		o.func_info_cnt = (__u32)nfi;
+		o.func_info_rec_size = sizeof(struct bpf_func_info);
+	}
 	fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, bpf_program__name(p), "Dual BSD/GPL",
 			   bpf_program__insns(p), bpf_program__insn_cnt(p), &o);
 	if (fd < 0)
