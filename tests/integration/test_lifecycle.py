@@ -117,7 +117,9 @@ def test_unfollowed_child_loses_inherited_breakpoints():
     try:
         deadline, target, child = time.time() + 10, None, None
         while time.time() < deadline and not child:
-            kids = subprocess.run(["pgrep", "-P", str(tr.pid)], capture_output=True, text=True).stdout.split()
+            # the command, not the leak check's helper (memscope-hold)
+            kids = subprocess.run(["pgrep", "-P", str(tr.pid), "-x", os.path.basename(L)],
+                                  capture_output=True, text=True).stdout.split()
             target = int(kids[0]) if kids else None
             grand = subprocess.run(["pgrep", "-P", str(target)], capture_output=True,
                                    text=True).stdout.split() if target else []
@@ -217,8 +219,9 @@ def test_held_child_continues_when_tracer_killed():
     out = tmpfile()
     tr = start_tracer(["-f", "-o", out, "--", L, "fork-wait"], stdout=subprocess.PIPE)
     assert tr.stdout.readline() == "waiting\n"
-    target = int(subprocess.run(["pgrep", "-P", str(tr.pid)], capture_output=True,
-                                text=True).stdout.split()[0])
+    # the command, not the leak check's helper (memscope-hold)
+    target = int(subprocess.run(["pgrep", "-P", str(tr.pid), "-x", os.path.basename(L)],
+                                capture_output=True, text=True).stdout.split()[0])
     tr.send_signal(signal.SIGSTOP)
     os.kill(target, signal.SIGUSR1)   # it forks now; the child is stopped
     deadline, kid = time.time() + 10, None
