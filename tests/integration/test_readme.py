@@ -209,6 +209,7 @@ def test_report_schema_is_the_readme_s():
             known_waiting(["-d", "1"])[0],                         # live, live_sites
             trace_json([], [prog("leaks"), "double"])[0],
             trace_json([], [prog("leaks"), "invalid"])[0],
+            trace_json([], ["/bin/sh", "-c", "exec " + KNOWN])[0],      # execs
             trace_json(["-m", "sampled", "--with-probes"], [prog("sampled_join")],
                        env=dict(os.environ, MEMSCOPE_SAMPLE_INTERVAL="65536"))[0]]
     for r in runs:
