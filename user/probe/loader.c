@@ -752,6 +752,18 @@ static int attach_multi(struct ms_loader *l, pid_t pid, const char *path, struct
 	uint64_t offs[64], cookies[64];
 	int err = 0;
 
+	/* every twin loads first: where the kernel refuses one, all the
+	 * probes fall back to per-function uprobes, none runs twice */
+	for (g = 0; g < 2; g++) {
+		for (i = 0; i < cnt[g]; i++) {
+			const struct bpf_program *p = bpf_object__find_program_by_name(l->skel->obj,
+										       all[g][i].prog);
+			int pfd = p ? multi_prog_fd(l, p) : -ENOENT;
+
+			if (pfd < 0)
+				return pfd;
+		}
+	}
 	for (g = 0; g < 2; g++) {
 		for (i = 0; i < cnt[g]; i++) {
 			struct attach_job *j = &all[g][i];
