@@ -141,7 +141,8 @@ def test_two_tracers_on_one_target():
     try:
         assert target.stdout.readline() == "waiting\n"
         outs = [tmpfile(), tmpfile()]
-        trs = [start_tracer(["-p", str(target.pid), "-o", o]) for o in outs]
+        # each sees every round: no --budget backing off (-p has 5% by default)
+        trs = [start_tracer(["-p", str(target.pid), "-o", o, "--budget", "none"]) for o in outs]
         # every semaphore at 2: both tracers' probes are live (at 1, the
         # second tracer may still be attaching: it then misses rounds)
         for t in trs:
