@@ -78,7 +78,7 @@ static char *signature(struct json_object *site)
 
 static void delta(const char *what, int64_t a, int64_t b)
 {
-	printf("  %-18s %14" PRId64 " -> %-14" PRId64 " (%+" PRId64 ")\n", what, a, b, b - a);
+	printf("  %-22s %14" PRId64 " -> %-14" PRId64 " (%+" PRId64 ")\n", what, a, b, b - a);
 }
 
 /* Sum `field` of the entries of list `key`, grouped by `by` (a string
@@ -123,7 +123,7 @@ static void groups(struct json_object *a, struct json_object *b, const char *key
 
 		if (x == y)
 			continue;
-		printf("  %-40.40s %12" PRId64 " -> %-12" PRId64 " (%+" PRId64 ")%s\n", name, x, y, y - x,
+		printf("  %-52.52s %12" PRId64 " -> %-12" PRId64 " (%+" PRId64 ")%s\n", name, x, y, y - x,
 		       !x ? "  new" : !y ? "  gone" : "");
 		shown++;
 	}
