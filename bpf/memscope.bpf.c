@@ -704,61 +704,14 @@ static __always_inline void proc_record_t(__u16 type, __u32 pid, __u32 tid, __s3
 
 #define proc_record(type, pid, tid, code, child) proc_record_t(type, pid, tid, code, child, NULL, 0, 0)
 
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(ms_exit, struct task_struct *p, bool group_dead)
-{
-	__u32 pid = BPF_CORE_READ(p, tgid), tid = BPF_CORE_READ(p, pid);
-	__s32 code;
-
-	if (pid == cfg_tracer_tgid) {
-		if (group_dead)
-			hold_release_all();
-		return 0;
-	}
-	if (!bpf_map_lookup_elem(&traced, &pid))
-		return 0;
-	bpf_map_delete_elem(&holds, &pid);
-	code = BPF_CORE_READ(p, exit_code);
-	thread_slot_release(p);
-	if (group_dead) {
-		/* A group exit (exit_group, fatal signal) carries its status
-		 * in signal->group_exit_code. */
-		__s32 gcode = BPF_CORE_READ(p, signal, group_exit_code);
-
-		if (gcode)
-			code = gcode;
-		proc_record(MS_EV_PROC_EXIT, pid, tid, code, 0);
-		bpf_map_delete_elem(&traced, &pid);
-	} else {
-		proc_record(MS_EV_THREAD_EXIT, pid, tid, code, 0);
-	}
-	return 0;
-}
-
-SEC("tp_btf/sched_process_fork")
-int BPF_PROG(ms_fork, struct task_struct *parent, struct task_struct *child)
-{
-	__u32 pid = BPF_CORE_READ(parent, tgid);
-	__u32 cpid = BPF_CORE_READ(child, tgid);
-	__u32 one = 1;
-
-	__u16 flags = 0;
-
-	if (cpid == pid || !bpf_map_lookup_elem(&traced, &pid))
-		return 0; /* a new thread, or not ours */
-	/* The child is in the set before it runs: its memscope probes (no
-	 * PID filter under -f) count it from its first instruction. It is
-	 * stopped until the tracer has attached its allocator probes. */
-	if (cfg_follow) {
-		bpf_map_update_elem(&traced, &cpid, &one, BPF_ANY);
-		if (cfg_hold_fork && hold_task(child, cpid, MS_HOLD_FORK, BPF_CORE_READ(child, pid)))
-			flags = MS_F_HELD;
-	}
-	/* the tracer takes inherited breakpoints out of a child it does not
-	 * follow: wake it at once */
-	proc_record_t(MS_EV_FORK, pid, BPF_CORE_READ(parent, pid), 0, cpid, NULL, flags, 1);
-	return 0;
-}
+/* Processes whose executable mappings were sent as they exit (vmas_send_once);
+ * taken out at the exit itself. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} vmas_sent SEC(".maps");
 
 /* ---- the executable mappings, as the process exits ---------------------- */
 
@@ -821,6 +774,81 @@ static __always_inline void vmas_send(void)
 	rb_submit(e, sizeof(*e));
 }
 
+/* One set per process: libc's _exit and then the exit of its last thread
+ * both pass here. The first adds the process to vmas_sent (atomically:
+ * BPF_NOEXIST). */
+static __always_inline void vmas_send_once(void)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	__u8 one = 1;
+
+	if (is_traced(pid) && bpf_map_update_elem(&vmas_sent, &pid, &one, BPF_NOEXIST) == 0)
+		vmas_send();
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(ms_exit, struct task_struct *p, bool group_dead)
+{
+	__u32 pid = BPF_CORE_READ(p, tgid), tid = BPF_CORE_READ(p, pid);
+	__s32 code;
+
+	if (pid == cfg_tracer_tgid) {
+		if (group_dead)
+			hold_release_all();
+		return 0;
+	}
+	if (!bpf_map_lookup_elem(&traced, &pid))
+		return 0;
+	bpf_map_delete_elem(&holds, &pid);
+	code = BPF_CORE_READ(p, exit_code);
+	thread_slot_release(p);
+	if (group_dead) {
+		/* A group exit (exit_group, fatal signal) carries its status
+		 * in signal->group_exit_code. */
+		__s32 gcode = BPF_CORE_READ(p, signal, group_exit_code);
+
+		if (gcode)
+			code = gcode;
+		/* A process killed by a signal never calls _exit. Its last
+		 * thread passes here before its memory is unmapped (since
+		 * Linux 6.16, which also added group_dead) with interrupts
+		 * on: the signal_deliver tracepoint runs with them off, where
+		 * the task-VMA iterator yielded no mapping at all. */
+		vmas_send_once();
+		proc_record(MS_EV_PROC_EXIT, pid, tid, code, 0);
+		bpf_map_delete_elem(&traced, &pid);
+		bpf_map_delete_elem(&vmas_sent, &pid);
+	} else {
+		proc_record(MS_EV_THREAD_EXIT, pid, tid, code, 0);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(ms_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 pid = BPF_CORE_READ(parent, tgid);
+	__u32 cpid = BPF_CORE_READ(child, tgid);
+	__u32 one = 1;
+
+	__u16 flags = 0;
+
+	if (cpid == pid || !bpf_map_lookup_elem(&traced, &pid))
+		return 0; /* a new thread, or not ours */
+	/* The child is in the set before it runs: its memscope probes (no
+	 * PID filter under -f) count it from its first instruction. It is
+	 * stopped until the tracer has attached its allocator probes. */
+	if (cfg_follow) {
+		bpf_map_update_elem(&traced, &cpid, &one, BPF_ANY);
+		if (cfg_hold_fork && hold_task(child, cpid, MS_HOLD_FORK, BPF_CORE_READ(child, pid)))
+			flags = MS_F_HELD;
+	}
+	/* the tracer takes inherited breakpoints out of a child it does not
+	 * follow: wake it at once */
+	proc_record_t(MS_EV_FORK, pid, BPF_CORE_READ(parent, pid), 0, cpid, NULL, flags, 1);
+	return 0;
+}
+
 /* The leak check's hold (user/proc/hold.c): a helper process traces the
  * target with ptrace. A thread entering _exit is sent SIGCHLD by the kernel
  * on BPF's behalf (si_code SI_KERNEL, which no real SIGCHLD carries); its
@@ -871,27 +899,8 @@ int BPF_KPROBE(exit_call)
 SEC("uprobe")
 int BPF_KPROBE(exit_entry)
 {
-	vmas_send();
+	vmas_send_once();
 	hold_at_exit();
-	return 0;
-}
-
-/* A fatal signal about to be acted on by default (SIGSEGV, abort()): the
- * process dies without _exit, its memory still mapped at this point. */
-SEC("tp_btf/signal_deliver")
-int BPF_PROG(ms_signal_deliver, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
-{
-	__u32 pid = bpf_get_current_pid_tgid() >> 32;
-	const __u64 fatal = (1ull << 1) | (1ull << 2) | (1ull << 3) | (1ull << 4) | (1ull << 5) |
-			    (1ull << 6) | (1ull << 7) | (1ull << 8) | (1ull << 9) | (1ull << 11) |
-			    (1ull << 13) | (1ull << 14) | (1ull << 15) | (1ull << 24) | (1ull << 25) |
-			    (1ull << 26) | (1ull << 27) | (1ull << 31);
-
-	if (sig <= 0 || sig > 63 || !((fatal >> sig) & 1) || !bpf_map_lookup_elem(&traced, &pid))
-		return 0;
-	if (BPF_CORE_READ(ka, sa.sa_handler) != NULL) /* SIG_DFL is 0 */
-		return 0;
-	vmas_send();
 	return 0;
 }
 

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* exit_maps.c - a target that ran for a few milliseconds is gone before the
  * tracer could read /proc/PID/maps, and its stacks need its modules. As it
- * exits (libc's _exit, or a fatal signal about to kill it), BPF walks its
- * memory map with the task-VMA iterator and sends each executable file
- * mapping (MS_EV_VMA); the last record of the set (MS_F_LAST) hands them to
- * the symbolizer. */
+ * exits (libc's _exit, or its last thread's exit after a fatal signal), BPF
+ * walks its memory map with the task-VMA iterator and sends each executable
+ * file mapping (MS_EV_VMA); the last record of the set (MS_F_LAST) hands
+ * them to the symbolizer. */
 #define _GNU_SOURCE
 #include <libgen.h>
 #include <stdio.h>
