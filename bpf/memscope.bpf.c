@@ -949,8 +949,8 @@ int BPF_PROG(ms_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 /* ld.so calls _dl_debug_state() (the debuggers' breakpoint) with its
  * r_debug.r_state at RT_ADD before it maps objects and at RT_CONSISTENT
  * once they are mapped - before they are relocated, before their
- * constructors run and before dlopen() returns. Attached without a PID
- * filter (it runs at start-up and at each dlopen: rare); the cookie is the
+ * constructors run and before dlopen() returns. Attached for each traced
+ * process (it runs at start-up and at each dlopen: rare); the cookie is the
  * distance from _dl_debug_state to _r_debug in ld.so, 0 if unknown. */
 #define MS_RT_CONSISTENT 0
 

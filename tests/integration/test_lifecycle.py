@@ -6,11 +6,12 @@ the tracer: each program does its work at once."""
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import time
 
-from harness import by_name, need_root, prog, start_tracer, tmpfile, trace_json
+from harness import Skip, by_name, need_root, prog, start_tracer, tmpfile, trace_json
 
 L = prog("lifecycle")
 
@@ -94,18 +95,31 @@ def test_children_without_follow_untraced_and_unharmed():
     assert not [b for b in r["leaks"] if 1000 <= b["size"] < 1020]
 
 
-def libc_text_diff(pid):
-    """Bytes of libc's code in pid's memory that differ from the file."""
+def text_diff(pid, name="/libc.so.6"):
+    """Bytes of a library's code (libc's by default) in pid's memory that
+    differ from the file."""
     for line in open("/proc/%d/maps" % pid):
         parts = line.split()
-        if len(parts) >= 6 and parts[1].startswith("r-x") and parts[5].endswith("/libc.so.6"):
+        if len(parts) >= 6 and parts[1].startswith("r-x") and parts[5].endswith(name):
             start, end = (int(x, 16) for x in parts[0].split("-"))
             with open("/proc/%d/mem" % pid, "rb") as m, open(parts[5], "rb") as f:
                 m.seek(start)
                 f.seek(int(parts[2], 16))
                 mem, file = m.read(end - start), f.read(end - start)
             return sum(1 for a, b in zip(mem, file) if a != b)
-    raise AssertionError("no libc in %d" % pid)
+    raise AssertionError("no %s in %d" % (name, pid))
+
+
+def traced_command(tr):
+    """The command tr runs, not the leak check's helper (memscope-hold)."""
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        kids = subprocess.run(["pgrep", "-P", str(tr.pid), "-x", os.path.basename(L)],
+                              capture_output=True, text=True).stdout.split()
+        if kids:
+            return int(kids[0])
+        time.sleep(0.01)
+    raise AssertionError("the tracer started no %s" % L)
 
 
 def test_unfollowed_child_loses_inherited_breakpoints():
@@ -115,20 +129,16 @@ def test_unfollowed_child_loses_inherited_breakpoints():
     out = tmpfile()
     tr = start_tracer(["-o", out, "--", L, "fork-idle", "1.5"])
     try:
-        deadline, target, child = time.time() + 10, None, None
+        deadline, target, child = time.time() + 10, traced_command(tr), None
         while time.time() < deadline and not child:
-            # the command, not the leak check's helper (memscope-hold)
-            kids = subprocess.run(["pgrep", "-P", str(tr.pid), "-x", os.path.basename(L)],
-                                  capture_output=True, text=True).stdout.split()
-            target = int(kids[0]) if kids else None
             grand = subprocess.run(["pgrep", "-P", str(target)], capture_output=True,
-                                   text=True).stdout.split() if target else []
+                                   text=True).stdout.split()
             child = int(grand[0]) if grand else None
             time.sleep(0.01)
         assert child
         time.sleep(0.3)
-        assert libc_text_diff(target) > 0       # the parent is probed
-        assert libc_text_diff(child) == 0       # its child is not, any more
+        assert text_diff(target) > 0       # the parent is probed
+        assert text_diff(child) == 0       # its child is not, any more
         assert tr.wait(timeout=30) == 0
     finally:
         if tr.poll() is None:
@@ -218,28 +228,72 @@ def test_held_child_continues_when_tracer_killed():
     need_root()
     out = tmpfile()
     tr = start_tracer(["-f", "-o", out, "--", L, "fork-wait"], stdout=subprocess.PIPE)
-    assert tr.stdout.readline() == "waiting\n"
-    # the command, not the leak check's helper (memscope-hold)
-    target = int(subprocess.run(["pgrep", "-P", str(tr.pid), "-x", os.path.basename(L)],
-                                capture_output=True, text=True).stdout.split()[0])
-    tr.send_signal(signal.SIGSTOP)
-    os.kill(target, signal.SIGUSR1)   # it forks now; the child is stopped
-    deadline, kid = time.time() + 10, None
-    while time.time() < deadline and kid is None:
-        kids = subprocess.run(["pgrep", "-P", str(target)], capture_output=True, text=True).stdout.split()
-        if kids and open("/proc/%s/stat" % kids[0]).read().rsplit(") ", 1)[1][0] == "T":
-            kid = int(kids[0])
-        time.sleep(0.01)
-    assert kid, "the child was not held"
-    tr.send_signal(signal.SIGKILL)
-    tr.wait(timeout=30)
-    ready, _, _ = select.select([tr.stdout], [], [], 10)
-    line = tr.stdout.readline() if ready else None
-    if not ready:
-        os.kill(kid, signal.SIGCONT)   # do not leave it behind
-    assert line == "child exited 0\n", line
-    if os.path.exists(out):
-        os.unlink(out)
+    kid = None
+    try:
+        assert tr.stdout.readline() == "waiting\n"
+        target = traced_command(tr)
+        tr.send_signal(signal.SIGSTOP)
+        os.kill(target, signal.SIGUSR1)   # it forks now; the child is stopped
+        deadline = time.time() + 10
+        while time.time() < deadline and kid is None:
+            kids = subprocess.run(["pgrep", "-P", str(target)], capture_output=True,
+                                  text=True).stdout.split()
+            if kids and open("/proc/%s/stat" % kids[0]).read().rsplit(") ", 1)[1][0] == "T":
+                kid = int(kids[0])
+            time.sleep(0.01)
+        assert kid, "the child was not held"
+        tr.send_signal(signal.SIGKILL)
+        tr.wait(timeout=30)
+        ready, _, _ = select.select([tr.stdout], [], [], 10)
+        line = tr.stdout.readline() if ready else None
+        assert line == "child exited 0\n", line
+    finally:
+        # a stopped tracer keeps its probes: never leave one behind
+        if tr.poll() is None:
+            tr.kill()
+            tr.wait()
+        if kid:
+            try:
+                os.kill(kid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        if os.path.exists(out):
+            os.unlink(out)
+
+
+def test_processes_not_traced_keep_their_code_while_a_trace_runs():
+    """Every probe, ld.so's dlopen hook included, is attached for the
+    traced processes only: one started beside the trace keeps ld.so's and
+    libc's code as the files have it, and valgrind, which runs a program's
+    code from its own reading of it, runs /bin/true to the end (a hook in
+    every process's ld.so killed it with SIGTRAP)."""
+    need_root()
+    if not shutil.which("valgrind"):
+        raise Skip("valgrind not installed (scripts/deps.sh installs it)")
+    bystander = subprocess.Popen(["sleep", "60"])
+    out = tmpfile()
+    tr = start_tracer(["-f", "-o", out, "--", L, "fork-idle", "4"])
+    try:
+        target = traced_command(tr)
+        deadline = time.time() + 10
+        while time.time() < deadline and text_diff(target, "/ld-linux-x86-64.so.2") == 0:
+            time.sleep(0.01)
+        assert text_diff(target, "/ld-linux-x86-64.so.2") > 0   # the traced one has the hook
+        assert text_diff(bystander.pid, "/ld-linux-x86-64.so.2") == 0
+        assert text_diff(bystander.pid) == 0
+        vg = subprocess.run(["valgrind", "-q", "/bin/true"], capture_output=True, text=True,
+                            timeout=60)
+        assert vg.returncode == 0, vg.stderr[-500:]
+        assert tr.poll() is None, "the trace ended before valgrind did"
+        assert tr.wait(timeout=30) == 0
+    finally:
+        bystander.kill()
+        bystander.wait()
+        if tr.poll() is None:
+            tr.kill()
+            tr.wait()
+        if os.path.exists(out):
+            os.unlink(out)
 
 
 class Load:

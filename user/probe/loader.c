@@ -53,7 +53,7 @@ struct reaper {
 
 struct ms_attached {
 	pid_t pid;
-	int kind; /* 0 = usdt, 1 = alloc, 2 = ld.so's debugger hook */
+	int kind; /* 0 = usdt, 1 = alloc, 2 = ld.so's debugger hook, 3 = a file's hook (PID -1) */
 	int probed; /* kind 1: allocator functions were found and probed */
 	dev_t dev;
 	ino_t ino;
@@ -800,29 +800,63 @@ static int attach_multi(struct ms_loader *l, pid_t pid, const char *path, struct
 	return err;
 }
 
-int ms_loader_attach_ldso(struct ms_loader *l, const char *path)
+/* ld.so's hook in file `path`, looked for once per file, not once per
+ * process: a done entry of kind 3 (PID -1) keeps the offset and the
+ * distance to _r_debug, or nothing if the file has no hook. */
+static int ldso_hook(struct ms_loader *l, const char *path, uint64_t *off, int64_t *delta)
+{
+	struct ms_attached *a;
+	struct stat st;
+	size_t i;
+	int err;
+
+	if (stat(path, &st))
+		return -errno;
+	for (i = 0; i < l->done.n; i++) {
+		a = &l->done.v[i];
+		if (a->kind == 3 && a->dev == st.st_dev && a->ino == st.st_ino) {
+			if (a->noffs != 2)
+				return -ENOENT;
+			*off = a->offs[0];
+			*delta = (int64_t)a->offs[1];
+			return 0;
+		}
+	}
+	err = ms_ldso_debug_hook(path, off, delta);
+	if ((err && err != -ENOENT) || MS_VEC_PUSH(l->done, a))
+		return err;
+	*a = (struct ms_attached){ .pid = -1, .kind = 3, .dev = st.st_dev, .ino = st.st_ino };
+	if (!err && (a->offs = malloc(2 * sizeof(*a->offs)))) {
+		a->offs[0] = *off;
+		a->offs[1] = (uint64_t)*delta;
+		a->noffs = 2;
+	}
+	return err;
+}
+
+int ms_loader_attach_ldso(struct ms_loader *l, pid_t pid, const char *path)
 {
 	struct bpf_link *link;
 	int64_t delta = 0;
 	uint64_t off = 0;
 	int err;
 
-	if (seen(l, -1, path, 2))
+	if (seen(l, pid, path, 2))
 		return 0;
-	err = ms_ldso_debug_hook(path, &off, &delta);
+	err = ldso_hook(l, path, &off, &delta);
 	if (err)
 		return err;
 	{
 		LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = (__u64)delta);
 
-		link = bpf_program__attach_uprobe_opts(l->skel->progs.ms_dl_state, -1, path, off, &o);
+		link = bpf_program__attach_uprobe_opts(l->skel->progs.ms_dl_state, pid, path, off, &o);
 	}
 	if (!link)
 		return -errno;
 	if (l->cfg.verbose)
-		fprintf(stderr, "memscope-trace: ld.so's _dl_debug_state in %s at 0x%llx for every traced "
-			"process\n", path, (unsigned long long)off);
-	return link_add(l, LINK_USDT, -1, link);
+		fprintf(stderr, "memscope-trace: ld.so's _dl_debug_state in %s at 0x%llx for PID %d\n",
+			path, (unsigned long long)off, (int)pid);
+	return link_add(l, LINK_USDT, pid, link);
 }
 
 size_t ms_loader_alloc_sites(const struct ms_loader *l, pid_t pid, struct ms_alloc_sites *out,

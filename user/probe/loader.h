@@ -87,10 +87,11 @@ int ms_loader_exit_regs(const struct ms_loader *l, pid_t tid, struct ms_exit_reg
  * kernel grace period). */
 void ms_loader_retire_pid(struct ms_loader *l, pid_t pid);
 /* Register ld.so's debugger hook (_dl_debug_state) in the dynamic linker
- * `path` for every traced process, without a PID filter (ld.so calls it at
- * start-up and at each dlopen/dlclose only). Idempotent per file. 0 or
- * -errno. */
-int ms_loader_attach_ldso(struct ms_loader *l, const char *path);
+ * `path` for pid (ld.so calls it at start-up and at each dlopen/dlclose
+ * only). Per process, never machine-wide: a breakpoint in every process's
+ * ld.so would trap programs that read their own code (valgrind runs it as
+ * SIGTRAP). Idempotent per process and file. 0 or -errno. */
+int ms_loader_attach_ldso(struct ms_loader *l, pid_t pid, const char *path);
 /* The file offsets of the allocator probes attached for pid, per file
  * (device and inode): what a forked child inherits. Fills out[max]
  * (pointers valid until the next attach or detach); returns the count. */

@@ -55,7 +55,7 @@ static int attach_file(struct session *s, pid_t pid, const char *path, const cha
 		fprintf(stderr, "memscope-trace: allocator in %s: %s\n", shown, strerror(-err));
 	/* ld.so's debugger hook, if this is the dynamic linker (-ENOENT
 	 * otherwise; asked once per file) */
-	ms_loader_attach_ldso(s->loader, path);
+	ms_loader_attach_ldso(s->loader, pid, path);
 	return total;
 }
 
@@ -118,7 +118,7 @@ static int attach_image(struct session *s, pid_t pid, const char *exe, const cha
 	}
 	if (objs.interp[0]) {
 		snprintf(path, sizeof(path), "%s%s", root, objs.interp);
-		ms_loader_attach_ldso(s->loader, path);
+		ms_loader_attach_ldso(s->loader, pid, path);
 	}
 	ms_ldso_objs_free(&objs);
 	return probes;
