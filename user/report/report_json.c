@@ -34,10 +34,7 @@ static void scopes_json(struct ms_shape *sh)
 		ms_json_key(j, "allocs"); ms_json_u64(j, s[i].allocs);
 		ms_json_key(j, "alloc_bytes"); ms_json_u64(j, s[i].alloc_bytes);
 		ms_json_key(j, "live_bytes_at_exit");
-		if (s[i].exit_ns)
-			ms_json_u64(j, s[i].live_bytes_at_exit);
-		else
-			ms_json_null(j);
+		ms_json_u64_or_null(j, s[i].exit_ns != 0, s[i].live_bytes_at_exit);
 		ms_json_key(j, "variables");
 		ms_json_arr(j);
 		/* O(vars) per scope with variables: fine for reports. */
@@ -202,10 +199,7 @@ static void growth_json(struct ms_shape *sh)
 		} else
 			ms_json_null(j);
 		ms_json_key(j, "task");
-		if (g[i].kind == MS_GROW_TASK)
-			ms_json_u64(j, g[i].b);
-		else
-			ms_json_null(j);
+		ms_json_u64_or_null(j, g[i].kind == MS_GROW_TASK, g[i].b);
 		ms_json_key(j, "slope_bytes_per_s"); ms_json_dbl(j, g[i].slope);
 		ms_json_key(j, "r2"); ms_json_dbl(j, g[i].r2);
 		ms_json_key(j, "first_bytes"); ms_json_u64(j, g[i].first_bytes);

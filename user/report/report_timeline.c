@@ -125,10 +125,7 @@ static void scopes(struct ms_json *j, const struct ms_report_ctx *c)
 		ms_json_key(j, "allocs"); ms_json_u64(j, s[i].allocs);
 		ms_json_key(j, "alloc_bytes"); ms_json_u64(j, s[i].alloc_bytes);
 		ms_json_key(j, "live_bytes_at_exit");
-		if (s[i].exit_ns)
-			ms_json_u64(j, s[i].live_bytes_at_exit);
-		else
-			ms_json_null(j);
+		ms_json_u64_or_null(j, s[i].exit_ns != 0, s[i].live_bytes_at_exit);
 		ms_json_key(j, "variables"); ms_json_u64(j, s[i].nvars);
 		if (!s[i].exit_ns) {
 			ms_json_key(j, "open");

@@ -33,25 +33,17 @@ void ms_shape_head(struct ms_shape *s)
 	ms_json_key(j, "pid"); ms_json_u64(j, (uint64_t)c->pid);
 	/* in a container: its PID there, its cgroup and the container's id */
 	ms_json_key(j, "ns_pid");
-	if (c->ns_pid)
-		ms_json_u64(j, (uint64_t)c->ns_pid);
-	else
-		ms_json_null(j);
+	ms_json_u64_or_null(j, c->ns_pid != 0, (uint64_t)c->ns_pid);
 	ms_json_key(j, "cgroup"); ms_json_str(j, c->cgroup);
 	ms_json_key(j, "container_id"); ms_json_str(j, c->container_id);
 	ms_json_key(j, "exe"); ms_json_str(j, c->exe);
 	ms_json_key(j, "traced_from_start"); ms_json_bool(j, c->from_start);
 	ms_json_key(j, "exited"); ms_json_bool(j, c->target_exited);
 	ms_json_key(j, "exit_code");
-	if (c->target_exited && (c->exit_status & 0x7f) == 0)
-		ms_json_u64(j, (uint64_t)((c->exit_status >> 8) & 0xff));
-	else
-		ms_json_null(j);
+	ms_json_u64_or_null(j, c->target_exited && (c->exit_status & 0x7f) == 0,
+			    (uint64_t)((c->exit_status >> 8) & 0xff));
 	ms_json_key(j, "signal");
-	if (c->target_exited && (c->exit_status & 0x7f))
-		ms_json_u64(j, (uint64_t)(c->exit_status & 0x7f));
-	else
-		ms_json_null(j);
+	ms_json_u64_or_null(j, c->target_exited && (c->exit_status & 0x7f), (uint64_t)(c->exit_status & 0x7f));
 	ms_json_end_obj(j);
 	ms_json_key(j, "stop_reason"); ms_json_str(j, c->stop_reason);
 }
@@ -176,10 +168,7 @@ static void reach_totals(struct ms_shape *sh)
 		for (k = 0; k < 2; k++) {
 			snprintf(key, sizeof(key), "%s_%s", ms_reach_name(cls[i]), k ? "blocks" : "bytes");
 			ms_json_key(j, key);
-			if (done)
-				ms_json_u64(j, (k ? blocks : bytes)[cls[i]]);
-			else
-				ms_json_null(j);
+			ms_json_u64_or_null(j, done, (k ? blocks : bytes)[cls[i]]);
 		}
 }
 
@@ -258,10 +247,7 @@ void ms_shape_leak_check(struct ms_shape *sh)
 	ms_json_key(j, "status"); ms_json_str(j, lc_status[st]);
 	ms_json_key(j, "when"); ms_json_str(j, lc->when[0] ? lc->when : NULL);
 	ms_json_key(j, "signal");
-	if (lc->sig)
-		ms_json_u64(j, (uint64_t)lc->sig);
-	else
-		ms_json_null(j);
+	ms_json_u64_or_null(j, lc->sig != 0, (uint64_t)lc->sig);
 	ms_json_key(j, "hold_ns"); ms_json_u64(j, lc->hold_ns);
 	ms_json_key(j, "scan_ns"); ms_json_u64(j, lc->scan_ns);
 	ms_json_key(j, "classify_ns"); ms_json_u64(j, lc->classify_ns);
@@ -362,10 +348,7 @@ void ms_shape_frame(struct ms_shape *s, const struct ms_frame *f)
 	ms_json_key(j, "function"); ms_json_str(j, f->function);
 	ms_json_key(j, "file"); ms_json_str(j, f->file);
 	ms_json_key(j, "line");
-	if (f->line > 0)
-		ms_json_u64(j, (uint64_t)f->line);
-	else
-		ms_json_null(j);
+	ms_json_u64_or_null(j, f->line > 0, (uint64_t)f->line);
 	ms_json_key(j, "module"); ms_json_str(j, f->module);
 	ms_json_key(j, "offset"); ms_json_hex(j, f->offset);
 	ms_json_key(j, "ip"); ms_json_hex(j, f->ip);

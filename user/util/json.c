@@ -182,6 +182,14 @@ void ms_json_null(struct ms_json *j)
 	fputs("null", j->f);
 }
 
+void ms_json_u64_or_null(struct ms_json *j, int known, uint64_t v)
+{
+	if (known)
+		ms_json_u64(j, v);
+	else
+		ms_json_null(j);
+}
+
 const char *ms_utf8_clean(const char *s, char *buf, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;

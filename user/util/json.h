@@ -32,6 +32,8 @@ void ms_json_dbl(struct ms_json *j, double v);
 void ms_json_hex(struct ms_json *j, uint64_t v);    /* "0x..." */
 void ms_json_bool(struct ms_json *j, int v);
 void ms_json_null(struct ms_json *j);
+/* v, or null where it is not known (known == 0) */
+void ms_json_u64_or_null(struct ms_json *j, int known, uint64_t v);
 /* Write s as the body of a JSON string (no quotes); shared with the HTML
  * writer, which embeds JSON in a page. */
 void ms_json_escape(FILE *f, const char *s);
