@@ -79,8 +79,13 @@ static void check_exit(struct session *s)
 		s->exited = 1;
 	}
 	if (s->exited) {
-		const struct ms_summary *sum = ms_registry_summary(s->reg);
+		const struct ms_summary *sum;
 
+		/* BPF wrote the exit record before the pidfd turned readable,
+		 * but the last poll may have returned before it: read the ring
+		 * out first, or a target killed by a signal reads as exit 0 */
+		ms_consumer_drain(s->cons);
+		sum = ms_registry_summary(s->reg);
 		s->status = sum->proc_exited ? sum->exit_code : 0;
 	}
 }
