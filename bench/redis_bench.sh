@@ -13,11 +13,12 @@
 #              same cookies), every program returning at once
 #   light      memscope-trace -m light (redis has no memscope probes:
 #              nothing is attached to it)
-#   full       memscope-trace -m full (default stacks: redis-server has no
-#              frame pointers, so the call site only)
+#   full       memscope-trace -m full (default stacks: 16 frames walked
+#              with the DWARF tables; redis-server has no frame pointers)
 #   full-sd0   memscope-trace -m full --stack-depth 0
-#   full-sd16  memscope-trace -m full --stack-depth 16: the kernel's
-#              frame-pointer walk forced on code without frame pointers
+#   full-fp16  memscope-trace -m full --unwind fp --stack-depth 16: the
+#              kernel's frame-pointer walk forced on code without frame
+#              pointers (what full mode did before the DWARF walk)
 #   fast       memscope-trace -m fast
 #   library    a second server started with libmemscope_sample.so
 #              preloaded, no tracer: what the library costs on its own
@@ -36,7 +37,8 @@
 # the ratios within a round (each against that round's untraced run).
 #
 # Environment: REDIS_BENCH_ROUNDS (3), REDIS_BENCH_REQUESTS (20000 per
-# command), REDIS_BENCH_ALLOCATORS ("jemalloc tcmalloc mimalloc"),
+# command in rows that probe redis), REDIS_BENCH_REQUESTS_UNPROBED (100000
+# in untraced, light, library, sampled, heaptrack), REDIS_BENCH_ALLOCATORS ("jemalloc tcmalloc mimalloc"),
 # REDIS_BENCH_ROWS (all of the above). REDIS_BENCH_SUMMARY=FILE (set by
 # run.sh): write the summary rows to FILE and problems to FILE.problems.
 # Exit status 1 if a tracer or a server failed; a missed target is printed
@@ -48,9 +50,12 @@ OUT=.output/bench
 TRACE=.output/memscope-trace
 SAMPLE_LIB=$PWD/.output/libmemscope_sample.so
 ROUNDS=${REDIS_BENCH_ROUNDS:-3}
-N=${REDIS_BENCH_REQUESTS:-20000}
+N_PROBED=${REDIS_BENCH_REQUESTS:-20000}
+# rows that put no uprobe in redis run 1 s at 20000 requests: too short on
+# a shared machine (one round moved light and library alone by 0.7x)
+N_UNPROBED=${REDIS_BENCH_REQUESTS_UNPROBED:-100000}
 ALLOCS=${REDIS_BENCH_ALLOCATORS:-"jemalloc tcmalloc mimalloc"}
-ROWS=${REDIS_BENCH_ROWS:-"untraced floor light full full-sd0 full-sd16 fast library sampled heaptrack"}
+ROWS=${REDIS_BENCH_ROWS:-"untraced floor light full full-sd0 full-fp16 fast library sampled heaptrack"}
 SUMMARY_FILE=${REDIS_BENCH_SUMMARY:-}
 LOG=$OUT/redis_bench.log
 HZ=$(getconf CLK_TCK)
@@ -143,7 +148,7 @@ tracer_start() {
 	light) args=(-m light) ;;
 	full) args=(-m full) ;;
 	full-sd0) args=(-m full --stack-depth 0) ;;
-	full-sd16) args=(-m full --stack-depth 16) ;;
+	full-fp16) args=(-m full --unwind fp --stack-depth 16) ;;
 	fast) args=(-m fast) ;;
 	sampled) args=(-m sampled) ;;
 	esac
@@ -174,7 +179,11 @@ tracer_stop() {
 declare -A R # R[alloc,row,metric,round]
 # load ALLOC ROW ROUND PID PORT [TRACER_PID]
 load() {
-	local a=$1 row=$2 k=$3 pid=$4 port=$5 tp=${6:-} c0 c1 b0="0 0" b1="0 0" t0 t1 out set get
+	local a=$1 row=$2 k=$3 pid=$4 port=$5 tp=${6:-} c0 c1 b0="0 0" b1="0 0" t0 t1 out set get N
+	case $row in
+	untraced | light | library | sampled | heaptrack) N=$N_UNPROBED ;;
+	*) N=$N_PROBED ;;
+	esac
 	c0=$(cpu_ns "$pid")
 	[ -n "$tp" ] && b0=$(bpf_of "$tp")
 	t0=$(date +%s%N)
@@ -266,7 +275,7 @@ x() { awk -v v="$1" 'BEGIN { if (v == "nan" || v == "") print "n/a"; else printf
 mx() { awk -v v="$1" 'BEGIN { if (v == "nan" || v == "") print "n/a"; else printf "%.1f", v / 1000 }'; }
 
 {
-	echo "E. redis-server under redis-benchmark (issue 16): SET+GET, $N requests each, $ROUNDS rounds"
+	echo "E. redis-server under redis-benchmark (issue 16): SET+GET, $N_PROBED requests each ($N_UNPROBED in rows that probe nothing in redis), $ROUNDS rounds"
 	for a in $ALLOCS; do
 		echo
 		echo "   $a$( [ "$a" = jemalloc ] && echo " (Debian's redis-server, linked)" || echo " (preloaded)")"
