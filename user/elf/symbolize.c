@@ -69,6 +69,7 @@ struct ms_symbolizer {
 	pid_t pid;
 	int pidfd;      /* -1 if pidfd_open is missing: pid reuse unnoticed */
 	bool gone;      /* the process exited: never re-read its maps */
+	uint64_t maps_digest; /* of the maps last applied (ms_maps_digest) */
 	uint64_t last_auto_ns;
 	Dwfl *dwfl;
 	Dwfl_Callbacks cb; /* dwfl_begin keeps a pointer to it */
@@ -248,15 +249,20 @@ static int apply_maps(struct ms_symbolizer *s, const struct ms_maps *m)
 static int load_maps(struct ms_symbolizer *s)
 {
 	struct ms_maps m = { 0 };
+	uint64_t digest = ms_maps_digest(s->pid);
 	int err;
 
+	/* the same file mappings: nothing to learn, and no ELF file to open
+	 * for each module (this runs every 20 ms while new stacks come) */
+	if (digest && digest == s->maps_digest && alive(s))
+		return 0;
 	err = ms_maps_read(s->pid, &m);
 	if (!err && !alive(s))
 		err = -ESRCH;
 	if (err)
 		s->gone = err == -ESRCH;
-	else
-		err = apply_maps(s, &m);
+	else if (!(err = apply_maps(s, &m)))
+		s->maps_digest = digest;
 	ms_maps_free(&m);
 	return err;
 }

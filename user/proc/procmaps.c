@@ -146,6 +146,36 @@ static void drop_duplicates(struct ms_maps *m)
 	m->n = k;
 }
 
+uint64_t ms_maps_digest(pid_t pid)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	size_t len = 0, lines = 0;
+	char path[64], *line = NULL;
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while ((n = getline(&line, &len, f)) > 0) {
+		struct ms_mapping mp;
+
+		lines++;
+		if (parse_line(line, &mp) || mp.ino == 0 || mp.path[0] != '/')
+			continue;
+		for (ssize_t i = 0; i < n; i++)
+			h = (h ^ (unsigned char)line[i]) * 1099511628211ull;
+	}
+	free(line);
+	if (ferror(f) || lines == 0) {
+		fclose(f);
+		return 0;
+	}
+	fclose(f);
+	return h ? h : 1; /* 0 says "cannot be read" */
+}
+
 int ms_maps_read(pid_t pid, struct ms_maps *out)
 {
 	struct ms_maps m = { 0 };

@@ -51,6 +51,11 @@ struct ms_maps {
  * left empty. Cost: one pass over maps plus one open/ELF header read per
  * module (for the bias). */
 int ms_maps_read(pid_t pid, struct ms_maps *out);
+/* A digest of pid's file-backed mappings as /proc/PID/maps shows them now:
+ * an equal digest means ms_maps_read() would find the same modules (so a
+ * rescan has nothing to do, and no ELF file needs opening). 0 if the maps
+ * cannot be read (gone, a zombie). */
+uint64_t ms_maps_digest(pid_t pid);
 
 /* The module whose [start, end) holds addr, or NULL. The pointer is into
  * m->mods and lives until ms_maps_free(). Cost: O(log n). */

@@ -16,6 +16,7 @@
 #include "elf/symbolize.h"
 #include "probe/bpfmaps.h"
 #include "probe/consumer.h"
+#include "proc/procmaps.h"
 #include "registry/registry.h"
 #include "report/report.h"
 #include "report/report_live.h"
@@ -31,6 +32,7 @@
 struct ticks {
 	uint64_t deadline, scan, sym, snap, live, status;
 	uint64_t nstacks, live_allocs;
+	uint64_t maps_digest; /* of the target's and its children's file mappings */
 	int status_line; /* stderr is a terminal */
 };
 
@@ -45,6 +47,16 @@ uint64_t ms_now_ns(void)
 static int due(uint64_t now, uint64_t last, double secs)
 {
 	return now - last >= (uint64_t)(secs * 1e9);
+}
+
+/* The target's file mappings and its followed children's, as one digest. */
+static uint64_t maps_digest(const struct session *s)
+{
+	uint64_t d = ms_maps_digest(s->pid);
+
+	for (size_t i = 0; d && i < s->nkids; i++)
+		d = d * 31 + ms_maps_digest(s->kids[i]);
+	return d;
 }
 
 static void symbolizer_refresh(struct session *s)
@@ -158,10 +170,18 @@ static int tick(struct session *s, struct ticks *k, uint64_t t)
 		return 1;
 	}
 	if (s->rescan_now || due(t, k->scan, RESCAN_MS / 1e3)) {
-		s->rescan_now = 0;
+		uint64_t d = maps_digest(s);
+
 		k->scan = t;
-		ms_attach_mapped(s, 1);
-		symbolizer_refresh(s);
+		/* Unchanged mappings have nothing new to attach or name: a
+		 * rescan parses every module's ELF headers (mmap and munmap,
+		 * each munmap a TLB shootdown), 6% of a CPU on an idle redis */
+		if (s->rescan_now || !d || d != k->maps_digest) {
+			ms_attach_mapped(s, 1);
+			symbolizer_refresh(s);
+		}
+		s->rescan_now = 0;
+		k->maps_digest = d;
 		if (o->verbose)
 			ms_loader_check_sites(s->loader, 0);
 	}
