@@ -760,8 +760,14 @@ static int attach_multi(struct ms_loader *l, pid_t pid, const char *path, struct
 										       all[g][i].prog);
 			int pfd = p ? multi_prog_fd(l, p) : -ENOENT;
 
-			if (pfd < 0)
+			if (pfd < 0) {
+				if (l->cfg.verbose)
+					fprintf(stderr, "memscope-trace: %s: no uprobe_multi twin (%s): "
+						"per-function uprobes from now on\n", all[g][i].prog,
+						pfd == -EINVAL ? "the verifier dropped a subprogram this "
+						"configuration never runs" : strerror(-pfd));
 				return pfd;
+			}
 		}
 	}
 	for (g = 0; g < 2; g++) {
