@@ -11,7 +11,7 @@ import signal
 import subprocess
 import time
 
-from harness import Skip, by_name, need_root, prog, start_tracer, tmpfile, trace_json
+from harness import Skip, by_name, need_root, prog, start_tracer, tmpfile, trace_json, traced_child
 
 L = prog("lifecycle")
 
@@ -110,18 +110,6 @@ def text_diff(pid, name="/libc.so.6"):
     raise AssertionError("no %s in %d" % (name, pid))
 
 
-def traced_command(tr):
-    """The command tr runs, not the leak check's helper (memscope-hold)."""
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        kids = subprocess.run(["pgrep", "-P", str(tr.pid), "-x", os.path.basename(L)],
-                              capture_output=True, text=True).stdout.split()
-        if kids:
-            return int(kids[0])
-        time.sleep(0.01)
-    raise AssertionError("the tracer started no %s" % L)
-
-
 def test_unfollowed_child_loses_inherited_breakpoints():
     """Without -f a child inherits its parent's allocator breakpoints: the
     tracer writes the file's bytes back, so it never traps for nothing."""
@@ -129,7 +117,7 @@ def test_unfollowed_child_loses_inherited_breakpoints():
     out = tmpfile()
     tr = start_tracer(["-o", out, "--", L, "fork-idle", "1.5"])
     try:
-        deadline, target, child = time.time() + 10, traced_command(tr), None
+        deadline, target, child = time.time() + 10, traced_child(tr), None
         while time.time() < deadline and not child:
             grand = subprocess.run(["pgrep", "-P", str(target)], capture_output=True,
                                    text=True).stdout.split()
@@ -231,7 +219,7 @@ def test_held_child_continues_when_tracer_killed():
     kid = None
     try:
         assert tr.stdout.readline() == "waiting\n"
-        target = traced_command(tr)
+        target = traced_child(tr)
         tr.send_signal(signal.SIGSTOP)
         os.kill(target, signal.SIGUSR1)   # it forks now; the child is stopped
         deadline = time.time() + 10
@@ -274,7 +262,7 @@ def test_processes_not_traced_keep_their_code_while_a_trace_runs():
     out = tmpfile()
     tr = start_tracer(["-f", "-o", out, "--", L, "fork-idle", "4"])
     try:
-        target = traced_command(tr)
+        target = traced_child(tr)
         deadline = time.time() + 10
         while time.time() < deadline and text_diff(target, "/ld-linux-x86-64.so.2") == 0:
             time.sleep(0.01)
