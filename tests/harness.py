@@ -218,6 +218,23 @@ def code_bytes(pid, lib_suffix, name, n=16):
         return elf.read(n), mem.read(n)
 
 
+def text_changed(pid, lib="/libc.so.6"):
+    """True if a library's code (libc's by default) in pid's memory differs
+    from the mapped file: probes or hooks the kernel put there. The file is
+    read through /proc/PID/map_files, so a library inside a container's
+    mount namespace is the one compared."""
+    for line in open("/proc/%d/maps" % pid):
+        parts = line.split()
+        if len(parts) >= 6 and parts[1].startswith("r-x") and parts[5].endswith(lib):
+            start, end = (int(x, 16) for x in parts[0].split("-"))
+            with open("/proc/%d/mem" % pid, "rb") as m, \
+                    open("/proc/%d/map_files/%s" % (pid, parts[0]), "rb") as f:
+                m.seek(start)
+                f.seek(int(parts[2], 16))
+                return m.read(end - start) != f.read(end - start)
+    raise AssertionError("no %s in %d" % (lib, pid))
+
+
 def int3_at(pid, lib_suffix, name, off):
     """True if the target has a breakpoint (int3) at name + off where the
     file has none: the kernel's uprobe, in the target's own copy of the

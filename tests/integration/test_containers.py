@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import ROOT, by_name, need_root, prog, semaphore_addrs, start_tracer, tmpfile
+from harness import ROOT, by_name, need_root, prog, semaphore_addrs, start_tracer, text_changed, tmpfile
 
 LIBDIR = "/lib/x86_64-linux-gnu"
 
@@ -51,26 +51,12 @@ def attached_in_root(pid, timeout=15):
             for off in sems:
                 m.seek(base + off)
                 vals.append(int.from_bytes(m.read(2), "little"))
-        if all(vals) and all(text_probed(pid, lib) for lib in ("/libc.so.6", "/ld-linux-x86-64.so.2")):
+        # the allocator probes and ld.so's hook come after the executable's
+        # probes: the target must not work before they are in
+        if all(vals) and all(text_changed(pid, lib) for lib in ("/libc.so.6", "/ld-linux-x86-64.so.2")):
             return
         time.sleep(0.05)
     raise AssertionError("probes not attached in the container")
-
-
-def text_probed(pid, lib):
-    """pid's code of lib differs from the file (the allocator probes, or
-    ld.so's hook, are in): the tracer attaches them after the executable's
-    probes, and the target must not work before."""
-    for line in open("/proc/%d/maps" % pid):
-        parts = line.split()
-        if len(parts) >= 6 and parts[1].startswith("r-x") and parts[5].endswith(lib):
-            start, end = (int(x, 16) for x in parts[0].split("-"))
-            with open("/proc/%d/mem" % pid, "rb") as m, \
-                    open("/proc/%d/map_files/%s" % (pid, parts[0]), "rb") as f:
-                m.seek(start)
-                f.seek(int(parts[2], 16))
-                return m.read(end - start) != f.read(end - start)
-    return False
 
 
 def trace_in_namespace(pid, expect_ns_pid):
