@@ -264,6 +264,11 @@ static __attribute__((noinline, cold)) void ms_alloc_slow(void *p, size_t size)
 
 	if (!p)
 		goto out; /* nothing was allocated; keep the countdown */
+	/* A bootstrap block (dlsym's error strings while ms_next_resolve
+	 * runs) is this library's, not the program's, and free() drops it
+	 * without a probe: announced, it would read as a leak. */
+	if (MS_UNLIKELY(ms_arena_owns(p)))
+		goto out;
 	if (!t->rng)
 		ms_thread_init(t);
 	if (size < t->left) {
