@@ -173,6 +173,8 @@ enum ms_alloc_kind {
 	MS_K_DALLOCX,
 	MS_K_SDALLOCX,
 	MS_K_OTEL,     /* otel_memory:alloc / otel_memory:free USDT (sampled, weighted) */
+	MS_K_HEAP,     /* found by walking the allocator's heap (leak-check PID):
+			* which function made it is not known */
 	MS_K_MAX,
 };
 

@@ -19,6 +19,7 @@ static const char doc[] =
 	"  memscope-trace -p PID            attach to a running process\n"
 	"  memscope-trace [OPTION...] -- CMD [ARG...]   start CMD, traced from its first instruction\n"
 	"  memscope-trace diff OLD.json NEW.json        compare two reports\n"
+	"  memscope-trace leak-check [OPTION...] PID    classify what a running process holds, now\n"
 	"Stops when the target exits, after --duration, or on SIGINT/SIGTERM/SIGHUP; always writes its report.";
 
 enum { OPT_STACK = 1000, OPT_NO_ALLOC, OPT_RING, OPT_MAX_LIVE, OPT_KEEP, OPT_SNAP, OPT_HTML,
@@ -298,6 +299,54 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 	return 0;
 }
 
+/* `memscope-trace leak-check [OPTION...] PID`: the options of the
+ * reports and the hold, parsed as the trace's are; one operand, the PID. */
+static const char lc_doc[] =
+	"Hold running process PID a moment, walk glibc's heap, and classify every block it holds "
+	"as valgrind's memcheck does (definitely, indirectly, possibly lost, still reachable); "
+	"no trace before it, no BPF. Needs libc's debug info (libc6-dbg, or debuginfod).";
+
+static const struct argp_option lc_options[] = {
+	{ "output", 'o', "FILE", 0, "Write the JSON report to FILE (default: text summary on stdout)", 0 },
+	{ "html", OPT_HTML, "FILE", 0, "Write a self-contained HTML dashboard to FILE", 0 },
+	{ "pprof", OPT_PPROF, "FILE", 0, "Write a gzip'ed pprof heap profile (profile.proto) to FILE", 0 },
+	{ "leak-check-timeout", OPT_LEAK_TIMEOUT, "SECONDS", 0, "Hold the target at most SECONDS, then release it unscanned (default 10)", 0 },
+	{ "no-debuginfod", OPT_NO_DEBUGINFOD, NULL, 0, "Never fetch libc's debug information from the debuginfod servers DEBUGINFOD_URLS names", 0 },
+	{ "debuginfod-cache", OPT_DEBUGINFOD_CACHE, "DIR", 0, "Keep what debuginfod fetches in DIR", 0 },
+	{ "verbose", 'v', NULL, 0, "Say what the walk found", 0 },
+	{ 0 },
+};
+
+static error_t parse_lc_opt(int key, char *arg, struct argp_state *st)
+{
+	struct cli *c = st->input;
+	unsigned long v;
+
+	switch (key) {
+	case ARGP_KEY_ARG:
+		if (c->o.pid) {
+			fprintf(stderr, "memscope-trace: leak-check takes one PID, not also '%s'\n", arg);
+			exit(2);
+		}
+		if (parse_ul(arg, 1, INT_MAX, &v))
+			bad("PID", arg, "expected a positive process id");
+		c->o.pid = (pid_t)v;
+		return 0;
+	case ARGP_KEY_END:
+		if (!c->o.pid) {
+			fprintf(stderr, "memscope-trace: leak-check needs a PID: memscope-trace leak-check PID\n");
+			exit(2);
+		}
+		return 0;
+	case ARGP_KEY_INIT:
+	case 'o': case OPT_HTML: case OPT_PPROF: case OPT_LEAK_TIMEOUT: case OPT_NO_DEBUGINFOD:
+	case OPT_DEBUGINFOD_CACHE: case 'v':
+		return parse_opt(key, arg, st);
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
 /* Test-only settings (README: "Test-only settings"), from the
  * environment; refused when malformed, like a flag. */
 static void test_settings(struct ms_opts *o)
@@ -336,7 +385,8 @@ int main(int argc, char **argv)
 		},
 	};
 	struct argp argp = { options, parse_opt, "[-- CMD [ARG...]]", doc, NULL, NULL, NULL };
-	int rc;
+	struct argp lc_argp = { lc_options, parse_lc_opt, "PID", lc_doc, NULL, NULL, NULL };
+	int rc, leak_check = argc >= 2 && !strcmp(argv[1], "leak-check");
 
 	if (argc >= 2 && !strcmp(argv[1], "diff")) {
 		if (argc != 4) {
@@ -349,7 +399,12 @@ int main(int argc, char **argv)
 	/* getopt names the program by argv[0] in its messages */
 	argv[0] = (char *)"memscope-trace";
 	c.quiet = fopen("/dev/null", "w");
-	rc = argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, &c);
+	if (leak_check) {
+		argv[1] = (char *)"memscope-trace leak-check";
+		rc = argp_parse(&lc_argp, argc - 1, argv + 1, 0, NULL, &c);
+	} else {
+		rc = argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, &c);
+	}
 	if (c.quiet)
 		fclose(c.quiet);
 	if (rc)
@@ -368,5 +423,5 @@ int main(int argc, char **argv)
 		if (c.o.debuginfod_cache)
 			setenv("DEBUGINFOD_CACHE_PATH", c.o.debuginfod_cache, 1);
 	}
-	return ms_trace_run(&c.o);
+	return leak_check ? ms_heapcheck_run(&c.o) : ms_trace_run(&c.o);
 }

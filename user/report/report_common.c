@@ -15,6 +15,7 @@ static const char *const kind_names[MS_K_MAX] = {
 	[MS_K_DELETE_ARRAY] = "delete[]", [MS_K_CUSTOM] = "custom", [MS_K_SAMPLE] = "sampled",
 	[MS_K_MALLOCX] = "mallocx", [MS_K_RALLOCX] = "rallocx", [MS_K_XALLOCX] = "xallocx",
 	[MS_K_DALLOCX] = "dallocx", [MS_K_SDALLOCX] = "sdallocx", [MS_K_OTEL] = "otel",
+	[MS_K_HEAP] = "heap",
 };
 
 const char *ms_kind_name(unsigned kind)

@@ -26,6 +26,22 @@ static const char *nz(const char *s)
 	return s ? s : "?";
 }
 
+/* Blocks a heap walk found have no stack: say where the first few are,
+ * which a debugger can then look at. */
+static void heap_blocks(FILE *f, const struct ms_block *b, size_t nb, const struct ms_leak_site *site)
+{
+	size_t k, shown = 0;
+
+	fprintf(f, "        (found by walking the heap: no stack)");
+	for (k = 0; k < nb && shown < 5; k++) {
+		if (!b[k].used || b[k].pid != site->pid || b[k].stack_id != site->stack_id ||
+		    MS_BLOCK_REACH(&b[k]) != site->reach)
+			continue;
+		fprintf(f, "%s0x%" PRIx64 " (%" PRIu64 " B)", shown++ ? ", " : " ", b[k].addr, b[k].size);
+	}
+	fprintf(f, "%s\n", shown < site->count ? ", ..." : "");
+}
+
 static void frames(FILE *f, const struct ms_report_ctx *c, uint32_t pid, int32_t id, uint64_t caller)
 {
 	struct ms_frame fr[6];
@@ -177,7 +193,10 @@ int ms_report_text(FILE *f, const struct ms_report_ctx *c)
 		fprintf(f, "  %s in %" PRIu64 " blocks%s%s%s%s\n", human(sites[i].bytes, b1, sizeof(b1)),
 			sites[i].count, cls ? " are" : "", what, names ? ", variable " : "",
 			names ? names : "");
-		frames(f, c, sites[i].pid, sites[i].stack_id, 0);
+		if (sites[i].example && sites[i].example->kind == MS_K_HEAP)
+			heap_blocks(f, blocks, nb, &sites[i]);
+		else
+			frames(f, c, sites[i].pid, sites[i].stack_id, 0);
 	}
 	free(sites);
 

@@ -82,7 +82,7 @@ void ms_session_report_ctx(struct session *s, struct ms_report_ctx *cp)
 	c.resolve_user = s;
 	c.pid = s->pid;
 	c.exe = exe_in_root(s);
-	c.mode = mode_name(s->o->mode);
+	c.mode = s->mode_label ? s->mode_label : mode_name(s->o->mode);
 	c.stop_reason = s->stop_reason;
 	c.start_ns = s->start_ns;
 	c.end_ns = s->end_ns;

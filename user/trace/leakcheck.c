@@ -152,38 +152,37 @@ static const char *when_name(int reason)
 }
 
 /* Read the held target into g; 0 or -errno. */
-static int scan(struct session *s, const struct ms_hold_state *hs, struct ms_reach *g,
+static int scan(const struct ms_lc_job *j, const struct ms_hold_state *hs, struct ms_reach *g,
 		const struct ms_scan_block *blocks, size_t nblocks, int attached,
 		struct ms_leakscan_result *res)
 {
 	struct ms_leakscan_opts o = {
-		.pid = s->pid, .tid = hs->tid ? hs->tid : s->pid,
+		.pid = j->pid, .tid = hs->tid ? hs->tid : j->pid,
 		.threads = hs->threads, .nthreads = hs->nthreads,
 		.blocks = blocks, .nblocks = nblocks,
 		.unknown_heap_is_root = attached,
-		.deadline_ns = hs->since_ns + timeout_ns(s),
+		.deadline_ns = hs->since_ns + j->timeout_ns,
 	};
 	struct ms_scan_sink sink = { sink_memory, sink_unreadable, sink_reg, g };
 	struct ms_leakscan *sc = NULL;
 	struct ms_reach_io io = { io_words, io_vtable, NULL };
 	uint64_t *heap = NULL;
 	size_t nheap = 0;
-	int err = ms_registry_heap_addrs(s->reg, (uint32_t)s->pid, &heap, &nheap);
-	struct ms_exit_regs x;
+	int err = 0;
 
-	if (hs->reason == MS_HOLD_AT_EXIT && !ms_loader_exit_regs(s->loader, hs->tid, &x)) {
+	if (j->exit_valid && hs->reason == MS_HOLD_AT_EXIT) {
 		o.exit_tid = hs->tid;
-		o.exit_sp = x.sp;
-		o.exit_regs[0] = x.bx;
-		o.exit_regs[1] = x.bp;
-		o.exit_regs[2] = x.r12;
-		o.exit_regs[3] = x.r13;
-		o.exit_regs[4] = x.r14;
-		o.exit_regs[5] = x.r15;
+		o.exit_sp = j->exit_sp;
+		memcpy(o.exit_regs, j->exit_regs, sizeof(o.exit_regs));
 	}
-
-	o.heap_addrs = heap;
-	o.nheap = nheap;
+	if (j->heap_addrs) {
+		o.heap_addrs = j->heap_addrs;
+		o.nheap = j->nheap;
+	} else {
+		err = ms_registry_heap_addrs(j->reg, (uint32_t)j->pid, &heap, &nheap);
+		o.heap_addrs = heap;
+		o.nheap = nheap;
+	}
 	if (!err)
 		err = ms_leakscan_open(&sc, &o);
 	if (!err)
@@ -197,10 +196,9 @@ static int scan(struct session *s, const struct ms_hold_state *hs, struct ms_rea
 	return err;
 }
 
-static void leak_check(struct session *s, const struct ms_hold_state *hs)
+void ms_leak_check_held(const struct ms_lc_job *j, const struct ms_hold_state *hs)
 {
-	uint64_t stats[MS_STAT_MAX] = { 0 };
-	struct ms_leak_check lc = { .status = MS_LC_FAILED, .pid = (uint32_t)s->pid, .sig = hs->sig };
+	struct ms_leak_check lc = { .status = MS_LC_FAILED, .pid = (uint32_t)j->pid, .sig = hs->sig };
 	struct ms_leakscan_result res = { 0 };
 	struct ms_scan_block *sorted = NULL;
 	struct ms_reach_stats st;
@@ -210,20 +208,13 @@ static void leak_check(struct session *s, const struct ms_hold_state *hs)
 	int err = -ENOMEM, rel, killed, gave_up;
 
 	snprintf(lc.when, sizeof(lc.when), "%s", when_name(hs->reason));
-	/* everything the target did before it stopped is in the ring */
-	ms_consumer_drain(s->cons);
-	if (s->o->mode == MS_MODE_FAST)
-		ms_bpfmaps_read_fast(s->loader, s->reg, s->stack_depth);
-	/* blocks from before the attach, or whose records were dropped, are
-	 * unknown: heap memory outside the known ones counts as roots */
-	ms_loader_read_stats(s->loader, stats);
-	lc.attached = !s->is_child || stats[MS_STAT_DROPPED] > 0;
+	lc.attached = j->attached;
 	t0 = ms_now_ns();
-	g = graph(s->reg, s->pid, &sorted, &nsorted);
+	g = graph(j->reg, j->pid, &sorted, &nsorted);
 	if (g)
-		err = scan(s, hs, g, sorted, nsorted, lc.attached, &res);
+		err = scan(j, hs, g, sorted, nsorted, lc.attached, &res);
 	t1 = ms_now_ns();
-	rel = ms_hold_release(s->holder);
+	rel = ms_hold_release(j->holder);
 	t2 = ms_now_ns();
 	lc.hold_ns = t2 - hs->since_ns;
 	lc.scan_ns = t1 - t0;
@@ -233,8 +224,8 @@ static void leak_check(struct session *s, const struct ms_hold_state *hs)
 	lc.unreadable_bytes = res.unreadable_bytes;
 	lc.syscalls = res.syscalls;
 	lc.threads = res.threads;
-	killed = ms_hold_killed(s->holder);
-	gave_up = ms_hold_timed_out(s->holder);
+	killed = ms_hold_killed(j->holder);
+	gave_up = ms_hold_timed_out(j->holder);
 	if (gave_up == 2) {
 		lc.status = MS_LC_TIMEOUT;
 		snprintf(lc.note, sizeof(lc.note), "memscope-trace was stopped while the target was held: "
@@ -243,7 +234,7 @@ static void leak_check(struct session *s, const struct ms_hold_state *hs)
 		lc.status = MS_LC_TIMEOUT;
 		snprintf(lc.note, sizeof(lc.note),
 			 "held %.3f s, past --leak-check-timeout %.3f s: released unscanned",
-			 lc.hold_ns / 1e9, s->o->leak_timeout);
+			 lc.hold_ns / 1e9, j->timeout_ns / 1e9);
 	} else if (err && (killed || err == -ESRCH || rel == -ESRCH)) {
 		lc.status = MS_LC_KILLED;
 		snprintf(lc.note, sizeof(lc.note), "the target was killed while held, before its memory "
@@ -257,7 +248,7 @@ static void leak_check(struct session *s, const struct ms_hold_state *hs)
 		for (i = 0; i < ms_reach_count(g); i++) {
 			const struct ms_reach_block *b = ms_reach_block_at(g, i);
 
-			ms_registry_set_reach(s->reg, b->ref, ms_reach_class(g, i), ms_reach_heur(g, i),
+			ms_registry_set_reach(j->reg, b->ref, ms_reach_class(g, i), ms_reach_heur(g, i),
 					      ms_reach_indirect_bytes(g, i));
 		}
 		ms_reach_stats(g, &st);
@@ -283,21 +274,55 @@ static void leak_check(struct session *s, const struct ms_hold_state *hs)
 			snprintf(lc.note, sizeof(lc.note),
 				 "held in exit_group(): the other threads' registers were gone; their "
 				 "stacks were scanned whole");
-		} else if (lc.attached) {
-			snprintf(lc.note, sizeof(lc.note),
-				 "%s: heap memory outside the blocks known counts as roots (fewer leaks "
-				 "found, none invented)", s->is_child ? "events were dropped" :
-				 "attached to a running process (its older blocks are unknown)");
+		} else if (lc.attached && j->attached_note) {
+			snprintf(lc.note, sizeof(lc.note), "%s", j->attached_note);
 		}
 	}
-	ms_registry_set_leak_check(s->reg, &lc);
-	if (s->o->verbose)
+	if (j->note && !lc.note[0] && lc.status == MS_LC_DONE)
+		snprintf(lc.note, sizeof(lc.note), "%s", j->note);
+	ms_registry_set_leak_check(j->reg, &lc);
+	if (j->verbose)
 		fprintf(stderr, "memscope-trace: leak check at %s: %s, held %.3f ms (scan %.3f ms, %llu "
 			"bytes in %llu reads), %zu threads\n", lc.when,
 			lc.status == MS_LC_DONE ? "done" : lc.note, lc.hold_ns / 1e6, lc.scan_ns / 1e6,
 			(unsigned long long)res.read_bytes, (unsigned long long)res.syscalls, res.threads);
 	ms_reach_free(g);
 	free(sorted);
+}
+
+static void leak_check(struct session *s, const struct ms_hold_state *hs)
+{
+	uint64_t stats[MS_STAT_MAX] = { 0 };
+	struct ms_lc_job j = {
+		.reg = s->reg, .holder = s->holder, .pid = s->pid, .timeout_ns = timeout_ns(s),
+		.verbose = s->o->verbose,
+	};
+	struct ms_exit_regs x;
+
+	/* everything the target did before it stopped is in the ring */
+	ms_consumer_drain(s->cons);
+	if (s->o->mode == MS_MODE_FAST)
+		ms_bpfmaps_read_fast(s->loader, s->reg, s->stack_depth);
+	/* blocks from before the attach, or whose records were dropped, are
+	 * unknown: heap memory outside the known ones counts as roots */
+	ms_loader_read_stats(s->loader, stats);
+	j.attached = !s->is_child || stats[MS_STAT_DROPPED] > 0;
+	j.attached_note = s->is_child ? "events were dropped: heap memory outside the blocks known "
+					"counts as roots (fewer leaks found, none invented)" :
+					"attached to a running process (its older blocks are unknown): "
+					"heap memory outside the blocks known counts as roots (fewer "
+					"leaks found, none invented)";
+	if (hs->reason == MS_HOLD_AT_EXIT && !ms_loader_exit_regs(s->loader, hs->tid, &x)) {
+		j.exit_valid = 1;
+		j.exit_sp = x.sp;
+		j.exit_regs[0] = x.bx;
+		j.exit_regs[1] = x.bp;
+		j.exit_regs[2] = x.r12;
+		j.exit_regs[3] = x.r13;
+		j.exit_regs[4] = x.r14;
+		j.exit_regs[5] = x.r15;
+	}
+	ms_leak_check_held(&j, hs);
 }
 
 void ms_leak_poll(struct session *s)

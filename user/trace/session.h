@@ -36,6 +36,7 @@ struct ms_budget;
 struct ms_report_unwind;
 struct ms_unwinder;
 struct ms_holder;
+struct ms_hold_state;
 
 /* The report writers, in the order they are written (finish.c). */
 enum ms_output {
@@ -88,6 +89,7 @@ struct session {
 	const char *stack_note;   /* why fewer frames than asked, or NULL */
 	struct ms_holder *holder; /* leak check: holds the target (proc/hold.h) */
 	char lc_note[512];      /* why the leak check cannot run, when it cannot */
+	const char *mode_label; /* the report's mode when not a trace's (heapcheck.c) */
 };
 
 uint64_t ms_now_ns(void);
@@ -170,6 +172,26 @@ void ms_leak_poll(struct session *s);
 void ms_leak_end(struct session *s);
 /* Cleanup: the helper exits; the kernel lets go what it traced. */
 void ms_leak_stop(struct session *s);
+/* The leak check of a held target, whoever holds it: a trace run
+ * (leak_check above) or `memscope-trace leak-check PID` (heapcheck.c). */
+struct ms_lc_job {
+	struct ms_registry *reg;  /* the live blocks; gets their classes and the outcome */
+	struct ms_holder *holder; /* holds pid; released here */
+	pid_t pid;
+	uint64_t timeout_ns;      /* longest hold */
+	int attached;             /* older blocks unknown: unknown heap counts as roots */
+	const char *attached_note; /* what the report says of it */
+	const char *note;         /* said when the check is done and nothing else is */
+	/* the allocator's addresses (sorted); NULL: the registry's */
+	const uint64_t *heap_addrs;
+	size_t nheap;
+	int exit_valid;           /* held at _exit: its stack pointer and callee-saved registers */
+	uint64_t exit_sp, exit_regs[6];
+	int verbose;
+};
+/* Scan the held target, release it, classify: the outcome goes into
+ * j->reg (ms_registry_set_leak_check), good or not. */
+void ms_leak_check_held(const struct ms_lc_job *j, const struct ms_hold_state *hs);
 
 /* finish.c */
 /* The file asked for output i, or NULL. */

@@ -50,5 +50,10 @@ struct ms_opts {
 
 /* Runs the session; returns the process exit code (0 = report written). */
 int ms_trace_run(const struct ms_opts *o);
+/* `memscope-trace leak-check PID`: hold o->pid, walk glibc's heap, classify
+ * every block as memcheck does, release, write the reports o asks for
+ * (pid, output, html, pprof, folded, leak_timeout, verbose). Returns the
+ * exit code: 0, or 1 after a one-line error. */
+int ms_heapcheck_run(const struct ms_opts *o);
 
 #endif
