@@ -9,6 +9,22 @@ _memscope_trace()
 		_filedir json
 		return
 	fi
+	if [[ ${words[1]} == leak-check ]]; then
+		case $prev in
+		-o | --output | --html | --pprof) _filedir ;;
+		--debuginfod-cache) _filedir -d ;;
+		--leak-check-timeout) ;;
+		*)
+			if [[ $cur == -* ]]; then
+				COMPREPLY=($(compgen -W '--output --html --pprof --leak-check-timeout
+					--no-debuginfod --debuginfod-cache --verbose' -- "$cur"))
+			else
+				_pids
+			fi
+			;;
+		esac
+		return
+	fi
 	case $prev in
 	-p | --pid)
 		_pids
@@ -53,7 +69,7 @@ _memscope_trace()
 		COMPREPLY=($(compgen -W '$(_parse_help "$1")' -- "$cur"))
 		[[ ${COMPREPLY-} == *= ]] && compopt -o nospace
 	elif ((cword == 1)); then
-		COMPREPLY=($(compgen -W 'diff' -- "$cur"))
+		COMPREPLY=($(compgen -W 'diff leak-check' -- "$cur"))
 	fi
 } &&
 	complete -F _memscope_trace memscope-trace
