@@ -65,11 +65,29 @@ floor() {
 	pid=$BIGP_PID
 	read -r -t 120 -u "${BIGP[0]}" line || { problem "$name floor: leak_big did not start"; return; }
 	fields=$($OUT/readmem "$pid")
+	walked "$name" "$pid"
 	kill -TERM "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	echo "  $name floor: $fields ($line)" >>"$LOG"
 	set -- $fields
 	V[f_$name]+="$(awk -v ns="$1" 'BEGIN { print ns / 1e6 }') "
+}
+
+# walked NAME PID: `memscope-trace leak-check PID` on the same heap, untraced
+# until then: the hold includes walking glibc's heap to find the blocks
+walked() {
+	local name=$1 out=$OUT/leak_walk_$1.json fields
+	if ! "$TRACE" leak-check -o "$out" "$2" >>"$LOG" 2>&1; then
+		problem "memscope-trace leak-check on leak_big ($name) failed (see $LOG)"
+		return
+	fi
+	fields=$(python3 -c 'import json,sys; l=json.load(open(sys.argv[1]))["leak_check"]
+print(l["status"], l["hold_ns"] / 1e6, l["scan_ns"] / 1e6, l["blocks"])' "$out")
+	echo "  $name leak-check PID: $fields" >>"$LOG"
+	set -- $fields
+	[ "$1" = done ] || problem "$name: leak-check PID $1"
+	V[w_$name]+="$2 "
+	V[wb_$name]+="$4 "
 }
 
 for ((round = 0; round < ROUNDS; round++)); do
@@ -85,7 +103,7 @@ done
 
 # row NAME LABEL PER UNIT: median hold [range], floor, the ratio, per unit
 row() {
-	local h f s r b per
+	local h f s r b per w
 	# shellcheck disable=SC2086
 	h=$(median ${V[h_$1]:-}); f=$(median ${V[f_$1]:-}); s=$(median ${V[s_$1]:-})
 	# shellcheck disable=SC2086
@@ -100,11 +118,18 @@ row() {
 	printf '  %-36s %8s ms [%s-%s]  scan %s ms  floor %s ms  %s floor  = %s ms %s\n' "$2" "$(fmt_ns "$h")" \
 		"$(fmt_ns "${5:-nan}")" "$(fmt_ns "${6:-nan}")" "$(fmt_ns "$s")" "$(fmt_ns "$f")" "$(ratio "$h" "$f")" "$per" "$4"
 	printf '  %-36s %8s MiB read, %s blocks\n' "" "$(fmt_ns "$r")" "$(num "$b")"
+	w=$(median ${V[w_$1]:-})
+	# shellcheck disable=SC2086
+	set -- "$1" "$2" "$3" "$4" $(minmax ${V[w_$1]:-})
+	printf '  %-36s %8s ms [%s-%s]  %s the traced hold, %s blocks walked\n' "  leak-check PID (heap walked)" \
+		"$(fmt_ns "$w")" "$(fmt_ns "${5:-nan}")" "$(fmt_ns "${6:-nan}")" "$(ratio "$w" "$h")" \
+		"$(num "$(median ${V[wb_$1]:-})")"
 }
 
 echo
 echo "L. Leak check: the target held at exit while its memory is read, ms, median over $ROUNDS rounds [range]"
 echo "   floor: the same heap copied out with process_vm_readv alone (bench/readmem.c), in turns"
+echo "   leak-check PID: the same heap, untraced, held while glibc's heap is walked, then read"
 row gib "1 GiB live (16,384 x 64 KiB)" gib "per GiB of live heap"
 row mblk "1 M live blocks (64 B each)" mblk "per million live blocks"
 if [ ${#PROBLEMS[@]} -gt 0 ]; then

@@ -53,15 +53,18 @@
 #define MAX_ARENAS 4096
 #define MAX_HEAPS 1000000
 #define MAX_LIST 10000000 /* fastbin entries followed per list */
-#define WINDOW (1U << 20)
+/* Small: big chunks are stepped over by their headers, and a window that
+ * ran on into their contents would read the heap twice (walk, then scan) */
+#define WINDOW (16U << 10)
 
 /* Reads of the target through a window: a walk goes up through memory, so
- * each byte is read once, a MiB per system call. */
+ * each byte is read at most once, up to 16 KiB per system call. */
 struct rd {
 	pid_t pid;
 	uint64_t base;
 	size_t len;
 	unsigned char *buf;
+	size_t want; /* bytes a refill reads: a window, or a header's worth */
 	uint64_t bytes, calls;
 };
 
@@ -86,11 +89,14 @@ static int rd_word(struct rd *r, uint64_t addr, uint64_t *v)
 	int err;
 
 	if (addr < r->base || addr + 8 > r->base + r->len) {
-		/* a window from addr to the end of its MiB, at least a page */
+		/* a window from addr to the end of its 16 KiB, at least a page;
+		 * or, past a big chunk, its next header alone */
 		size_t want = WINDOW - (size_t)(addr & (WINDOW - 1));
 
 		if (want < 4096)
 			want += WINDOW;
+		if (r->want && r->want < want)
+			want = r->want;
 		err = rd_raw(r, addr, r->buf, want, &got);
 		if (err)
 			return err;
@@ -201,6 +207,9 @@ static int walk_chunks(struct walk *k, uint64_t c, uint64_t end, uint64_t top, i
 		if ((err = rd_word(&k->rd, c + 8, &hs)))
 			return err == -ESRCH ? err : bad(k, "chunk header unreadable", c);
 		sz = hs & ~FLAGS;
+		/* the tcache key sits right after the header: read with it */
+		if (sz >= MINSIZE && rd_word(&k->rd, c + HDR + 8, &key))
+			key = 0;
 		if (sz < MINSIZE) {
 			if (main && top)
 				return bad(k, "the main arena's heap is not contiguous: fencepost", c);
@@ -208,7 +217,10 @@ static int walk_chunks(struct walk *k, uint64_t c, uint64_t end, uint64_t top, i
 		}
 		if ((sz & (ALIGN - 1)) || c + sz > end || c + sz < c || (hs & IS_MMAPPED))
 			return bad(k, "chunk of impossible size", c);
-		if ((err = rd_word(&k->rd, c + sz + 8, &nhs)))
+		k->rd.want = sz > WINDOW / 4 ? 32 : 0; /* past a big one: its next header alone */
+		err = rd_word(&k->rd, c + sz + 8, &nhs);
+		k->rd.want = 0;
+		if (err)
 			return err == -ESRCH ? err : bad(k, "chunk header unreadable", c + sz);
 		w->chunks++;
 		w->heap_bytes += sz;
@@ -218,7 +230,7 @@ static int walk_chunks(struct walk *k, uint64_t c, uint64_t end, uint64_t top, i
 			w->free_chunks++;
 		} else if (ms_hm_get(&k->fast, 0, c)) {
 			w->fastbin_chunks++;
-		} else if (sz >= MINSIZE && !rd_word(&k->rd, c + HDR + 8, &key) && key == k->key && k->key) {
+		} else if (key == k->key && k->key) {
 			w->tcache_chunks++;
 		} else if (is_tcache_struct(k, c, sz, c == first)) {
 			w->tcache_structs++;
