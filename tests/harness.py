@@ -62,8 +62,10 @@ def wait_attached(proc_tracer, target_pid, timeout=10, path=None, tracers=1):
     its executable, or in the mapped library `path`) is raised, i.e. the
     tracer's USDT uprobes are all live (the kernel bumps each at attach).
     One raised is not enough: a test that freezes the tracer then may
-    freeze it halfway through attaching. With `tracers` tracers on the
-    target, each semaphore must count that many."""
+    freeze it halfway through attaching. (The kernel counts uprobes, not
+    tracers: a second tracer on the same sites adds nothing, so tracers=N
+    only says that many sites share each semaphore; use tracers_attached
+    to know that several tracers are.)"""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc_tracer.poll() is not None:
@@ -172,6 +174,27 @@ def bpf_objects(pid):
         except OSError:
             continue
     return held
+
+
+def tracers_attached(trs, timeout=20):
+    """Wait until the tracers trs (same options, same target) hold as
+    many BPF links as each other, give or take the one for libc's _exit
+    that only the tracer whose helper holds the target (ptrace: one per
+    process) attaches, more than none, unchanged for a few polls: each
+    has attached all it attaches."""
+    deadline = time.time() + timeout
+    last, steady = None, 0
+    while time.time() < deadline:
+        for t in trs:
+            if t.poll() is not None:
+                raise AssertionError("tracer exited early: %s" % t.stderr.read())
+        counts = tuple(len(bpf_objects(t.pid)["link_id"]) for t in trs)
+        steady = steady + 1 if counts == last else 0
+        last = counts
+        if steady >= 4 and min(counts) > 0 and max(counts) - min(counts) <= 1:
+            return min(counts)
+        time.sleep(0.05)
+    raise AssertionError("tracers did not all attach within %ss: links %s" % (timeout, last))
 
 
 def bpf_ids_alive(kind, ids):

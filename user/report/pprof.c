@@ -619,6 +619,8 @@ int ms_report_pprof(FILE *f, const struct ms_report_ctx *c)
 	comment[0] = str_id(&p, note);
 	comment[1] = str_id(&p, p.sampled ? "values are estimates: each sampled block counts with its weight"
 				: c->mode && !strcmp(c->mode, "light") ? "light mode: the allocator was not traced"
+				: c->mode && !strcmp(c->mode, "leak-check") ? "the blocks live now, found by walking "
+				  "the heap: no stacks, usable sizes; alloc_* count the same blocks"
 				: "values are exact: every allocation was traced");
 	prof.n_comment = 2;
 	prof.comment = comment;
