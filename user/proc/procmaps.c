@@ -146,86 +146,90 @@ static void drop_duplicates(struct ms_maps *m)
 	m->n = k;
 }
 
+/* A file-backed mapping: what modules and digests are made of. */
+static int file_backed(const struct ms_mapping *mp)
+{
+	return mp->ino != 0 && mp->path[0] == '/';
+}
+
+static void fnv(uint64_t *h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	while (n--)
+		*h = (*h ^ *b++) * 1099511628211ull;
+}
+
+static int digest_mapping(const struct ms_mapping *mp, void *user)
+{
+	uint64_t *h = user;
+
+	if (!file_backed(mp))
+		return 0;
+	fnv(h, &mp->start, sizeof(mp->start));
+	fnv(h, &mp->end, sizeof(mp->end));
+	fnv(h, &mp->off, sizeof(mp->off));
+	fnv(h, mp->perms, strlen(mp->perms));
+	fnv(h, &mp->dev, sizeof(mp->dev));
+	fnv(h, &mp->ino, sizeof(mp->ino));
+	fnv(h, mp->path, strlen(mp->path) + 1);
+	return 0;
+}
+
 uint64_t ms_maps_digest(pid_t pid)
 {
 	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-	size_t len = 0, lines = 0;
-	char path[64], *line = NULL;
-	ssize_t n;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
+	if (ms_maps_each(pid, digest_mapping, &h))
 		return 0;
-	while ((n = getline(&line, &len, f)) > 0) {
-		struct ms_mapping mp;
-
-		lines++;
-		if (parse_line(line, &mp) || mp.ino == 0 || mp.path[0] != '/')
-			continue;
-		for (ssize_t i = 0; i < n; i++)
-			h = (h ^ (unsigned char)line[i]) * 1099511628211ull;
-	}
-	free(line);
-	if (ferror(f) || lines == 0) {
-		fclose(f);
-		return 0;
-	}
-	fclose(f);
 	return h ? h : 1; /* 0 says "cannot be read" */
+}
+
+struct read_state {
+	pid_t pid;
+	struct ms_maps m;
+	size_t cap;
+	uint64_t last_off;
+};
+
+static int read_mapping(const struct ms_mapping *mp, void *user)
+{
+	struct read_state *r = user;
+	struct ms_module *mod = r->m.n ? &r->m.mods[r->m.n - 1] : NULL;
+	int err;
+
+	if (!file_backed(mp))
+		return 0;
+	if (!mod || mod->dev != mp->dev || mod->ino != mp->ino || mp->off <= r->last_off) {
+		err = new_module(r->pid, &r->m, &r->cap, mp);
+		if (err)
+			return err;
+		mod = &r->m.mods[r->m.n - 1];
+	}
+	r->last_off = mp->off;
+	mod->end = mp->end;
+	if (mp->perms[2] == 'x') {
+		if (!mod->exec_start)
+			mod->exec_start = mp->start;
+		mod->exec_end = mp->end;
+	}
+	return 0;
 }
 
 int ms_maps_read(pid_t pid, struct ms_maps *out)
 {
-	struct ms_maps m = { 0 };
-	size_t len = 0, cap = 0, lines = 0;
-	uint64_t last_off = 0;
-	char path[64], *line = NULL;
-	int err = 0;
-	FILE *f;
+	struct read_state r = { .pid = pid };
+	int err;
 
-	*out = m;
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? -ESRCH : -errno;
+	*out = r.m;
 	elf_version(EV_CURRENT);
-	while (getline(&line, &len, f) > 0) {
-		struct ms_module *mod = m.n ? &m.mods[m.n - 1] : NULL;
-		struct ms_mapping mp;
-
-		lines++;
-		if (parse_line(line, &mp) || mp.ino == 0 || mp.path[0] != '/')
-			continue;
-		if (!mod || mod->dev != mp.dev || mod->ino != mp.ino ||
-		    mp.off <= last_off) {
-			err = new_module(pid, &m, &cap, &mp);
-			if (err)
-				goto out;
-			mod = &m.mods[m.n - 1];
-		}
-		last_off = mp.off;
-		mod->end = mp.end;
-		if (mp.perms[2] == 'x') {
-			if (!mod->exec_start)
-				mod->exec_start = mp.start;
-			mod->exec_end = mp.end;
-		}
-	}
-	if (ferror(f))
-		err = errno ? -errno : -EIO;
-	else if (lines == 0) /* zombie or kernel thread: no address space */
-		err = -ESRCH;
-out:
-	free(line);
-	fclose(f);
+	err = ms_maps_each(pid, read_mapping, &r);
 	if (err) {
-		ms_maps_free(&m);
+		ms_maps_free(&r.m);
 		return err;
 	}
-	drop_duplicates(&m);
-	*out = m;
+	drop_duplicates(&r.m);
+	*out = r.m;
 	return 0;
 }
 
@@ -304,7 +308,8 @@ void ms_maps_free(struct ms_maps *m)
 
 int ms_maps_each(pid_t pid, int (*cb)(const struct ms_mapping *m, void *user), void *user)
 {
-	char path[64], line[4096 + 128];
+	char path[64], *line = NULL;
+	size_t len = 0, lines = 0;
 	struct ms_mapping mp;
 	int ret = 0;
 	FILE *f;
@@ -313,9 +318,16 @@ int ms_maps_each(pid_t pid, int (*cb)(const struct ms_mapping *m, void *user), v
 	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? -ESRCH : -errno;
-	while (!ret && fgets(line, sizeof(line), f))
+	while (!ret && getline(&line, &len, f) > 0) {
+		lines++;
 		if (parse_line(line, &mp) == 0)
 			ret = cb(&mp, user);
+	}
+	if (!ret && ferror(f))
+		ret = errno ? -errno : -EIO;
+	else if (!ret && lines == 0)
+		ret = -ESRCH; /* a zombie or kernel thread: no address space */
+	free(line);
 	fclose(f);
 	return ret;
 }

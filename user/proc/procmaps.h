@@ -88,7 +88,10 @@ struct ms_mapping {
 
 /* Call cb for each mapping of pid, in address order (m and its path are
  * valid during the call only); a non-zero return from cb stops the walk
- * and is returned. 0, or -errno if the maps cannot be read. */
+ * and is returned. 0, -ESRCH if there is no such process or it has no
+ * address space any more (a zombie, just after its exit, shows an empty
+ * maps file and no error), or -errno if the maps cannot be read. Every
+ * reader of /proc/PID/maps here goes through it. */
 int ms_maps_each(pid_t pid, int (*cb)(const struct ms_mapping *m, void *user), void *user);
 
 /* Free the modules and reset *m to empty. NULL is fine. */

@@ -175,14 +175,10 @@ int ms_romaps_update(struct ms_romaps *r, pid_t pid)
 {
 	struct upd u = { .r = r, .pid = pid };
 	struct ropid *p;
+	/* -ESRCH for a process that has just exited (empty maps): what its
+	 * literals are read from after it is gone stays as it was */
 	int err = ms_maps_each(pid, upd_mapping, &u);
 
-	/* A process that has just exited shows an empty maps file, and no
-	 * error: a rescan that raced with its exit would wipe what its
-	 * literals are read from after it is gone (every name "?"). A live
-	 * process always maps its executable read-only. */
-	if (!err && !u.n)
-		err = -ESRCH;
 	if (err || !(p = slot(r, pid))) {
 		free(u.m);
 		return err ? err : -ENOMEM;

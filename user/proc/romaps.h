@@ -25,8 +25,8 @@ struct ms_romaps *ms_romaps_new(void);
 void ms_romaps_free(struct ms_romaps *r);
 /* Read pid's read-only file mappings now; they replace what was known of
  * pid. Opens each file not open yet (/proc/PID/map_files: the very file).
- * 0 or -errno (-ESRCH: gone, or no read-only file mapping to be seen, as
- * just after its exit; nothing changed). */
+ * 0 or -errno (-ESRCH: gone, also just after its exit, when its maps
+ * file is empty; nothing changed). */
 int ms_romaps_update(struct ms_romaps *r, pid_t pid);
 /* A fork: child maps what parent maps. 0, -ENOENT if parent is unknown. */
 int ms_romaps_fork(struct ms_romaps *r, pid_t parent, pid_t child);
