@@ -60,8 +60,8 @@ struct ms_heap_walk {
  * holds an arena's lock: the heap may be half changed; let the process run
  * a moment and try again. -EPROTO when a chunk does not make sense (a
  * heap the program corrupted, or a different glibc): why says where.
- * -ESRCH if the process is gone, -ENOMEM. tids and rips: the held threads
- * and where each stopped. */
+ * -ESRCH if the process is gone, -ENOMEM. rips: where each held thread
+ * stopped. */
 int ms_glibc_heap_walk(pid_t pid, const struct ms_glibc_layout *L, uint64_t bias,
 		       const uint64_t *rips, size_t nrips, struct ms_heap_walk *out,
 		       char *why, size_t len);

@@ -81,7 +81,7 @@ static int find_libc(pid_t pid, uint64_t *bias, char *path, size_t len)
 static int hold_and_walk(struct session *s, const struct ms_glibc_layout *L, uint64_t bias,
 			 struct ms_hold_state *hs, struct ms_heap_walk *w)
 {
-	uint64_t timeout = (uint64_t)(s->o->leak_timeout * 1e9);
+	uint64_t timeout = ms_leak_timeout_ns(s);
 	char why[256] = "";
 	int tries, r, err = -EAGAIN;
 
@@ -164,7 +164,7 @@ int ms_heapcheck_run(const struct ms_opts *o)
 	if (ms_session_open_outputs(&s))
 		return 1;
 	s.reg = ms_registry_new(&ro);
-	err = s.reg ? ms_hold_new(&s.holder, (uint64_t)(o->leak_timeout * 1e9)) : -ENOMEM;
+	err = s.reg ? ms_hold_new(&s.holder, ms_leak_timeout_ns(&s)) : -ENOMEM;
 	if (err) {
 		fprintf(stderr, "memscope-trace: leak-check: cannot start the helper that holds PID %d: %s\n",
 			(int)s.pid, strerror(-err));
@@ -186,7 +186,7 @@ int ms_heapcheck_run(const struct ms_opts *o)
 	{
 		struct ms_lc_job j = {
 			.reg = s.reg, .holder = s.holder, .pid = s.pid,
-			.timeout_ns = (uint64_t)(o->leak_timeout * 1e9),
+			.timeout_ns = ms_leak_timeout_ns(&s),
 			.heap_addrs = w.owned, .nheap = w.nowned, .verbose = o->verbose,
 		};
 

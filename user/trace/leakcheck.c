@@ -27,7 +27,7 @@
 #include "registry/registry.h"
 #include "trace/session.h"
 
-static uint64_t timeout_ns(const struct session *s)
+uint64_t ms_leak_timeout_ns(const struct session *s)
 {
 	return (uint64_t)(s->o->leak_timeout * 1e9);
 }
@@ -62,7 +62,7 @@ void ms_leak_start(struct session *s)
 	/* only the modes that know the live set have leaks to classify */
 	if (o->no_leak_check || o->no_alloc || (o->mode != MS_MODE_FULL && o->mode != MS_MODE_FAST))
 		return;
-	err = ms_hold_new(&s->holder, timeout_ns(s));
+	err = ms_hold_new(&s->holder, ms_leak_timeout_ns(s));
 	if (err) {
 		snprintf(s->lc_note, sizeof(s->lc_note), "cannot start the leak check's helper: %s",
 			 strerror(-err));
@@ -294,7 +294,8 @@ static void leak_check(struct session *s, const struct ms_hold_state *hs)
 {
 	uint64_t stats[MS_STAT_MAX] = { 0 };
 	struct ms_lc_job j = {
-		.reg = s->reg, .holder = s->holder, .pid = s->pid, .timeout_ns = timeout_ns(s),
+		.reg = s->reg, .holder = s->holder, .pid = s->pid,
+		.timeout_ns = ms_leak_timeout_ns(s),
 		.verbose = s->o->verbose,
 	};
 	struct ms_exit_regs x;
@@ -348,7 +349,7 @@ void ms_leak_end(struct session *s)
 		return;
 	r = ms_hold_poll(s->holder, &hs);
 	if (r == 0 && s->o->leak_check && !s->exited)
-		r = ms_hold_request(s->holder, timeout_ns(s), &hs);
+		r = ms_hold_request(s->holder, ms_leak_timeout_ns(s), &hs);
 	if (r == 1) {
 		leak_check(s, &hs);
 		return;

@@ -172,6 +172,8 @@ void ms_leak_poll(struct session *s);
 void ms_leak_end(struct session *s);
 /* Cleanup: the helper exits; the kernel lets go what it traced. */
 void ms_leak_stop(struct session *s);
+/* --leak-check-timeout in ns: the longest hold. */
+uint64_t ms_leak_timeout_ns(const struct session *s);
 /* The leak check of a held target, whoever holds it: a trace run
  * (leak_check above) or `memscope-trace leak-check PID` (heapcheck.c). */
 struct ms_lc_job {
