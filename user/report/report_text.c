@@ -26,6 +26,13 @@ static const char *nz(const char *s)
 	return s ? s : "?";
 }
 
+/* Block b is one of site's: its stack and its leak class. */
+static int of_site(const struct ms_block *b, const struct ms_leak_site *site)
+{
+	return b->used && b->pid == site->pid && b->stack_id == site->stack_id &&
+	       MS_BLOCK_REACH(b) == site->reach;
+}
+
 /* Blocks a heap walk found have no stack: say where the first few are,
  * which a debugger can then look at. */
 static void heap_blocks(FILE *f, const struct ms_block *b, size_t nb, const struct ms_leak_site *site)
@@ -34,8 +41,7 @@ static void heap_blocks(FILE *f, const struct ms_block *b, size_t nb, const stru
 
 	fprintf(f, "        (found by walking the heap: no stack)");
 	for (k = 0; k < nb && shown < 5; k++) {
-		if (!b[k].used || b[k].pid != site->pid || b[k].stack_id != site->stack_id ||
-		    MS_BLOCK_REACH(&b[k]) != site->reach)
+		if (!of_site(&b[k], site))
 			continue;
 		fprintf(f, "%s0x%" PRIx64 " (%" PRIu64 " B)", shown++ ? ", " : " ", b[k].addr, b[k].size);
 	}
@@ -178,8 +184,7 @@ int ms_report_text(FILE *f, const struct ms_report_ctx *c)
 		for (k = 0; k < nb && !names; k++) {
 			const struct ms_var *bv;
 
-			if (!blocks[k].used || blocks[k].pid != sites[i].pid ||
-			    blocks[k].stack_id != sites[i].stack_id || MS_BLOCK_REACH(&blocks[k]) != sites[i].reach)
+			if (!of_site(&blocks[k], &sites[i]))
 				continue;
 			bv = ms_registry_block_var(c->reg, &blocks[k]);
 			if (bv)
