@@ -38,6 +38,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include "proc/glibc_heap.h"
+#include "proc/procmaps.h"
 #include "util/hashmap.h"
 #include "util/vec.h"
 
@@ -317,52 +318,53 @@ static int walk_arena_heaps(struct walk *k, uint64_t a, const unsigned char *ms,
 	return 0;
 }
 
+struct mmapped {
+	struct walk *k;
+	uint64_t heap_max;
+	const uint64_t *arena_heaps;
+	size_t nah;
+};
+
+/* One mapping: if anonymous, read-write and no arena's, the chunks with
+ * mappings of their own that start it (the kernel merges neighbours). */
+static int mmapped_in(const struct ms_mapping *mp, void *user)
+{
+	struct mmapped *x = user;
+	struct walk *k = x->k;
+	uint64_t c;
+	size_t i;
+	int err;
+
+	if (strcmp(mp->perms, "rw-p") || mp->path[0])
+		return 0; /* file-backed, [heap], [stack] and friends */
+	for (i = 0; i < x->nah; i++)
+		if (x->arena_heaps[i] < mp->end && x->arena_heaps[i] + x->heap_max > mp->start)
+			return 0;
+	for (c = mp->start; c + 4096 <= mp->end;) {
+		uint64_t hdr[2], sz;
+
+		if (rd_bytes(&k->rd, c, hdr, sizeof(hdr)))
+			break;
+		sz = hdr[1] & ~FLAGS;
+		if (hdr[0] || (hdr[1] & FLAGS) != IS_MMAPPED || !sz || (sz & 4095) ||
+		    c + sz > mp->end || c + sz < c)
+			break;
+		k->w->mmapped++;
+		k->w->heap_bytes += sz;
+		if ((err = add_owned(k, c + HDR)) || (err = add_block(k, c + HDR, sz - HDR)))
+			return err;
+		c += sz;
+	}
+	return 0;
+}
+
 /* Chunks with mappings of their own: at the start of anonymous read-write
  * mappings that hold no arena. */
 static int walk_mmapped(struct walk *k, uint64_t heap_max, const uint64_t *arena_heaps, size_t nah)
 {
-	char path[64], line[512];
-	FILE *f;
-	int err = 0;
+	struct mmapped x = { k, heap_max, arena_heaps, nah };
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)k->rd.pid);
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? -ESRCH : -errno;
-	while (!err && fgets(line, sizeof(line), f)) {
-		unsigned long long lo, hi;
-		char perms[8] = "";
-		int name_at = 0;
-		size_t i;
-		uint64_t c;
-
-		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %n", &lo, &hi, perms, &name_at) < 3)
-			continue;
-		if (strcmp(perms, "rw-p") || (name_at && line[name_at] && line[name_at] != '\n'))
-			continue; /* file-backed, [heap], [stack] and friends */
-		for (i = 0; i < nah; i++)
-			if (arena_heaps[i] < hi && arena_heaps[i] + heap_max > lo)
-				break;
-		if (i < nah)
-			continue;
-		for (c = lo; c + 4096 <= hi;) {
-			uint64_t hdr[2], sz;
-
-			if (rd_bytes(&k->rd, c, hdr, sizeof(hdr)))
-				break;
-			sz = hdr[1] & ~FLAGS;
-			if (hdr[0] || (hdr[1] & FLAGS) != IS_MMAPPED || !sz || (sz & 4095) ||
-			    c + sz > hi || c + sz < c)
-				break;
-			k->w->mmapped++;
-			k->w->heap_bytes += sz;
-			if ((err = add_owned(k, c + HDR)) || (err = add_block(k, c + HDR, sz - HDR)))
-				break;
-			c += sz;
-		}
-	}
-	fclose(f);
-	return err;
+	return ms_maps_each(k->rd.pid, mmapped_in, &x);
 }
 
 static int by_addr(const void *a, const void *b)
